@@ -1,0 +1,169 @@
+//! `station`: the headless command-line tool for deployers and technicians, built on the same
+//! core as the desktop app.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use protocol::api::ProvisioningToken;
+use station_core::clock::SystemClock;
+use station_core::officers::{self, Password, Role};
+use station_core::provision::provision;
+use station_core::station::{default_data_dir, Station, StationPaths};
+use station_core::sync::{SyncConfig, Uploader};
+
+#[derive(Parser)]
+#[command(name = "station", version, about = "Enrollment station administration")]
+struct Cli {
+    /// The station's data directory.
+    #[arg(long, env = "STATION_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Registers this station with the central server using a one-time token.
+    Provision {
+        /// Base URL of the central server.
+        #[arg(long)]
+        server: String,
+        /// One-time provisioning token from `enrollment-server issue-token`.
+        #[arg(long, env = "STATION_PROVISIONING_TOKEN", hide_env_values = true)]
+        token: String,
+        /// A name for this station, e.g. "Jakarta Selatan desk 3".
+        #[arg(long)]
+        name: String,
+    },
+    /// Manages officer accounts.
+    Officer {
+        #[command(subcommand)]
+        command: OfficerCommand,
+    },
+    /// Shows the station's identity and its outbox.
+    Status,
+    /// Uploads pending packets once and reports the result.
+    Sync,
+}
+
+#[derive(Subcommand)]
+enum OfficerCommand {
+    /// Adds an account. The password is read from STATION_NEW_PASSWORD or the first line of
+    /// standard input, never from the command line.
+    Add {
+        /// Login name.
+        username: String,
+        /// Name shown in the app.
+        #[arg(long)]
+        name: String,
+        /// What the account may do.
+        #[arg(long, value_enum, default_value = "officer")]
+        role: RoleArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Officer,
+    Supervisor,
+    Technician,
+    Administrator,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Officer => Role::Officer,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Technician => Role::Technician,
+            RoleArg::Administrator => Role::Administrator,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let paths = StationPaths::new(cli.data_dir.unwrap_or_else(default_data_dir));
+    match cli.command {
+        Command::Provision {
+            server,
+            token,
+            name,
+        } => {
+            let config = provision(&paths, &server, ProvisioningToken::new(token), &name)
+                .await
+                .context("provisioning failed")?;
+            println!(
+                "station {} provisioned against {}",
+                config.station_id, config.server_url
+            );
+        }
+        Command::Officer {
+            command:
+                OfficerCommand::Add {
+                    username,
+                    name,
+                    role,
+                },
+        } => {
+            let station = Station::open(paths)?;
+            let password = read_new_password()?;
+            officers::add_officer(
+                station.store(),
+                &username,
+                &name,
+                role.into(),
+                &password,
+                &SystemClock,
+            )?;
+            println!("account {username} added");
+        }
+        Command::Status => {
+            let station = Station::open(paths)?;
+            let config = station.config();
+            let counts = station.store().outbox_counts()?;
+            println!("station:  {} ({})", config.station_name, config.station_id);
+            println!("server:   {}", config.server_url);
+            println!(
+                "outbox:   {} pending, {} accepted, {} rejected",
+                counts.pending, counts.accepted, counts.rejected
+            );
+        }
+        Command::Sync => {
+            let station = Station::open(paths)?;
+            let uploader = Uploader::new(
+                station.store().clone(),
+                &station.config().server_url,
+                &SyncConfig::default(),
+                Arc::new(SystemClock),
+            )?;
+            let judged = uploader.run_pass().await.context("sync stopped")?;
+            println!("{judged} packet(s) delivered");
+        }
+    }
+    Ok(())
+}
+
+fn read_new_password() -> anyhow::Result<Password> {
+    if let Ok(password) = std::env::var("STATION_NEW_PASSWORD") {
+        return Ok(Password::new(password));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: set STATION_NEW_PASSWORD or pipe it on standard input");
+    }
+    Ok(Password::new(password))
+}

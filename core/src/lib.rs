@@ -1,0 +1,22 @@
+//! The enrollment station's core, shared by the desktop app, the `station` command-line tool
+//! and the tests. It knows nothing of the UI toolkit.
+//!
+//! - [`station`]: a provisioned station opened from its data directory (config, signing key,
+//!   database), and [`provision`] to register a new one with the central server.
+//! - [`officers`]: officer accounts and offline login with Argon2id password hashes.
+//! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
+//!   packet and stored with its outbox row in one transaction.
+//! - [`store`]: the SQLite database, one module per table.
+//! - [`sync`]: the background loop that uploads pending packets and records the server's answers.
+//! - [`clock`]: the injected source of time.
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod enrollment;
+pub mod officers;
+pub mod provision;
+pub mod station;
+pub mod store;
+pub mod sync;
+
+mod imaging;

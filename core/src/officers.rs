@@ -1,0 +1,295 @@
+//! Officer accounts and offline login.
+//!
+//! Passwords are hashed with Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes), so a
+//! copied database does not give up passwords to a quick dictionary attack.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use zeroize::Zeroizing;
+
+use crate::clock::{rfc3339, Clock};
+use crate::store::officers::OfficerRow;
+use crate::store::{Store, StoreError};
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Enrolls applicants.
+    Officer,
+    /// Enrolls and approves flagged enrollments.
+    Supervisor,
+    /// Runs device self-tests; sees no applicant data.
+    Technician,
+    /// Manages accounts and settings.
+    Administrator,
+}
+
+impl Role {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::Supervisor => "supervisor",
+            Self::Technician => "technician",
+            Self::Administrator => "administrator",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Officer,
+            Self::Supervisor,
+            Self::Technician,
+            Self::Administrator,
+        ]
+        .into_iter()
+        .find(|role| role.as_str() == text)
+    }
+}
+
+/// A logged-in officer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Officer {
+    /// Login name.
+    pub username: String,
+    /// Name shown in the app.
+    pub display_name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
+/// A password as typed: redacted in `Debug`, zeroized on drop.
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// Wraps the typed text.
+    pub fn new(text: String) -> Self {
+        Self(Zeroizing::new(text))
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// The username breaks the rules.
+    #[error("usernames are 3 to 32 characters: lower-case letters, digits, '.', '_' or '-'")]
+    InvalidUsername,
+    /// The password is too short.
+    #[error("passwords must be at least {MIN_PASSWORD_CHARS} characters long")]
+    WeakPassword,
+    /// The username is taken.
+    #[error("an account named {0:?} already exists")]
+    Exists(String),
+    /// Hashing failed.
+    #[error("could not hash the password: {0}")]
+    Hash(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// Unknown username or wrong password; deliberately not saying which.
+    #[error("the username or password is not correct")]
+    BadCredentials,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Creates an account.
+///
+/// # Errors
+/// See [`AccountError`].
+pub fn add_officer(
+    store: &Store,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &Password,
+    clock: &dyn Clock,
+) -> Result<(), AccountError> {
+    let valid_name = (3..=32).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if !valid_name {
+        return Err(AccountError::InvalidUsername);
+    }
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    if store.find_officer(username)?.is_some() {
+        return Err(AccountError::Exists(username.to_owned()));
+    }
+    let password_hash = hash_password(password).map_err(|e| AccountError::Hash(e.to_string()))?;
+    let row = OfficerRow {
+        username: username.to_owned(),
+        display_name: display_name.trim().to_owned(),
+        role: role.as_str().to_owned(),
+        password_hash,
+    };
+    store.insert_officer(&row, &rfc3339(clock.now()))?;
+    Ok(())
+}
+
+/// Checks a username and password against the local accounts; works offline.
+///
+/// # Errors
+/// [`LoginError::BadCredentials`] for an unknown user or a wrong password alike.
+pub fn login(store: &Store, username: &str, password: &Password) -> Result<Officer, LoginError> {
+    let Some(row) = store.find_officer(username.trim())? else {
+        // Spend the same effort as for a real account, so timing does not reveal which
+        // usernames exist.
+        let _ = verify(dummy_hash(), password);
+        return Err(LoginError::BadCredentials);
+    };
+    if !verify(&row.password_hash, password) {
+        return Err(LoginError::BadCredentials);
+    }
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", row.role)))?;
+    Ok(Officer {
+        username: row.username,
+        display_name: row.display_name,
+        role,
+    })
+}
+
+fn hash_password(password: &Password) -> Result<String, argon2::password_hash::Error> {
+    let mut salt_bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt_bytes)
+        .map_err(|_| argon2::password_hash::Error::Crypto)?;
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)?
+        .to_string())
+}
+
+fn verify(stored_hash: &str, password: &Password) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password(&Password::new("not a real account password".into())).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn store_with_budi() -> Store {
+        let store = Store::open_in_memory().expect("store");
+        add_officer(
+            &store,
+            "budi",
+            "Budi Santoso",
+            Role::Officer,
+            &Password::new("correct horse 1".into()),
+            &SystemClock,
+        )
+        .expect("add");
+        store
+    }
+
+    #[test]
+    fn the_right_password_logs_in_with_the_account_role() {
+        let store = store_with_budi();
+        let officer =
+            login(&store, "budi", &Password::new("correct horse 1".into())).expect("login");
+        assert_eq!(officer.role, Role::Officer);
+        assert_eq!(officer.display_name, "Budi Santoso");
+    }
+
+    #[test]
+    fn a_wrong_password_and_an_unknown_user_fail_alike() {
+        let store = store_with_budi();
+        let wrong =
+            login(&store, "budi", &Password::new("wrong horse 1".into())).expect_err("wrong");
+        let unknown =
+            login(&store, "siti", &Password::new("correct horse 1".into())).expect_err("unknown");
+        assert_eq!(
+            wrong.to_string(),
+            unknown.to_string(),
+            "must not reveal which usernames exist"
+        );
+    }
+
+    #[test]
+    fn the_stored_hash_is_argon2id_and_not_the_password() {
+        let store = store_with_budi();
+        let row = store.find_officer("budi").expect("find").expect("exists");
+        assert!(
+            row.password_hash.starts_with("$argon2id$"),
+            "{}",
+            row.password_hash
+        );
+        assert!(!row.password_hash.contains("correct horse"));
+    }
+
+    #[test]
+    fn weak_passwords_bad_usernames_and_duplicates_are_refused() {
+        let store = store_with_budi();
+        let add = |name: &str, pw: &str| {
+            add_officer(
+                &store,
+                name,
+                "X",
+                Role::Officer,
+                &Password::new(pw.into()),
+                &SystemClock,
+            )
+        };
+        assert!(matches!(
+            add("siti", "short"),
+            Err(AccountError::WeakPassword)
+        ));
+        assert!(matches!(
+            add("Siti Rahayu", "long enough pw"),
+            Err(AccountError::InvalidUsername)
+        ));
+        assert!(matches!(
+            add("budi", "long enough pw"),
+            Err(AccountError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn passwords_never_appear_in_debug_output() {
+        assert_eq!(
+            format!("{:?}", Password::new("secret".into())),
+            "Password([redacted])"
+        );
+    }
+}

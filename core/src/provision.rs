@@ -1,0 +1,165 @@
+//! Registering a new station with the central server.
+//!
+//! The administrator issues a one-time token on the server; the station generates its signing
+//! key, sends the public half with the token, and receives its station id and the server's
+//! encryption key. Nothing is hard-coded in the source: every key comes from this exchange.
+
+use std::time::Duration;
+
+use protocol::api::{
+    ApiError, ProvisioningToken, RegisterStationRequest, RegisterStationResponse, STATIONS_PATH,
+};
+use protocol::keys::{KeyError, StationSigningKey};
+use protocol::random::SystemRandom;
+
+use crate::station::{write_private, StationConfig, StationPaths};
+
+/// Why provisioning failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// The station already has an identity.
+    #[error("this station is already provisioned ({0} exists)")]
+    AlreadyProvisioned(std::path::PathBuf),
+    /// The server URL is not an http(s) URL.
+    #[error("{0:?} is not a valid server URL (expected e.g. http://127.0.0.1:8750)")]
+    InvalidServerUrl(String),
+    /// The server could not be reached.
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable {
+        /// The server URL.
+        url: String,
+        /// What the network layer said.
+        reason: String,
+    },
+    /// The server refused the registration.
+    #[error("the server refused the registration: {message} ({code})")]
+    Refused {
+        /// The server's error code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The server answered something that is not a registration.
+    #[error("the server's answer is not a valid registration: {0}")]
+    BadAnswer(String),
+    /// A file could not be written.
+    #[error("cannot write the station files: {0}")]
+    Io(#[from] std::io::Error),
+    /// No key could be generated.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Registers this station with the server at `server_url` using the one-time `token`.
+///
+/// # Errors
+/// See [`ProvisionError`]. On any error no configuration is written, so provisioning can be
+/// run again.
+pub async fn provision(
+    paths: &StationPaths,
+    server_url: &str,
+    token: ProvisioningToken,
+    station_name: &str,
+) -> Result<StationConfig, ProvisionError> {
+    if paths.config().exists() {
+        return Err(ProvisionError::AlreadyProvisioned(paths.config()));
+    }
+    let base = normalize_server_url(server_url)?;
+    let signing_key = StationSigningKey::generate(&SystemRandom)?;
+    let request = RegisterStationRequest {
+        token,
+        station_name: station_name.trim().to_owned(),
+        signing_public_key: signing_key.public_key(),
+    };
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| ProvisionError::Unreachable {
+            url: base.clone(),
+            reason: e.to_string(),
+        })?;
+    let response = client
+        .post(format!("{base}{STATIONS_PATH}"))
+        .json(&request)
+        .send()
+        .await
+        .map_err(|e| ProvisionError::Unreachable {
+            url: base.clone(),
+            reason: e.to_string(),
+        })?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| ProvisionError::Unreachable {
+            url: base.clone(),
+            reason: e.to_string(),
+        })?;
+    if !status.is_success() {
+        let error: ApiError = serde_json::from_slice(&body).map_err(|_| {
+            ProvisionError::BadAnswer(format!("HTTP {status} without a JSON error body"))
+        })?;
+        return Err(ProvisionError::Refused {
+            code: error.code,
+            message: error.message,
+        });
+    }
+    let answer: RegisterStationResponse =
+        serde_json::from_slice(&body).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
+    let config = StationConfig {
+        station_id: answer.station_id,
+        station_name: request.station_name,
+        server_url: base,
+        server_encryption_key: answer.server_encryption_key,
+    };
+    write_private(&paths.signing_key(), signing_key.expose_seed())?;
+    let json =
+        serde_json::to_vec_pretty(&config).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
+    write_private(&paths.config(), &json)?;
+    Ok(config)
+}
+
+fn normalize_server_url(text: &str) -> Result<String, ProvisionError> {
+    let trimmed = text.trim().trim_end_matches('/');
+    match reqwest::Url::parse(trimmed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(ProvisionError::InvalidServerUrl(text.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_checked_and_trailing_slashes_dropped() {
+        assert_eq!(
+            normalize_server_url("http://127.0.0.1:8750/").expect("ok"),
+            "http://127.0.0.1:8750"
+        );
+        assert!(normalize_server_url("ftp://x").is_err());
+        assert!(normalize_server_url("127.0.0.1:8750").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_leaves_the_station_unprovisioned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StationPaths::new(dir.path());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        drop(listener);
+        let result = provision(&paths, &url, ProvisioningToken::new("t".into()), "Desk 1").await;
+        assert!(
+            matches!(result, Err(ProvisionError::Unreachable { .. })),
+            "{result:?}"
+        );
+        assert!(
+            !paths.config().exists(),
+            "a failed provisioning must leave nothing half-done"
+        );
+    }
+}

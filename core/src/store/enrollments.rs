@@ -1,0 +1,204 @@
+//! The `enrollments` table: one row per submitted enrollment, holding only what the officer's
+//! list shows. Biometrics are never stored here: they exist on the station only inside the
+//! sealed packet in the outbox, which the station itself cannot open.
+
+use rusqlite::params;
+
+use super::outbox::{self, NewOutboxEntry, OutboxState};
+use super::{Store, StoreError};
+
+pub(super) const MIGRATION_1: &str = "
+CREATE TABLE enrollments (
+    id              TEXT PRIMARY KEY,
+    officer         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    applicant_name  TEXT NOT NULL,
+    document_number TEXT NOT NULL
+);";
+
+/// What is stored about a submitted enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentRow {
+    /// Enrollment id (also the packet id).
+    pub id: String,
+    /// Officer username.
+    pub officer: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Applicant's full name.
+    pub applicant_name: String,
+    /// Applicant's document number.
+    pub document_number: String,
+}
+
+/// An enrollment as the officer's list shows it, with its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentSummary {
+    /// The stored row.
+    pub enrollment: EnrollmentRow,
+    /// Where its packet is in delivery.
+    pub state: OutboxState,
+    /// Upload attempts that failed so far.
+    pub failed_attempts: u32,
+    /// The last delivery error, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// The server's reason, when it rejected the packet.
+    pub server_reason: Option<String>,
+}
+
+impl Store {
+    /// Stores a submitted enrollment and its sealed packet in the outbox, in one transaction:
+    /// either both exist afterwards or neither does.
+    ///
+    /// # Errors
+    /// When the database fails; nothing is written then.
+    pub fn insert_enrollment(
+        &self,
+        row: &EnrollmentRow,
+        packet: &NewOutboxEntry<'_>,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO enrollments (id, officer, created_at, applicant_name, document_number)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row.id,
+                    row.officer,
+                    row.created_at,
+                    row.applicant_name,
+                    row.document_number
+                ],
+            )?;
+            outbox::insert(&tx, &row.id, packet)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Every enrollment, newest first.
+    ///
+    /// # Errors
+    /// When the database fails or holds an unknown state.
+    pub fn list_enrollments(&self) -> Result<Vec<EnrollmentSummary>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT e.id, e.officer, e.created_at, e.applicant_name, e.document_number,
+                        o.state, o.attempts, o.last_error, o.server_reason
+                 FROM enrollments e JOIN outbox o ON o.enrollment_id = e.id
+                 ORDER BY e.created_at DESC, e.rowid DESC",
+            )?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    EnrollmentRow {
+                        id: r.get(0)?,
+                        officer: r.get(1)?,
+                        created_at: r.get(2)?,
+                        applicant_name: r.get(3)?,
+                        document_number: r.get(4)?,
+                    },
+                    r.get::<_, String>(5)?,
+                    r.get::<_, u32>(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (enrollment, state, failed_attempts, last_error, server_reason) = row?;
+                Ok(EnrollmentSummary {
+                    enrollment,
+                    state: OutboxState::parse(&state)?,
+                    failed_attempts,
+                    last_error,
+                    server_reason,
+                })
+            })
+            .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn row(id: &str, at: &str) -> EnrollmentRow {
+        EnrollmentRow {
+            id: id.into(),
+            officer: "budi".into(),
+            created_at: at.into(),
+            applicant_name: "Siti Rahayu".into(),
+            document_number: "C1234567".into(),
+        }
+    }
+
+    fn packet(bytes: &[u8]) -> NewOutboxEntry<'_> {
+        NewOutboxEntry {
+            packet_id: "p",
+            packet: bytes,
+            sha256_hex: "00",
+            created_at: "2026-11-23T00:00:00Z",
+        }
+    }
+
+    #[test]
+    fn a_stored_enrollment_is_listed_as_pending_newest_first() {
+        let store = Store::open_in_memory().expect("store");
+        store
+            .insert_enrollment(
+                &row("a", "2026-11-23T08:00:00Z"),
+                &NewOutboxEntry {
+                    packet_id: "a",
+                    ..packet(b"1")
+                },
+            )
+            .expect("insert a");
+        store
+            .insert_enrollment(
+                &row("b", "2026-11-23T09:00:00Z"),
+                &NewOutboxEntry {
+                    packet_id: "b",
+                    ..packet(b"2")
+                },
+            )
+            .expect("insert b");
+        let list = store.list_enrollments().expect("list");
+        let ids: Vec<_> = list.iter().map(|s| s.enrollment.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+        assert!(list.iter().all(|s| s.state == OutboxState::Pending));
+    }
+
+    #[test]
+    fn when_the_outbox_row_cannot_be_written_the_enrollment_is_not_stored_either() {
+        let store = Store::open_in_memory().expect("store");
+        store
+            .insert_enrollment(
+                &row("a", "2026-11-23T08:00:00Z"),
+                &NewOutboxEntry {
+                    packet_id: "same",
+                    ..packet(b"1")
+                },
+            )
+            .expect("first");
+        // The same packet id violates the outbox primary key, so the whole transaction fails.
+        let second = store.insert_enrollment(
+            &row("b", "2026-11-23T09:00:00Z"),
+            &NewOutboxEntry {
+                packet_id: "same",
+                ..packet(b"2")
+            },
+        );
+        assert!(second.is_err());
+        let ids: Vec<_> = store
+            .list_enrollments()
+            .expect("list")
+            .into_iter()
+            .map(|s| s.enrollment.id)
+            .collect();
+        assert_eq!(
+            ids,
+            ["a"],
+            "an enrollment without its packet must never be left behind"
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The `officers` table: who may log in, with which role, and their password hash.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Store, StoreError};
+
+pub(super) const MIGRATION_1: &str = "
+CREATE TABLE officers (
+    username      TEXT PRIMARY KEY,
+    display_name  TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('officer', 'supervisor', 'technician', 'administrator')),
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);";
+
+/// One stored officer account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficerRow {
+    /// Login name.
+    pub username: String,
+    /// Name shown in the app.
+    pub display_name: String,
+    /// `officer`, `supervisor`, `technician` or `administrator`.
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl Store {
+    /// Adds an officer.
+    ///
+    /// # Errors
+    /// When the username is taken or the database fails.
+    pub fn insert_officer(&self, row: &OfficerRow, created_at: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO officers (username, display_name, role, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row.username,
+                    row.display_name,
+                    row.role,
+                    row.password_hash,
+                    created_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Finds an officer by username.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn find_officer(&self, username: &str) -> Result<Option<OfficerRow>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT username, display_name, role, password_hash FROM officers WHERE username = ?1",
+                [username],
+                |r| {
+                    Ok(OfficerRow {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: r.get(2)?,
+                        password_hash: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(username: &str) -> OfficerRow {
+        OfficerRow {
+            username: username.into(),
+            display_name: "Budi".into(),
+            role: "officer".into(),
+            password_hash: "$argon2id$stub".into(),
+        }
+    }
+
+    #[test]
+    fn an_inserted_officer_is_found_and_a_duplicate_refused() {
+        let store = Store::open_in_memory().expect("store");
+        store
+            .insert_officer(&row("budi"), "2026-11-23T00:00:00Z")
+            .expect("insert");
+        assert_eq!(store.find_officer("budi").expect("find"), Some(row("budi")));
+        assert_eq!(store.find_officer("nobody").expect("find"), None);
+        assert!(store
+            .insert_officer(&row("budi"), "2026-11-23T00:00:00Z")
+            .is_err());
+    }
+
+    #[test]
+    fn an_unknown_role_is_refused_by_the_schema() {
+        let store = Store::open_in_memory().expect("store");
+        let bad = OfficerRow {
+            role: "janitor".into(),
+            ..row("x")
+        };
+        assert!(store.insert_officer(&bad, "2026-11-23T00:00:00Z").is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! The `outbox` table: sealed packets waiting for, or done with, delivery to the server.
+
+use rusqlite::{params, Transaction};
+
+use super::{Store, StoreError};
+
+pub(super) const MIGRATION_1: &str = "
+CREATE TABLE outbox (
+    packet_id     TEXT PRIMARY KEY,
+    enrollment_id TEXT NOT NULL UNIQUE REFERENCES enrollments (id),
+    packet        BLOB NOT NULL,
+    sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    server_reason TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox (state, created_at);";
+
+/// Where a packet is in delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting to be uploaded, or being retried.
+    Pending,
+    /// The server stored it.
+    Accepted,
+    /// The server refused its content; it will not be sent again.
+    Rejected,
+}
+
+impl OutboxState {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "pending" => Ok(Self::Pending),
+            "accepted" => Ok(Self::Accepted),
+            "rejected" => Ok(Self::Rejected),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown outbox state {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A sealed packet about to enter the outbox.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOutboxEntry<'a> {
+    /// Packet id.
+    pub packet_id: &'a str,
+    /// The sealed bytes.
+    pub packet: &'a [u8],
+    /// SHA-256 of the sealed bytes, lower-case hex.
+    pub sha256_hex: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
+/// A packet waiting for upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingPacket {
+    /// Packet id.
+    pub packet_id: String,
+    /// The sealed bytes.
+    pub packet: Vec<u8>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// How many packets are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Waiting for upload.
+    pub pending: u64,
+    /// Stored by the server.
+    pub accepted: u64,
+    /// Refused by the server.
+    pub rejected: u64,
+}
+
+pub(super) fn insert(
+    tx: &Transaction<'_>,
+    enrollment_id: &str,
+    entry: &NewOutboxEntry<'_>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO outbox (packet_id, enrollment_id, packet, sha256, size, state, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+        params![
+            entry.packet_id,
+            enrollment_id,
+            entry.packet,
+            entry.sha256_hex,
+            i64::try_from(entry.packet.len()).unwrap_or(i64::MAX),
+            entry.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Pending packets, oldest first, at most `limit`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn pending_packets(&self, limit: usize) -> Result<Vec<PendingPacket>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT packet_id, packet, attempts FROM outbox WHERE state = 'pending'
+                 ORDER BY created_at, rowid LIMIT ?1",
+            )?;
+            let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(PendingPacket {
+                    packet_id: r.get(0)?,
+                    packet: r.get(1)?,
+                    attempts: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Records the server's verdict on a packet; a verdict is final.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn record_verdict(
+        &self,
+        packet_id: &str,
+        state: OutboxState,
+        server_reason: Option<&str>,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE outbox SET state = ?2, server_reason = ?3, last_error = NULL, updated_at = ?4
+                 WHERE packet_id = ?1",
+                params![packet_id, state.as_str(), server_reason, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records a failed delivery attempt; the packet stays pending.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn record_failed_attempt(
+        &self,
+        packet_id: &str,
+        error: &str,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, updated_at = ?3
+                 WHERE packet_id = ?1 AND state = 'pending'",
+                params![packet_id, error, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// How many packets are in each state.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        self.with(|c| {
+            let mut counts = OutboxCounts::default();
+            let mut statement = c.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state")?;
+            let rows =
+                statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (state, count) = row?;
+                let count = u64::try_from(count).unwrap_or(0);
+                match OutboxState::parse(&state)? {
+                    OutboxState::Pending => counts.pending = count,
+                    OutboxState::Accepted => counts.accepted = count,
+                    OutboxState::Rejected => counts.rejected = count,
+                }
+            }
+            Ok(counts)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::enrollments::EnrollmentRow;
+
+    fn store_with(ids: &[&str]) -> Store {
+        let store = Store::open_in_memory().expect("store");
+        for (n, id) in ids.iter().enumerate() {
+            let at = format!("2026-11-23T08:00:0{n}Z");
+            let row = EnrollmentRow {
+                id: (*id).into(),
+                officer: "budi".into(),
+                created_at: at.clone(),
+                applicant_name: "A".into(),
+                document_number: "X12345".into(),
+            };
+            let entry = NewOutboxEntry {
+                packet_id: id,
+                packet: id.as_bytes(),
+                sha256_hex: "00",
+                created_at: &at,
+            };
+            store.insert_enrollment(&row, &entry).expect("insert");
+        }
+        store
+    }
+
+    #[test]
+    fn pending_packets_come_oldest_first_and_leave_once_judged() {
+        let store = store_with(&["a", "b", "c"]);
+        let ids = |s: &Store| -> Vec<String> {
+            s.pending_packets(10)
+                .expect("pending")
+                .into_iter()
+                .map(|p| p.packet_id)
+                .collect()
+        };
+        assert_eq!(ids(&store), ["a", "b", "c"]);
+        store
+            .record_verdict("a", OutboxState::Accepted, None, "t")
+            .expect("verdict");
+        store
+            .record_verdict("b", OutboxState::Rejected, Some("bad form"), "t")
+            .expect("verdict");
+        assert_eq!(ids(&store), ["c"]);
+        assert_eq!(
+            store.outbox_counts().expect("counts"),
+            OutboxCounts {
+                pending: 1,
+                accepted: 1,
+                rejected: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_attempt_keeps_the_packet_pending_and_counts_it() {
+        let store = store_with(&["a"]);
+        store
+            .record_failed_attempt("a", "server unreachable", "t")
+            .expect("fail");
+        store
+            .record_failed_attempt("a", "server unreachable", "t")
+            .expect("fail");
+        let pending = store.pending_packets(10).expect("pending");
+        assert_eq!(pending[0].attempts, 2);
+        let summary = &store.list_enrollments().expect("list")[0];
+        assert_eq!(summary.last_error.as_deref(), Some("server unreachable"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Pixel buffers produced by devices. They hold biometric data: their `Debug` output shows only
+//! dimensions, and their pixels are zeroized when dropped.
+
+use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// An 8-bit RGB frame, row-major, 3 bytes per pixel.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct RgbFrame {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+impl RgbFrame {
+    /// Wraps `pixels`; `None` when their length is not `width × height × 3`.
+    pub fn new(width: u32, height: u32, pixels: Vec<u8>) -> Option<Self> {
+        let expected = usize::try_from(u64::from(width) * u64::from(height) * 3).ok()?;
+        (pixels.len() == expected).then_some(Self {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The pixels, row-major RGB.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+}
+
+impl fmt::Debug for RgbFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "RgbFrame({}×{}, pixels redacted)",
+            self.width, self.height
+        )
+    }
+}
+
+/// An 8-bit greyscale fingerprint image, row-major, dark ridges on a light background.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct FingerprintImage {
+    width: u32,
+    height: u32,
+    resolution_ppi: u16,
+    pixels: Vec<u8>,
+}
+
+impl FingerprintImage {
+    /// Wraps `pixels`; `None` when their length is not `width × height`.
+    pub fn new(width: u32, height: u32, resolution_ppi: u16, pixels: Vec<u8>) -> Option<Self> {
+        let expected = usize::try_from(u64::from(width) * u64::from(height)).ok()?;
+        (pixels.len() == expected).then_some(Self {
+            width,
+            height,
+            resolution_ppi,
+            pixels,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Scan resolution in pixels per inch.
+    pub fn resolution_ppi(&self) -> u16 {
+        self.resolution_ppi
+    }
+
+    /// The pixels, row-major, one byte each.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+}
+
+impl fmt::Debug for FingerprintImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "FingerprintImage({}×{} at {} ppi, pixels redacted)",
+            self.width, self.height, self.resolution_ppi
+        )
+    }
+}

@@ -1,0 +1,393 @@
+//! What a sealed packet carries: one applicant's demographics, face and ten fingerprints.
+//!
+//! The same validation runs on the station (to give the officer field-by-field feedback) and
+//! on the server (which trusts nothing it receives).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The version of [`EnrollmentContent`] this build writes.
+pub const CONTENT_SCHEMA_VERSION: u32 = 1;
+
+/// Bytes of a biometric image: never printed, zeroized on drop, base64url in JSON.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct BiometricBytes(#[serde(with = "crate::b64")] Vec<u8>);
+
+impl BiometricBytes {
+    /// Wraps encoded image bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The encoded image.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BiometricBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BiometricBytes([{} bytes redacted])", self.0.len())
+    }
+}
+
+/// The applicant's demographic fields as the officer typed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Demographics {
+    /// Full name as on the civil record.
+    pub full_name: String,
+    /// Date of birth, `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `F`, `M` or `X` (ICAO 9303).
+    pub sex: String,
+    /// Nationality as an ICAO/ISO 3166-1 alpha-3 code, e.g. `IDN`.
+    pub nationality: String,
+    /// Passport, visa or national id number.
+    pub document_number: String,
+}
+
+/// One invalid form field and what is wrong with it, in words an officer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field name as in [`Demographics`].
+    pub field: String,
+    /// What to fix.
+    pub message: String,
+}
+
+impl Demographics {
+    /// Trims surrounding space and upper-cases the coded fields.
+    pub fn normalized(&self) -> Self {
+        Self {
+            full_name: self
+                .full_name
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            date_of_birth: self.date_of_birth.trim().to_owned(),
+            sex: self.sex.trim().to_uppercase(),
+            nationality: self.nationality.trim().to_uppercase(),
+            document_number: self.document_number.trim().to_uppercase(),
+        }
+    }
+
+    /// Checks every field against `today`'s date and lists all problems at once.
+    ///
+    /// # Errors
+    /// One [`FieldError`] per invalid field.
+    pub fn validate(&self, today: Date) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, message: String| {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                message,
+            });
+        };
+        let name_chars = self.full_name.chars().count();
+        if name_chars == 0 {
+            fail("full_name", "Enter the applicant's full name.".into());
+        } else if name_chars > 100 {
+            fail(
+                "full_name",
+                "The name is longer than 100 characters.".into(),
+            );
+        } else if !self
+            .full_name
+            .chars()
+            .all(|c| c.is_alphabetic() || " '-.".contains(c))
+        {
+            fail(
+                "full_name",
+                "Use letters, spaces, apostrophes, hyphens and dots only.".into(),
+            );
+        }
+        match parse_date(&self.date_of_birth) {
+            None => fail(
+                "date_of_birth",
+                "Enter the date of birth as YYYY-MM-DD.".into(),
+            ),
+            Some(date) if date > today => fail(
+                "date_of_birth",
+                "The date of birth is in the future.".into(),
+            ),
+            Some(date) if today.year() - date.year() > 130 => fail(
+                "date_of_birth",
+                "The date of birth is more than 130 years ago.".into(),
+            ),
+            Some(_) => {}
+        }
+        if !matches!(self.sex.as_str(), "F" | "M" | "X") {
+            fail("sex", "Choose F, M or X.".into());
+        }
+        if self.nationality.len() != 3 || !self.nationality.chars().all(|c| c.is_ascii_uppercase())
+        {
+            fail(
+                "nationality",
+                "Use the three-letter country code, e.g. IDN.".into(),
+            );
+        }
+        let doc_len = self.document_number.len();
+        if !(5..=20).contains(&doc_len)
+            || !self
+                .document_number
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            fail(
+                "document_number",
+                "Use 5 to 20 letters A–Z and digits.".into(),
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn parse_date(text: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, format).ok()
+}
+
+/// A finger, numbered as the finger position codes of ISO/IEC 19794-4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FingerPosition {
+    /// Code 1.
+    RightThumb,
+    /// Code 2.
+    RightIndex,
+    /// Code 3.
+    RightMiddle,
+    /// Code 4.
+    RightRing,
+    /// Code 5.
+    RightLittle,
+    /// Code 6.
+    LeftThumb,
+    /// Code 7.
+    LeftIndex,
+    /// Code 8.
+    LeftMiddle,
+    /// Code 9.
+    LeftRing,
+    /// Code 10.
+    LeftLittle,
+}
+
+impl FingerPosition {
+    /// All ten fingers in ISO code order.
+    pub const ALL: [FingerPosition; 10] = [
+        Self::RightThumb,
+        Self::RightIndex,
+        Self::RightMiddle,
+        Self::RightRing,
+        Self::RightLittle,
+        Self::LeftThumb,
+        Self::LeftIndex,
+        Self::LeftMiddle,
+        Self::LeftRing,
+        Self::LeftLittle,
+    ];
+
+    /// The ISO/IEC 19794-4 finger position code, 1–10.
+    pub fn iso_code(self) -> u8 {
+        match self {
+            Self::RightThumb => 1,
+            Self::RightIndex => 2,
+            Self::RightMiddle => 3,
+            Self::RightRing => 4,
+            Self::RightLittle => 5,
+            Self::LeftThumb => 6,
+            Self::LeftIndex => 7,
+            Self::LeftMiddle => 8,
+            Self::LeftRing => 9,
+            Self::LeftLittle => 10,
+        }
+    }
+
+    /// The finger for an ISO/IEC 19794-4 code.
+    pub fn from_iso_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+}
+
+/// The applicant's face photograph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// JPEG bytes.
+    pub jpeg: BiometricBytes,
+}
+
+/// One finger's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerImage {
+    /// Which finger.
+    pub position: FingerPosition,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Scan resolution, pixels per inch.
+    pub resolution_ppi: u16,
+    /// 8-bit greyscale PNG bytes (lossless).
+    pub png: BiometricBytes,
+}
+
+/// Everything one enrollment carries to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentContent {
+    /// [`CONTENT_SCHEMA_VERSION`] when written.
+    pub schema_version: u32,
+    /// The enrollment's id; the same as the packet id.
+    pub enrollment_id: Uuid,
+    /// The officer who enrolled the applicant.
+    pub officer: String,
+    /// When the enrollment was completed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub captured_at: OffsetDateTime,
+    /// The form fields.
+    pub demographics: Demographics,
+    /// The face photograph.
+    pub face: FaceImage,
+    /// Ten finger images, one per finger.
+    pub fingers: Vec<FingerImage>,
+}
+
+impl EnrollmentContent {
+    /// Checks what can be checked without decoding images: schema version, the form fields,
+    /// and that each of the ten fingers is present exactly once.
+    ///
+    /// # Errors
+    /// A sentence naming the first problem found.
+    pub fn check_structure(&self, today: Date) -> Result<(), String> {
+        if self.schema_version != CONTENT_SCHEMA_VERSION {
+            return Err(format!(
+                "content schema version {} is not supported",
+                self.schema_version
+            ));
+        }
+        if let Err(errors) = self.demographics.validate(today) {
+            let fields: Vec<_> = errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            return Err(format!("invalid demographics ({})", fields.join("; ")));
+        }
+        for position in FingerPosition::ALL {
+            let count = self
+                .fingers
+                .iter()
+                .filter(|f| f.position == position)
+                .count();
+            if count != 1 {
+                return Err(format!("expected one {position:?} image, found {count}"));
+            }
+        }
+        if self.fingers.len() != FingerPosition::ALL.len() {
+            return Err(format!(
+                "expected 10 finger images, found {}",
+                self.fingers.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn valid() -> Demographics {
+        Demographics {
+            full_name: "Siti Rahayu".into(),
+            date_of_birth: "1990-04-12".into(),
+            sex: "F".into(),
+            nationality: "IDN".into(),
+            document_number: "C1234567".into(),
+        }
+    }
+
+    #[test]
+    fn a_complete_form_is_valid() {
+        assert_eq!(valid().validate(date!(2026 - 11 - 23)), Ok(()));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once_with_its_name() {
+        let form = Demographics {
+            full_name: "R2-D2".into(),
+            date_of_birth: "12/04/1990".into(),
+            sex: "female".into(),
+            nationality: "Indonesia".into(),
+            document_number: "12".into(),
+        };
+        let errors = form
+            .validate(date!(2026 - 11 - 23))
+            .expect_err("all invalid");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "full_name",
+                "date_of_birth",
+                "sex",
+                "nationality",
+                "document_number"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_birth_date_in_the_future_is_refused() {
+        let form = Demographics {
+            date_of_birth: "2027-01-01".into(),
+            ..valid()
+        };
+        let errors = form.validate(date!(2026 - 11 - 23)).expect_err("future");
+        assert!(errors[0].message.contains("future"));
+    }
+
+    #[test]
+    fn normalizing_fixes_case_and_spacing_an_officer_would_not_notice() {
+        let sloppy = Demographics {
+            full_name: "  Siti   Rahayu ".into(),
+            sex: "f".into(),
+            nationality: "idn".into(),
+            document_number: " c1234567".into(),
+            ..valid()
+        };
+        assert_eq!(sloppy.normalized(), valid());
+    }
+
+    #[test]
+    fn iso_finger_codes_round_trip() {
+        for finger in FingerPosition::ALL {
+            assert_eq!(
+                FingerPosition::from_iso_code(finger.iso_code()),
+                Some(finger)
+            );
+        }
+        assert_eq!(FingerPosition::from_iso_code(0), None);
+        assert_eq!(FingerPosition::from_iso_code(11), None);
+    }
+
+    #[test]
+    fn image_bytes_never_appear_in_debug_output() {
+        let bytes = BiometricBytes::new(vec![0xAB; 4]);
+        assert_eq!(format!("{bytes:?}"), "BiometricBytes([4 bytes redacted])");
+    }
+}

@@ -1,0 +1,19 @@
+//! The wire contract between an enrollment station and the central server.
+//!
+//! - [`packet`]: the sealed packet format. A station seals an enrollment for the server's
+//!   X25519 key and signs it with its Ed25519 key; only the server can open it.
+//! - [`keys`]: the key types on both sides. They cannot be cloned, redact their `Debug`
+//!   output and zeroize on drop.
+//! - [`content`]: what a packet carries once opened (demographics and images), with the
+//!   field validation that both the station and the server apply.
+//! - [`api`]: the JSON bodies of the server's HTTP API.
+//! - [`random`]: the randomness source, injected so tests can be deterministic.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod content;
+pub mod keys;
+pub mod packet;
+pub mod random;
+
+mod b64;

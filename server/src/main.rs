@@ -1,0 +1,108 @@
+//! `enrollment-server`: runs the central server or administers its data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use enrollment_server::data::ServerData;
+use enrollment_server::{http, ServerState};
+
+#[derive(Parser)]
+#[command(
+    name = "enrollment-server",
+    version,
+    about = "Central enrollment server"
+)]
+struct Cli {
+    /// The server's data directory (keys, database, packets).
+    #[arg(
+        long,
+        env = "ENROLLMENT_SERVER_DATA_DIR",
+        default_value = "enrollment-server-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the API until interrupted (Ctrl-C or SIGTERM).
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed on start).
+        #[arg(
+            long,
+            env = "ENROLLMENT_SERVER_LISTEN",
+            default_value = "127.0.0.1:8750"
+        )]
+        listen: SocketAddr,
+    },
+    /// Issues a one-time token with which one station can register; prints it once.
+    IssueToken,
+    /// Lists the packets received, with their verdicts.
+    Packets,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let data = ServerData::open(&cli.data_dir)
+        .with_context(|| format!("cannot open the data directory {}", cli.data_dir.display()))?;
+    match cli.command {
+        Command::Serve { listen } => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let address = listener.local_addr()?;
+            println!("enrollment-server listening on http://{address}");
+            axum::serve(listener, http::router(ServerState::new(data)))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("the server stopped with an error")?;
+        }
+        Command::IssueToken => {
+            let token = data.issue_token(time::OffsetDateTime::now_utc())?;
+            println!("{}", token.expose());
+        }
+        Command::Packets => {
+            for packet in data.packets()? {
+                let reason = packet.reason.as_deref().unwrap_or("");
+                println!(
+                    "{}  {}  {}  {reason}",
+                    packet.packet_id, packet.station_id, packet.verdict
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,164 @@
+//! Shared set-up for the system tests: a real central server on a loopback port, and stations
+//! provisioned against it through the real HTTP registration.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use enrollment_server::data::ServerData;
+use enrollment_server::{http, ServerState};
+use hardware::simulated::{SimulatedCamera, SimulatedScanner};
+use hardware::FingerPosition;
+use protocol::content::Demographics;
+use station_core::enrollment::EnrollmentDraft;
+use station_core::officers::{self, Officer, Password, Role};
+use station_core::station::{Station, StationPaths};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+
+/// A central server running in this process on `127.0.0.1`.
+pub struct TestServer {
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// Its address.
+    pub address: SocketAddr,
+    /// Its data directory, to inspect what it stored.
+    pub data: Arc<ServerData>,
+    task: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Starts a server over `data_dir` on `address` (port 0 picks a free port).
+    pub async fn start(data_dir: &Path, address: SocketAddr) -> Self {
+        let data = ServerData::open(data_dir).expect("the server data directory opens");
+        let state = ServerState::new(data);
+        let shared = state.data.clone();
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .expect("bind a loopback port");
+        let address = listener.local_addr().expect("local address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, http::router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the test server runs");
+        });
+        Self {
+            url: format!("http://{address}"),
+            address,
+            data: shared,
+            task,
+            stop: Some(stop),
+        }
+    }
+
+    /// Stops the server and closes its connections; its port is free again afterwards.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        if tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .is_err()
+        {
+            panic!("the test server did not shut down within 5 s");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An address on loopback that nothing listens on (yet).
+pub fn free_loopback_address() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address")
+}
+
+/// The password of the officer account every test station gets.
+pub const OFFICER_PASSWORD: &str = "correct horse battery";
+
+/// Provisions a station in `dir` against `server_url` with a fresh token from `server_data`,
+/// and adds the officer account `budi`.
+pub async fn provision_station(dir: &Path, server_url: &str, server_data: &ServerData) -> Station {
+    let token = server_data
+        .issue_token(OffsetDateTime::now_utc())
+        .expect("token");
+    let paths = StationPaths::new(dir);
+    station_core::provision::provision(&paths, server_url, token, "Test desk")
+        .await
+        .expect("provisioning against the test server succeeds");
+    let station = Station::open(paths).expect("the provisioned station opens");
+    officers::add_officer(
+        station.store(),
+        "budi",
+        "Budi Santoso",
+        Role::Officer,
+        &Password::new(OFFICER_PASSWORD.into()),
+        &station_core::clock::SystemClock,
+    )
+    .expect("officer account");
+    station
+}
+
+/// The officer `budi`, logged in.
+pub fn log_in(station: &Station) -> Officer {
+    officers::login(
+        station.store(),
+        "budi",
+        &Password::new(OFFICER_PASSWORD.into()),
+    )
+    .expect("login")
+}
+
+/// A valid form.
+pub fn demographics(name: &str) -> Demographics {
+    Demographics {
+        full_name: name.into(),
+        date_of_birth: "1990-04-12".into(),
+        sex: "F".into(),
+        nationality: "IDN".into(),
+        document_number: "C1234567".into(),
+    }
+}
+
+/// A draft with a face and ten fingers from the simulated devices for applicant `seed`.
+pub fn complete_draft(seed: u64) -> EnrollmentDraft {
+    let mut draft = EnrollmentDraft::new();
+    draft
+        .capture_face(&SimulatedCamera::new(seed))
+        .expect("face");
+    let scanner = SimulatedScanner::new(seed);
+    for finger in FingerPosition::ALL {
+        draft.capture_finger(&scanner, finger).expect("finger");
+    }
+    draft
+}
+
+/// A temporary directory that is removed at the end of the test.
+pub fn temp_dir() -> TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+/// Polls `condition` every 50 ms until it holds or `limit` passes; returns whether it held.
+pub async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,158 @@
+//! An enrollment travels from the station's outbox to the server, whatever the server's state
+//! at submit time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::content::EnrollmentContent;
+use protocol::packet::SealedPacket;
+use station_core::clock::SystemClock;
+use station_core::enrollment::submit;
+use station_core::station::Station;
+use station_core::store::outbox::OutboxState;
+use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
+use system_tests::*;
+
+fn fast_sync() -> SyncConfig {
+    SyncConfig {
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(300),
+        idle_interval: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(10),
+    }
+}
+
+fn start_sync(station: &Station) -> SyncHandle {
+    let uploader = Uploader::new(
+        station.store().clone(),
+        &station.config().server_url,
+        &fast_sync(),
+        Arc::new(SystemClock),
+    )
+    .expect("uploader");
+    let (handle, task) = sync::start(uploader, fast_sync());
+    tokio::spawn(task);
+    handle
+}
+
+fn state_of(station: &Station, id: &str) -> Option<OutboxState> {
+    station
+        .store()
+        .list_enrollments()
+        .expect("list")
+        .into_iter()
+        .find(|s| s.enrollment.id == id)
+        .map(|s| s.state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_enrollment_reaches_the_server_intact_and_shows_accepted() {
+    let (server_dir, station_dir) = (temp_dir(), temp_dir());
+    let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
+    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
+    let officer = log_in(&station);
+
+    let submitted = submit(
+        &station,
+        &officer,
+        &demographics("Siti Rahayu"),
+        &complete_draft(1),
+        &SystemClock,
+    )
+    .expect("a complete enrollment submits");
+    let id = submitted.id.to_string();
+    assert_eq!(
+        state_of(&station, &id),
+        Some(OutboxState::Pending),
+        "a new enrollment waits in the outbox"
+    );
+
+    let sync = start_sync(&station);
+    sync.sync_now();
+    let accepted = eventually(Duration::from_secs(20), || {
+        state_of(&station, &id) == Some(OutboxState::Accepted)
+    })
+    .await;
+    assert!(
+        accepted,
+        "the station must show the enrollment accepted once the server has it"
+    );
+
+    let record = server
+        .data
+        .packet(submitted.id)
+        .expect("lookup")
+        .expect("the server stored the packet");
+    assert_eq!(record.verdict, "accepted");
+    let bytes = server.data.packet_bytes(&record).expect("packet file");
+    let station_key = server
+        .data
+        .station(record.station_id)
+        .expect("lookup")
+        .expect("station")
+        .signing_key;
+    let plaintext = SealedPacket::parse(&bytes)
+        .and_then(|p| p.verify(&station_key))
+        .and_then(|p| p.open(server.data.encryption_key()))
+        .expect("the server opens the stored packet");
+    let content: EnrollmentContent = serde_json::from_slice(&plaintext).expect("content");
+    assert_eq!(content.demographics.full_name, "Siti Rahayu");
+    assert_eq!(content.fingers.len(), 10, "all ten fingers arrive");
+    assert_eq!(
+        content.officer, "budi",
+        "the server knows which officer enrolled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrollment_made_while_the_server_is_down_is_uploaded_when_it_returns() {
+    let (server_dir, station_dir) = (temp_dir(), temp_dir());
+    let address = free_loopback_address();
+    let server = TestServer::start(server_dir.path(), address).await;
+    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
+    server.stop().await;
+
+    let officer = log_in(&station);
+    let submitted = submit(
+        &station,
+        &officer,
+        &demographics("Wayan Sudarsana"),
+        &complete_draft(2),
+        &SystemClock,
+    )
+    .expect("submitting works offline");
+    let id = submitted.id.to_string();
+    let _sync = start_sync(&station);
+
+    let tried = eventually(Duration::from_secs(10), || {
+        station.store().list_enrollments().expect("list")[0].failed_attempts >= 2
+    })
+    .await;
+    assert!(tried, "the station keeps trying while the server is down");
+    let summary = &station.store().list_enrollments().expect("list")[0];
+    assert_eq!(
+        summary.state,
+        OutboxState::Pending,
+        "an undelivered packet stays pending, never lost"
+    );
+    let error = summary.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("cannot reach the server"),
+        "the officer sees why: {error}"
+    );
+
+    let server = TestServer::start(server_dir.path(), address).await;
+    let accepted = eventually(Duration::from_secs(20), || {
+        state_of(&station, &id) == Some(OutboxState::Accepted)
+    })
+    .await;
+    assert!(
+        accepted,
+        "once the server is back the packet must go up without anyone acting"
+    );
+    assert_eq!(
+        server.data.packets().expect("packets").len(),
+        1,
+        "exactly one packet at the server"
+    );
+}

@@ -1,0 +1,4 @@
+//! System tests: the station core against a real central server over loopback HTTP.
+
+mod delivery;
+mod sealing;
