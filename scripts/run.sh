@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Sets up everything, starts a local central server, provisions the station against it on the
+# first run, and opens the desktop app with simulated devices.
+#   ENROLLMENT_DATA_DIR      where the server and station keep their data (default .station-data)
+#   ENROLLMENT_SERVER_LISTEN address of the local server (default 127.0.0.1:8750)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+bash scripts/setup.sh
+
+data=${ENROLLMENT_DATA_DIR:-$root/.station-data}
+listen=${ENROLLMENT_SERVER_LISTEN:-127.0.0.1:8750}
+mkdir -p "$data"
+
+say "Building the UI and the app"
+npm --prefix ui run build --silent
+cargo build --bins --features enrollment-station/custom-protocol
+bin=$root/target/debug
+
+say "Starting the central server on http://$listen (log: $data/server.log)"
+"$bin/enrollment-server" --data-dir "$data/server" serve --listen "$listen" >"$data/server.log" 2>&1 &
+server_pid=$!
+trap 'kill -TERM $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$data/server.log" 2>/dev/null && break
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "error: the server did not start:" >&2
+    cat "$data/server.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+if [ ! -f "$data/station/station.json" ]; then
+  say "Provisioning this station against the local server (first run only)"
+  token=$("$bin/enrollment-server" --data-dir "$data/server" issue-token)
+  "$bin/station" --data-dir "$data/station" provision --server "http://$listen" --token "$token" \
+    --name "Demo station on $(hostname)"
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  STATION_NEW_PASSWORD=$password "$bin/station" --data-dir "$data/station" \
+    officer add officer --name "Demo Officer" --role officer
+  (umask 077 && printf 'username: officer\npassword: %s\n' "$password" >"$data/officer-login.txt")
+else
+  say "Reusing the provisioned station in $data/station"
+fi
+say "Log in with the demo account from $data/officer-login.txt:"
+cat "$data/officer-login.txt"
+
+say "Opening the enrollment station (simulated camera and fingerprint reader)"
+if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+  "$bin/enrollment-station" --data-dir "$data/station"
+else
+  echo "No display found: running the app under xvfb-run."
+  xvfb-run -a -s "-screen 0 1366x768x24" "$bin/enrollment-station" --data-dir "$data/station"
+fi

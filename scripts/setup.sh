@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the enrollment station needs on Debian 12 / Ubuntu 22.04+, then the UI's npm
+# packages. Safe to run again: it installs only what is missing.
+#   scripts/setup.sh          build and run needs
+#   scripts/setup.sh --test   also the end-to-end test tools (tauri-driver)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_test_tools=false
+[ "${1:-}" = "--test" ] && with_test_tools=true
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# Build: Tauri 2 (WebKitGTK 4.1 and friends) and a C toolchain for bundled SQLite and ring.
+# Run and test: Xvfb for a display when there is none, WebKitWebDriver for the UI tests.
+packages=(
+  build-essential pkg-config
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
+  xvfb xauth webkit2gtk-driver
+)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: no Rust toolchain found. Install one with rustup (Rust 1.85 or newer), then run this again." >&2
+  exit 1
+fi
+
+if $with_test_tools; then
+  cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$cargo_bin/tauri-driver" ]; then
+    say "Installing tauri-driver"
+    cargo install tauri-driver --locked --version 2.1.0
+  fi
+fi
+
+say "Installing the UI's npm packages"
+npm ci --prefix ui --no-audit --no-fund --loglevel=error

@@ -1,0 +1,72 @@
+//! The one error shape the UI receives.
+
+use protocol::content::FieldError;
+use serde::Serialize;
+use station_core::enrollment::EnrollmentError;
+use station_core::officers::LoginError;
+use station_core::store::StoreError;
+
+/// `{ code, message, fields }`: `code` is stable for the UI to branch on, `message` is for the
+/// officer, `fields` lists form fields to correct.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    code: &'static str,
+    message: String,
+    fields: Vec<FieldError>,
+}
+
+impl CommandError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn not_logged_in() -> Self {
+        Self::new("not_logged_in", "Log in first.")
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "station database error");
+        Self::new("storage", error.to_string())
+    }
+}
+
+impl From<LoginError> for CommandError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::BadCredentials => Self::new("bad_credentials", error.to_string()),
+            LoginError::Store(error) => error.into(),
+            other => Self::new("login_failed", other.to_string()),
+        }
+    }
+}
+
+impl From<EnrollmentError> for CommandError {
+    fn from(error: EnrollmentError) -> Self {
+        let message = error.to_string();
+        match error {
+            EnrollmentError::InvalidForm(fields) => Self {
+                code: "invalid_form",
+                message,
+                fields,
+            },
+            EnrollmentError::Incomplete(_) => Self::new("incomplete", message),
+            EnrollmentError::NotPermitted(_) => Self::new("not_permitted", message),
+            EnrollmentError::Device(device) => {
+                let code = match device.kind() {
+                    hardware::ErrorKind::Retry => "device_retry",
+                    hardware::ErrorKind::Replug => "device_replug",
+                    _ => "device_fault",
+                };
+                Self::new(code, message)
+            }
+            EnrollmentError::Store(error) => error.into(),
+            _ => Self::new("enrollment_failed", message),
+        }
+    }
+}

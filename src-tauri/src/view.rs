@@ -1,0 +1,142 @@
+//! What the UI shows, converted from domain types. Only this module knows the screen's shapes.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use protocol::content::{FaceImage, FingerImage, FingerPosition};
+use serde::Serialize;
+use station_core::enrollment::SubmittedEnrollment;
+use station_core::officers::Officer;
+use station_core::store::enrollments::EnrollmentSummary;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StationStatusView {
+    pub provisioned: bool,
+    pub station_name: Option<String>,
+    pub station_id: Option<String>,
+    pub server_url: Option<String>,
+    pub problem: Option<String>,
+    pub camera: String,
+    pub scanner: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfficerView {
+    pub username: String,
+    pub display_name: String,
+    pub role: &'static str,
+}
+
+impl From<&Officer> for OfficerView {
+    fn from(officer: &Officer) -> Self {
+        Self {
+            username: officer.username.clone(),
+            display_name: officer.display_name.clone(),
+            role: officer.role.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageView {
+    pub data_url: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl From<&FaceImage> for ImageView {
+    fn from(face: &FaceImage) -> Self {
+        Self {
+            data_url: data_url("image/jpeg", face.jpeg.as_bytes()),
+            width: face.width,
+            height: face.height,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FingerView {
+    pub position: FingerPosition,
+    pub label: String,
+    pub image: ImageView,
+}
+
+impl From<&FingerImage> for FingerView {
+    fn from(finger: &FingerImage) -> Self {
+        Self {
+            position: finger.position,
+            label: finger_label(finger.position).to_owned(),
+            image: ImageView {
+                data_url: data_url("image/png", finger.png.as_bytes()),
+                width: finger.width,
+                height: finger.height,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentView {
+    pub id: String,
+    pub applicant_name: String,
+    pub document_number: String,
+    pub created_at: String,
+    pub state: &'static str,
+    pub failed_attempts: u32,
+    pub last_error: Option<String>,
+    pub server_reason: Option<String>,
+}
+
+impl From<EnrollmentSummary> for EnrollmentView {
+    fn from(summary: EnrollmentSummary) -> Self {
+        Self {
+            id: summary.enrollment.id,
+            applicant_name: summary.enrollment.applicant_name,
+            document_number: summary.enrollment.document_number,
+            created_at: summary.enrollment.created_at,
+            state: summary.state.as_str(),
+            failed_attempts: summary.failed_attempts,
+            last_error: summary.last_error,
+            server_reason: summary.server_reason,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmittedView {
+    pub id: String,
+    pub packet_bytes: usize,
+}
+
+impl From<SubmittedEnrollment> for SubmittedView {
+    fn from(submitted: SubmittedEnrollment) -> Self {
+        Self {
+            id: submitted.id.to_string(),
+            packet_bytes: submitted.packet_bytes,
+        }
+    }
+}
+
+fn data_url(mime: &str, bytes: &[u8]) -> String {
+    format!("data:{mime};base64,{}", STANDARD.encode(bytes))
+}
+
+fn finger_label(position: FingerPosition) -> &'static str {
+    match position {
+        FingerPosition::RightThumb => "Right thumb",
+        FingerPosition::RightIndex => "Right index",
+        FingerPosition::RightMiddle => "Right middle",
+        FingerPosition::RightRing => "Right ring",
+        FingerPosition::RightLittle => "Right little",
+        FingerPosition::LeftThumb => "Left thumb",
+        FingerPosition::LeftIndex => "Left index",
+        FingerPosition::LeftMiddle => "Left middle",
+        FingerPosition::LeftRing => "Left ring",
+        FingerPosition::LeftLittle => "Left little",
+    }
+}

@@ -1,0 +1,306 @@
+//! End-to-end test of the real desktop app: a real central server on loopback, the built app
+//! launched through `tauri-driver` and WebKitWebDriver, driven like an officer would.
+//!
+//! Needs a display (run under `xvfb-run`), `tauri-driver` and Debian's `webkit2gtk-driver`, and
+//! the app built with its UI embedded; `scripts/test.sh` prepares all of that. Screenshots of
+//! every step are written to `target/e2e-screenshots/`.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use system_tests::*;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+fn app_binary() -> PathBuf {
+    let path = std::env::var_os("E2E_APP_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/enrollment-station"));
+    assert!(
+        path.exists(),
+        "the app binary {} does not exist: build it with `cargo build -p enrollment-station --features custom-protocol`",
+        path.display()
+    );
+    path
+}
+
+fn tauri_driver_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return path.into();
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    cargo_home
+        .map(|home| home.join("bin/tauri-driver"))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+/// `tauri-driver`, stopped with SIGTERM (a SIGKILL would orphan WebKitWebDriver).
+struct TauriDriver {
+    child: Child,
+    port: u16,
+}
+
+impl TauriDriver {
+    fn start(log: &Path) -> Self {
+        let port = free_loopback_address().port();
+        let native_port = free_loopback_address().port();
+        let log_file = std::fs::File::create(log).expect("driver log file");
+        let child = Command::new(tauri_driver_binary())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .stdout(Stdio::from(log_file.try_clone().expect("log handle")))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("tauri-driver starts (cargo install tauri-driver --locked)");
+        let driver = Self { child, port };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tauri-driver did not listen within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        driver
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Officer {
+    client: Client,
+    shots: PathBuf,
+}
+
+impl Officer {
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.clear().await.expect("clear field");
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|error| panic!("cannot type into {css}: {error}"));
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("element text")
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map(|found| found.len())
+            .unwrap_or(0)
+    }
+
+    /// How many images matching `css` have been decoded and have pixels.
+    async fn decoded_images(&self, css: &str) -> u64 {
+        let script = "return Array.from(document.querySelectorAll(arguments[0]))\
+                      .filter(img => img.complete && img.naturalWidth > 0).length;";
+        let count = self
+            .client
+            .execute(script, vec![json!(css)])
+            .await
+            .expect("run script");
+        count.as_u64().unwrap_or(0)
+    }
+
+    async fn wait_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut check: impl AsyncFnMut(&Self) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !check(self).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after {limit:?} waiting until {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("save screenshot");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built app, tauri-driver, WebKitWebDriver and a display: run by scripts/test.sh"]
+async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run this test under xvfb-run"
+    );
+    let app = app_binary();
+    let (server_dir, station_dir) = (temp_dir(), temp_dir());
+    let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
+    drop(provision_station(station_dir.path(), &server.url, &server.data).await);
+
+    let shots = workspace_root().join("target/e2e-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot directory");
+    let driver = TauriDriver::start(&shots.join("tauri-driver.log"));
+    let capabilities = json!({
+        "browserName": "wry",
+        "tauri:options": {
+            "application": app,
+            "args": ["--data-dir", station_dir.path()],
+        },
+    });
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities.as_object().expect("object").clone())
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session with the app");
+    let officer = Officer { client, shots };
+
+    officer.find("#login-username").await;
+    officer.screenshot("01-login").await;
+    officer.type_into("#login-username", "budi").await;
+    officer.type_into("#login-password", "wrong password").await;
+    officer.click("#login-submit").await;
+    officer
+        .wait_until(
+            "a wrong password is refused",
+            Duration::from_secs(10),
+            async |o| o.text("#login-error").await.contains("not correct"),
+        )
+        .await;
+    officer.type_into("#login-password", OFFICER_PASSWORD).await;
+    officer.click("#login-submit").await;
+    officer.find("#new-enrollment").await;
+    officer.screenshot("02-enrollments-empty").await;
+
+    officer.click("#new-enrollment").await;
+    officer.click("#form-next").await;
+    officer
+        .wait_until(
+            "an empty form shows what to fill in",
+            Duration::from_secs(10),
+            async |o| !o.text("#error-full_name").await.is_empty(),
+        )
+        .await;
+    officer.type_into("#field-full_name", "Siti Rahayu").await;
+    officer
+        .type_into("#field-date_of_birth", "1990-04-12")
+        .await;
+    officer
+        .find("#field-sex")
+        .await
+        .select_by_value("F")
+        .await
+        .expect("choose sex");
+    officer.type_into("#field-nationality", "IDN").await;
+    officer
+        .type_into("#field-document_number", "C1234567")
+        .await;
+    officer.screenshot("03-applicant").await;
+    officer.click("#form-next").await;
+
+    officer.click("#capture-face").await;
+    officer
+        .wait_until(
+            "the face photo is shown",
+            Duration::from_secs(20),
+            async |o| o.decoded_images("#face-preview").await == 1,
+        )
+        .await;
+    officer.screenshot("04-face").await;
+    officer.click("#face-next").await;
+
+    officer.click("#capture-fingers").await;
+    officer
+        .wait_until(
+            "all ten fingers are shown",
+            Duration::from_secs(30),
+            async |o| o.decoded_images("#finger-grid img").await == 10,
+        )
+        .await;
+    officer.screenshot("05-fingers").await;
+    officer.click("#fingers-next").await;
+
+    assert_eq!(
+        officer.text("#review-details dd").await,
+        "Siti Rahayu",
+        "the review shows what was typed"
+    );
+    officer.screenshot("06-review").await;
+    officer.click("#submit-enrollment").await;
+
+    officer
+        .wait_until(
+            "the list shows the enrollment accepted",
+            Duration::from_secs(60),
+            async |o| o.count("#enrollment-list tr[data-state='accepted']").await == 1,
+        )
+        .await;
+    let row = officer
+        .text("#enrollment-list tr[data-state='accepted']")
+        .await;
+    assert!(
+        row.contains("Siti Rahayu") && row.contains("Accepted by server"),
+        "row: {row}"
+    );
+    officer.screenshot("07-accepted").await;
+    officer.client.close().await.expect("close the session");
+    drop(driver);
+
+    let packets = server.data.packets().expect("server packets");
+    assert_eq!(
+        packets.len(),
+        1,
+        "the server holds exactly the one enrollment"
+    );
+    assert_eq!(packets[0].verdict, "accepted");
+}

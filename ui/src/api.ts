@@ -1,0 +1,91 @@
+// The one place that talks to the Rust side. Every command the shell offers has exactly one
+// typed wrapper here; the rest of the UI never calls `invoke` itself.
+import { invoke } from "@tauri-apps/api/core";
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** The one error shape every command rejects with. */
+export interface CommandError {
+  code: string;
+  message: string;
+  fields: FieldError[];
+}
+
+export interface StationStatus {
+  provisioned: boolean;
+  stationName: string | null;
+  stationId: string | null;
+  serverUrl: string | null;
+  problem: string | null;
+  camera: string;
+  scanner: string;
+}
+
+export interface Officer {
+  username: string;
+  displayName: string;
+  role: string;
+}
+
+export interface ImageView {
+  dataUrl: string;
+  width: number;
+  height: number;
+}
+
+export interface FingerView {
+  position: string;
+  label: string;
+  image: ImageView;
+}
+
+export type DeliveryState = "pending" | "accepted" | "rejected";
+
+export interface EnrollmentView {
+  id: string;
+  applicantName: string;
+  documentNumber: string;
+  createdAt: string;
+  state: DeliveryState;
+  failedAttempts: number;
+  lastError: string | null;
+  serverReason: string | null;
+}
+
+/** Field names match the Rust `Demographics` struct exactly. */
+export interface Demographics {
+  full_name: string;
+  date_of_birth: string;
+  sex: string;
+  nationality: string;
+  document_number: string;
+}
+
+export interface Submitted {
+  id: string;
+  packetBytes: number;
+}
+
+export function asCommandError(error: unknown): CommandError {
+  if (typeof error === "object" && error !== null && "code" in error && "message" in error) {
+    const e = error as Partial<CommandError>;
+    return { code: String(e.code), message: String(e.message), fields: e.fields ?? [] };
+  }
+  return { code: "unknown", message: String(error), fields: [] };
+}
+
+export const api = {
+  stationStatus: () => invoke<StationStatus>("station_status"),
+  login: (username: string, password: string) => invoke<Officer>("login", { username, password }),
+  logout: () => invoke<void>("logout"),
+  startEnrollment: () => invoke<void>("start_enrollment"),
+  validateForm: (form: Demographics) => invoke<FieldError[]>("validate_form", { form }),
+  captureFace: () => invoke<ImageView>("capture_face"),
+  captureFingers: () => invoke<FingerView[]>("capture_fingers"),
+  submitEnrollment: (form: Demographics) => invoke<Submitted>("submit_enrollment", { form }),
+  listEnrollments: () => invoke<EnrollmentView[]>("list_enrollments"),
+  syncNow: () => invoke<void>("sync_now"),
+};

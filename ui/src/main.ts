@@ -1,0 +1,441 @@
+import "./style.css";
+import { api, asCommandError, Demographics, EnrollmentView, FingerView, ImageView, Officer, StationStatus } from "./api";
+import { el, mount } from "./dom";
+
+const root = document.getElementById("app") as HTMLElement;
+
+type Step = "applicant" | "face" | "fingers" | "review";
+const STEPS: { id: Step; label: string }[] = [
+  { id: "applicant", label: "Applicant" },
+  { id: "face", label: "Face" },
+  { id: "fingers", label: "Fingerprints" },
+  { id: "review", label: "Review" },
+];
+
+const FIELDS: { name: keyof Demographics; label: string; hint: string }[] = [
+  { name: "full_name", label: "Full name", hint: "As on the civil record" },
+  { name: "date_of_birth", label: "Date of birth", hint: "YYYY-MM-DD" },
+  { name: "sex", label: "Sex", hint: "" },
+  { name: "nationality", label: "Nationality", hint: "Three-letter code, e.g. IDN" },
+  { name: "document_number", label: "Document number", hint: "Passport, visa or ID number" },
+];
+
+interface Draft {
+  form: Demographics;
+  face: ImageView | null;
+  fingers: FingerView[];
+}
+
+const state: {
+  status: StationStatus | null;
+  officer: Officer | null;
+  draft: Draft;
+  pollTimer: number | undefined;
+} = {
+  status: null,
+  officer: null,
+  draft: emptyDraft(),
+  pollTimer: undefined,
+};
+
+function emptyDraft(): Draft {
+  return {
+    form: { full_name: "", date_of_birth: "", sex: "", nationality: "", document_number: "" },
+    face: null,
+    fingers: [],
+  };
+}
+
+function stopPolling(): void {
+  if (state.pollTimer !== undefined) window.clearInterval(state.pollTimer);
+  state.pollTimer = undefined;
+}
+
+function toast(message: string): void {
+  const existing = document.getElementById("toast");
+  existing?.remove();
+  const node = el("div", { id: "toast", role: "status" }, message);
+  document.body.append(node);
+  window.setTimeout(() => node.remove(), 5000);
+}
+
+function header(): HTMLElement {
+  const status = state.status;
+  return el(
+    "header",
+    { class: "topbar" },
+    el("div", { class: "brand" }, "Enrollment Station"),
+    el("div", { class: "station" }, status?.stationName ?? "Not provisioned"),
+    state.officer
+      ? el(
+          "div",
+          { class: "who" },
+          el("span", {}, `${state.officer.displayName} · ${state.officer.role}`),
+          el("button", { id: "logout", class: "link", onclick: () => void logout() }, "Log out"),
+        )
+      : null,
+  );
+}
+
+function problemBanner(): HTMLElement | null {
+  const problem = state.status?.problem;
+  return problem ? el("div", { id: "station-banner", class: "banner error", role: "alert" }, problem) : null;
+}
+
+// ---------- Login ----------
+
+function renderLogin(message = ""): void {
+  stopPolling();
+  const error = el("p", { id: "login-error", class: "error", role: "alert" }, message);
+  const username = el("input", { id: "login-username", name: "username", autocomplete: "username", required: true });
+  const password = el("input", {
+    id: "login-password",
+    name: "password",
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+  });
+  const form = el(
+    "form",
+    { id: "login-form", class: "card narrow" },
+    el("h1", {}, "Officer login"),
+    el("label", { for: "login-username" }, "Username"),
+    username,
+    el("label", { for: "login-password" }, "Password"),
+    password,
+    error,
+    el("button", { id: "login-submit", type: "submit", class: "primary" }, "Log in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      state.officer = await api.login(username.value, password.value);
+      renderHome();
+    } catch (e) {
+      error.textContent = asCommandError(e).message;
+      password.value = "";
+      password.focus();
+    }
+  });
+  mount(root, header(), el("main", {}, problemBanner() ?? "", form));
+  username.focus();
+}
+
+async function logout(): Promise<void> {
+  await api.logout();
+  state.officer = null;
+  state.draft = emptyDraft();
+  renderLogin();
+}
+
+// ---------- Enrollment list ----------
+
+const STATE_LABELS: Record<string, string> = {
+  pending: "Waiting to upload",
+  accepted: "Accepted by server",
+  rejected: "Rejected",
+};
+
+function enrollmentRow(item: EnrollmentView): HTMLElement {
+  const detail = item.state === "rejected" ? item.serverReason : item.state === "pending" ? item.lastError : null;
+  return el(
+    "tr",
+    { "data-id": item.id, "data-state": item.state },
+    el("td", {}, item.applicantName),
+    el("td", {}, item.documentNumber),
+    el("td", {}, new Date(item.createdAt).toLocaleString()),
+    el(
+      "td",
+      {},
+      el("span", { class: `status-badge ${item.state}` }, STATE_LABELS[item.state] ?? item.state),
+      detail ? el("div", { class: "detail" }, detail) : null,
+    ),
+  );
+}
+
+async function refreshList(body: HTMLElement, summary: HTMLElement): Promise<void> {
+  try {
+    const items = await api.listEnrollments();
+    body.replaceChildren(
+      ...(items.length
+        ? items.map(enrollmentRow)
+        : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No enrollments yet."))]),
+    );
+    const pending = items.filter((i) => i.state === "pending").length;
+    summary.textContent = pending ? `${pending} waiting to upload` : "Everything is uploaded";
+  } catch (e) {
+    const error = asCommandError(e);
+    if (error.code === "not_logged_in") return renderLogin();
+    summary.textContent = error.message;
+  }
+}
+
+function renderHome(): void {
+  stopPolling();
+  const body = el("tbody", {});
+  const summary = el("span", { id: "outbox-summary", class: "muted" }, "");
+  const table = el(
+    "table",
+    { id: "enrollment-list" },
+    el(
+      "thead",
+      {},
+      el("tr", {}, el("th", {}, "Applicant"), el("th", {}, "Document"), el("th", {}, "Enrolled"), el("th", {}, "Status")),
+    ),
+    body,
+  );
+  const actions = el(
+    "div",
+    { class: "actions" },
+    el("button", { id: "new-enrollment", class: "primary", onclick: () => void startEnrollment() }, "New enrollment"),
+    el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary)) }, "Sync now"),
+    summary,
+  );
+  mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, "Enrollments"), actions, table)));
+  void refreshList(body, summary);
+  state.pollTimer = window.setInterval(() => void refreshList(body, summary), 1500);
+  (document.getElementById("new-enrollment") as HTMLButtonElement).focus();
+}
+
+async function startEnrollment(): Promise<void> {
+  try {
+    await api.startEnrollment();
+    state.draft = emptyDraft();
+    renderStep("applicant");
+  } catch (e) {
+    toast(asCommandError(e).message);
+  }
+}
+
+// ---------- Wizard ----------
+
+function stepIndicator(current: Step): HTMLElement {
+  const index = STEPS.findIndex((s) => s.id === current);
+  return el(
+    "ol",
+    { class: "steps", "aria-label": "Enrollment steps" },
+    ...STEPS.map((step, i) =>
+      el(
+        "li",
+        { class: i < index ? "done" : i === index ? "current" : "", "aria-current": i === index ? "step" : undefined },
+        `${i + 1}. ${step.label}`,
+      ),
+    ),
+  );
+}
+
+function wizard(step: Step, ...content: Node[]): void {
+  stopPolling();
+  const cancel = el("button", { id: "cancel-enrollment", class: "link", type: "button", onclick: () => renderHome() }, "Cancel");
+  mount(root, header(), el("main", {}, el("section", { class: "card" }, stepIndicator(step), ...content, cancel)));
+}
+
+function renderStep(step: Step): void {
+  switch (step) {
+    case "applicant":
+      return renderApplicant();
+    case "face":
+      return renderFace();
+    case "fingers":
+      return renderFingers();
+    case "review":
+      return renderReview();
+  }
+}
+
+function fieldInput(name: keyof Demographics, value: string): HTMLInputElement | HTMLSelectElement {
+  if (name === "sex") {
+    const select = el(
+      "select",
+      { id: `field-${name}`, name },
+      el("option", { value: "" }, "Choose…"),
+      el("option", { value: "F" }, "F — female"),
+      el("option", { value: "M" }, "M — male"),
+      el("option", { value: "X" }, "X — unspecified"),
+    );
+    select.value = value;
+    return select;
+  }
+  const input = el("input", { id: `field-${name}`, name, autocomplete: "off" });
+  input.value = value;
+  return input;
+}
+
+function renderApplicant(): void {
+  const inputs = new Map<keyof Demographics, HTMLInputElement | HTMLSelectElement>();
+  const errors = new Map<string, HTMLElement>();
+  const form = el("form", { id: "form-applicant", class: "grid-form", novalidate: true });
+  for (const field of FIELDS) {
+    const input = fieldInput(field.name, state.draft.form[field.name]);
+    const error = el("span", { id: `error-${field.name}`, class: "error", role: "alert" }, "");
+    inputs.set(field.name, input);
+    errors.set(field.name, error);
+    form.append(
+      el(
+        "div",
+        { class: "field" },
+        el("label", { for: input.id }, field.label),
+        input,
+        field.hint ? el("span", { class: "hint" }, field.hint) : null,
+        error,
+      ),
+    );
+  }
+  form.append(el("div", { class: "actions" }, el("button", { id: "form-next", type: "submit", class: "primary" }, "Next: face")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const field of FIELDS) state.draft.form[field.name] = inputs.get(field.name)?.value ?? "";
+    const problems = await api.validateForm(state.draft.form);
+    errors.forEach((node) => (node.textContent = ""));
+    for (const problem of problems) {
+      const node = errors.get(problem.field);
+      if (node) node.textContent = problem.message;
+    }
+    if (problems.length === 0) {
+      renderStep("face");
+    } else {
+      inputs.get(problems[0].field as keyof Demographics)?.focus();
+    }
+  });
+  wizard("applicant", el("h1", {}, "Applicant details"), form);
+  inputs.get("full_name")?.focus();
+}
+
+function renderFace(): void {
+  const preview = el("div", { class: "preview face" });
+  const message = el("p", { id: "face-error", class: "error", role: "alert" }, "");
+  const next = el("button", { id: "face-next", class: "primary", disabled: !state.draft.face, onclick: () => renderStep("fingers") }, "Next: fingerprints");
+  const showFace = (face: ImageView) =>
+    preview.replaceChildren(el("img", { id: "face-preview", src: face.dataUrl, alt: "Captured face photo" }));
+  if (state.draft.face) showFace(state.draft.face);
+  else preview.append(el("span", { class: "muted" }, "Ask the applicant to look straight at the camera."));
+  const capture = el("button", {
+    id: "capture-face",
+    onclick: async () => {
+      message.textContent = "";
+      capture.disabled = true;
+      try {
+        state.draft.face = await api.captureFace();
+        showFace(state.draft.face);
+        next.disabled = false;
+        next.focus();
+      } catch (e) {
+        message.textContent = asCommandError(e).message;
+      } finally {
+        capture.disabled = false;
+      }
+    },
+  }, state.draft.face ? "Retake photo" : "Capture photo");
+  wizard(
+    "face",
+    el("h1", {}, "Face photo"),
+    el("p", { class: "muted" }, `Camera: ${state.status?.camera ?? "unknown"}`),
+    preview,
+    message,
+    el("div", { class: "actions" }, el("button", { id: "face-back", onclick: () => renderStep("applicant") }, "Back"), capture, next),
+  );
+  capture.focus();
+}
+
+function fingerGrid(fingers: FingerView[]): HTMLElement {
+  return el(
+    "div",
+    { id: "finger-grid", class: "finger-grid" },
+    ...fingers.map((f) =>
+      el("figure", { "data-position": f.position }, el("img", { src: f.image.dataUrl, alt: f.label }), el("figcaption", {}, f.label)),
+    ),
+  );
+}
+
+function renderFingers(): void {
+  const area = el("div", {}, state.draft.fingers.length ? fingerGrid(state.draft.fingers) : el("p", { class: "muted" }, "Place each finger on the reader when asked."));
+  const message = el("p", { id: "fingers-error", class: "error", role: "alert" }, "");
+  const next = el("button", { id: "fingers-next", class: "primary", disabled: state.draft.fingers.length !== 10, onclick: () => renderStep("review") }, "Next: review");
+  const capture = el("button", {
+    id: "capture-fingers",
+    onclick: async () => {
+      message.textContent = "";
+      capture.disabled = true;
+      capture.textContent = "Capturing…";
+      try {
+        state.draft.fingers = await api.captureFingers();
+        area.replaceChildren(fingerGrid(state.draft.fingers));
+        next.disabled = state.draft.fingers.length !== 10;
+        next.focus();
+      } catch (e) {
+        message.textContent = asCommandError(e).message;
+      } finally {
+        capture.disabled = false;
+        capture.textContent = "Capture all ten fingers";
+      }
+    },
+  }, "Capture all ten fingers");
+  wizard(
+    "fingers",
+    el("h1", {}, "Fingerprints"),
+    el("p", { class: "muted" }, `Reader: ${state.status?.scanner ?? "unknown"}`),
+    area,
+    message,
+    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => renderStep("face") }, "Back"), capture, next),
+  );
+  capture.focus();
+}
+
+function renderReview(): void {
+  const { form, face, fingers } = state.draft;
+  const message = el("p", { id: "submit-error", class: "error", role: "alert" }, "");
+  const details = el(
+    "dl",
+    { id: "review-details", class: "review" },
+    ...FIELDS.flatMap((f) => [el("dt", {}, f.label), el("dd", {}, form[f.name])]),
+  );
+  const submit = el("button", {
+    id: "submit-enrollment",
+    class: "primary",
+    onclick: async () => {
+      message.textContent = "";
+      submit.disabled = true;
+      try {
+        const submitted = await api.submitEnrollment(form);
+        state.draft = emptyDraft();
+        renderHome();
+        toast(`Enrollment ${submitted.id.slice(0, 8)} sealed and queued for upload.`);
+      } catch (e) {
+        const error = asCommandError(e);
+        message.textContent = error.fields.length
+          ? `${error.message}: ${error.fields.map((f) => f.message).join(" ")}`
+          : error.message;
+        submit.disabled = false;
+      }
+    },
+  }, "Seal and submit");
+  wizard(
+    "review",
+    el("h1", {}, "Review"),
+    el(
+      "div",
+      { class: "review-layout" },
+      face ? el("img", { id: "review-face", class: "review-face", src: face.dataUrl, alt: "Face photo" }) : el("span", {}, "No photo"),
+      details,
+    ),
+    fingerGrid(fingers),
+    message,
+    el("div", { class: "actions" }, el("button", { id: "review-back", onclick: () => renderStep("fingers") }, "Back"), submit),
+  );
+  submit.focus();
+}
+
+// ---------- Start ----------
+
+async function start(): Promise<void> {
+  try {
+    state.status = await api.stationStatus();
+  } catch (e) {
+    state.status = null;
+    toast(asCommandError(e).message);
+  }
+  renderLogin();
+}
+
+void start();
