@@ -48,4 +48,7 @@ if $with_test_tools; then
 fi
 
 say "Installing the UI's npm packages"
-npm ci --prefix ui --no-audit --no-fund --loglevel=error
+# Not `npm ci`: the registry mirror we build against omits other platforms' optional packages
+# (rollup, esbuild) from lock files, and `npm ci` refuses such a lock. `npm install` honours the
+# pinned versions in it and leaves it unchanged.
+npm install --prefix ui --no-audit --no-fund --loglevel=error
