@@ -187,8 +187,7 @@ pub fn submit(
         station.signing_key(),
         &SystemRandom,
     )?;
-    let sha256 = ring::digest::digest(&ring::digest::SHA256, &sealed);
-    let sha256_hex: String = sha256.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let sha256_hex = packet::sha256_hex(&sealed);
     let created_at = rfc3339(now);
     let id_text = id.to_string();
     let row = EnrollmentRow {

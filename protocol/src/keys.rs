@@ -169,10 +169,7 @@ impl ServerPublicKey {
     /// which of its keys a packet was sealed for: the first 8 bytes of SHA-256, in hex.
     pub fn key_id(&self) -> String {
         let digest = ring::digest::digest(&ring::digest::SHA256, &self.0);
-        digest.as_ref()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex(&digest.as_ref()[..8])
     }
 
     /// The key as unpadded base64url.

@@ -17,3 +17,8 @@ pub mod packet;
 pub mod random;
 
 mod b64;
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

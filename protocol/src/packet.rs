@@ -108,6 +108,11 @@ pub struct PacketHeader {
     pub body_nonce: [u8; 12],
 }
 
+/// SHA-256 of a sealed packet in lower-case hex: how station and server name its exact bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
 /// What the station knows about a packet it is sealing.
 #[derive(Debug, Clone, Copy)]
 pub struct SealParams {

@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use protocol::api::ProvisioningToken;
 use protocol::keys::{ServerDecryptionKey, StationPublicKey};
+use protocol::packet::sha256_hex;
 use protocol::random::{RandomSource, SystemRandom};
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
@@ -396,14 +397,6 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
         fs::rename(&temporary, path)
     };
     write().map_err(io(format!("cannot write {}", path.display())))
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn rfc3339(at: OffsetDateTime) -> String {

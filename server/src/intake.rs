@@ -11,11 +11,11 @@
 
 use image::ImageFormat;
 use protocol::content::EnrollmentContent;
-use protocol::packet::{PacketError, SealedPacket};
+use protocol::packet::{sha256_hex, PacketError, SealedPacket};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::data::{sha256_hex, DataError, PacketRecord, ServerData};
+use crate::data::{DataError, PacketRecord, ServerData};
 
 /// Why a packet was refused before any verdict on its content.
 #[derive(Debug, thiserror::Error)]

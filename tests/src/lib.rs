@@ -11,7 +11,8 @@ use enrollment_server::{http, ServerState};
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
 use hardware::FingerPosition;
 use protocol::content::Demographics;
-use station_core::enrollment::EnrollmentDraft;
+use station_core::clock::SystemClock;
+use station_core::enrollment::{EnrollmentDraft, SubmittedEnrollment};
 use station_core::officers::{self, Officer, Password, Role};
 use station_core::station::{Station, StationPaths};
 use tempfile::TempDir;
@@ -161,4 +162,48 @@ pub async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) ->
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A running server and a station provisioned against it, each in its own temporary directory.
+pub struct Rig {
+    /// The server.
+    pub server: TestServer,
+    /// The station, with the officer account `budi`.
+    pub station: Station,
+    /// The station's data directory.
+    pub station_dir: TempDir,
+    _server_dir: TempDir,
+}
+
+impl Rig {
+    /// Starts a server on a free loopback port and provisions a station against it.
+    pub async fn start() -> Self {
+        let (server_dir, station_dir) = (temp_dir(), temp_dir());
+        let server =
+            TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
+        let station = provision_station(station_dir.path(), &server.url, &server.data).await;
+        Self {
+            server,
+            station,
+            station_dir,
+            _server_dir: server_dir,
+        }
+    }
+
+    /// Submits a complete enrollment of `name` with the simulated applicant `seed`, as `budi`.
+    pub fn submit(&self, name: &str, seed: u64) -> SubmittedEnrollment {
+        submit_as_budi(&self.station, name, seed)
+    }
+}
+
+/// Submits a complete enrollment of `name` with the simulated applicant `seed`, as `budi`.
+pub fn submit_as_budi(station: &Station, name: &str, seed: u64) -> SubmittedEnrollment {
+    station_core::enrollment::submit(
+        station,
+        &log_in(station),
+        &demographics(name),
+        &complete_draft(seed),
+        &SystemClock,
+    )
+    .expect("a complete enrollment submits")
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use protocol::content::EnrollmentContent;
 use protocol::packet::SealedPacket;
 use station_core::clock::SystemClock;
-use station_core::enrollment::submit;
 use station_core::station::Station;
 use station_core::store::outbox::OutboxState;
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
@@ -47,30 +46,20 @@ fn state_of(station: &Station, id: &str) -> Option<OutboxState> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submitted_enrollment_reaches_the_server_intact_and_shows_accepted() {
-    let (server_dir, station_dir) = (temp_dir(), temp_dir());
-    let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
-    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
-    let officer = log_in(&station);
-
-    let submitted = submit(
-        &station,
-        &officer,
-        &demographics("Siti Rahayu"),
-        &complete_draft(1),
-        &SystemClock,
-    )
-    .expect("a complete enrollment submits");
+    let rig = Rig::start().await;
+    let (server, station) = (&rig.server, &rig.station);
+    let submitted = rig.submit("Siti Rahayu", 1);
     let id = submitted.id.to_string();
     assert_eq!(
-        state_of(&station, &id),
+        state_of(station, &id),
         Some(OutboxState::Pending),
         "a new enrollment waits in the outbox"
     );
 
-    let sync = start_sync(&station);
+    let sync = start_sync(station);
     sync.sync_now();
     let accepted = eventually(Duration::from_secs(20), || {
-        state_of(&station, &id) == Some(OutboxState::Accepted)
+        state_of(station, &id) == Some(OutboxState::Accepted)
     })
     .await;
     assert!(
@@ -112,15 +101,7 @@ async fn an_enrollment_made_while_the_server_is_down_is_uploaded_when_it_returns
     let station = provision_station(station_dir.path(), &server.url, &server.data).await;
     server.stop().await;
 
-    let officer = log_in(&station);
-    let submitted = submit(
-        &station,
-        &officer,
-        &demographics("Wayan Sudarsana"),
-        &complete_draft(2),
-        &SystemClock,
-    )
-    .expect("submitting works offline");
+    let submitted = submit_as_budi(&station, "Wayan Sudarsana", 2);
     let id = submitted.id.to_string();
     let _sync = start_sync(&station);
 

@@ -9,8 +9,6 @@ use protocol::content::EnrollmentContent;
 use protocol::keys::{ServerDecryptionKey, StationSigningKey};
 use protocol::packet::{self, SealParams, SealedPacket};
 use protocol::random::SystemRandom;
-use station_core::clock::SystemClock;
-use station_core::enrollment::submit;
 use system_tests::*;
 
 fn every_file(dir: &Path) -> Vec<PathBuf> {
@@ -34,25 +32,16 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_the_station_holds_can_open_a_packet_it_sealed() {
-    let (server_dir, station_dir) = (temp_dir(), temp_dir());
-    let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
-    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
-    let officer = log_in(&station);
-    submit(
-        &station,
-        &officer,
-        &demographics("Siti Rahayu"),
-        &complete_draft(3),
-        &SystemClock,
-    )
-    .expect("submit");
+    let rig = Rig::start().await;
+    rig.submit("Siti Rahayu", 3);
+    let (server, station) = (&rig.server, &rig.station);
     let sealed = station
         .store()
         .pending_packets(1)
         .expect("outbox")
         .remove(0)
         .packet;
-    let station_key = station_signing_key(station_dir.path());
+    let station_key = station_signing_key(rig.station_dir.path());
     let verified = || {
         SealedPacket::parse(&sealed)
             .and_then(|p| p.verify(&station_key.public_key()))
@@ -70,7 +59,7 @@ async fn nothing_the_station_holds_can_open_a_packet_it_sealed() {
     let face_sample = &content.face.jpeg.as_bytes()[200..264];
     let finger_sample = &content.fingers[0].png.as_bytes()[100..164];
 
-    let files = every_file(station_dir.path());
+    let files = every_file(rig.station_dir.path());
     assert!(
         files.len() >= 3,
         "config, key and database at least: {files:?}"
@@ -137,18 +126,9 @@ fn error_code(answer: &serde_json::Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original_once() {
-    let (server_dir, station_dir) = (temp_dir(), temp_dir());
-    let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
-    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
-    let officer = log_in(&station);
-    submit(
-        &station,
-        &officer,
-        &demographics("Siti Rahayu"),
-        &complete_draft(4),
-        &SystemClock,
-    )
-    .expect("submit");
+    let rig = Rig::start().await;
+    rig.submit("Siti Rahayu", 4);
+    let (server, station) = (&rig.server, &rig.station);
     let original = station
         .store()
         .pending_packets(1)
