@@ -19,7 +19,9 @@ npm --prefix ui run build --silent
 say "Clippy"
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
 say "Building the app"
-cargo build --workspace --bins "${features[@]}"
+# --all-targets resolves features as `cargo test` does (dev-dependencies included), so the test
+# step reuses this build instead of compiling Tauri again.
+cargo build --workspace --all-targets "${features[@]}"
 say "Unit, integration and system tests"
 cargo test --workspace "${features[@]}"
 say "UI end-to-end test (real app under Xvfb, via tauri-driver and WebKitWebDriver)"
