@@ -16,6 +16,7 @@ use protocol::random::SystemRandom;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::audit::{self, AuditEvent};
 use crate::clock::{rfc3339, Clock};
 use crate::imaging;
 use crate::officers::{Officer, Role};
@@ -203,7 +204,17 @@ pub fn submit(
         sha256_hex: &sha256_hex,
         created_at: &created_at,
     };
-    station.store().insert_enrollment(&row, &entry)?;
+    let detail = format!("sealed packet of {} bytes queued for upload", sealed.len());
+    let event = AuditEvent {
+        actor: &officer.username,
+        action: "enrollment.submitted",
+        subject: &id_text,
+        detail: &detail,
+    };
+    let signer = station.signing_key();
+    station.store().insert_enrollment(&row, &entry, &|last| {
+        audit::next_entry(signer, &event, &created_at, last)
+    })?;
     Ok(SubmittedEnrollment {
         id,
         packet_bytes: sealed.len(),

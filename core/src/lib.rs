@@ -8,9 +8,11 @@
 //!   packet and stored with its outbox row in one transaction.
 //! - [`store`]: the SQLite database, one module per table.
 //! - [`sync`]: the background loop that uploads pending packets and records the server's answers.
+//! - [`audit`]: the hash-chained, checkpoint-signed audit log and its verification.
 //! - [`clock`]: the injected source of time.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod clock;
 pub mod enrollment;
 pub mod officers;

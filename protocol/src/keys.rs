@@ -195,6 +195,16 @@ pub fn decode_key_bytes(text: &str) -> Result<[u8; 32], KeyError> {
         .ok_or(KeyError::Invalid("public"))
 }
 
+/// Encodes a 64-byte signature as unpadded base64url, for storing it as text.
+pub fn encode_signature(signature: &[u8; 64]) -> String {
+    crate::b64::encode(signature)
+}
+
+/// Decodes a signature stored by [`encode_signature`]; `None` when it is not 64 bytes.
+pub fn decode_signature(text: &str) -> Option<[u8; 64]> {
+    crate::b64::decode(text).ok()?.try_into().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

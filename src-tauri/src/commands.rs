@@ -2,9 +2,11 @@
 //! Work that may take more than a frame (hashing, capture, sealing) runs off the main thread.
 
 use protocol::content::{Demographics, FieldError};
+use station_core::audit::{self, AuditEvent};
 use station_core::clock::{Clock, SystemClock};
 use station_core::enrollment;
 use station_core::officers::{self, Password};
+use station_core::station::Station;
 use tauri::State;
 
 use crate::error::CommandError;
@@ -19,6 +21,18 @@ async fn off_main_thread<T: Send + 'static>(
     tauri::async_runtime::spawn_blocking(work)
         .await
         .map_err(|error| CommandError::new("internal", format!("the task failed: {error}")))?
+}
+
+/// Records an officer action in the tamper-evident audit log; an action that cannot be recorded
+/// fails with it.
+fn record(station: &Station, actor: &str, action: &str, detail: &str) -> Result<(), CommandError> {
+    let event = AuditEvent {
+        actor,
+        action,
+        subject: "",
+        detail,
+    };
+    Ok(audit::record(station, &event, &SystemClock)?)
 }
 
 #[tauri::command]
@@ -45,10 +59,22 @@ pub async fn login(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<OfficerView, CommandError> {
-    let store = station.get()?.store().clone();
+    let station = station.get()?.clone();
     let password = Password::new(password);
-    let officer =
-        off_main_thread(move || Ok(officers::login(&store, &username, &password)?)).await?;
+    let officer = off_main_thread(move || {
+        let result = officers::login(station.store(), &username, &password);
+        match &result {
+            Ok(_) => record(&station, &username, "login", "logged in")?,
+            Err(_) => record(
+                &station,
+                &username,
+                "login.failed",
+                "wrong username or password",
+            )?,
+        }
+        Ok(result?)
+    })
+    .await?;
     let view = OfficerView::from(&officer);
     session.set(Some(officer));
     Ok(view)
@@ -56,9 +82,13 @@ pub async fn login(
 
 #[tauri::command]
 pub async fn logout(
+    station: State<'_, StationSlot>,
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
 ) -> Result<(), CommandError> {
+    if let (Ok(officer), Ok(station)) = (session.officer(), station.get()) {
+        record(station, &officer.username, "logout", "logged out")?;
+    }
     session.set(None);
     *draft.lock() = enrollment::EnrollmentDraft::new();
     Ok(())
@@ -66,10 +96,17 @@ pub async fn logout(
 
 #[tauri::command]
 pub async fn start_enrollment(
+    station: State<'_, StationSlot>,
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
 ) -> Result<(), CommandError> {
-    session.officer()?;
+    let officer = session.officer()?;
+    record(
+        station.get()?,
+        &officer.username,
+        "enrollment.started",
+        "new enrollment opened",
+    )?;
     *draft.lock() = enrollment::EnrollmentDraft::new();
     Ok(())
 }
@@ -82,28 +119,48 @@ pub async fn validate_form(form: Demographics) -> Result<Vec<FieldError>, Comman
 
 #[tauri::command]
 pub async fn capture_face(
+    station: State<'_, StationSlot>,
     session: State<'_, Session>,
     devices: State<'_, Devices>,
     draft: State<'_, DraftSlot>,
 ) -> Result<ImageView, CommandError> {
-    session.officer()?;
+    let officer = session.officer()?;
+    let station = station.get()?.clone();
     let (camera, draft) = (devices.camera.clone(), draft.inner().clone());
-    off_main_thread(move || Ok(ImageView::from(draft.lock().capture_face(camera.as_ref())?))).await
+    off_main_thread(move || {
+        let mut draft = draft.lock();
+        let outcome = draft.capture_face(camera.as_ref()).map(ImageView::from);
+        let detail = match &outcome {
+            Ok(_) => "face photo taken".to_owned(),
+            Err(error) => format!("face capture failed: {error}"),
+        };
+        record(&station, &officer.username, "capture.face", &detail)?;
+        Ok(outcome?)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn capture_fingers(
+    station: State<'_, StationSlot>,
     session: State<'_, Session>,
     devices: State<'_, Devices>,
     draft: State<'_, DraftSlot>,
 ) -> Result<Vec<FingerView>, CommandError> {
-    session.officer()?;
+    let officer = session.officer()?;
+    let station = station.get()?.clone();
     let (scanner, draft) = (devices.scanner.clone(), draft.inner().clone());
     off_main_thread(move || {
         let mut draft = draft.lock();
-        for finger in hardware::FingerPosition::ALL {
-            draft.capture_finger(scanner.as_ref(), finger)?;
-        }
+        let outcome = hardware::FingerPosition::ALL
+            .into_iter()
+            .try_for_each(|finger| draft.capture_finger(scanner.as_ref(), finger).map(drop));
+        let detail = match &outcome {
+            Ok(()) => "ten fingerprints captured".to_owned(),
+            Err(error) => format!("fingerprint capture failed: {error}"),
+        };
+        record(&station, &officer.username, "capture.fingers", &detail)?;
+        outcome?;
         Ok(draft.fingers().map(FingerView::from).collect())
     })
     .await

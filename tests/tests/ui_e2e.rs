@@ -13,6 +13,7 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use station_core::station::{Station, StationPaths};
 use system_tests::*;
 
 fn workspace_root() -> PathBuf {
@@ -303,4 +304,27 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "the server holds exactly the one enrollment"
     );
     assert_eq!(packets[0].verdict, "accepted");
+
+    let station = Station::open(StationPaths::new(station_dir.path())).expect("station");
+    let actions: Vec<String> = station
+        .store()
+        .audit_entries()
+        .expect("audit log")
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "login.failed",
+            "login",
+            "enrollment.started",
+            "capture.face",
+            "capture.fingers",
+            "enrollment.submitted",
+        ],
+        "every officer action in the app leaves an audit entry, in order"
+    );
+    let report = station_core::audit::verify(&station).expect("verify");
+    assert_eq!(report.findings, [], "the app's audit log is intact");
 }

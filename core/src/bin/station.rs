@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use protocol::api::ProvisioningToken;
+use station_core::audit::{self, AuditEvent};
 use station_core::clock::SystemClock;
 use station_core::officers::{self, Password, Role};
 use station_core::provision::provision;
@@ -47,6 +48,17 @@ enum Command {
     Status,
     /// Uploads pending packets once and reports the result.
     Sync,
+    /// Works with the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Checks every entry and signed checkpoint; exits with status 1 when tampering is found.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -116,14 +128,23 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let station = Station::open(paths)?;
             let password = read_new_password()?;
+            let role: Role = role.into();
             officers::add_officer(
                 station.store(),
                 &username,
                 &name,
-                role.into(),
+                role,
                 &password,
                 &SystemClock,
             )?;
+            let detail = format!("account added with role {}", role.as_str());
+            let event = AuditEvent {
+                actor: "station-cli",
+                action: "officer.added",
+                subject: &username,
+                detail: &detail,
+            };
+            audit::record(&station, &event, &SystemClock)?;
             println!("account {username} added");
         }
         Command::Status => {
@@ -147,6 +168,24 @@ async fn main() -> anyhow::Result<()> {
             )?;
             let judged = uploader.run_pass().await.context("sync stopped")?;
             println!("{judged} packet(s) delivered");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let station = Station::open(paths)?;
+            let report = audit::verify(&station)?;
+            println!(
+                "audit log: {} entries, {} signed checkpoints",
+                report.entries, report.checkpoints
+            );
+            if report.findings.is_empty() {
+                println!("intact: no sign of tampering");
+            } else {
+                for finding in &report.findings {
+                    println!("TAMPERED: {finding}");
+                }
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 use rusqlite::params;
 
+use super::audit::{self, AuditBuilder};
 use super::outbox::{self, NewOutboxEntry, OutboxState};
 use super::{Store, StoreError};
 
@@ -47,8 +48,8 @@ pub struct EnrollmentSummary {
 }
 
 impl Store {
-    /// Stores a submitted enrollment and its sealed packet in the outbox, in one transaction:
-    /// either both exist afterwards or neither does.
+    /// Stores a submitted enrollment, its sealed packet in the outbox and its audit entry, in
+    /// one transaction: either all three exist afterwards or none does.
     ///
     /// # Errors
     /// When the database fails; nothing is written then.
@@ -56,9 +57,10 @@ impl Store {
         &self,
         row: &EnrollmentRow,
         packet: &NewOutboxEntry<'_>,
+        audit: AuditBuilder<'_>,
     ) -> Result<(), StoreError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO enrollments (id, officer, created_at, applicant_name, document_number)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -71,6 +73,7 @@ impl Store {
                 ],
             )?;
             outbox::insert(&tx, &row.id, packet)?;
+            audit::append_in(&tx, audit)?;
             tx.commit()?;
             Ok(())
         })
@@ -151,6 +154,7 @@ mod tests {
                     packet_id: "a",
                     ..packet(b"1")
                 },
+                &super::audit::test_entry,
             )
             .expect("insert a");
         store
@@ -160,6 +164,7 @@ mod tests {
                     packet_id: "b",
                     ..packet(b"2")
                 },
+                &super::audit::test_entry,
             )
             .expect("insert b");
         let list = store.list_enrollments().expect("list");
@@ -178,6 +183,7 @@ mod tests {
                     packet_id: "same",
                     ..packet(b"1")
                 },
+                &super::audit::test_entry,
             )
             .expect("first");
         // The same packet id violates the outbox primary key, so the whole transaction fails.
@@ -187,6 +193,7 @@ mod tests {
                 packet_id: "same",
                 ..packet(b"2")
             },
+            &super::audit::test_entry,
         );
         assert!(second.is_err());
         let ids: Vec<_> = store

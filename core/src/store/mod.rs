@@ -3,6 +3,7 @@
 //! [`Store`] is a cheap-to-clone handle; every query runs under one connection lock, which is
 //! ample for one station's write rate and keeps transactions simple.
 
+pub mod audit;
 pub mod enrollments;
 pub mod officers;
 pub mod outbox;
@@ -33,11 +34,14 @@ pub enum StoreError {
 }
 
 /// Each migration moves the schema one version up; they run in order, in one transaction each.
-const MIGRATIONS: &[&[&str]] = &[&[
-    officers::MIGRATION_1,
-    enrollments::MIGRATION_1,
-    outbox::MIGRATION_1,
-]];
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        officers::MIGRATION_1,
+        enrollments::MIGRATION_1,
+        outbox::MIGRATION_1,
+    ],
+    &[audit::MIGRATION_2],
+];
 
 /// A handle to the station database.
 #[derive(Debug, Clone)]

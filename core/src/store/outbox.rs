@@ -217,7 +217,9 @@ mod tests {
                 sha256_hex: "00",
                 created_at: &at,
             };
-            store.insert_enrollment(&row, &entry).expect("insert");
+            store
+                .insert_enrollment(&row, &entry, &crate::store::audit::test_entry)
+                .expect("insert");
         }
         store
     }

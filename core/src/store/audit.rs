@@ -1,0 +1,185 @@
+//! The `audit_log` and `audit_checkpoints` tables. Rows are only ever appended; what makes
+//! tampering visible is the hash chain and the signed checkpoints (see [`crate::audit`]).
+
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::{Store, StoreError};
+
+pub(super) const MIGRATION_2: &str = "
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+    seq       INTEGER PRIMARY KEY,
+    hash      TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    at        TEXT NOT NULL
+);";
+
+/// One stored audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Position in the log, from 1.
+    pub seq: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// Username, or `station` for the station's own actions.
+    pub actor: String,
+    /// What was done, e.g. `login`, `enrollment.submitted`.
+    pub action: String,
+    /// What it was done to (an enrollment id), or empty.
+    pub subject: String,
+    /// A short description; never biometric or demographic content.
+    pub detail: String,
+    /// Hash of the entry before (64 zeros for the first).
+    pub prev_hash: String,
+    /// Hash of this entry.
+    pub hash: String,
+}
+
+/// A signed statement that the log's entry `seq` had hash `hash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRow {
+    /// The entry it vouches for.
+    pub seq: i64,
+    /// That entry's hash.
+    pub hash: String,
+    /// Ed25519 signature by the station, base64url.
+    pub signature: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// Builds the next entry (and a checkpoint, when one is due) from the newest stored entry.
+pub type AuditBuilder<'a> = &'a dyn Fn(Option<&AuditRow>) -> (AuditRow, Option<CheckpointRow>);
+
+/// Appends the entry `build` makes inside `tx`, so it commits or rolls back with the caller's
+/// other writes.
+pub(super) fn append_in(
+    tx: &Transaction<'_>,
+    build: AuditBuilder<'_>,
+) -> Result<AuditRow, StoreError> {
+    let last = tx
+        .query_row(
+            &format!("{SELECT_ENTRY} ORDER BY seq DESC LIMIT 1"),
+            [],
+            read_entry,
+        )
+        .optional()?;
+    let (row, checkpoint) = build(last.as_ref());
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.subject,
+            row.detail,
+            row.prev_hash,
+            row.hash
+        ],
+    )?;
+    if let Some(cp) = checkpoint {
+        tx.execute(
+            "INSERT INTO audit_checkpoints (seq, hash, signature, at) VALUES (?1, ?2, ?3, ?4)",
+            params![cp.seq, cp.hash, cp.signature, cp.at],
+        )?;
+    }
+    Ok(row)
+}
+
+impl Store {
+    /// Appends one entry in its own transaction. The transaction takes the write lock before
+    /// reading the newest entry, so two writers (the app and the CLI) never fork the chain.
+    ///
+    /// # Errors
+    /// When the database fails; nothing is written then.
+    pub fn append_audit(&self, build: AuditBuilder<'_>) -> Result<AuditRow, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row = append_in(&tx, build)?;
+            tx.commit()?;
+            Ok(row)
+        })
+    }
+
+    /// Every entry in `seq` order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn audit_entries(&self) -> Result<Vec<AuditRow>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(&format!("{SELECT_ENTRY} ORDER BY seq"))?;
+            let rows = statement.query_map([], read_entry)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Every checkpoint in `seq` order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn audit_checkpoints(&self) -> Result<Vec<CheckpointRow>, StoreError> {
+        self.with(|c| {
+            let mut statement =
+                c.prepare("SELECT seq, hash, signature, at FROM audit_checkpoints ORDER BY seq")?;
+            let rows = statement.query_map([], |r| {
+                Ok(CheckpointRow {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    signature: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Runs raw SQL against the database: for tests that play the attacker.
+    #[doc(hidden)]
+    pub fn execute_raw_for_tests(&self, sql: &str) -> Result<(), StoreError> {
+        self.with(|c| Ok(c.execute_batch(sql)?))
+    }
+}
+
+const SELECT_ENTRY: &str =
+    "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log";
+
+fn read_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject: r.get(4)?,
+        detail: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+/// An entry builder for store tests that do not care about hashes.
+#[cfg(test)]
+pub(crate) fn test_entry(last: Option<&AuditRow>) -> (AuditRow, Option<CheckpointRow>) {
+    let seq = last.map_or(1, |row| row.seq + 1);
+    let row = AuditRow {
+        seq,
+        at: "2026-11-23T00:00:00Z".into(),
+        actor: "test".into(),
+        action: "test".into(),
+        subject: String::new(),
+        detail: String::new(),
+        prev_hash: last.map_or_else(String::new, |row| row.hash.clone()),
+        hash: format!("hash-{seq}"),
+    };
+    (row, None)
+}
