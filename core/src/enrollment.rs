@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::audit::{self, AuditEvent};
 use crate::clock::{rfc3339, Clock};
 use crate::imaging;
-use crate::officers::{Officer, Role};
+use crate::officers::{Officer, Permission};
 use crate::station::Station;
 use crate::store::enrollments::EnrollmentRow;
 use crate::store::outbox::NewOutboxEntry;
@@ -151,7 +151,7 @@ pub fn submit(
     draft: &EnrollmentDraft,
     clock: &dyn Clock,
 ) -> Result<SubmittedEnrollment, EnrollmentError> {
-    if !matches!(officer.role, Role::Officer | Role::Supervisor) {
+    if !officer.role.may(Permission::Enroll) {
         return Err(EnrollmentError::NotPermitted(officer.role.as_str()));
     }
     let now = clock.now();

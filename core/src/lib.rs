@@ -3,7 +3,8 @@
 //!
 //! - [`station`]: a provisioned station opened from its data directory (config, signing key,
 //!   database), and [`provision`] to register a new one with the central server.
-//! - [`officers`]: officer accounts and offline login with Argon2id password hashes.
+//! - [`officers`]: officer accounts, roles and offline login with Argon2id password hashes and
+//!   lockout; [`session`]: the logged-in officer, with idle logout and permission checks.
 //! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
 //!   packet and stored with its outbox row in one transaction.
 //! - [`store`]: the SQLite database, one module per table.
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod enrollment;
 pub mod officers;
 pub mod provision;
+pub mod session;
 pub mod station;
 pub mod store;
 pub mod sync;

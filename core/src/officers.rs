@@ -10,6 +10,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use zeroize::Zeroizing;
 
+#[cfg(test)]
+use crate::clock::ManualClock;
 use crate::clock::{rfc3339, Clock};
 use crate::store::officers::OfficerRow;
 use crate::store::{Store, StoreError};
@@ -48,6 +50,35 @@ impl Role {
         ]
         .into_iter()
         .find(|role| role.as_str() == text)
+    }
+}
+
+/// Something an account may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Capture and submit enrollments.
+    Enroll,
+    /// See applicants' names, documents and enrollments.
+    ViewApplicants,
+    /// Approve or reject flagged enrollments.
+    Approve,
+    /// Run device self-tests.
+    RunSelfTests,
+    /// Manage accounts and settings.
+    ManageAccounts,
+}
+
+impl Role {
+    /// Whether this role may do `permission`. Technicians and administrators never see
+    /// applicant data; only supervisors approve.
+    pub fn may(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Self::Officer => matches!(permission, Enroll | ViewApplicants),
+            Self::Supervisor => matches!(permission, Enroll | ViewApplicants | Approve),
+            Self::Technician => matches!(permission, RunSelfTests),
+            Self::Administrator => matches!(permission, ManageAccounts | RunSelfTests),
+        }
     }
 }
 
@@ -110,6 +141,12 @@ pub enum LoginError {
     /// Unknown username or wrong password; deliberately not saying which.
     #[error("the username or password is not correct")]
     BadCredentials,
+    /// Too many wrong passwords in a row; the account is locked for a while.
+    #[error("too many failed logins: this account is locked until {until} (UTC); ask a supervisor if it was not you")]
+    LockedOut {
+        /// When the lock ends, `HH:MM`.
+        until: String,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -154,20 +191,54 @@ pub fn add_officer(
     Ok(())
 }
 
-/// Checks a username and password against the local accounts; works offline.
+/// Consecutive wrong passwords that lock an account.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long a locked account stays locked.
+pub const LOCKOUT: time::Duration = time::Duration::minutes(15);
+
+/// Checks a username and password against the local accounts; works offline. After
+/// [`MAX_FAILED_LOGINS`] wrong passwords in a row the account is locked for [`LOCKOUT`], even
+/// against the right password.
 ///
 /// # Errors
-/// [`LoginError::BadCredentials`] for an unknown user or a wrong password alike.
-pub fn login(store: &Store, username: &str, password: &Password) -> Result<Officer, LoginError> {
+/// [`LoginError::BadCredentials`] for an unknown user or a wrong password alike;
+/// [`LoginError::LockedOut`] while locked.
+pub fn login(
+    store: &Store,
+    username: &str,
+    password: &Password,
+    clock: &dyn Clock,
+) -> Result<Officer, LoginError> {
+    let now = clock.now();
     let Some(row) = store.find_officer(username.trim())? else {
         // Spend the same effort as for a real account, so timing does not reveal which
         // usernames exist.
         let _ = verify(dummy_hash(), password);
         return Err(LoginError::BadCredentials);
     };
+    if let Some(until) = store.locked_until(&row.username)? {
+        let until =
+            time::OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| StoreError::Corrupt(format!("unreadable lock time {until:?}")))?;
+        if until > now {
+            return Err(LoginError::LockedOut {
+                until: clock_time(until),
+            });
+        }
+        store.reset_failed_logins(&row.username)?;
+    }
     if !verify(&row.password_hash, password) {
+        let lock_until = now + LOCKOUT;
+        let failures =
+            store.record_failed_login(&row.username, MAX_FAILED_LOGINS, &rfc3339(lock_until))?;
+        if failures >= MAX_FAILED_LOGINS {
+            return Err(LoginError::LockedOut {
+                until: clock_time(lock_until),
+            });
+        }
         return Err(LoginError::BadCredentials);
     }
+    store.reset_failed_logins(&row.username)?;
     let role = Role::parse(&row.role)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", row.role)))?;
     Ok(Officer {
@@ -175,6 +246,10 @@ pub fn login(store: &Store, username: &str, password: &Password) -> Result<Offic
         display_name: row.display_name,
         role,
     })
+}
+
+fn clock_time(at: time::OffsetDateTime) -> String {
+    format!("{:02}:{:02}", at.hour(), at.minute())
 }
 
 fn hash_password(password: &Password) -> Result<String, argon2::password_hash::Error> {
@@ -226,8 +301,13 @@ mod tests {
     #[test]
     fn the_right_password_logs_in_with_the_account_role() {
         let store = store_with_budi();
-        let officer =
-            login(&store, "budi", &Password::new("correct horse 1".into())).expect("login");
+        let officer = login(
+            &store,
+            "budi",
+            &Password::new("correct horse 1".into()),
+            &SystemClock,
+        )
+        .expect("login");
         assert_eq!(officer.role, Role::Officer);
         assert_eq!(officer.display_name, "Budi Santoso");
     }
@@ -235,10 +315,20 @@ mod tests {
     #[test]
     fn a_wrong_password_and_an_unknown_user_fail_alike() {
         let store = store_with_budi();
-        let wrong =
-            login(&store, "budi", &Password::new("wrong horse 1".into())).expect_err("wrong");
-        let unknown =
-            login(&store, "siti", &Password::new("correct horse 1".into())).expect_err("unknown");
+        let wrong = login(
+            &store,
+            "budi",
+            &Password::new("wrong horse 1".into()),
+            &SystemClock,
+        )
+        .expect_err("wrong");
+        let unknown = login(
+            &store,
+            "siti",
+            &Password::new("correct horse 1".into()),
+            &SystemClock,
+        )
+        .expect_err("unknown");
         assert_eq!(
             wrong.to_string(),
             unknown.to_string(),
@@ -291,5 +381,54 @@ mod tests {
             format!("{:?}", Password::new("secret".into())),
             "Password([redacted])"
         );
+    }
+
+    #[test]
+    fn five_wrong_passwords_lock_the_account_until_the_lock_expires() {
+        let store = store_with_budi();
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC));
+        let wrong = Password::new("wrong horse 1".into());
+        let right = Password::new("correct horse 1".into());
+        for _ in 1..MAX_FAILED_LOGINS {
+            assert!(matches!(
+                login(&store, "budi", &wrong, &clock),
+                Err(LoginError::BadCredentials)
+            ));
+        }
+        let locked = login(&store, "budi", &wrong, &clock).expect_err("fifth failure");
+        assert!(
+            matches!(&locked, LoginError::LockedOut { until } if until == "08:15"),
+            "{locked:?}"
+        );
+        clock.advance(time::Duration::minutes(14));
+        assert!(
+            matches!(
+                login(&store, "budi", &right, &clock),
+                Err(LoginError::LockedOut { .. })
+            ),
+            "even the right password must not open a locked account"
+        );
+        clock.advance(time::Duration::minutes(2));
+        login(&store, "budi", &right, &clock).expect("the lock has expired");
+        for _ in 1..MAX_FAILED_LOGINS {
+            assert!(matches!(
+                login(&store, "budi", &wrong, &clock),
+                Err(LoginError::BadCredentials)
+            ));
+        }
+        login(&store, "budi", &right, &clock).expect("a good login resets the count");
+    }
+
+    #[test]
+    fn only_supervisors_approve_and_technicians_never_see_applicants() {
+        assert!(
+            !Role::Officer.may(Permission::Approve),
+            "an officer cannot approve"
+        );
+        assert!(Role::Supervisor.may(Permission::Approve));
+        assert!(!Role::Technician.may(Permission::ViewApplicants));
+        assert!(!Role::Technician.may(Permission::Enroll));
+        assert!(Role::Technician.may(Permission::RunSelfTests));
+        assert!(!Role::Administrator.may(Permission::ViewApplicants));
     }
 }

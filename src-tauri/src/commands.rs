@@ -5,7 +5,7 @@ use protocol::content::{Demographics, FieldError};
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::{Clock, SystemClock};
 use station_core::enrollment;
-use station_core::officers::{self, Password};
+use station_core::officers::{self, Password, Permission};
 use station_core::station::Station;
 use tauri::State;
 
@@ -62,7 +62,7 @@ pub async fn login(
     let station = station.get()?.clone();
     let password = Password::new(password);
     let officer = off_main_thread(move || {
-        let result = officers::login(station.store(), &username, &password);
+        let result = officers::login(station.store(), &username, &password, &SystemClock);
         match &result {
             Ok(_) => record(&station, &username, "login", "logged in")?,
             Err(_) => record(
@@ -76,7 +76,7 @@ pub async fn login(
     })
     .await?;
     let view = OfficerView::from(&officer);
-    session.set(Some(officer));
+    session.start(officer);
     Ok(view)
 }
 
@@ -86,10 +86,9 @@ pub async fn logout(
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
 ) -> Result<(), CommandError> {
-    if let (Ok(officer), Ok(station)) = (session.officer(), station.get()) {
+    if let (Some(officer), Ok(station)) = (session.end(), station.get()) {
         record(station, &officer.username, "logout", "logged out")?;
     }
-    session.set(None);
     *draft.lock() = enrollment::EnrollmentDraft::new();
     Ok(())
 }
@@ -100,7 +99,7 @@ pub async fn start_enrollment(
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
 ) -> Result<(), CommandError> {
-    let officer = session.officer()?;
+    let officer = session.act(Permission::Enroll)?;
     record(
         station.get()?,
         &officer.username,
@@ -124,7 +123,7 @@ pub async fn capture_face(
     devices: State<'_, Devices>,
     draft: State<'_, DraftSlot>,
 ) -> Result<ImageView, CommandError> {
-    let officer = session.officer()?;
+    let officer = session.act(Permission::Enroll)?;
     let station = station.get()?.clone();
     let (camera, draft) = (devices.camera.clone(), draft.inner().clone());
     off_main_thread(move || {
@@ -147,7 +146,7 @@ pub async fn capture_fingers(
     devices: State<'_, Devices>,
     draft: State<'_, DraftSlot>,
 ) -> Result<Vec<FingerView>, CommandError> {
-    let officer = session.officer()?;
+    let officer = session.act(Permission::Enroll)?;
     let station = station.get()?.clone();
     let (scanner, draft) = (devices.scanner.clone(), draft.inner().clone());
     off_main_thread(move || {
@@ -174,7 +173,7 @@ pub async fn submit_enrollment(
     draft: State<'_, DraftSlot>,
     sync: State<'_, SyncSlot>,
 ) -> Result<SubmittedView, CommandError> {
-    let officer = session.officer()?;
+    let officer = session.act(Permission::Enroll)?;
     let (station, draft) = (station.get()?.clone(), draft.inner().clone());
     let submitted = off_main_thread(move || {
         let mut draft = draft.lock();
@@ -193,7 +192,7 @@ pub async fn list_enrollments(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<Vec<EnrollmentView>, CommandError> {
-    session.officer()?;
+    session.check(Permission::ViewApplicants)?;
     let list = station.get()?.store().list_enrollments()?;
     Ok(list.into_iter().map(EnrollmentView::from).collect())
 }
@@ -203,7 +202,7 @@ pub async fn sync_now(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
 ) -> Result<(), CommandError> {
-    session.officer()?;
+    session.act(Permission::Enroll)?;
     sync.sync_now();
     Ok(())
 }

@@ -4,6 +4,7 @@ use protocol::content::FieldError;
 use serde::Serialize;
 use station_core::enrollment::EnrollmentError;
 use station_core::officers::LoginError;
+use station_core::session::SessionError;
 use station_core::store::StoreError;
 
 /// `{ code, message, fields }`: `code` is stable for the UI to branch on, `message` is for the
@@ -23,9 +24,16 @@ impl CommandError {
             fields: Vec::new(),
         }
     }
+}
 
-    pub fn not_logged_in() -> Self {
-        Self::new("not_logged_in", "Log in first.")
+impl From<SessionError> for CommandError {
+    fn from(error: SessionError) -> Self {
+        let code = match error {
+            SessionError::Expired => "session_expired",
+            SessionError::NotPermitted { .. } => "not_permitted",
+            _ => "not_logged_in",
+        };
+        Self::new(code, error.to_string())
     }
 }
 
@@ -40,6 +48,7 @@ impl From<LoginError> for CommandError {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::BadCredentials => Self::new("bad_credentials", error.to_string()),
+            LoginError::LockedOut { .. } => Self::new("locked_out", error.to_string()),
             LoginError::Store(error) => error.into(),
             other => Self::new("login_failed", other.to_string()),
         }

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
 use hardware::{Camera, FingerprintScanner};
-use station_core::clock::SystemClock;
+use station_core::clock::{Clock, SystemClock};
 use station_core::enrollment::EnrollmentDraft;
-use station_core::officers::Officer;
+use station_core::officers::{Officer, Permission};
+use station_core::session;
 use station_core::station::{Station, StationPaths};
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
 use tauri::{AppHandle, Manager};
@@ -36,20 +37,30 @@ pub struct Devices {
     pub scanner: Arc<dyn FingerprintScanner>,
 }
 
-/// The logged-in officer, if any.
+/// The logged-in officer, if any, with idle logout (see `station_core::session`).
 #[derive(Default)]
-pub struct Session(Mutex<Option<Officer>>);
+pub struct Session(Mutex<session::Session>);
 
 impl Session {
-    pub fn officer(&self) -> Result<Officer, CommandError> {
-        self.lock().clone().ok_or_else(CommandError::not_logged_in)
+    /// The officer, allowed `permission`; counts as activity.
+    pub fn act(&self, permission: Permission) -> Result<Officer, CommandError> {
+        Ok(self.lock().act(permission, SystemClock.now())?.clone())
     }
 
-    pub fn set(&self, officer: Option<Officer>) {
-        *self.lock() = officer;
+    /// As [`Self::act`] for background refreshes, which must not keep a session alive.
+    pub fn check(&self, permission: Permission) -> Result<Officer, CommandError> {
+        Ok(self.lock().check(permission, SystemClock.now())?.clone())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Officer>> {
+    pub fn start(&self, officer: Officer) {
+        self.lock().start(officer, SystemClock.now());
+    }
+
+    pub fn end(&self) -> Option<Officer> {
+        self.lock().end()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, session::Session> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

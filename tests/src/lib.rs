@@ -117,6 +117,7 @@ pub fn log_in(station: &Station) -> Officer {
         station.store(),
         "budi",
         &Password::new(OFFICER_PASSWORD.into()),
+        &SystemClock,
     )
     .expect("login")
 }

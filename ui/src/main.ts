@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, Demographics, EnrollmentView, FingerView, ImageView, Officer, StationStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, EnrollmentView, FingerView, ImageView, Officer, StationStatus } from "./api";
 import { el, mount } from "./dom";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -80,6 +80,21 @@ function header(): HTMLElement {
 function problemBanner(): HTMLElement | null {
   const problem = state.status?.problem;
   return problem ? el("div", { id: "station-banner", class: "banner error", role: "alert" }, problem) : null;
+}
+
+/** When a command says the session is over (idle logout), go back to login and say why. */
+function sessionEnded(error: CommandError): boolean {
+  if (error.code !== "session_expired" && error.code !== "not_logged_in") return false;
+  state.officer = null;
+  state.draft = emptyDraft();
+  renderLogin(error.message);
+  return true;
+}
+
+/** Shows a command's error in `target`, unless it ended the session. */
+function showError(target: HTMLElement, e: unknown): void {
+  const error = asCommandError(e);
+  if (!sessionEnded(error)) target.textContent = error.message;
 }
 
 // ---------- Login ----------
@@ -165,9 +180,7 @@ async function refreshList(body: HTMLElement, summary: HTMLElement): Promise<voi
     const pending = items.filter((i) => i.state === "pending").length;
     summary.textContent = pending ? `${pending} waiting to upload` : "Everything is uploaded";
   } catch (e) {
-    const error = asCommandError(e);
-    if (error.code === "not_logged_in") return renderLogin();
-    summary.textContent = error.message;
+    showError(summary, e);
   }
 }
 
@@ -189,7 +202,7 @@ function renderHome(): void {
     "div",
     { class: "actions" },
     el("button", { id: "new-enrollment", class: "primary", onclick: () => void startEnrollment() }, "New enrollment"),
-    el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary)) }, "Sync now"),
+    el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary), (e) => showError(summary, e)) }, "Sync now"),
     summary,
   );
   mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, "Enrollments"), actions, table)));
@@ -204,7 +217,8 @@ async function startEnrollment(): Promise<void> {
     state.draft = emptyDraft();
     renderStep("applicant");
   } catch (e) {
-    toast(asCommandError(e).message);
+    const error = asCommandError(e);
+    if (!sessionEnded(error)) toast(error.message);
   }
 }
 
@@ -321,7 +335,7 @@ function renderFace(): void {
         next.disabled = false;
         next.focus();
       } catch (e) {
-        message.textContent = asCommandError(e).message;
+        showError(message, e);
       } finally {
         capture.disabled = false;
       }
@@ -364,7 +378,7 @@ function renderFingers(): void {
         next.disabled = state.draft.fingers.length !== 10;
         next.focus();
       } catch (e) {
-        message.textContent = asCommandError(e).message;
+        showError(message, e);
       } finally {
         capture.disabled = false;
         capture.textContent = "Capture all ten fingers";
@@ -403,6 +417,7 @@ function renderReview(): void {
         toast(`Enrollment ${submitted.id.slice(0, 8)} sealed and queued for upload.`);
       } catch (e) {
         const error = asCommandError(e);
+        if (sessionEnded(error)) return;
         message.textContent = error.fields.length
           ? `${error.message}: ${error.fields.map((f) => f.message).join(" ")}`
           : error.message;

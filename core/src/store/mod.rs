@@ -41,6 +41,7 @@ const MIGRATIONS: &[&[&str]] = &[
         outbox::MIGRATION_1,
     ],
     &[audit::MIGRATION_2],
+    &[officers::MIGRATION_3],
 ];
 
 /// A handle to the station database.

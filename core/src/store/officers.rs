@@ -26,7 +26,69 @@ pub struct OfficerRow {
     pub password_hash: String,
 }
 
+pub(super) const MIGRATION_3: &str = "
+ALTER TABLE officers ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE officers ADD COLUMN locked_until TEXT;";
+
 impl Store {
+    /// Counts a failed login; once `max_failures` consecutive failures are reached the account
+    /// is locked until `lock_until` (RFC 3339). Returns the failures counted so far.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn record_failed_login(
+        &self,
+        username: &str,
+        max_failures: u32,
+        lock_until: &str,
+    ) -> Result<u32, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE officers SET failed_logins = failed_logins + 1,
+                     locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END
+                 WHERE username = ?1",
+                params![username, max_failures, lock_until],
+            )?;
+            Ok(c.query_row(
+                "SELECT failed_logins FROM officers WHERE username = ?1",
+                [username],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+        })
+    }
+
+    /// Clears the failure count and any lock, after a good login or an expired lock.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn reset_failed_logins(&self, username: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE officers SET failed_logins = 0, locked_until = NULL WHERE username = ?1",
+                [username],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Until when the account is locked (RFC 3339), if it is.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn locked_until(&self, username: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT locked_until FROM officers WHERE username = ?1",
+                [username],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+        })
+    }
+
     /// Adds an officer.
     ///
     /// # Errors
