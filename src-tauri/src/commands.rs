@@ -89,7 +89,7 @@ pub async fn logout(
     if let (Some(officer), Ok(station)) = (session.end(), station.get()) {
         record(station, &officer.username, "logout", "logged out")?;
     }
-    *draft.lock() = enrollment::EnrollmentDraft::new();
+    draft.reset();
     Ok(())
 }
 
@@ -106,7 +106,7 @@ pub async fn start_enrollment(
         "enrollment.started",
         "new enrollment opened",
     )?;
-    *draft.lock() = enrollment::EnrollmentDraft::new();
+    draft.reset();
     Ok(())
 }
 

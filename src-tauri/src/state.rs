@@ -73,6 +73,11 @@ impl DraftSlot {
     pub fn lock(&self) -> MutexGuard<'_, EnrollmentDraft> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Drops the draft's captures (zeroized with it) and starts an empty one.
+    pub fn reset(&self) {
+        *self.lock() = EnrollmentDraft::new();
+    }
 }
 
 /// Wakes the background upload loop; the loop stops when the app (and this handle) goes.
