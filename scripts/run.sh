@@ -33,6 +33,13 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# The station's data is encrypted under a passphrase entered when the app starts. A real
+# station's owner chooses it and keeps it nowhere on the machine; this demo writes it next to
+# the demo account, outside the station's data directory, so a newcomer can unlock.
+if [ ! -f "$data/station-passphrase.txt" ]; then
+  (umask 077 && head -c 15 /dev/urandom | base64 | tr -d '/+=' >"$data/station-passphrase.txt")
+fi
+export STATION_PASSPHRASE_FILE="$data/station-passphrase.txt"
 if [ ! -f "$data/station/station.json" ]; then
   say "Provisioning this station against the local server (first run only)"
   token=$("$bin/enrollment-server" --data-dir "$data/server" issue-token)
@@ -45,7 +52,10 @@ if [ ! -f "$data/station/station.json" ]; then
 else
   say "Reusing the provisioned station in $data/station"
 fi
-say "Log in with the demo account from $data/officer-login.txt:"
+unset STATION_PASSPHRASE_FILE
+say "Unlock the station with the passphrase in $data/station-passphrase.txt:"
+cat "$data/station-passphrase.txt"
+say "Then log in with the demo account from $data/officer-login.txt:"
 cat "$data/officer-login.txt"
 
 say "Opening the enrollment station (simulated camera and fingerprint reader)"

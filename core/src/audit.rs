@@ -21,7 +21,6 @@
 use std::fmt;
 
 use protocol::keys::{StationPublicKey, StationSigningKey};
-use ring::digest::{Context, SHA256};
 
 use crate::clock::{rfc3339, Clock};
 use crate::station::Station;
@@ -31,8 +30,7 @@ use crate::store::StoreError;
 /// A checkpoint is signed every this many entries.
 pub const CHECKPOINT_EVERY: i64 = 16;
 
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-const ENTRY_CONTEXT: &[u8] = b"enrollment-station/audit-v1";
+use protocol::audit::GENESIS;
 const CHECKPOINT_CONTEXT: &[u8] = b"enrollment-station/audit-checkpoint-v1";
 
 /// An action to record.
@@ -99,20 +97,7 @@ pub(crate) fn next_entry(
 }
 
 fn entry_hash(row: &AuditRow) -> String {
-    let mut context = Context::new(&SHA256);
-    context.update(ENTRY_CONTEXT);
-    context.update(row.prev_hash.as_bytes());
-    for field in [&row.at, &row.actor, &row.action, &row.subject, &row.detail] {
-        let length = u32::try_from(field.len()).unwrap_or(u32::MAX);
-        context.update(&length.to_be_bytes());
-        context.update(field.as_bytes());
-    }
-    context
-        .finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    protocol::audit::entry_hash(row)
 }
 
 fn checkpoint_message(seq: i64, hash: &str) -> Vec<u8> {

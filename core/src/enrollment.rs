@@ -6,13 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use hardware::{Camera, DeviceError, FingerPosition, FingerprintScanner};
+use hardware::{Camera, DeviceError, DeviceInfo, FingerPosition, FingerprintScanner};
 use protocol::content::{
-    BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError, FingerImage,
-    CONTENT_SCHEMA_VERSION,
+    finger_part, BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError,
+    FingerImage, CONTENT_SCHEMA_VERSION, FACE_PART,
 };
+use protocol::manifest::{CaptureRecord, DeviceIdentity, Modality};
 use protocol::packet::{self, PacketError, SealParams};
 use protocol::random::SystemRandom;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -21,9 +23,10 @@ use crate::clock::{rfc3339, Clock};
 use crate::imaging;
 use crate::officers::{Officer, Permission};
 use crate::station::Station;
-use crate::store::enrollments::EnrollmentRow;
+use crate::store::enrollments::{EnrollmentRow, EnrollmentSummary};
 use crate::store::outbox::NewOutboxEntry;
 use crate::store::StoreError;
+use crate::vault::{UnsealError, VaultError};
 
 /// Why a capture or a submission failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,13 +53,104 @@ pub enum EnrollmentError {
     /// The database failed; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Encrypting or decrypting station data failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// A stored applicant summary does not decrypt.
+    #[error(transparent)]
+    Unseal(#[from] UnsealError),
 }
 
-/// An enrollment being captured. Kept in memory only.
-#[derive(Debug, Default)]
+/// What the officer's list shows about an applicant; stored sealed under the data key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicantSummary {
+    /// Full name.
+    pub full_name: String,
+    /// Document number.
+    pub document_number: String,
+}
+
+/// An enrollment in the officer's list, with its applicant fields decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedEnrollment {
+    /// The stored row and its delivery state.
+    pub summary: EnrollmentSummary,
+    /// The applicant.
+    pub applicant: ApplicantSummary,
+}
+
+fn summary_context(id: &str) -> String {
+    format!("enrollment:{id}")
+}
+
+/// Every enrollment, newest first, with the applicant fields decrypted.
+///
+/// # Errors
+/// When the database fails or a summary does not decrypt.
+pub fn list(station: &Station) -> Result<Vec<ListedEnrollment>, EnrollmentError> {
+    station
+        .store()
+        .list_enrollments()?
+        .into_iter()
+        .map(|summary| {
+            let json = station.data_key().open(
+                &summary_context(&summary.enrollment.id),
+                &summary.enrollment.sealed_summary,
+            )?;
+            let applicant = serde_json::from_slice(&json)
+                .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
+            Ok(ListedEnrollment { summary, applicant })
+        })
+        .collect()
+}
+
+/// Encrypts the applicant fields of rows stored in clear by builds before the data key.
+///
+/// # Errors
+/// When the database fails.
+pub(crate) fn seal_legacy_rows(station: &Station) -> Result<(), EnrollmentError> {
+    for (id, full_name, document_number) in station.store().legacy_clear_text_rows()? {
+        let json = Zeroizing::new(
+            serde_json::to_vec(&ApplicantSummary {
+                full_name,
+                document_number,
+            })
+            .map_err(|e| EnrollmentError::Encoding(e.to_string()))?,
+        );
+        let sealed = station.data_key().seal(&summary_context(&id), &json)?;
+        station.store().seal_legacy_row(&id, &sealed)?;
+    }
+    Ok(())
+}
+
+/// An image with what the packet manifest records about its capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Captured<T> {
+    /// The kept image.
+    pub image: T,
+    /// The device that took it.
+    pub device: DeviceIdentity,
+}
+
+/// An enrollment being captured. It holds biometrics, so it is stored only encrypted
+/// (see [`crate::drafts`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollmentDraft {
-    face: Option<FaceImage>,
-    fingers: BTreeMap<FingerPosition, FingerImage>,
+    face: Option<Captured<FaceImage>>,
+    fingers: BTreeMap<FingerPosition, Captured<FingerImage>>,
+    /// Capture attempts per biometric, failed ones included: key 0 is the face, 1–10 the ISO
+    /// finger codes.
+    attempts: BTreeMap<u8, u32>,
+}
+
+fn identity(info: &DeviceInfo) -> DeviceIdentity {
+    DeviceIdentity {
+        backend: info.backend.to_owned(),
+        id: info.id.clone(),
+        name: info.name.clone(),
+        serial: None,
+        firmware: None,
+    }
 }
 
 impl EnrollmentDraft {
@@ -70,6 +164,7 @@ impl EnrollmentDraft {
     /// # Errors
     /// When the camera fails or the frame cannot be encoded; the earlier photo is kept then.
     pub fn capture_face(&mut self, camera: &dyn Camera) -> Result<&FaceImage, EnrollmentError> {
+        *self.attempts.entry(0).or_default() += 1;
         let frame = camera.capture_still()?;
         let jpeg = imaging::encode_face_jpeg(&frame)
             .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
@@ -78,7 +173,11 @@ impl EnrollmentDraft {
             height: frame.height(),
             jpeg: BiometricBytes::new(jpeg),
         };
-        Ok(self.face.insert(face))
+        let captured = self.face.insert(Captured {
+            image: face,
+            device: identity(&camera.info()),
+        });
+        Ok(&captured.image)
     }
 
     /// Images `finger` from `scanner`, replacing any earlier image of it.
@@ -90,6 +189,7 @@ impl EnrollmentDraft {
         scanner: &dyn FingerprintScanner,
         finger: FingerPosition,
     ) -> Result<&FingerImage, EnrollmentError> {
+        *self.attempts.entry(finger.iso_code()).or_default() += 1;
         let print = scanner.capture(finger)?;
         let png = imaging::encode_finger_png(&print)
             .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
@@ -100,18 +200,84 @@ impl EnrollmentDraft {
             resolution_ppi: print.resolution_ppi(),
             png: BiometricBytes::new(png),
         };
-        self.fingers.insert(finger, image);
-        Ok(&self.fingers[&finger])
+        let captured = Captured {
+            image,
+            device: identity(&scanner.info()),
+        };
+        self.fingers.insert(finger, captured);
+        Ok(&self.fingers[&finger].image)
+    }
+
+    /// How many captures of `slot` were attempted (0 = face, 1–10 = ISO finger codes).
+    pub fn attempts(&self, slot: u8) -> u32 {
+        self.attempts.get(&slot).copied().unwrap_or(0)
+    }
+
+    /// True when nothing has been captured or attempted.
+    pub fn is_empty(&self) -> bool {
+        self.attempts.is_empty()
+    }
+
+    /// The manifest's capture records for the kept images.
+    fn capture_records(&self) -> Vec<CaptureRecord> {
+        let record = |modality,
+                      finger: Option<FingerPosition>,
+                      part: String,
+                      width,
+                      height,
+                      resolution_ppi,
+                      device: &DeviceIdentity,
+                      slot| CaptureRecord {
+            modality,
+            finger,
+            part: Some(part),
+            width,
+            height,
+            resolution_ppi,
+            device: device.clone(),
+            attempts: self.attempts(slot).max(1),
+            force_captured: false,
+            quality: None,
+            exception: None,
+            device_payload_part: None,
+            chain_hash: None,
+        };
+        let mut records = Vec::new();
+        if let Some(face) = &self.face {
+            records.push(record(
+                Modality::Face,
+                None,
+                FACE_PART.to_owned(),
+                face.image.width,
+                face.image.height,
+                None,
+                &face.device,
+                0,
+            ));
+        }
+        for (position, finger) in &self.fingers {
+            records.push(record(
+                Modality::Finger,
+                Some(*position),
+                finger_part(*position),
+                finger.image.width,
+                finger.image.height,
+                Some(finger.image.resolution_ppi),
+                &finger.device,
+                position.iso_code(),
+            ));
+        }
+        records
     }
 
     /// The face photo, once taken.
     pub fn face(&self) -> Option<&FaceImage> {
-        self.face.as_ref()
+        self.face.as_ref().map(|face| &face.image)
     }
 
     /// The fingers imaged so far, in ISO order.
     pub fn fingers(&self) -> impl Iterator<Item = &FingerImage> {
-        self.fingers.values()
+        self.fingers.values().map(|finger| &finger.image)
     }
 
     /// What still has to be captured, in words.
@@ -164,45 +330,54 @@ pub fn submit(
         return Err(EnrollmentError::Incomplete(missing));
     };
     let id = Uuid::new_v4();
+    let (audit, audit_through) = station.store().audit_excerpt()?;
     let content = EnrollmentContent {
-        schema_version: CONTENT_SCHEMA_VERSION,
-        enrollment_id: id,
-        officer: officer.username.clone(),
-        captured_at: now,
         demographics: demographics.clone(),
-        face: face.clone(),
-        fingers: draft.fingers.values().cloned().collect(),
+        face: face.image.clone(),
+        fingers: draft.fingers().cloned().collect(),
+        audit,
     };
-    let plaintext = Zeroizing::new(
-        serde_json::to_vec(&content).map_err(|e| EnrollmentError::Encoding(e.to_string()))?,
-    );
+    let parts = content.to_parts().map_err(EnrollmentError::Encoding)?;
     let params = SealParams {
         packet_id: id,
         station_id: station.config().station_id,
+        officer_id: officer.username.clone(),
         created_at: now,
+        schema_version: CONTENT_SCHEMA_VERSION,
+        captures: draft.capture_records(),
     };
     let sealed = packet::seal(
         params,
-        &plaintext,
+        &parts,
         &station.config().server_encryption_key,
         station.signing_key(),
         &SystemRandom,
     )?;
+    drop(parts);
     let sha256_hex = packet::sha256_hex(&sealed);
     let created_at = rfc3339(now);
     let id_text = id.to_string();
+    let summary = Zeroizing::new(
+        serde_json::to_vec(&ApplicantSummary {
+            full_name: demographics.full_name,
+            document_number: demographics.document_number,
+        })
+        .map_err(|e| EnrollmentError::Encoding(e.to_string()))?,
+    );
     let row = EnrollmentRow {
         id: id_text.clone(),
         officer: officer.username.clone(),
         created_at: created_at.clone(),
-        applicant_name: demographics.full_name,
-        document_number: demographics.document_number,
+        sealed_summary: station
+            .data_key()
+            .seal(&summary_context(&id_text), &summary)?,
     };
     let entry = NewOutboxEntry {
         packet_id: &id_text,
         packet: &sealed,
         sha256_hex: &sha256_hex,
         created_at: &created_at,
+        audit_through,
     };
     let detail = format!("sealed packet of {} bytes queued for upload", sealed.len());
     let event = AuditEvent {

@@ -1,8 +1,10 @@
 //! The enrollment station's core, shared by the desktop app, the `station` command-line tool
 //! and the tests. It knows nothing of the UI toolkit.
 //!
-//! - [`station`]: a provisioned station opened from its data directory (config, signing key,
+//! - [`station`]: a provisioned station opened from its data directory (config, key vault,
 //!   database), and [`provision`] to register a new one with the central server.
+//! - [`vault`]: the station's data key and signing key, sealed under the station passphrase
+//!   with Argon2id; [`drafts`]: enrollments in progress, encrypted at rest.
 //! - [`officers`]: officer accounts, roles and offline login with Argon2id password hashes and
 //!   lockout; [`session`]: the logged-in officer, with idle logout and permission checks.
 //! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
@@ -15,6 +17,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod drafts;
 pub mod enrollment;
 pub mod officers;
 pub mod provision;
@@ -22,5 +25,6 @@ pub mod session;
 pub mod station;
 pub mod store;
 pub mod sync;
+pub mod vault;
 
 mod imaging;

@@ -13,6 +13,7 @@ use protocol::keys::{KeyError, StationSigningKey};
 use protocol::random::SystemRandom;
 
 use crate::station::{write_private, StationConfig, StationPaths};
+use crate::vault::{self, Passphrase, VaultError};
 
 /// Why provisioning failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +50,13 @@ pub enum ProvisionError {
     /// No key could be generated.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The key vault could not be created (a passphrase too short, most often).
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
-/// Registers this station with the server at `server_url` using the one-time `token`.
+/// Registers this station with the server at `server_url` using the one-time `token`, and
+/// seals its new keys in a vault under `passphrase`.
 ///
 /// # Errors
 /// See [`ProvisionError`]. On any error no configuration is written, so provisioning can be
@@ -61,10 +66,12 @@ pub async fn provision(
     server_url: &str,
     token: ProvisioningToken,
     station_name: &str,
+    passphrase: &Passphrase,
 ) -> Result<StationConfig, ProvisionError> {
     if paths.config().exists() {
         return Err(ProvisionError::AlreadyProvisioned(paths.config()));
     }
+    vault::check_new_passphrase(passphrase)?;
     let base = normalize_server_url(server_url)?;
     let signing_key = StationSigningKey::generate(&SystemRandom)?;
     let request = RegisterStationRequest {
@@ -114,7 +121,7 @@ pub async fn provision(
         server_url: base,
         server_encryption_key: answer.server_encryption_key,
     };
-    write_private(&paths.signing_key(), signing_key.expose_seed())?;
+    vault::create(&paths.vault(), passphrase, signing_key)?;
     let json =
         serde_json::to_vec_pretty(&config).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
     write_private(&paths.config(), &json)?;
@@ -152,7 +159,15 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         drop(listener);
-        let result = provision(&paths, &url, ProvisioningToken::new("t".into()), "Desk 1").await;
+        let passphrase = Passphrase::new("a long station passphrase".into());
+        let result = provision(
+            &paths,
+            &url,
+            ProvisioningToken::new("t".into()),
+            "Desk 1",
+            &passphrase,
+        )
+        .await;
         assert!(
             matches!(result, Err(ProvisionError::Unreachable { .. })),
             "{result:?}"

@@ -1,9 +1,11 @@
 //! A provisioned station, opened from its data directory.
 //!
 //! ```text
-//! <data dir>/station.json               who the station is and which server it talks to
-//! <data dir>/keys/station-signing.key   the Ed25519 seed (mode 0600)
-//! <data dir>/station.db                 SQLite: officers, enrollments, outbox
+//! <data dir>/station.json        who the station is and which server it talks to (no secrets)
+//! <data dir>/keys/vault.json     the data key and the Ed25519 signing seed, sealed under the
+//!                                station passphrase (see [`crate::vault`]; mode 0600)
+//! <data dir>/station.db          SQLite: officers, enrollments (applicant fields encrypted),
+//!                                encrypted drafts, outbox of sealed packets, audit log
 //! ```
 //!
 //! `station.json` is written last during provisioning, so its presence means the station is
@@ -17,8 +19,10 @@ use std::sync::Arc;
 use protocol::keys::{KeyError, ServerPublicKey, StationSigningKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use zeroize::Zeroize;
 
 use crate::store::{Store, StoreError};
+use crate::vault::{self, DataKey, Passphrase, VaultError};
 
 /// The data directory used when none is given: `$XDG_DATA_HOME/enrollment-station`, else
 /// `~/.local/share/enrollment-station`, else `./enrollment-station-data`.
@@ -56,8 +60,14 @@ impl StationPaths {
         self.root.join("station.json")
     }
 
-    /// The station's signing key.
-    pub fn signing_key(&self) -> PathBuf {
+    /// The key vault.
+    pub fn vault(&self) -> PathBuf {
+        self.root.join("keys").join("vault.json")
+    }
+
+    /// Where builds before the vault kept the signing seed in clear. [`Station::open`] moves
+    /// it into the vault and erases the file.
+    pub fn legacy_signing_key(&self) -> PathBuf {
         self.root.join("keys").join("station-signing.key")
     }
 
@@ -107,6 +117,12 @@ pub enum OpenError {
     /// The key file is not a valid key.
     #[error("the station signing key is unusable: {0}")]
     Key(#[from] KeyError),
+    /// The vault did not open (a wrong passphrase, most often).
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// Stored enrollments could not be brought up to date.
+    #[error("cannot encrypt enrollments stored by an older build: {0}")]
+    Legacy(String),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -117,35 +133,45 @@ pub enum OpenError {
 pub struct Station {
     config: StationConfig,
     signing_key: Arc<StationSigningKey>,
+    data_key: Arc<DataKey>,
     store: Store,
     paths: StationPaths,
 }
 
 impl Station {
-    /// Opens the station in `paths`.
+    /// Opens the station in `paths`, unlocking its vault with `passphrase`.
+    ///
+    /// A station provisioned before the vault existed has its clear-text signing seed moved
+    /// into a new vault sealed under `passphrase`, and the old file overwritten and removed.
     ///
     /// # Errors
-    /// See [`OpenError`].
-    pub fn open(paths: StationPaths) -> Result<Self, OpenError> {
-        let config_path = paths.config();
-        if !config_path.exists() {
-            return Err(OpenError::NotProvisioned(config_path));
-        }
-        let text = read(&config_path)?;
-        let config: StationConfig =
-            serde_json::from_slice(&text).map_err(|e| OpenError::BadConfig {
-                path: config_path.clone(),
-                reason: e.to_string(),
-            })?;
-        let seed = zeroize::Zeroizing::new(read(&paths.signing_key())?);
-        let signing_key = Arc::new(StationSigningKey::from_seed(&seed)?);
+    /// See [`OpenError`]; a wrong passphrase is [`VaultError::WrongPassphrase`].
+    pub fn open(paths: StationPaths, passphrase: &Passphrase) -> Result<Self, OpenError> {
+        let config = read_config(&paths)?;
+        let legacy = paths.legacy_signing_key();
+        let keys = if !paths.vault().exists() && legacy.exists() {
+            let seed = zeroize::Zeroizing::new(read(&legacy)?);
+            let keys = vault::create(
+                &paths.vault(),
+                passphrase,
+                StationSigningKey::from_seed(&seed)?,
+            )?;
+            erase(&legacy)?;
+            keys
+        } else {
+            vault::unlock(&paths.vault(), passphrase)?
+        };
         let store = Store::open(&paths.database())?;
-        Ok(Self {
+        let station = Self {
             config,
-            signing_key,
+            signing_key: Arc::new(keys.signing_key),
+            data_key: Arc::new(keys.data_key),
             store,
             paths,
-        })
+        };
+        crate::enrollment::seal_legacy_rows(&station)
+            .map_err(|e| OpenError::Legacy(e.to_string()))?;
+        Ok(station)
     }
 
     /// Identity and server settings.
@@ -166,6 +192,31 @@ impl Station {
     pub(crate) fn signing_key(&self) -> &StationSigningKey {
         &self.signing_key
     }
+
+    pub(crate) fn data_key(&self) -> &DataKey {
+        &self.data_key
+    }
+
+    /// The station's public signing key, as registered with the server.
+    pub fn public_key(&self) -> protocol::keys::StationPublicKey {
+        self.signing_key.public_key()
+    }
+}
+
+/// Reads `station.json` (it holds no secret, so a locked station can show who it is).
+///
+/// # Errors
+/// [`OpenError::NotProvisioned`] without the file, [`OpenError::BadConfig`] when it is invalid.
+pub fn read_config(paths: &StationPaths) -> Result<StationConfig, OpenError> {
+    let config_path = paths.config();
+    if !config_path.exists() {
+        return Err(OpenError::NotProvisioned(config_path));
+    }
+    let text = read(&config_path)?;
+    serde_json::from_slice(&text).map_err(|e| OpenError::BadConfig {
+        path: config_path,
+        reason: e.to_string(),
+    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, OpenError> {
@@ -173,6 +224,21 @@ fn read(path: &Path) -> Result<Vec<u8>, OpenError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Overwrites a file with zeros, flushes it and removes it.
+fn erase(path: &Path) -> Result<(), OpenError> {
+    let io = |source| OpenError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = fs::read(path).map_err(io)?;
+    let length = bytes.len();
+    bytes.zeroize();
+    let mut file = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    file.write_all(&vec![0u8; length]).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    fs::remove_file(path).map_err(io)
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename), readable only by the
@@ -190,4 +256,40 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::keys::ServerDecryptionKey;
+    use protocol::random::SystemRandom;
+
+    #[test]
+    fn a_clear_text_signing_key_from_an_older_build_moves_into_the_vault_and_is_erased() {
+        let dir = tempfile::tempdir().expect("dir");
+        let paths = StationPaths::new(dir.path());
+        let key = StationSigningKey::generate(&SystemRandom).expect("key");
+        let public = key.public_key();
+        write_private(&paths.legacy_signing_key(), key.expose_seed()).expect("legacy key");
+        let config = StationConfig {
+            station_id: Uuid::new_v4(),
+            station_name: "Desk".into(),
+            server_url: "http://127.0.0.1:9".into(),
+            server_encryption_key: ServerDecryptionKey::generate(&SystemRandom)
+                .expect("key")
+                .public_key(),
+        };
+        write_private(&paths.config(), &serde_json::to_vec(&config).expect("json"))
+            .expect("config");
+        let passphrase = Passphrase::new("an upgraded station".into());
+        let station = Station::open(paths.clone(), &passphrase).expect("open");
+        assert_eq!(station.public_key(), public, "the same station identity");
+        assert!(
+            !paths.legacy_signing_key().exists(),
+            "no clear-text key left"
+        );
+        drop(station);
+        let reopened = Station::open(paths, &passphrase).expect("reopen from the vault");
+        assert_eq!(reopened.public_key(), public);
+    }
 }

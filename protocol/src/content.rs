@@ -6,8 +6,11 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use time::{Date, OffsetDateTime};
-use uuid::Uuid;
+use time::Date;
+
+use crate::audit::AuditRecord;
+use crate::manifest::CaptureRecord;
+use crate::packet::Part;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The version of [`EnrollmentContent`] this build writes.
@@ -245,40 +248,118 @@ pub struct FingerImage {
     pub png: BiometricBytes,
 }
 
-/// Everything one enrollment carries to the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Everything one enrollment's sealed payload carries to the server. Who, when and how it was
+/// captured is in the packet's [`crate::manifest::Manifest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollmentContent {
-    /// [`CONTENT_SCHEMA_VERSION`] when written.
-    pub schema_version: u32,
-    /// The enrollment's id; the same as the packet id.
-    pub enrollment_id: Uuid,
-    /// The officer who enrolled the applicant.
-    pub officer: String,
-    /// When the enrollment was completed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub captured_at: OffsetDateTime,
     /// The form fields.
     pub demographics: Demographics,
     /// The face photograph.
     pub face: FaceImage,
     /// Ten finger images, one per finger.
     pub fingers: Vec<FingerImage>,
+    /// The station's audit entries since the previous packet's excerpt.
+    pub audit: Vec<AuditRecord>,
+}
+
+/// Name of the demographics part.
+pub const DEMOGRAPHICS_PART: &str = "demographics.json";
+/// Name of the face part.
+pub const FACE_PART: &str = "face.jpg";
+/// Name of the audit excerpt part.
+pub const AUDIT_PART: &str = "audit.json";
+
+/// Name of a finger's part, e.g. `finger-07.png` for the left index finger.
+pub fn finger_part(position: FingerPosition) -> String {
+    format!("finger-{:02}.png", position.iso_code())
 }
 
 impl EnrollmentContent {
-    /// Checks what can be checked without decoding images: schema version, the form fields,
-    /// and that each of the ten fingers is present exactly once.
+    /// The payload parts, in the order of `docs/packet-format.md`: demographics, face, the
+    /// fingers in ISO code order, the audit excerpt.
+    ///
+    /// # Errors
+    /// When the demographics or the audit excerpt cannot be serialized.
+    pub fn to_parts(&self) -> Result<Vec<Part>, String> {
+        let mut parts = vec![
+            Part::new(
+                DEMOGRAPHICS_PART,
+                "application/json",
+                serde_json::to_vec(&self.demographics).map_err(|e| e.to_string())?,
+            ),
+            Part::new(FACE_PART, "image/jpeg", self.face.jpeg.as_bytes().to_vec()),
+        ];
+        let mut fingers: Vec<&FingerImage> = self.fingers.iter().collect();
+        fingers.sort_by_key(|finger| finger.position);
+        for finger in fingers {
+            parts.push(Part::new(
+                finger_part(finger.position),
+                "image/png",
+                finger.png.as_bytes().to_vec(),
+            ));
+        }
+        parts.push(Part::new(
+            AUDIT_PART,
+            "application/json",
+            serde_json::to_vec(&self.audit).map_err(|e| e.to_string())?,
+        ));
+        Ok(parts)
+    }
+
+    /// Rebuilds the content from an opened payload and its manifest's capture records.
+    ///
+    /// # Errors
+    /// A sentence naming the first missing or unreadable part.
+    pub fn from_parts(mut parts: Vec<Part>, captures: &[CaptureRecord]) -> Result<Self, String> {
+        let mut take = |name: &str| -> Result<Vec<u8>, String> {
+            parts
+                .iter_mut()
+                .find(|part| part.name == name)
+                .map(Part::take_bytes)
+                .ok_or_else(|| format!("the payload has no {name} part"))
+        };
+        let demographics: Demographics = serde_json::from_slice(&take(DEMOGRAPHICS_PART)?)
+            .map_err(|e| format!("{DEMOGRAPHICS_PART} is not valid: {e}"))?;
+        let audit: Vec<AuditRecord> = serde_json::from_slice(&take(AUDIT_PART)?)
+            .map_err(|e| format!("{AUDIT_PART} is not valid: {e}"))?;
+        let capture_of = |part: &str| {
+            captures
+                .iter()
+                .find(|c| c.part.as_deref() == Some(part))
+                .ok_or_else(|| format!("the manifest has no capture record for {part}"))
+        };
+        let face_capture = capture_of(FACE_PART)?;
+        let face = FaceImage {
+            width: face_capture.width,
+            height: face_capture.height,
+            jpeg: BiometricBytes::new(take(FACE_PART)?),
+        };
+        let mut fingers = Vec::new();
+        for position in FingerPosition::ALL {
+            let name = finger_part(position);
+            let capture = capture_of(&name)?;
+            fingers.push(FingerImage {
+                position,
+                width: capture.width,
+                height: capture.height,
+                resolution_ppi: capture.resolution_ppi.unwrap_or(500),
+                png: BiometricBytes::new(take(&name)?),
+            });
+        }
+        Ok(Self {
+            demographics,
+            face,
+            fingers,
+            audit,
+        })
+    }
+
+    /// Checks what can be checked without decoding images: the form fields, and that each of
+    /// the ten fingers is present exactly once.
     ///
     /// # Errors
     /// A sentence naming the first problem found.
     pub fn check_structure(&self, today: Date) -> Result<(), String> {
-        if self.schema_version != CONTENT_SCHEMA_VERSION {
-            return Err(format!(
-                "content schema version {} is not supported",
-                self.schema_version
-            ));
-        }
         if let Err(errors) = self.demographics.validate(today) {
             let fields: Vec<_> = errors
                 .iter()

@@ -100,6 +100,13 @@ impl StationPublicKey {
     pub fn to_base64(&self) -> String {
         crate::b64::encode(&self.0)
     }
+
+    /// A short identifier carried in every packet manifest, so the server can tell a packet
+    /// signed with another key from an altered one: the first 8 bytes of SHA-256, in hex.
+    pub fn key_id(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.0);
+        crate::hex(&digest.as_ref()[..8])
+    }
 }
 
 impl fmt::Debug for StationPublicKey {

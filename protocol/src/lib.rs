@@ -4,6 +4,9 @@
 //!   X25519 key and signs it with its Ed25519 key; only the server can open it.
 //! - [`keys`]: the key types on both sides. They cannot be cloned, redact their `Debug`
 //!   output and zeroize on drop.
+//! - [`manifest`]: the signed clear-text description of a packet: who, when, how captured, and
+//!   a keyed hash of every sealed part.
+//! - [`audit`]: audit entries and their hash chain, checked by station and server alike.
 //! - [`content`]: what a packet carries once opened (demographics and images), with the
 //!   field validation that both the station and the server apply.
 //! - [`api`]: the JSON bodies of the server's HTTP API.
@@ -11,8 +14,10 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod audit;
 pub mod content;
 pub mod keys;
+pub mod manifest;
 pub mod packet;
 pub mod random;
 

@@ -1,53 +1,63 @@
 //! The sealed packet: how one enrollment travels from a station to the server.
 //!
-//! Byte layout (format version 1):
+//! Format version 1, specified byte for byte in `docs/packet-format.md`:
 //!
 //! ```text
-//! packet    = magic "ESPK" (4 bytes)
-//!           ‖ version 0x01 (1 byte)
-//!           ‖ header_len (u32, big-endian)
-//!           ‖ header (header_len bytes of UTF-8 JSON, see PacketHeader; at most 16 KiB)
-//!           ‖ body (AES-256-GCM ciphertext ‖ 16-byte tag of the content;
-//!                   AAD = every byte before the body, so the header cannot be altered)
-//!           ‖ signature (64 bytes, Ed25519 by the station over every byte before it)
+//! packet  = "ESPK" ‖ 0x01 ‖ manifest_len (u32 BE) ‖ manifest (UTF-8 JSON, ≤ 256 KiB)
+//!         ‖ manifest_signature (64 bytes, Ed25519 over every byte before it)
+//!         ‖ payload ciphertext ‖ tag (AES-256-GCM; AAD = every byte before the manifest signature)
+//!         ‖ packet_signature (64 bytes, Ed25519 over every byte before it)
+//! payload = part_count (u16 BE) ‖ { name_len (u8) ‖ name ‖ length (u32 BE) ‖ bytes }*
 //! ```
 //!
-//! The content key (DEK) is 32 fresh random bytes per packet. It is wrapped for the server:
+//! The payload key is 32 fresh random bytes per packet, wrapped for the server:
 //!
 //! ```text
 //! shared      = X25519(ephemeral secret, server public)          (fresh ephemeral per packet)
 //! KEK         = HKDF-SHA256(salt = ephemeral public ‖ server public, ikm = shared,
 //!                           info = "enrollment-station/packet-v1/key-wrap")
-//! wrapped_key = AES-256-GCM(KEK, nonce = 12 zero bytes, DEK, aad = packet id bytes)
+//! wrapped_key = AES-256-GCM(KEK, nonce = 12 zero bytes, payload key, aad = packet id bytes)
+//! part hmac   = HMAC-SHA256(HKDF-SHA256(salt = packet id bytes, ikm = payload key,
+//!                                       info = "enrollment-station/packet-v1/part-hmac"),
+//!                           u8 name_len ‖ name ‖ bytes)
 //! ```
 //!
-//! The zero nonce is safe because each KEK encrypts exactly one message. The station forgets
-//! the ephemeral secret and the DEK as soon as the packet is sealed, so nothing it keeps can
-//! open the packet again. Opening errors are deliberately coarse ([`PacketError::CannotOpen`]).
+//! Two signatures let a reader name what was changed: a manifest that does not verify was
+//! altered (or signed by another key: the manifest names its signing key), a manifest that
+//! verifies in a packet that does not means the payload was altered. The station forgets the
+//! ephemeral secret and the payload key as soon as the packet is sealed, so nothing it keeps can
+//! open the packet again.
+
+use std::fmt;
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
-use ring::hkdf;
-use serde::{Deserialize, Serialize};
+use ring::{hkdf, hmac};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::keys::{ServerDecryptionKey, ServerPublicKey, StationPublicKey, StationSigningKey};
+use crate::manifest::{CaptureRecord, KeyWrap, Manifest, PartDigest};
 use crate::random::{RandomError, RandomSource};
 
 /// The four bytes every packet starts with.
 pub const MAGIC: &[u8; 4] = b"ESPK";
 /// The format version this crate writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
-/// The largest header accepted.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// The largest packet accepted, header and signature included.
+/// The largest manifest accepted.
+pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
+/// The largest packet accepted, everything included.
 pub const MAX_PACKET_BYTES: usize = 32 * 1024 * 1024;
+/// The most parts a payload may have.
+pub const MAX_PARTS: usize = 64;
+/// The longest part name.
+pub const MAX_PART_NAME: usize = 64;
 
 const PREFIX_BYTES: usize = MAGIC.len() + 1 + 4;
 const TAG_BYTES: usize = 16;
 const SIGNATURE_BYTES: usize = 64;
 const KEY_WRAP_INFO: &[u8] = b"enrollment-station/packet-v1/key-wrap";
+const PART_HMAC_INFO: &[u8] = b"enrollment-station/packet-v1/part-hmac";
 
 /// Why a packet could not be sealed, read or opened.
 #[derive(Debug, thiserror::Error)]
@@ -64,48 +74,105 @@ pub enum PacketError {
         "packet format version {0} is not supported (this build reads version {FORMAT_VERSION})"
     )]
     UnsupportedVersion(u8),
-    /// The packet or its header is larger than allowed.
+    /// The packet or one of its parts is larger than allowed.
     #[error("the packet is too large: {0}")]
     TooLarge(&'static str),
-    /// The header is not valid JSON of the expected shape.
-    #[error("the packet header is malformed: {0}")]
-    MalformedHeader(String),
-    /// The station's signature does not match the packet.
-    #[error("the packet signature is not valid for the sending station")]
+    /// The manifest is not valid JSON of the expected shape.
+    #[error("the packet manifest is malformed: {0}")]
+    MalformedManifest(String),
+    /// The manifest names a signing key other than the station's registered one.
+    #[error("the packet was signed with station key {found}, but the station's registered key is {expected}")]
+    WrongStationKey {
+        /// The registered key's id.
+        expected: String,
+        /// The key id the manifest names.
+        found: String,
+    },
+    /// The manifest's signature does not verify: the manifest was altered after signing.
+    #[error("the packet manifest was altered after the station signed it")]
     BadSignature,
+    /// The manifest verifies but the packet signature does not: the payload was altered.
+    #[error("the packet's sealed payload was altered after the station signed it")]
+    PayloadTampered,
     /// The packet was sealed for a server key this server does not hold.
     #[error("the packet was sealed for server key {0}, not this server's key")]
     WrongRecipient(String),
     /// The packet cannot be opened with the given key; deliberately says no more.
     #[error("the packet cannot be opened")]
     CannotOpen,
+    /// The opened payload does not match what the manifest commits to.
+    #[error("the sealed payload does not match its manifest: {0}")]
+    PayloadMismatch(String),
+    /// A part given to [`seal`] cannot be put in a packet.
+    #[error("invalid packet part: {0}")]
+    InvalidPart(String),
     /// No randomness was available while sealing.
     #[error(transparent)]
     Random(#[from] RandomError),
 }
 
-/// The clear-text header of a packet: routing and key-wrap data, never applicant data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PacketHeader {
-    /// Unique id of the packet, chosen by the station.
-    pub packet_id: Uuid,
-    /// The station that sealed and signed it.
-    pub station_id: Uuid,
-    /// When it was sealed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// [`ServerPublicKey::key_id`] of the key it was sealed for.
-    pub recipient_key_id: String,
-    /// The ephemeral X25519 public key of the key wrap.
-    #[serde(with = "crate::b64::array")]
-    pub ephemeral_public_key: [u8; 32],
-    /// The content key, wrapped (48 bytes: ciphertext and tag).
-    #[serde(with = "crate::b64")]
-    pub wrapped_key: Vec<u8>,
-    /// The nonce of the body encryption.
-    #[serde(with = "crate::b64::array")]
-    pub body_nonce: [u8; 12],
+impl PacketError {
+    /// A stable machine-readable name of the error, used in test vectors and API answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Truncated(_) => "truncated",
+            Self::BadMagic => "bad_magic",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::TooLarge(_) => "too_large",
+            Self::MalformedManifest(_) => "malformed_manifest",
+            Self::WrongStationKey { .. } => "wrong_station_key",
+            Self::BadSignature => "bad_signature",
+            Self::PayloadTampered => "payload_tampered",
+            Self::WrongRecipient(_) => "wrong_recipient",
+            Self::CannotOpen => "cannot_open",
+            Self::PayloadMismatch(_) => "payload_mismatch",
+            Self::InvalidPart(_) => "invalid_part",
+            Self::Random(_) => "no_randomness",
+        }
+    }
+}
+
+/// One named part of a payload. Its bytes are redacted in `Debug` and zeroized on drop.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct Part {
+    /// Its name: 1–64 characters of `a-z`, `0-9`, `.`, `-`.
+    pub name: String,
+    /// Its media type.
+    pub media_type: String,
+    bytes: Vec<u8>,
+}
+
+impl Part {
+    /// A part named `name` holding `bytes`.
+    pub fn new(name: impl Into<String>, media_type: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Self {
+            name: name.into(),
+            media_type: media_type.into(),
+            bytes,
+        }
+    }
+
+    /// The part's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Takes the bytes out (the part is left empty).
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+}
+
+impl fmt::Debug for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Part({}, {}, [{} bytes redacted])",
+            self.name,
+            self.media_type,
+            self.bytes.len()
+        )
+    }
 }
 
 /// SHA-256 of a sealed packet in lower-case hex: how station and server name its exact bytes.
@@ -113,28 +180,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     crate::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
-/// What the station knows about a packet it is sealing.
-#[derive(Debug, Clone, Copy)]
+/// What the station says about a packet it is sealing, besides the payload.
+#[derive(Debug, Clone)]
 pub struct SealParams {
     /// Unique id of the packet.
     pub packet_id: Uuid,
     /// The sealing station.
     pub station_id: Uuid,
+    /// The enrolling officer.
+    pub officer_id: String,
     /// When it is sealed.
     pub created_at: OffsetDateTime,
+    /// The payload's content schema version.
+    pub schema_version: u32,
+    /// How each biometric was captured.
+    pub captures: Vec<CaptureRecord>,
 }
 
-/// Seals `content` for `recipient`, signed by `signer`. See the module docs for the layout.
+/// Seals `parts` for `recipient`, signed by `signer`. See the module docs for the layout.
 ///
 /// # Errors
-/// When no randomness is available or the content is too large for a packet.
+/// When no randomness is available, a part name is invalid or repeated, or the packet would
+/// exceed a size limit.
 pub fn seal(
     params: SealParams,
-    content: &[u8],
+    parts: &[Part],
     recipient: &ServerPublicKey,
     signer: &StationSigningKey,
     random: &dyn RandomSource,
 ) -> Result<Vec<u8>, PacketError> {
+    check_parts(parts)?;
     let mut ephemeral_bytes = Zeroizing::new([0u8; 32]);
     random.fill(ephemeral_bytes.as_mut())?;
     let ephemeral = x25519_dalek::StaticSecret::from(*ephemeral_bytes);
@@ -144,13 +219,13 @@ pub fn seal(
         return Err(PacketError::WrongRecipient(recipient.key_id()));
     }
 
-    let mut content_key = Zeroizing::new([0u8; 32]);
-    random.fill(content_key.as_mut())?;
-    let mut body_nonce = [0u8; 12];
-    random.fill(&mut body_nonce)?;
+    let mut payload_key = Zeroizing::new([0u8; 32]);
+    random.fill(payload_key.as_mut())?;
+    let mut payload_nonce = [0u8; 12];
+    random.fill(&mut payload_nonce)?;
 
     let kek = derive_kek(shared.as_bytes(), &ephemeral_public, &recipient.0);
-    let mut wrapped_key = content_key.to_vec();
+    let mut wrapped_key = payload_key.to_vec();
     kek.seal_in_place_append_tag(
         Nonce::assume_unique_for_key([0u8; 12]),
         Aad::from(params.packet_id.as_bytes()),
@@ -158,56 +233,85 @@ pub fn seal(
     )
     .map_err(|_| PacketError::CannotOpen)?;
 
-    let header = PacketHeader {
+    let hmac_key = part_hmac_key(&payload_key, params.packet_id);
+    let manifest = Manifest {
         packet_id: params.packet_id,
         station_id: params.station_id,
+        signing_key_id: signer.public_key().key_id(),
+        officer_id: params.officer_id,
         created_at: params.created_at,
-        recipient_key_id: recipient.key_id(),
-        ephemeral_public_key: ephemeral_public,
-        wrapped_key,
-        body_nonce,
+        schema_version: params.schema_version,
+        key_wrap: KeyWrap {
+            recipient_key_id: recipient.key_id(),
+            ephemeral_public_key: ephemeral_public,
+            wrapped_key,
+            payload_nonce,
+        },
+        parts: parts
+            .iter()
+            .map(|part| PartDigest {
+                name: part.name.clone(),
+                media_type: part.media_type.clone(),
+                length: part.bytes.len() as u64,
+                hmac: part_hmac(&hmac_key, &part.name, &part.bytes),
+            })
+            .collect(),
+        captures: params.captures,
     };
-    let header_json = serde_json::to_vec(&header)
-        .map_err(|error| PacketError::MalformedHeader(error.to_string()))?;
-    let total = PREFIX_BYTES + header_json.len() + content.len() + TAG_BYTES + SIGNATURE_BYTES;
+    let manifest_json = serde_json::to_vec(&manifest)
+        .map_err(|error| PacketError::MalformedManifest(error.to_string()))?;
+    if manifest_json.len() > MAX_MANIFEST_BYTES {
+        return Err(PacketError::TooLarge("the manifest exceeds 256 KiB"));
+    }
+    let payload_len = 2 + parts
+        .iter()
+        .map(|part| 1 + part.name.len() + 4 + part.bytes.len())
+        .sum::<usize>();
+    let total = PREFIX_BYTES
+        + manifest_json.len()
+        + SIGNATURE_BYTES
+        + payload_len
+        + TAG_BYTES
+        + SIGNATURE_BYTES;
     if total > MAX_PACKET_BYTES {
         return Err(PacketError::TooLarge(
             "the content exceeds the packet size limit",
         ));
     }
-    let header_len = u32::try_from(header_json.len())
-        .map_err(|_| PacketError::TooLarge("header length does not fit in 32 bits"))?;
+    let manifest_len = u32::try_from(manifest_json.len())
+        .map_err(|_| PacketError::TooLarge("manifest length does not fit in 32 bits"))?;
 
     let mut packet = Vec::with_capacity(total);
     packet.extend_from_slice(MAGIC);
     packet.push(FORMAT_VERSION);
-    packet.extend_from_slice(&header_len.to_be_bytes());
-    packet.extend_from_slice(&header_json);
-    let body_start = packet.len();
-    packet.extend_from_slice(content);
+    packet.extend_from_slice(&manifest_len.to_be_bytes());
+    packet.extend_from_slice(&manifest_json);
+    let manifest_end = packet.len();
+    let manifest_signature = signer.sign(&packet);
+    packet.extend_from_slice(&manifest_signature);
+    let payload_start = packet.len();
+    write_payload(&mut packet, parts)?;
 
-    let body_key = aes_key(content_key.as_ref());
-    let (aad, body) = packet.split_at_mut(body_start);
-    let tag = body_key
+    let (signed_prefix, rest) = packet.split_at_mut(payload_start);
+    let tag = aes_key(payload_key.as_ref())
         .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(body_nonce),
-            Aad::from(&*aad),
-            body,
+            Nonce::assume_unique_for_key(payload_nonce),
+            Aad::from(&signed_prefix[..manifest_end]),
+            rest,
         )
         .map_err(|_| PacketError::CannotOpen)?;
     packet.extend_from_slice(tag.as_ref());
-    let signature = signer.sign(&packet);
-    packet.extend_from_slice(&signature);
+    let packet_signature = signer.sign(&packet);
+    packet.extend_from_slice(&packet_signature);
     Ok(packet)
 }
 
-/// A packet whose structure has been read but whose signature is not yet checked.
+/// A packet whose structure has been read but whose signatures are not yet checked.
 #[derive(Debug)]
 pub struct SealedPacket<'a> {
-    header: PacketHeader,
-    signed: &'a [u8],
-    header_end: usize,
-    signature: &'a [u8],
+    manifest: Manifest,
+    bytes: &'a [u8],
+    manifest_end: usize,
 }
 
 impl<'a> SealedPacket<'a> {
@@ -236,115 +340,295 @@ impl<'a> SealedPacket<'a> {
         let len_bytes: [u8; 4] = bytes
             .get(MAGIC.len() + 1..PREFIX_BYTES)
             .and_then(|slice| slice.try_into().ok())
-            .ok_or(PacketError::Truncated("no header length"))?;
-        let header_len = usize::try_from(u32::from_be_bytes(len_bytes))
-            .map_err(|_| PacketError::TooLarge("header length"))?;
-        if header_len > MAX_HEADER_BYTES {
-            return Err(PacketError::TooLarge("the header exceeds 16 KiB"));
+            .ok_or(PacketError::Truncated("no manifest length"))?;
+        let manifest_len = usize::try_from(u32::from_be_bytes(len_bytes))
+            .map_err(|_| PacketError::TooLarge("manifest length"))?;
+        if manifest_len > MAX_MANIFEST_BYTES {
+            return Err(PacketError::TooLarge("the manifest exceeds 256 KiB"));
         }
-        let header_end = PREFIX_BYTES + header_len;
-        if bytes.len() < header_end + TAG_BYTES + SIGNATURE_BYTES {
+        let manifest_end = PREFIX_BYTES + manifest_len;
+        if bytes.len() < manifest_end + SIGNATURE_BYTES + 2 + TAG_BYTES + SIGNATURE_BYTES {
             return Err(PacketError::Truncated(
-                "shorter than its header, tag and signature",
+                "shorter than its manifest, signatures and payload",
             ));
         }
-        let header: PacketHeader = serde_json::from_slice(&bytes[PREFIX_BYTES..header_end])
-            .map_err(|error| PacketError::MalformedHeader(error.to_string()))?;
-        if header.wrapped_key.len() != 32 + TAG_BYTES {
-            return Err(PacketError::MalformedHeader(
-                "the wrapped key must be 48 bytes".into(),
-            ));
-        }
-        let (signed, signature) = bytes.split_at(bytes.len() - SIGNATURE_BYTES);
+        let manifest: Manifest = serde_json::from_slice(&bytes[PREFIX_BYTES..manifest_end])
+            .map_err(|error| PacketError::MalformedManifest(error.to_string()))?;
+        check_manifest(&manifest)?;
         Ok(Self {
-            header,
-            signed,
-            header_end,
-            signature,
+            manifest,
+            bytes,
+            manifest_end,
         })
     }
 
-    /// The clear-text header.
-    pub fn header(&self) -> &PacketHeader {
-        &self.header
+    /// The clear-text manifest, not yet verified.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 
-    /// Checks the station's signature over the whole packet.
+    /// Checks both signatures against the station's registered key.
     ///
     /// # Errors
-    /// [`PacketError::BadSignature`] when any byte was changed or another key signed it.
+    /// [`PacketError::WrongStationKey`] when the manifest names another key,
+    /// [`PacketError::BadSignature`] when the manifest was altered,
+    /// [`PacketError::PayloadTampered`] when only the payload was.
     pub fn verify(self, station: &StationPublicKey) -> Result<VerifiedPacket<'a>, PacketError> {
-        if station.verify(self.signed, self.signature) {
-            Ok(VerifiedPacket { inner: self })
-        } else {
-            Err(PacketError::BadSignature)
+        let expected = station.key_id();
+        if self.manifest.signing_key_id != expected {
+            return Err(PacketError::WrongStationKey {
+                expected,
+                found: self.manifest.signing_key_id.clone(),
+            });
         }
+        let signature_end = self.manifest_end + SIGNATURE_BYTES;
+        if !station.verify(
+            &self.bytes[..self.manifest_end],
+            &self.bytes[self.manifest_end..signature_end],
+        ) {
+            return Err(PacketError::BadSignature);
+        }
+        let (signed, signature) = self.bytes.split_at(self.bytes.len() - SIGNATURE_BYTES);
+        if !station.verify(signed, signature) {
+            return Err(PacketError::PayloadTampered);
+        }
+        Ok(VerifiedPacket { inner: self })
     }
 }
 
-/// A packet whose signature was checked against its station's registered key.
+/// A packet whose signatures were checked against its station's registered key.
 #[derive(Debug)]
 pub struct VerifiedPacket<'a> {
     inner: SealedPacket<'a>,
 }
 
 impl VerifiedPacket<'_> {
-    /// The clear-text header.
-    pub fn header(&self) -> &PacketHeader {
-        &self.inner.header
+    /// The verified manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
     }
 
-    /// Unwraps the packet's content key with the server's secret key.
+    /// Unwraps the packet's payload key with the server's secret key. Only the server can; tests
+    /// use it to show that nothing on a station holds it.
     ///
     /// # Errors
-    /// [`PacketError::WrongRecipient`] when sealed for another key; [`PacketError::CannotOpen`]
-    /// when the key wrap does not authenticate.
-    pub fn content_key(
+    /// As [`Self::open`].
+    pub fn payload_key(
         &self,
         key: &ServerDecryptionKey,
     ) -> Result<Zeroizing<[u8; 32]>, PacketError> {
-        let header = &self.inner.header;
-        let recipient = key.public_key();
-        if header.recipient_key_id != recipient.key_id() {
-            return Err(PacketError::WrongRecipient(header.recipient_key_id.clone()));
-        }
-        let shared = key
-            .agree(&header.ephemeral_public_key)
-            .ok_or(PacketError::CannotOpen)?;
-        let kek = derive_kek(&shared, &header.ephemeral_public_key, &recipient.0);
-        let mut wrapped = Zeroizing::new(header.wrapped_key.clone());
-        let unwrapped = kek
-            .open_in_place(
-                Nonce::assume_unique_for_key([0u8; 12]),
-                Aad::from(header.packet_id.as_bytes()),
-                wrapped.as_mut_slice(),
-            )
-            .map_err(|_| PacketError::CannotOpen)?;
-        let mut content_key = Zeroizing::new([0u8; 32]);
-        content_key.copy_from_slice(unwrapped);
-        Ok(content_key)
+        unwrap_key(&self.inner.manifest, key)
     }
 
-    /// Decrypts the content with the server's secret key.
+    /// Decrypts the payload with the server's secret key and checks every part against the
+    /// manifest: same names in the same order, same lengths, same keyed hashes.
     ///
     /// # Errors
-    /// As [`Self::content_key`], and [`PacketError::CannotOpen`] when the body does not
-    /// authenticate.
-    pub fn open(&self, key: &ServerDecryptionKey) -> Result<Zeroizing<Vec<u8>>, PacketError> {
-        let content_key = self.content_key(key)?;
-        let (aad, body) = self.inner.signed.split_at(self.inner.header_end);
-        let mut plaintext = Zeroizing::new(body.to_vec());
-        let length = aes_key(content_key.as_ref())
+    /// [`PacketError::WrongRecipient`] when sealed for another key; [`PacketError::CannotOpen`]
+    /// when the key wrap or the payload does not authenticate; [`PacketError::PayloadMismatch`]
+    /// when the payload does not match the manifest.
+    pub fn open(&self, key: &ServerDecryptionKey) -> Result<Vec<Part>, PacketError> {
+        let manifest = &self.inner.manifest;
+        let payload_key = unwrap_key(manifest, key)?;
+        let bytes = self.inner.bytes;
+        let aad = &bytes[..self.inner.manifest_end];
+        let start = self.inner.manifest_end + SIGNATURE_BYTES;
+        let end = bytes.len() - SIGNATURE_BYTES;
+        let mut plaintext = Zeroizing::new(bytes[start..end].to_vec());
+        let length = aes_key(payload_key.as_ref())
             .open_in_place(
-                Nonce::assume_unique_for_key(self.inner.header.body_nonce),
+                Nonce::assume_unique_for_key(manifest.key_wrap.payload_nonce),
                 Aad::from(aad),
                 plaintext.as_mut_slice(),
             )
             .map_err(|_| PacketError::CannotOpen)?
             .len();
-        plaintext.truncate(length);
-        Ok(plaintext)
+        let parts = read_payload(&plaintext[..length])?;
+        let hmac_key = part_hmac_key(&payload_key, manifest.packet_id);
+        if parts.len() != manifest.parts.len() {
+            return Err(PacketError::PayloadMismatch(format!(
+                "the manifest lists {} parts, the payload holds {}",
+                manifest.parts.len(),
+                parts.len()
+            )));
+        }
+        for (part, digest) in parts.iter().zip(&manifest.parts) {
+            if part.name != digest.name {
+                return Err(PacketError::PayloadMismatch(format!(
+                    "part {:?} where the manifest lists {:?}",
+                    part.name, digest.name
+                )));
+            }
+            if part.bytes.len() as u64 != digest.length
+                || part_hmac(&hmac_key, &part.name, &part.bytes) != digest.hmac
+            {
+                return Err(PacketError::PayloadMismatch(format!(
+                    "part {:?} differs from its manifest entry",
+                    part.name
+                )));
+            }
+        }
+        Ok(parts
+            .into_iter()
+            .zip(&manifest.parts)
+            .map(|(mut part, digest)| {
+                part.media_type.clone_from(&digest.media_type);
+                part
+            })
+            .collect())
     }
+}
+
+fn unwrap_key(
+    manifest: &Manifest,
+    key: &ServerDecryptionKey,
+) -> Result<Zeroizing<[u8; 32]>, PacketError> {
+    let wrap = &manifest.key_wrap;
+    let recipient = key.public_key();
+    if wrap.recipient_key_id != recipient.key_id() {
+        return Err(PacketError::WrongRecipient(wrap.recipient_key_id.clone()));
+    }
+    let shared = key
+        .agree(&wrap.ephemeral_public_key)
+        .ok_or(PacketError::CannotOpen)?;
+    let kek = derive_kek(&shared, &wrap.ephemeral_public_key, &recipient.0);
+    let mut wrapped = Zeroizing::new(wrap.wrapped_key.clone());
+    let unwrapped = kek
+        .open_in_place(
+            Nonce::assume_unique_for_key([0u8; 12]),
+            Aad::from(manifest.packet_id.as_bytes()),
+            wrapped.as_mut_slice(),
+        )
+        .map_err(|_| PacketError::CannotOpen)?;
+    let mut payload_key = Zeroizing::new([0u8; 32]);
+    payload_key.copy_from_slice(unwrapped);
+    Ok(payload_key)
+}
+
+fn valid_part_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_PART_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+}
+
+fn check_parts(parts: &[Part]) -> Result<(), PacketError> {
+    if parts.len() > MAX_PARTS {
+        return Err(PacketError::InvalidPart(format!(
+            "{} parts, at most {MAX_PARTS} allowed",
+            parts.len()
+        )));
+    }
+    for (index, part) in parts.iter().enumerate() {
+        if !valid_part_name(&part.name) {
+            return Err(PacketError::InvalidPart(format!(
+                "{:?} is not a valid part name",
+                part.name
+            )));
+        }
+        if parts[..index].iter().any(|other| other.name == part.name) {
+            return Err(PacketError::InvalidPart(format!(
+                "{:?} appears twice",
+                part.name
+            )));
+        }
+        if u32::try_from(part.bytes.len()).is_err() {
+            return Err(PacketError::TooLarge("a part exceeds 4 GiB"));
+        }
+    }
+    Ok(())
+}
+
+fn check_manifest(manifest: &Manifest) -> Result<(), PacketError> {
+    let malformed = |reason: String| Err(PacketError::MalformedManifest(reason));
+    if manifest.key_wrap.wrapped_key.len() != 32 + TAG_BYTES {
+        return malformed("the wrapped key must be 48 bytes".into());
+    }
+    if manifest.parts.len() > MAX_PARTS {
+        return malformed(format!("more than {MAX_PARTS} parts"));
+    }
+    for (index, part) in manifest.parts.iter().enumerate() {
+        if !valid_part_name(&part.name) {
+            return malformed(format!("{:?} is not a valid part name", part.name));
+        }
+        if manifest.parts[..index].iter().any(|o| o.name == part.name) {
+            return malformed(format!("part {:?} is listed twice", part.name));
+        }
+    }
+    for capture in &manifest.captures {
+        for name in [&capture.part, &capture.device_payload_part]
+            .into_iter()
+            .flatten()
+        {
+            if !manifest.parts.iter().any(|part| &part.name == name) {
+                return malformed(format!("a capture refers to missing part {name:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_payload(out: &mut Vec<u8>, parts: &[Part]) -> Result<(), PacketError> {
+    let count = u16::try_from(parts.len()).map_err(|_| PacketError::TooLarge("part count"))?;
+    out.extend_from_slice(&count.to_be_bytes());
+    for part in parts {
+        let name_len =
+            u8::try_from(part.name.len()).map_err(|_| PacketError::TooLarge("part name"))?;
+        let length =
+            u32::try_from(part.bytes.len()).map_err(|_| PacketError::TooLarge("a part"))?;
+        out.push(name_len);
+        out.extend_from_slice(part.name.as_bytes());
+        out.extend_from_slice(&length.to_be_bytes());
+        out.extend_from_slice(&part.bytes);
+    }
+    Ok(())
+}
+
+/// Reads a decrypted payload into its parts (the `payload` rule of the module docs), checking
+/// every length before it is used. [`VerifiedPacket::open`] calls it after decryption; it is
+/// public so the payload reader can be fuzzed on its own.
+///
+/// # Errors
+/// [`PacketError::PayloadMismatch`] naming where the input stops making sense.
+pub fn read_payload(mut input: &[u8]) -> Result<Vec<Part>, PacketError> {
+    fn take<'b>(input: &mut &'b [u8], n: usize, what: &str) -> Result<&'b [u8], PacketError> {
+        if input.len() < n {
+            return Err(PacketError::PayloadMismatch(format!(
+                "the payload ends inside {what}"
+            )));
+        }
+        let (head, tail) = input.split_at(n);
+        *input = tail;
+        Ok(head)
+    }
+    let count_bytes = take(&mut input, 2, "the part count")?;
+    let count = usize::from(u16::from_be_bytes([count_bytes[0], count_bytes[1]]));
+    if count > MAX_PARTS {
+        return Err(PacketError::PayloadMismatch(format!(
+            "{count} parts, at most {MAX_PARTS} allowed"
+        )));
+    }
+    let mut parts = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name_len = usize::from(take(&mut input, 1, "a part name length")?[0]);
+        let name = std::str::from_utf8(take(&mut input, name_len, "a part name")?)
+            .map_err(|_| PacketError::PayloadMismatch("a part name is not UTF-8".into()))?;
+        let length_bytes: [u8; 4] = take(&mut input, 4, "a part length")?
+            .try_into()
+            .map_err(|_| PacketError::PayloadMismatch("a part length".into()))?;
+        let length = usize::try_from(u32::from_be_bytes(length_bytes))
+            .map_err(|_| PacketError::TooLarge("a part"))?;
+        let bytes = take(&mut input, length, "a part's bytes")?.to_vec();
+        parts.push(Part::new(name, String::new(), bytes));
+    }
+    if !input.is_empty() {
+        return Err(PacketError::PayloadMismatch(format!(
+            "{} bytes follow the last part",
+            input.len()
+        )));
+    }
+    Ok(parts)
 }
 
 fn derive_kek(shared: &[u8; 32], ephemeral_public: &[u8; 32], recipient: &[u8; 32]) -> LessSafeKey {
@@ -356,6 +640,23 @@ fn derive_kek(shared: &[u8; 32], ephemeral_public: &[u8; 32], recipient: &[u8; 3
         .expand(&[KEY_WRAP_INFO], &AES_256_GCM)
         .expect("HKDF-SHA256 can always produce 32 bytes");
     LessSafeKey::new(UnboundKey::from(okm))
+}
+
+fn part_hmac_key(payload_key: &[u8; 32], packet_id: Uuid) -> hmac::Key {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, packet_id.as_bytes()).extract(payload_key);
+    let okm = prk
+        .expand(&[PART_HMAC_INFO], hmac::HMAC_SHA256)
+        .expect("HKDF-SHA256 can always produce 32 bytes");
+    hmac::Key::from(okm)
+}
+
+fn part_hmac(key: &hmac::Key, name: &str, bytes: &[u8]) -> String {
+    let mut context = hmac::Context::with_key(key);
+    // Names are at most 64 bytes (checked before sealing and after reading).
+    context.update(&[u8::try_from(name.len()).unwrap_or(u8::MAX)]);
+    context.update(name.as_bytes());
+    context.update(bytes);
+    crate::hex(context.sign().as_ref())
 }
 
 fn aes_key(bytes: &[u8]) -> LessSafeKey {

@@ -218,6 +218,25 @@ impl ServerData {
         Ok(station_id)
     }
 
+    /// Records a station under a known id and key, without a token. Only for tests that replay
+    /// recorded packets (the packet format's test vectors); stations register with tokens.
+    ///
+    /// # Errors
+    /// When the database fails or the id or key is taken.
+    #[doc(hidden)]
+    pub fn insert_station_for_tests(
+        &self,
+        station_id: Uuid,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<(), DataError> {
+        self.db().execute(
+            "INSERT INTO stations (station_id, name, signing_public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
+            params![station_id.to_string(), "test vectors", signing_key.to_base64(), rfc3339(now)],
+        )?;
+        Ok(())
+    }
+
     /// Revokes a station: its packets are refused from now on.
     ///
     /// # Errors

@@ -146,7 +146,11 @@ fn refusal(error: IntakeError) -> Response {
             failure(StatusCode::FORBIDDEN, "unknown_station", message)
         }
         IntakeError::Revoked(_) => failure(StatusCode::FORBIDDEN, "station_revoked", message),
+        IntakeError::WrongStationKey(_) => {
+            failure(StatusCode::FORBIDDEN, "wrong_station_key", message)
+        }
         IntakeError::BadSignature => failure(StatusCode::FORBIDDEN, "bad_signature", message),
+        IntakeError::PayloadTampered => failure(StatusCode::FORBIDDEN, "payload_tampered", message),
         IntakeError::WrongRecipient(_) => {
             failure(StatusCode::BAD_REQUEST, "wrong_recipient", message)
         }

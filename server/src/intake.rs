@@ -1,17 +1,20 @@
 //! What happens to an uploaded packet, in order:
 //!
 //! 1. its structure is read (malformed → refused, nothing stored);
-//! 2. its station must be registered and not revoked, and its signature valid (else refused:
-//!    the server keeps nothing a registered station did not sign);
+//! 2. its station must be registered and not revoked, and both signatures valid with the
+//!    station's registered key (else refused, naming which: another key, an altered manifest,
+//!    an altered payload; the server keeps nothing a registered station did not sign);
 //! 3. a packet id seen before: the same bytes get the earlier verdict again (a retry after a
 //!    lost answer), different bytes are refused;
-//! 4. it is opened and its content checked: the form fields, the ten fingers, and that every
-//!    image really decodes;
+//! 4. it is opened, every part checked against the manifest, and the content checked: the
+//!    schema version, the form fields, the ten fingers, that every image really decodes at its
+//!    recorded size, and that the audit excerpt is an unbroken stretch of the station's chain;
 //! 5. the packet is stored with its verdict: accepted, or rejected with a reason.
 
 use image::ImageFormat;
-use protocol::content::EnrollmentContent;
-use protocol::packet::{sha256_hex, PacketError, SealedPacket};
+use protocol::content::{EnrollmentContent, CONTENT_SCHEMA_VERSION};
+use protocol::manifest::Manifest;
+use protocol::packet::{sha256_hex, PacketError, Part, SealedPacket};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,9 +33,15 @@ pub enum IntakeError {
     /// The station was revoked.
     #[error("station {0} has been revoked")]
     Revoked(Uuid),
-    /// The signature does not match the station's registered key.
-    #[error("the packet signature does not match the registered station key")]
+    /// The manifest names a key other than the station's registered one.
+    #[error("{0}")]
+    WrongStationKey(PacketError),
+    /// The manifest was altered after the station signed it.
+    #[error("the packet manifest was altered after the station signed it")]
     BadSignature,
+    /// The payload was altered after the station signed it.
+    #[error("the packet's sealed payload was altered after the station signed it")]
+    PayloadTampered,
     /// Sealed for a key this server does not hold.
     #[error("the packet was sealed for server key {0}, which this server does not hold")]
     WrongRecipient(String),
@@ -63,7 +72,7 @@ pub fn receive(
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
     let sealed = SealedPacket::parse(bytes).map_err(IntakeError::Malformed)?;
-    let header = sealed.header().clone();
+    let header = sealed.manifest().clone();
     let station = data
         .station(header.station_id)?
         .ok_or(IntakeError::UnknownStation(header.station_id))?;
@@ -72,16 +81,21 @@ pub fn receive(
     }
     let verified = sealed
         .verify(&station.signing_key)
-        .map_err(|_| IntakeError::BadSignature)?;
+        .map_err(|error| match error {
+            PacketError::WrongStationKey { .. } => IntakeError::WrongStationKey(error),
+            PacketError::PayloadTampered => IntakeError::PayloadTampered,
+            _ => IntakeError::BadSignature,
+        })?;
     let sha256 = sha256_hex(bytes);
     if let Some(existing) = data.packet(header.packet_id)? {
         return repeat(existing, &sha256);
     }
     let reason = match verified.open(data.encryption_key()) {
-        Ok(content) => check_content(&content, header.packet_id, now).err(),
+        Ok(parts) => check_content(parts, &header, now).err(),
         Err(PacketError::WrongRecipient(key_id)) => {
             return Err(IntakeError::WrongRecipient(key_id))
         }
+        Err(error @ PacketError::PayloadMismatch(_)) => Some(error.to_string()),
         Err(_) => Some(
             "the packet is signed by its station but its content cannot be decrypted".to_owned(),
         ),
@@ -121,17 +135,20 @@ fn repeat(existing: PacketRecord, sha256: &str) -> Result<Judged, IntakeError> {
 }
 
 /// Checks opened content; the error is the rejection reason sent back to the station.
-fn check_content(plaintext: &[u8], packet_id: Uuid, now: OffsetDateTime) -> Result<(), String> {
-    let content: EnrollmentContent = serde_json::from_slice(plaintext)
-        .map_err(|e| format!("the content is not a valid enrollment: {e}"))?;
-    if content.enrollment_id != packet_id {
-        return Err("the enrollment id inside does not match the packet id".into());
+fn check_content(parts: Vec<Part>, manifest: &Manifest, now: OffsetDateTime) -> Result<(), String> {
+    if manifest.schema_version != CONTENT_SCHEMA_VERSION {
+        return Err(format!(
+            "content schema version {} is not supported (this server reads {CONTENT_SCHEMA_VERSION})",
+            manifest.schema_version
+        ));
     }
+    let content = EnrollmentContent::from_parts(parts, &manifest.captures)?;
     content.check_structure(now.date())?;
+    protocol::audit::check_excerpt(&content.audit)?;
     let face = image::load_from_memory_with_format(content.face.jpeg.as_bytes(), ImageFormat::Jpeg)
         .map_err(|e| format!("the face photo is not a valid JPEG: {e}"))?;
     if (face.width(), face.height()) != (content.face.width, content.face.height) {
-        return Err("the face photo's size does not match its declared size".into());
+        return Err("the face photo's size does not match its capture record".into());
     }
     for finger in &content.fingers {
         let print = image::load_from_memory_with_format(finger.png.as_bytes(), ImageFormat::Png)
@@ -144,7 +161,7 @@ fn check_content(plaintext: &[u8], packet_id: Uuid, now: OffsetDateTime) -> Resu
         }
         if (print.width(), print.height()) != (finger.width, finger.height) {
             return Err(format!(
-                "the {:?} image's size does not match its declared size",
+                "the {:?} image's size does not match its capture record",
                 finger.position
             ));
         }

@@ -4,15 +4,17 @@
 use protocol::content::{Demographics, FieldError};
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::{Clock, SystemClock};
+use station_core::drafts::{self, SavedDraft};
 use station_core::enrollment;
 use station_core::officers::{self, Password, Permission};
 use station_core::station::Station;
-use tauri::State;
+use station_core::vault::Passphrase;
+use tauri::{Manager, State};
 
 use crate::error::CommandError;
 use crate::state::{Devices, DraftSlot, Session, StationSlot, SyncSlot};
 use crate::view::{
-    EnrollmentView, FingerView, ImageView, OfficerView, StationStatusView, SubmittedView,
+    DraftView, EnrollmentView, FingerView, ImageView, OfficerView, StationStatusView, SubmittedView,
 };
 
 async fn off_main_thread<T: Send + 'static>(
@@ -35,21 +37,52 @@ fn record(station: &Station, actor: &str, action: &str, detail: &str) -> Result<
     Ok(audit::record(station, &event, &SystemClock)?)
 }
 
+/// Saves the draft sealed in the database; a capture that cannot be saved is reported.
+fn persist(station: &Station, officer: &str, saved: &SavedDraft) -> Result<(), CommandError> {
+    drafts::save(station, officer, saved, &SystemClock)
+        .map_err(|error| CommandError::new("draft_not_saved", error.to_string()))
+}
+
 #[tauri::command]
 pub async fn station_status(
     station: State<'_, StationSlot>,
     devices: State<'_, Devices>,
 ) -> Result<StationStatusView, CommandError> {
-    let config = station.get().ok().map(|s| s.config().clone());
+    let config = station.config();
     Ok(StationStatusView {
         provisioned: config.is_some(),
+        locked: station.is_locked(),
         station_name: config.as_ref().map(|c| c.station_name.clone()),
         station_id: config.as_ref().map(|c| c.station_id.to_string()),
         server_url: config.map(|c| c.server_url),
-        problem: station.problem().map(str::to_owned),
+        problem: station.problem(),
         camera: devices.camera.info().name,
         scanner: devices.scanner.info().name,
     })
+}
+
+#[tauri::command]
+pub async fn unlock_station(
+    passphrase: String,
+    app: tauri::AppHandle,
+    slot: State<'_, StationSlot>,
+    devices: State<'_, Devices>,
+) -> Result<StationStatusView, CommandError> {
+    let passphrase = Passphrase::new(passphrase);
+    let handle = app.clone();
+    // Argon2id takes a noticeable moment: keep it off the main thread.
+    off_main_thread(move || {
+        let slot = handle.state::<StationSlot>();
+        let station = slot.unlock(&passphrase, &handle)?;
+        record(
+            &station,
+            "station",
+            "station.unlocked",
+            "station passphrase entered",
+        )
+    })
+    .await?;
+    station_status(slot, devices).await
 }
 
 #[tauri::command]
@@ -59,9 +92,11 @@ pub async fn login(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<OfficerView, CommandError> {
-    let station = station.get()?.clone();
+    let station = station.get()?;
     let password = Password::new(password);
+    let worker = station.clone();
     let officer = off_main_thread(move || {
+        let station = worker;
         let result = officers::login(station.store(), &username, &password, &SystemClock);
         match &result {
             Ok(_) => record(&station, &username, "login", "logged in")?,
@@ -75,7 +110,12 @@ pub async fn login(
         Ok(result?)
     })
     .await?;
-    let view = OfficerView::from(&officer);
+    let mut view = OfficerView::from(&officer);
+    view.has_draft = station
+        .store()
+        .draft(&officer.username)
+        .map(|d| d.is_some())
+        .unwrap_or(false);
     session.start(officer);
     Ok(view)
 }
@@ -87,7 +127,7 @@ pub async fn logout(
     draft: State<'_, DraftSlot>,
 ) -> Result<(), CommandError> {
     if let (Some(officer), Ok(station)) = (session.end(), station.get()) {
-        record(station, &officer.username, "logout", "logged out")?;
+        record(&station, &officer.username, "logout", "logged out")?;
     }
     draft.reset();
     Ok(())
@@ -100,14 +140,55 @@ pub async fn start_enrollment(
     draft: State<'_, DraftSlot>,
 ) -> Result<(), CommandError> {
     let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
     record(
-        station.get()?,
+        &station,
         &officer.username,
         "enrollment.started",
         "new enrollment opened",
     )?;
     draft.reset();
+    drafts::discard(&station, &officer.username)
+        .map_err(|error| CommandError::new("draft_not_saved", error.to_string()))?;
     Ok(())
+}
+
+/// Loads the officer's saved draft (after a crash, a restart or a logout) to continue it.
+#[tauri::command]
+pub async fn resume_enrollment(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    draft: State<'_, DraftSlot>,
+) -> Result<DraftView, CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let saved = drafts::load(&station, &officer.username)
+        .map_err(|error| CommandError::new("draft_unreadable", error.to_string()))?
+        .ok_or_else(|| CommandError::new("no_draft", "there is no saved enrollment to resume"))?;
+    record(
+        &station,
+        &officer.username,
+        "enrollment.resumed",
+        "saved enrollment reopened",
+    )?;
+    let view = DraftView::from(&saved);
+    *draft.lock() = saved;
+    Ok(view)
+}
+
+/// Keeps the form as typed so far with the draft, so a crash does not lose it.
+#[tauri::command]
+pub async fn save_form(
+    form: Demographics,
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    draft: State<'_, DraftSlot>,
+) -> Result<(), CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let mut saved = draft.lock();
+    saved.demographics = form;
+    persist(&station, &officer.username, &saved)
 }
 
 #[tauri::command]
@@ -124,11 +205,17 @@ pub async fn capture_face(
     draft: State<'_, DraftSlot>,
 ) -> Result<ImageView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
-    let station = station.get()?.clone();
+    let station = station.get()?;
     let (camera, draft) = (devices.camera.clone(), draft.inner().clone());
     off_main_thread(move || {
-        let mut draft = draft.lock();
-        let outcome = draft.capture_face(camera.as_ref()).map(ImageView::from);
+        let mut saved = draft.lock();
+        let outcome = saved
+            .draft
+            .capture_face(camera.as_ref())
+            .map(ImageView::from);
+        if outcome.is_ok() {
+            persist(&station, &officer.username, &saved)?;
+        }
         let detail = match &outcome {
             Ok(_) => "face photo taken".to_owned(),
             Err(error) => format!("face capture failed: {error}"),
@@ -147,20 +234,27 @@ pub async fn capture_fingers(
     draft: State<'_, DraftSlot>,
 ) -> Result<Vec<FingerView>, CommandError> {
     let officer = session.act(Permission::Enroll)?;
-    let station = station.get()?.clone();
+    let station = station.get()?;
     let (scanner, draft) = (devices.scanner.clone(), draft.inner().clone());
     off_main_thread(move || {
-        let mut draft = draft.lock();
+        let mut saved = draft.lock();
         let outcome = hardware::FingerPosition::ALL
             .into_iter()
-            .try_for_each(|finger| draft.capture_finger(scanner.as_ref(), finger).map(drop));
+            .try_for_each(|finger| {
+                saved
+                    .draft
+                    .capture_finger(scanner.as_ref(), finger)
+                    .map(drop)
+            });
+        // Whatever was captured before a failure is kept.
+        persist(&station, &officer.username, &saved)?;
         let detail = match &outcome {
             Ok(()) => "ten fingerprints captured".to_owned(),
             Err(error) => format!("fingerprint capture failed: {error}"),
         };
         record(&station, &officer.username, "capture.fingers", &detail)?;
         outcome?;
-        Ok(draft.fingers().map(FingerView::from).collect())
+        Ok(saved.draft.fingers().map(FingerView::from).collect())
     })
     .await
 }
@@ -174,12 +268,13 @@ pub async fn submit_enrollment(
     sync: State<'_, SyncSlot>,
 ) -> Result<SubmittedView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
-    let (station, draft) = (station.get()?.clone(), draft.inner().clone());
+    let (station, draft) = (station.get()?, draft.inner().clone());
     let submitted = off_main_thread(move || {
-        let mut draft = draft.lock();
-        let submitted = enrollment::submit(&station, &officer, &form, &draft, &SystemClock)?;
-        // The sealed packet is the only copy now; the draft's images are dropped (and zeroized).
-        *draft = enrollment::EnrollmentDraft::new();
+        let mut saved = draft.lock();
+        let submitted = enrollment::submit(&station, &officer, &form, &saved.draft, &SystemClock)?;
+        // The sealed packet is the only copy now (the saved draft went in the same
+        // transaction); the draft's images are dropped (and zeroized).
+        *saved = SavedDraft::default();
         Ok::<_, CommandError>(submitted)
     })
     .await?;
@@ -193,7 +288,7 @@ pub async fn list_enrollments(
     session: State<'_, Session>,
 ) -> Result<Vec<EnrollmentView>, CommandError> {
     session.check(Permission::ViewApplicants)?;
-    let list = station.get()?.store().list_enrollments()?;
+    let list = enrollment::list(&station.get()?)?;
     Ok(list.into_iter().map(EnrollmentView::from).collect())
 }
 

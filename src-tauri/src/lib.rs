@@ -56,9 +56,12 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::station_status,
+            commands::unlock_station,
             commands::login,
             commands::logout,
             commands::start_enrollment,
+            commands::resume_enrollment,
+            commands::save_form,
             commands::validate_form,
             commands::capture_face,
             commands::capture_fingers,

@@ -6,27 +6,88 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
 use hardware::{Camera, FingerprintScanner};
 use station_core::clock::{Clock, SystemClock};
-use station_core::enrollment::EnrollmentDraft;
+use station_core::drafts::SavedDraft;
 use station_core::officers::{Officer, Permission};
 use station_core::session;
-use station_core::station::{Station, StationPaths};
+use station_core::station::{read_config, OpenError, Station, StationConfig, StationPaths};
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
+use station_core::vault::{Passphrase, VaultError};
 use tauri::{AppHandle, Manager};
 
 use crate::error::CommandError;
 
-/// The opened station, or why it could not be opened (shown to the officer).
-pub struct StationSlot(Result<Station, String>);
+/// The station: locked until the passphrase is entered, then open; or why it cannot be used.
+pub struct StationSlot {
+    paths: StationPaths,
+    state: Mutex<SlotState>,
+}
+
+enum SlotState {
+    /// Provisioned, waiting for the station passphrase.
+    Locked(StationConfig),
+    Open(Station),
+    /// Not usable (e.g. not provisioned); the reason is shown to the officer.
+    Unusable(String),
+}
 
 impl StationSlot {
-    pub fn get(&self) -> Result<&Station, CommandError> {
-        self.0
-            .as_ref()
-            .map_err(|problem| CommandError::new("station_unavailable", problem.clone()))
+    /// The open station, or why there is none.
+    pub fn get(&self) -> Result<Station, CommandError> {
+        match &*self.lock() {
+            SlotState::Open(station) => Ok(station.clone()),
+            SlotState::Locked(_) => Err(CommandError::new(
+                "station_locked",
+                "the station is locked: enter the station passphrase first",
+            )),
+            SlotState::Unusable(problem) => {
+                Err(CommandError::new("station_unavailable", problem.clone()))
+            }
+        }
     }
 
-    pub fn problem(&self) -> Option<&str> {
-        self.0.as_ref().err().map(String::as_str)
+    pub fn problem(&self) -> Option<String> {
+        match &*self.lock() {
+            SlotState::Unusable(problem) => Some(problem.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn is_locked(&self) -> bool {
+        matches!(&*self.lock(), SlotState::Locked(_))
+    }
+
+    /// Who the station is, locked or open.
+    pub fn config(&self) -> Option<StationConfig> {
+        match &*self.lock() {
+            SlotState::Locked(config) => Some(config.clone()),
+            SlotState::Open(station) => Some(station.config().clone()),
+            SlotState::Unusable(_) => None,
+        }
+    }
+
+    /// Opens the station with `passphrase`; on success the upload loop starts.
+    pub fn unlock(
+        &self,
+        passphrase: &Passphrase,
+        app: &AppHandle,
+    ) -> Result<Station, CommandError> {
+        if let SlotState::Open(station) = &*self.lock() {
+            return Ok(station.clone());
+        }
+        let station =
+            Station::open(self.paths.clone(), passphrase).map_err(|error| match error {
+                OpenError::Vault(VaultError::WrongPassphrase) => {
+                    CommandError::new("wrong_passphrase", error.to_string())
+                }
+                other => CommandError::new("station_unavailable", other.to_string()),
+            })?;
+        *self.lock() = SlotState::Open(station.clone());
+        start_sync(&station, app);
+        Ok(station)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -65,47 +126,73 @@ impl Session {
     }
 }
 
-/// The enrollment being captured; shared with capture tasks off the main thread.
+/// The enrollment being captured; shared with capture tasks off the main thread. Every change
+/// is also saved, sealed, in the station database (`station_core::drafts`).
 #[derive(Clone, Default)]
-pub struct DraftSlot(Arc<Mutex<EnrollmentDraft>>);
+pub struct DraftSlot(Arc<Mutex<SavedDraft>>);
 
 impl DraftSlot {
-    pub fn lock(&self) -> MutexGuard<'_, EnrollmentDraft> {
+    pub fn lock(&self) -> MutexGuard<'_, SavedDraft> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Drops the draft's captures (zeroized with it) and starts an empty one.
     pub fn reset(&self) {
-        *self.lock() = EnrollmentDraft::new();
+        *self.lock() = SavedDraft::default();
     }
 }
 
 /// Wakes the background upload loop; the loop stops when the app (and this handle) goes.
-pub struct SyncSlot(Option<SyncHandle>);
+#[derive(Default)]
+pub struct SyncSlot(Mutex<Option<SyncHandle>>);
 
 impl SyncSlot {
     pub fn sync_now(&self) {
-        if let Some(handle) = &self.0 {
+        if let Some(handle) = &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
             handle.sync_now();
         }
     }
 }
 
-/// Everything opened before the window exists.
+fn start_sync(station: &Station, app: &AppHandle) {
+    let config = SyncConfig::default();
+    let uploader = Uploader::new(
+        station.store().clone(),
+        &station.config().server_url,
+        &config,
+        Arc::new(SystemClock),
+    );
+    match uploader {
+        Ok(uploader) => {
+            let (handle, task) = sync::start(uploader, config);
+            tauri::async_runtime::spawn(task);
+            let slot = app.state::<SyncSlot>();
+            *slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        }
+        Err(error) => tracing::error!(%error, "cannot start uploading"),
+    }
+}
+
+/// Everything prepared before the window exists.
 pub struct AppState {
-    station: Result<Station, String>,
+    station: StationSlot,
     devices: Devices,
 }
 
 impl AppState {
-    /// Opens the station in `data_dir` and picks the devices. Only simulated backends exist so
-    /// far, so the station always runs on them; the applicant they show is chosen by
-    /// `STATION_SIM_SEED` (default 1).
+    /// Finds the station in `data_dir` (it stays locked until the passphrase is entered) and
+    /// picks the devices. Only simulated backends exist so far, so the station always runs on
+    /// them; the applicant they show is chosen by `STATION_SIM_SEED` (default 1).
     pub fn open(data_dir: &Path) -> Self {
-        let station = Station::open(StationPaths::new(data_dir)).map_err(|error| error.to_string());
-        if let Err(problem) = &station {
-            tracing::warn!(%problem, "the station is not usable yet");
-        }
+        let paths = StationPaths::new(data_dir);
+        let state = match read_config(&paths) {
+            Ok(config) => SlotState::Locked(config),
+            Err(error) => {
+                let problem = error.to_string();
+                tracing::warn!(%problem, "the station is not usable yet");
+                SlotState::Unusable(problem)
+            }
+        };
         let seed = std::env::var("STATION_SIM_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -114,35 +201,21 @@ impl AppState {
             camera: Arc::new(SimulatedCamera::new(seed)),
             scanner: Arc::new(SimulatedScanner::new(seed)),
         };
-        Self { station, devices }
+        Self {
+            station: StationSlot {
+                paths,
+                state: Mutex::new(state),
+            },
+            devices,
+        }
     }
 
-    /// Hands the state to Tauri and starts the upload loop.
+    /// Hands the state to Tauri.
     pub fn manage_into(self, app: &AppHandle) {
-        let sync = self.station.as_ref().ok().and_then(|station| {
-            let config = SyncConfig::default();
-            let uploader = Uploader::new(
-                station.store().clone(),
-                &station.config().server_url,
-                &config,
-                Arc::new(SystemClock),
-            );
-            match uploader {
-                Ok(uploader) => {
-                    let (handle, task) = sync::start(uploader, config);
-                    tauri::async_runtime::spawn(task);
-                    Some(handle)
-                }
-                Err(error) => {
-                    tracing::error!(%error, "cannot start uploading");
-                    None
-                }
-            }
-        });
-        app.manage(StationSlot(self.station));
+        app.manage(self.station);
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());
-        app.manage(SyncSlot(sync));
+        app.manage(SyncSlot::default());
     }
 }

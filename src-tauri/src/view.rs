@@ -4,14 +4,17 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use protocol::content::{FaceImage, FingerImage, FingerPosition};
 use serde::Serialize;
+use station_core::drafts::SavedDraft;
+use station_core::enrollment::ListedEnrollment;
 use station_core::enrollment::SubmittedEnrollment;
 use station_core::officers::Officer;
-use station_core::store::enrollments::EnrollmentSummary;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StationStatusView {
     pub provisioned: bool,
+    /// Provisioned, but the station passphrase has not been entered yet.
+    pub locked: bool,
     pub station_name: Option<String>,
     pub station_id: Option<String>,
     pub server_url: Option<String>,
@@ -26,6 +29,8 @@ pub struct OfficerView {
     pub username: String,
     pub display_name: String,
     pub role: &'static str,
+    /// A saved enrollment in progress waits to be resumed.
+    pub has_draft: bool,
 }
 
 impl From<&Officer> for OfficerView {
@@ -34,6 +39,7 @@ impl From<&Officer> for OfficerView {
             username: officer.username.clone(),
             display_name: officer.display_name.clone(),
             role: officer.role.as_str(),
+            has_draft: false,
         }
     }
 }
@@ -91,17 +97,37 @@ pub struct EnrollmentView {
     pub server_reason: Option<String>,
 }
 
-impl From<EnrollmentSummary> for EnrollmentView {
-    fn from(summary: EnrollmentSummary) -> Self {
+impl From<ListedEnrollment> for EnrollmentView {
+    fn from(listed: ListedEnrollment) -> Self {
+        let summary = listed.summary;
         Self {
             id: summary.enrollment.id,
-            applicant_name: summary.enrollment.applicant_name,
-            document_number: summary.enrollment.document_number,
+            applicant_name: listed.applicant.full_name,
+            document_number: listed.applicant.document_number,
             created_at: summary.enrollment.created_at,
             state: summary.state.as_str(),
             failed_attempts: summary.failed_attempts,
             last_error: summary.last_error,
             server_reason: summary.server_reason,
+        }
+    }
+}
+
+/// A saved draft as the wizard resumes it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftView {
+    pub form: protocol::content::Demographics,
+    pub face: Option<ImageView>,
+    pub fingers: Vec<FingerView>,
+}
+
+impl From<&SavedDraft> for DraftView {
+    fn from(saved: &SavedDraft) -> Self {
+        Self {
+            form: saved.demographics.clone(),
+            face: saved.draft.face().map(ImageView::from),
+            fingers: saved.draft.fingers().map(FingerView::from).collect(),
         }
     }
 }

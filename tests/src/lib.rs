@@ -15,6 +15,7 @@ use station_core::clock::SystemClock;
 use station_core::enrollment::{EnrollmentDraft, SubmittedEnrollment};
 use station_core::officers::{self, Officer, Password, Role};
 use station_core::station::{Station, StationPaths};
+use station_core::vault::Passphrase;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -88,6 +89,14 @@ pub fn free_loopback_address() -> SocketAddr {
 /// The password of the officer account every test station gets.
 pub const OFFICER_PASSWORD: &str = "correct horse battery";
 
+/// The station passphrase every test station's vault is sealed under.
+pub const STATION_PASSPHRASE: &str = "test station passphrase";
+
+/// [`STATION_PASSPHRASE`], typed.
+pub fn passphrase() -> Passphrase {
+    Passphrase::new(STATION_PASSPHRASE.into())
+}
+
 /// Provisions a station in `dir` against `server_url` with a fresh token from `server_data`,
 /// and adds the officer account `budi`.
 pub async fn provision_station(dir: &Path, server_url: &str, server_data: &ServerData) -> Station {
@@ -95,10 +104,10 @@ pub async fn provision_station(dir: &Path, server_url: &str, server_data: &Serve
         .issue_token(OffsetDateTime::now_utc())
         .expect("token");
     let paths = StationPaths::new(dir);
-    station_core::provision::provision(&paths, server_url, token, "Test desk")
+    station_core::provision::provision(&paths, server_url, token, "Test desk", &passphrase())
         .await
         .expect("provisioning against the test server succeeds");
-    let station = Station::open(paths).expect("the provisioned station opens");
+    let station = Station::open(paths, &passphrase()).expect("the provisioned station opens");
     officers::add_officer(
         station.store(),
         "budi",
@@ -108,6 +117,13 @@ pub async fn provision_station(dir: &Path, server_url: &str, server_data: &Serve
         &station_core::clock::SystemClock,
     )
     .expect("officer account");
+    let event = station_core::audit::AuditEvent {
+        actor: "station-cli",
+        action: "officer.added",
+        subject: "budi",
+        detail: "account added with role officer",
+    };
+    station_core::audit::record(&station, &event, &SystemClock).expect("audit entry");
     station
 }
 

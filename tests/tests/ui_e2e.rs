@@ -206,6 +206,23 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         .expect("a WebDriver session with the app");
     let officer = Officer { client, shots };
 
+    officer.find("#unlock-passphrase").await;
+    officer.screenshot("00-unlock").await;
+    officer
+        .type_into("#unlock-passphrase", "not the passphrase")
+        .await;
+    officer.click("#unlock-submit").await;
+    officer
+        .wait_until(
+            "a wrong station passphrase is refused",
+            Duration::from_secs(20),
+            async |o| o.text("#unlock-error").await.contains("not correct"),
+        )
+        .await;
+    officer
+        .type_into("#unlock-passphrase", STATION_PASSPHRASE)
+        .await;
+    officer.click("#unlock-submit").await;
     officer.find("#login-username").await;
     officer.screenshot("01-login").await;
     officer.type_into("#login-username", "budi").await;
@@ -305,7 +322,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     );
     assert_eq!(packets[0].verdict, "accepted");
 
-    let station = Station::open(StationPaths::new(station_dir.path())).expect("station");
+    let station =
+        Station::open(StationPaths::new(station_dir.path()), &passphrase()).expect("station");
     let actions: Vec<String> = station
         .store()
         .audit_entries()
@@ -316,6 +334,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     assert_eq!(
         actions,
         [
+            "officer.added",
+            "station.unlocked",
             "login.failed",
             "login",
             "enrollment.started",

@@ -16,6 +16,8 @@ export interface CommandError {
 
 export interface StationStatus {
   provisioned: boolean;
+  /** Provisioned, but the station passphrase has not been entered yet. */
+  locked: boolean;
   stationName: string | null;
   stationId: string | null;
   serverUrl: string | null;
@@ -28,6 +30,8 @@ export interface Officer {
   username: string;
   displayName: string;
   role: string;
+  /** A saved enrollment in progress waits to be resumed. */
+  hasDraft: boolean;
 }
 
 export interface ImageView {
@@ -64,6 +68,13 @@ export interface Demographics {
   document_number: string;
 }
 
+/** A saved enrollment in progress, as the wizard resumes it. */
+export interface DraftView {
+  form: Demographics;
+  face: ImageView | null;
+  fingers: FingerView[];
+}
+
 export interface Submitted {
   id: string;
   packetBytes: number;
@@ -79,9 +90,12 @@ export function asCommandError(error: unknown): CommandError {
 
 export const api = {
   stationStatus: () => invoke<StationStatus>("station_status"),
+  unlockStation: (passphrase: string) => invoke<StationStatus>("unlock_station", { passphrase }),
   login: (username: string, password: string) => invoke<Officer>("login", { username, password }),
   logout: () => invoke<void>("logout"),
   startEnrollment: () => invoke<void>("start_enrollment"),
+  resumeEnrollment: () => invoke<DraftView>("resume_enrollment"),
+  saveForm: (form: Demographics) => invoke<void>("save_form", { form }),
   validateForm: (form: Demographics) => invoke<FieldError[]>("validate_form", { form }),
   captureFace: () => invoke<ImageView>("capture_face"),
   captureFingers: () => invoke<FingerView[]>("capture_fingers"),

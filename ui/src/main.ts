@@ -97,6 +97,49 @@ function showError(target: HTMLElement, e: unknown): void {
   if (!sessionEnded(error)) target.textContent = error.message;
 }
 
+// ---------- Unlock ----------
+
+function renderUnlock(): void {
+  stopPolling();
+  const error = el("p", { id: "unlock-error", class: "error", role: "alert" }, "");
+  const passphrase = el("input", {
+    id: "unlock-passphrase",
+    name: "passphrase",
+    type: "password",
+    autocomplete: "off",
+    required: true,
+  });
+  const button = el("button", { id: "unlock-submit", type: "submit", class: "primary" }, "Unlock");
+  const form = el(
+    "form",
+    { id: "unlock-form", class: "card narrow" },
+    el("h1", {}, "Unlock this station"),
+    el("p", { class: "muted" }, "The station's data is encrypted. Enter the station passphrase set when it was provisioned."),
+    el("label", { for: "unlock-passphrase" }, "Station passphrase"),
+    passphrase,
+    error,
+    button,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    button.textContent = "Unlocking…";
+    try {
+      state.status = await api.unlockStation(passphrase.value);
+      renderLogin();
+    } catch (e) {
+      error.textContent = asCommandError(e).message;
+      passphrase.value = "";
+      button.disabled = false;
+      button.textContent = "Unlock";
+      passphrase.focus();
+    }
+  });
+  mount(root, header(), el("main", {}, problemBanner() ?? "", form));
+  passphrase.focus();
+}
+
 // ---------- Login ----------
 
 function renderLogin(message = ""): void {
@@ -201,20 +244,36 @@ function renderHome(): void {
   const actions = el(
     "div",
     { class: "actions" },
-    el("button", { id: "new-enrollment", class: "primary", onclick: () => void startEnrollment() }, "New enrollment"),
+    state.officer?.hasDraft
+      ? el("button", { id: "resume-enrollment", class: "primary", onclick: () => void resumeEnrollment() }, "Resume enrollment")
+      : null,
+    el("button", { id: "new-enrollment", class: state.officer?.hasDraft ? "" : "primary", onclick: () => void startEnrollment() }, "New enrollment"),
     el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary), (e) => showError(summary, e)) }, "Sync now"),
     summary,
   );
   mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, "Enrollments"), actions, table)));
   void refreshList(body, summary);
   state.pollTimer = window.setInterval(() => void refreshList(body, summary), 1500);
-  (document.getElementById("new-enrollment") as HTMLButtonElement).focus();
+  (document.querySelector("#resume-enrollment, #new-enrollment") as HTMLButtonElement).focus();
+}
+
+async function resumeEnrollment(): Promise<void> {
+  try {
+    const saved = await api.resumeEnrollment();
+    state.draft = { form: saved.form, face: saved.face, fingers: saved.fingers };
+    if (state.officer) state.officer.hasDraft = false;
+    renderStep("applicant");
+  } catch (e) {
+    const error = asCommandError(e);
+    if (!sessionEnded(error)) toast(error.message);
+  }
 }
 
 async function startEnrollment(): Promise<void> {
   try {
     await api.startEnrollment();
     state.draft = emptyDraft();
+    if (state.officer) state.officer.hasDraft = false;
     renderStep("applicant");
   } catch (e) {
     const error = asCommandError(e);
@@ -300,6 +359,13 @@ function renderApplicant(): void {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     for (const field of FIELDS) state.draft.form[field.name] = inputs.get(field.name)?.value ?? "";
+    try {
+      await api.saveForm(state.draft.form);
+    } catch (e) {
+      const error = asCommandError(e);
+      if (!sessionEnded(error)) toast(error.message);
+      return;
+    }
     const problems = await api.validateForm(state.draft.form);
     errors.forEach((node) => (node.textContent = ""));
     for (const problem of problems) {
@@ -450,7 +516,8 @@ async function start(): Promise<void> {
     state.status = null;
     toast(asCommandError(e).message);
   }
-  renderLogin();
+  if (state.status?.locked) renderUnlock();
+  else renderLogin();
 }
 
 void start();

@@ -14,6 +14,7 @@ use station_core::officers::{self, Password, Role};
 use station_core::provision::provision;
 use station_core::station::{default_data_dir, Station, StationPaths};
 use station_core::sync::{SyncConfig, Uploader};
+use station_core::vault::Passphrase;
 
 #[derive(Parser)]
 #[command(name = "station", version, about = "Enrollment station administration")]
@@ -39,6 +40,9 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Changes the station passphrase (the new one is read like the old one, from
+    /// STATION_NEW_PASSPHRASE or a prompt).
+    Passphrase,
     /// Manages officer accounts.
     Officer {
         #[command(subcommand)]
@@ -110,9 +114,19 @@ async fn main() -> anyhow::Result<()> {
             token,
             name,
         } => {
-            let config = provision(&paths, &server, ProvisioningToken::new(token), &name)
-                .await
-                .context("provisioning failed")?;
+            let passphrase = read_secret(
+                "STATION_PASSPHRASE",
+                "new station passphrase (at least 12 characters): ",
+            )?;
+            let config = provision(
+                &paths,
+                &server,
+                ProvisioningToken::new(token),
+                &name,
+                &passphrase,
+            )
+            .await
+            .context("provisioning failed")?;
             println!(
                 "station {} provisioned against {}",
                 config.station_id, config.server_url
@@ -126,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
                     role,
                 },
         } => {
-            let station = Station::open(paths)?;
+            let station = open(paths)?;
             let password = read_new_password()?;
             let role: Role = role.into();
             officers::add_officer(
@@ -147,8 +161,22 @@ async fn main() -> anyhow::Result<()> {
             audit::record(&station, &event, &SystemClock)?;
             println!("account {username} added");
         }
+        Command::Passphrase => {
+            let old = read_secret("STATION_PASSPHRASE", "current station passphrase: ")?;
+            let new = read_secret("STATION_NEW_PASSPHRASE", "new station passphrase: ")?;
+            let station = Station::open(paths.clone(), &old)?;
+            station_core::vault::change_passphrase(&paths.vault(), &old, &new)?;
+            let event = AuditEvent {
+                actor: "station-cli",
+                action: "settings.passphrase_changed",
+                subject: "",
+                detail: "the key vault was re-sealed under a new passphrase",
+            };
+            audit::record(&station, &event, &SystemClock)?;
+            println!("station passphrase changed");
+        }
         Command::Status => {
-            let station = Station::open(paths)?;
+            let station = open(paths)?;
             let config = station.config();
             let counts = station.store().outbox_counts()?;
             println!("station:  {} ({})", config.station_name, config.station_id);
@@ -159,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Sync => {
-            let station = Station::open(paths)?;
+            let station = open(paths)?;
             let uploader = Uploader::new(
                 station.store().clone(),
                 &station.config().server_url,
@@ -172,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
-            let station = Station::open(paths)?;
+            let station = open(paths)?;
             let report = audit::verify(&station)?;
             println!(
                 "audit log: {} entries, {} signed checkpoints",
@@ -189,6 +217,31 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Opens the station, asking for its passphrase.
+fn open(paths: StationPaths) -> anyhow::Result<Station> {
+    let passphrase = read_secret("STATION_PASSPHRASE", "station passphrase: ")?;
+    Ok(Station::open(paths, &passphrase)?)
+}
+
+/// A secret from the environment variable `variable`, the file named by `<variable>_FILE`, or
+/// a prompt on the terminal (not echoed). Never from the command line.
+fn read_secret(variable: &str, prompt: &str) -> anyhow::Result<Passphrase> {
+    if let Ok(text) = std::env::var(variable) {
+        return Ok(Passphrase::new(text));
+    }
+    if let Some(path) = std::env::var_os(format!("{variable}_FILE")) {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", PathBuf::from(&path).display()))?;
+        return Ok(Passphrase::new(
+            text.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    let text = rpassword::prompt_password(prompt).with_context(|| {
+        format!("no terminal to ask for the passphrase: set {variable} or {variable}_FILE")
+    })?;
+    Ok(Passphrase::new(text))
 }
 
 fn read_new_password() -> anyhow::Result<Password> {

@@ -23,26 +23,7 @@ CREATE TABLE audit_checkpoints (
     at        TEXT NOT NULL
 );";
 
-/// One stored audit entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRow {
-    /// Position in the log, from 1.
-    pub seq: i64,
-    /// RFC 3339.
-    pub at: String,
-    /// Username, or `station` for the station's own actions.
-    pub actor: String,
-    /// What was done, e.g. `login`, `enrollment.submitted`.
-    pub action: String,
-    /// What it was done to (an enrollment id), or empty.
-    pub subject: String,
-    /// A short description; never biometric or demographic content.
-    pub detail: String,
-    /// Hash of the entry before (64 zeros for the first).
-    pub prev_hash: String,
-    /// Hash of this entry.
-    pub hash: String,
-}
+pub use protocol::audit::AuditRecord as AuditRow;
 
 /// A signed statement that the log's entry `seq` had hash `hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +134,32 @@ impl Store {
 
 const SELECT_ENTRY: &str =
     "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log";
+
+impl Store {
+    /// The audit entries the next packet carries: every entry after the newest one an earlier
+    /// packet carried, and the position of the last of them (the earlier position when none).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn audit_excerpt(&self) -> Result<(Vec<AuditRow>, i64), StoreError> {
+        self.with(|c| {
+            let through: i64 = c.query_row(
+                "SELECT COALESCE(MAX(audit_through), 0) FROM outbox",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut statement = c.prepare(
+                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
+                 FROM audit_log WHERE seq > ?1 ORDER BY seq",
+            )?;
+            let entries = statement
+                .query_map([through], read_entry)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let last = entries.last().map_or(through, |entry| entry.seq);
+            Ok((entries, last))
+        })
+    }
+}
 
 fn read_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {

@@ -1,6 +1,8 @@
 //! The `enrollments` table: one row per submitted enrollment, holding only what the officer's
-//! list shows. Biometrics are never stored here: they exist on the station only inside the
-//! sealed packet in the outbox, which the station itself cannot open.
+//! list shows. The applicant's name and document number are stored encrypted under the
+//! station's data key (`summary`); the clear-text columns of schema version 1 stay empty.
+//! Biometrics are never stored here: they exist on the station only inside the sealed packet in
+//! the outbox, which the station itself cannot open.
 
 use rusqlite::params;
 
@@ -17,6 +19,11 @@ CREATE TABLE enrollments (
     document_number TEXT NOT NULL
 );";
 
+/// The applicant fields move into an encrypted column; drafts in progress get a table of their
+/// own (encrypted too, see [`super::drafts`]).
+pub(super) const MIGRATION_5: &str = "
+ALTER TABLE enrollments ADD COLUMN summary BLOB;";
+
 /// What is stored about a submitted enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollmentRow {
@@ -26,10 +33,8 @@ pub struct EnrollmentRow {
     pub officer: String,
     /// RFC 3339.
     pub created_at: String,
-    /// Applicant's full name.
-    pub applicant_name: String,
-    /// Applicant's document number.
-    pub document_number: String,
+    /// The applicant's name and document number, sealed under the station's data key.
+    pub sealed_summary: Vec<u8>,
 }
 
 /// An enrollment as the officer's list shows it, with its delivery state.
@@ -62,16 +67,12 @@ impl Store {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
-                "INSERT INTO enrollments (id, officer, created_at, applicant_name, document_number)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    row.id,
-                    row.officer,
-                    row.created_at,
-                    row.applicant_name,
-                    row.document_number
-                ],
+                "INSERT INTO enrollments (id, officer, created_at, applicant_name, document_number,
+                                          summary)
+                 VALUES (?1, ?2, ?3, '', '', ?4)",
+                params![row.id, row.officer, row.created_at, row.sealed_summary],
             )?;
+            tx.execute("DELETE FROM drafts WHERE officer = ?1", [&row.officer])?;
             outbox::insert(&tx, &row.id, packet)?;
             audit::append_in(&tx, audit)?;
             tx.commit()?;
@@ -86,7 +87,7 @@ impl Store {
     pub fn list_enrollments(&self) -> Result<Vec<EnrollmentSummary>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(
-                "SELECT e.id, e.officer, e.created_at, e.applicant_name, e.document_number,
+                "SELECT e.id, e.officer, e.created_at, COALESCE(e.summary, x''),
                         o.state, o.attempts, o.last_error, o.server_reason
                  FROM enrollments e JOIN outbox o ON o.enrollment_id = e.id
                  ORDER BY e.created_at DESC, e.rowid DESC",
@@ -97,13 +98,12 @@ impl Store {
                         id: r.get(0)?,
                         officer: r.get(1)?,
                         created_at: r.get(2)?,
-                        applicant_name: r.get(3)?,
-                        document_number: r.get(4)?,
+                        sealed_summary: r.get(3)?,
                     },
-                    r.get::<_, String>(5)?,
-                    r.get::<_, u32>(6)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get(6)?,
                     r.get(7)?,
-                    r.get(8)?,
                 ))
             })?;
             rows.map(|row| {
@@ -119,6 +119,38 @@ impl Store {
             .collect()
         })
     }
+
+    /// Rows written before the applicant fields were encrypted: id, name, document number.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn legacy_clear_text_rows(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT id, applicant_name, document_number FROM enrollments
+                 WHERE summary IS NULL",
+            )?;
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Replaces a legacy row's clear-text fields by their sealed form.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn seal_legacy_row(&self, id: &str, sealed_summary: &[u8]) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE enrollments SET summary = ?2, applicant_name = '', document_number = ''
+                 WHERE id = ?1",
+                params![id, sealed_summary],
+            )?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -130,8 +162,7 @@ mod tests {
             id: id.into(),
             officer: "budi".into(),
             created_at: at.into(),
-            applicant_name: "Siti Rahayu".into(),
-            document_number: "C1234567".into(),
+            sealed_summary: vec![1, 2, 3],
         }
     }
 
@@ -141,6 +172,7 @@ mod tests {
             packet: bytes,
             sha256_hex: "00",
             created_at: "2026-11-23T00:00:00Z",
+            audit_through: 0,
         }
     }
 

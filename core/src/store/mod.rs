@@ -4,6 +4,7 @@
 //! ample for one station's write rate and keeps transactions simple.
 
 pub mod audit;
+pub mod drafts;
 pub mod enrollments;
 pub mod officers;
 pub mod outbox;
@@ -42,6 +43,8 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
     &[audit::MIGRATION_2],
     &[officers::MIGRATION_3],
+    &[outbox::MIGRATION_4],
+    &[enrollments::MIGRATION_5, drafts::MIGRATION_5],
 ];
 
 /// A handle to the station database.
@@ -72,6 +75,8 @@ impl Store {
 
     fn prepare(mut connection: Connection) -> Result<Self, StoreError> {
         connection.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows (a submitted draft) are overwritten with zeros, not left in free pages.
+        connection.pragma_update(None, "secure_delete", "ON")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut connection)?;
         Ok(Self {

@@ -20,6 +20,10 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (state, created_at);";
 
+/// Each packet records how far its audit excerpt reaches, so the next one starts after it.
+pub(super) const MIGRATION_4: &str = "
+ALTER TABLE outbox ADD COLUMN audit_through INTEGER NOT NULL DEFAULT 0;";
+
 /// Where a packet is in delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -64,6 +68,8 @@ pub struct NewOutboxEntry<'a> {
     pub sha256_hex: &'a str,
     /// RFC 3339.
     pub created_at: &'a str,
+    /// The newest audit entry the packet's audit excerpt carries.
+    pub audit_through: i64,
 }
 
 /// A packet waiting for upload.
@@ -94,15 +100,17 @@ pub(super) fn insert(
     entry: &NewOutboxEntry<'_>,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO outbox (packet_id, enrollment_id, packet, sha256, size, state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+        "INSERT INTO outbox (packet_id, enrollment_id, packet, sha256, size, state, created_at,
+                             updated_at, audit_through)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
         params![
             entry.packet_id,
             enrollment_id,
             entry.packet,
             entry.sha256_hex,
             i64::try_from(entry.packet.len()).unwrap_or(i64::MAX),
-            entry.created_at
+            entry.created_at,
+            entry.audit_through
         ],
     )?;
     Ok(())
@@ -208,14 +216,14 @@ mod tests {
                 id: (*id).into(),
                 officer: "budi".into(),
                 created_at: at.clone(),
-                applicant_name: "A".into(),
-                document_number: "X12345".into(),
+                sealed_summary: vec![1, 2, 3],
             };
             let entry = NewOutboxEntry {
                 packet_id: id,
                 packet: id.as_bytes(),
                 sha256_hex: "00",
                 created_at: &at,
+                audit_through: 0,
             };
             store
                 .insert_enrollment(&row, &entry, &crate::store::audit::test_entry)

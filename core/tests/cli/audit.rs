@@ -9,6 +9,13 @@ use protocol::random::SystemRandom;
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::SystemClock;
 use station_core::station::{Station, StationConfig, StationPaths};
+use station_core::vault::{self, Passphrase};
+
+const PASSPHRASE: &str = "audit test passphrase";
+
+fn passphrase() -> Passphrase {
+    Passphrase::new(PASSPHRASE.into())
+}
 
 /// A station data directory with `entries` audit entries, set up without a server.
 fn station_with_log(dir: &Path, entries: usize) {
@@ -21,10 +28,9 @@ fn station_with_log(dir: &Path, entries: usize) {
         server_url: "http://127.0.0.1:9".into(),
         server_encryption_key: server.public_key(),
     };
-    fs::create_dir_all(dir.join("keys")).expect("keys dir");
-    fs::write(paths.signing_key(), key.expose_seed()).expect("key file");
+    vault::create(&paths.vault(), &passphrase(), key).expect("vault");
     fs::write(paths.config(), serde_json::to_vec(&config).expect("json")).expect("config");
-    let station = Station::open(paths).expect("open");
+    let station = Station::open(paths, &passphrase()).expect("open");
     for n in 1..=entries {
         let detail = format!("test action {n}");
         let event = AuditEvent {
@@ -41,13 +47,14 @@ fn station_with_log(dir: &Path, entries: usize) {
 fn verify_after(original: &Path, sql: &str) -> (bool, String) {
     let copy = tempfile::tempdir().expect("tempdir");
     fs::create_dir_all(copy.path().join("keys")).expect("keys dir");
-    for file in ["station.json", "station.db", "keys/station-signing.key"] {
+    for file in ["station.json", "station.db", "keys/vault.json"] {
         fs::copy(original.join(file), copy.path().join(file)).expect("copy station file");
     }
     let db = rusqlite::Connection::open(copy.path().join("station.db")).expect("open db");
     db.execute_batch(sql).expect("tamper");
     drop(db);
     let output = Command::new(env!("CARGO_BIN_EXE_station"))
+        .env("STATION_PASSPHRASE", PASSPHRASE)
         .args(["audit", "verify", "--data-dir"])
         .arg(copy.path())
         .output()

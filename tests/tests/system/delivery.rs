@@ -80,16 +80,24 @@ async fn a_submitted_enrollment_reaches_the_server_intact_and_shows_accepted() {
         .expect("lookup")
         .expect("station")
         .signing_key;
-    let plaintext = SealedPacket::parse(&bytes)
+    let verified = SealedPacket::parse(&bytes)
         .and_then(|p| p.verify(&station_key))
-        .and_then(|p| p.open(server.data.encryption_key()))
+        .expect("the stored packet verifies");
+    let parts = verified
+        .open(server.data.encryption_key())
         .expect("the server opens the stored packet");
-    let content: EnrollmentContent = serde_json::from_slice(&plaintext).expect("content");
+    let content =
+        EnrollmentContent::from_parts(parts, &verified.manifest().captures).expect("content");
     assert_eq!(content.demographics.full_name, "Siti Rahayu");
     assert_eq!(content.fingers.len(), 10, "all ten fingers arrive");
     assert_eq!(
-        content.officer, "budi",
+        verified.manifest().officer_id,
+        "budi",
         "the server knows which officer enrolled"
+    );
+    assert!(
+        content.audit.iter().any(|e| e.action == "officer.added"),
+        "the station's audit entries travel with the packet"
     );
 }
 

@@ -1,14 +1,21 @@
-//! A sealed packet can be opened by the server only, and the server refuses what a registered
-//! station did not sign exactly as sent.
+//! A sealed packet can be opened by the server only; the server refuses what a registered
+//! station did not sign exactly as sent, naming what is wrong; and a copy of a station's data
+//! directory is useless without the station passphrase.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use hardware::simulated::SimulatedCamera;
 use protocol::api::{ApiError, PacketVerdict, UploadReceipt, PACKETS_PATH};
-use protocol::content::EnrollmentContent;
+use protocol::content::{Demographics, EnrollmentContent};
 use protocol::keys::{ServerDecryptionKey, StationSigningKey};
-use protocol::packet::{self, SealParams, SealedPacket};
+use protocol::packet::{self, Part, SealParams, SealedPacket};
 use protocol::random::SystemRandom;
+use station_core::clock::SystemClock;
+use station_core::drafts::{self, SavedDraft};
+use station_core::enrollment::{self, EnrollmentDraft};
+use station_core::station::{OpenError, Station, StationPaths};
+use station_core::vault::{self, Passphrase, VaultError};
 use system_tests::*;
 
 fn every_file(dir: &Path) -> Vec<PathBuf> {
@@ -41,33 +48,33 @@ async fn nothing_the_station_holds_can_open_a_packet_it_sealed() {
         .expect("outbox")
         .remove(0)
         .packet;
-    let station_key = station_signing_key(rig.station_dir.path());
     let verified = || {
         SealedPacket::parse(&sealed)
-            .and_then(|p| p.verify(&station_key.public_key()))
+            .and_then(|p| p.verify(&station.public_key()))
             .expect("valid packet")
     };
 
-    // What only the server can learn: the packet's content key and the biometrics inside.
-    let content_key = verified()
-        .content_key(server.data.encryption_key())
+    // What only the server can learn: the packet's payload key and the biometrics inside.
+    let payload_key = verified()
+        .payload_key(server.data.encryption_key())
         .expect("server unwraps");
-    let plaintext = verified()
+    let parts = verified()
         .open(server.data.encryption_key())
         .expect("server opens");
-    let content: EnrollmentContent = serde_json::from_slice(&plaintext).expect("content");
+    let content =
+        EnrollmentContent::from_parts(parts, &verified().manifest().captures).expect("content");
     let face_sample = &content.face.jpeg.as_bytes()[200..264];
     let finger_sample = &content.fingers[0].png.as_bytes()[100..164];
 
     let files = every_file(rig.station_dir.path());
     assert!(
         files.len() >= 3,
-        "config, key and database at least: {files:?}"
+        "config, vault and database at least: {files:?}"
     );
     for file in &files {
         let bytes = fs::read(file).expect("read station file");
         assert!(
-            !contains(&bytes, content_key.as_ref()),
+            !contains(&bytes, payload_key.as_ref()),
             "{} holds the packet key",
             file.display()
         );
@@ -81,7 +88,7 @@ async fn nothing_the_station_holds_can_open_a_packet_it_sealed() {
             "{} holds fingerprint bytes in clear",
             file.display()
         );
-        // Every 32-byte run of the small files (keys, configuration) tried as the opening key.
+        // Every 32-byte run of the small files (vault, configuration) tried as the opening key.
         if bytes.len() <= 4096 {
             for window in bytes.windows(32) {
                 let candidate =
@@ -94,16 +101,148 @@ async fn nothing_the_station_holds_can_open_a_packet_it_sealed() {
             }
         }
     }
-    let seed_as_key = ServerDecryptionKey::from_bytes(station_key.expose_seed());
+    // Even the unlocked station's own keys do not open it.
+    let keys = vault::unlock(
+        &StationPaths::new(rig.station_dir.path()).vault(),
+        &passphrase(),
+    )
+    .expect("vault");
+    let seed_as_key = ServerDecryptionKey::from_bytes(keys.signing_key.expose_seed());
     assert!(
         verified().open(&seed_as_key).is_err(),
         "the station's own signing key must not open it"
     );
 }
 
-fn station_signing_key(dir: &Path) -> StationSigningKey {
-    let seed = fs::read(dir.join("keys").join("station-signing.key")).expect("key file");
-    StationSigningKey::from_seed(&seed).expect("seed")
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Every way an applicant's text could sit on disk in clear: as typed, upper-cased, and as
+/// UTF-16 (which some tools write).
+fn clear_text_forms(text: &str) -> Vec<Vec<u8>> {
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    vec![
+        text.as_bytes().to_vec(),
+        text.to_uppercase().into_bytes(),
+        utf16(text),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphrase() {
+    let rig = Rig::start().await;
+    let applicants = [
+        ("Siti Rahayu", "C7301942", "1987-02-03", 11),
+        ("Bambang Wijaya", "X8815520", "1975-11-30", 12),
+        ("Dewi Lestari", "B2039471", "2001-06-17", 13),
+    ];
+    let officer = log_in(&rig.station);
+    let mut biometric_samples: Vec<Vec<u8>> = Vec::new();
+    for (name, document, born, seed) in applicants {
+        let draft = complete_draft(seed);
+        let face = draft.face().expect("face").jpeg.as_bytes().to_vec();
+        biometric_samples.push(face[300..364].to_vec());
+        for finger in draft.fingers() {
+            biometric_samples.push(finger.png.as_bytes()[120..184].to_vec());
+        }
+        let form = Demographics {
+            document_number: document.into(),
+            date_of_birth: born.into(),
+            ..demographics(name)
+        };
+        enrollment::submit(&rig.station, &officer, &form, &draft, &SystemClock).expect("submit");
+    }
+    // One more applicant is half-way through: the form and a face photo, saved as a draft.
+    let mut in_progress = EnrollmentDraft::new();
+    in_progress
+        .capture_face(&SimulatedCamera::new(14))
+        .expect("face");
+    let draft_face = in_progress.face().expect("face").jpeg.as_bytes().to_vec();
+    biometric_samples.push(draft_face[300..364].to_vec());
+    let saved = SavedDraft {
+        demographics: Demographics {
+            document_number: "E5550172".into(),
+            date_of_birth: "1999-09-09".into(),
+            ..demographics("Putu Ayu Saraswati")
+        },
+        draft: in_progress,
+    };
+    drafts::save(&rig.station, "budi", &saved, &SystemClock).expect("draft saved");
+
+    // The thief's copy, taken while the station runs (WAL and all).
+    let copy = temp_dir();
+    copy_dir(rig.station_dir.path(), copy.path());
+
+    let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, document, born, _) in
+        applicants
+            .iter()
+            .copied()
+            .chain([("Putu Ayu Saraswati", "E5550172", "1999-09-09", 0)])
+    {
+        for text in [name, document, born] {
+            for form in clear_text_forms(text) {
+                secrets.push((format!("applicant text {text:?}"), form));
+            }
+        }
+        for word in name.split(' ').filter(|w| w.len() >= 4) {
+            secrets.push((format!("name part {word:?}"), word.as_bytes().to_vec()));
+        }
+    }
+    for (n, sample) in biometric_samples.iter().enumerate() {
+        secrets.push((format!("biometric sample {n}"), sample.clone()));
+    }
+    let keys = vault::unlock(&StationPaths::new(copy.path()).vault(), &passphrase())
+        .expect("the copy is a real station");
+    secrets.push((
+        "the signing seed".into(),
+        keys.signing_key.expose_seed().to_vec(),
+    ));
+
+    let files = every_file(copy.path());
+    assert!(files.iter().any(|f| f.ends_with("station.db")));
+    for file in &files {
+        let bytes = fs::read(file).expect("read");
+        for (what, needle) in &secrets {
+            assert!(
+                !contains(&bytes, needle),
+                "{} holds {what} in clear",
+                file.display()
+            );
+        }
+    }
+
+    // Without the passphrase the copy does not open; with it, everything is there.
+    let wrong = Station::open(
+        StationPaths::new(copy.path()),
+        &Passphrase::new("a guessed passphrase".into()),
+    );
+    assert!(
+        matches!(wrong, Err(OpenError::Vault(VaultError::WrongPassphrase))),
+        "{wrong:?}"
+    );
+    let unlocked = Station::open(StationPaths::new(copy.path()), &passphrase()).expect("open");
+    let names: Vec<String> = enrollment::list(&unlocked)
+        .expect("list")
+        .into_iter()
+        .map(|e| e.applicant.full_name)
+        .collect();
+    assert_eq!(names.len(), 3);
+    assert!(names.contains(&"Bambang Wijaya".to_owned()));
+    let resumed = drafts::load(&unlocked, "budi")
+        .expect("draft")
+        .expect("the draft survives");
+    assert_eq!(resumed, saved, "a restart loses nothing of the draft");
 }
 
 async fn post(url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
@@ -136,32 +275,45 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         .remove(0)
         .packet;
 
-    let mut bad_signature = original.clone();
-    let last = bad_signature.len() - 1;
-    bad_signature[last] ^= 0x01;
-    let (status, answer) = post(&server.url, bad_signature).await;
+    // The manifest edited (the officer id), signatures left as they were.
+    let mut edited_manifest = original.clone();
+    let at = edited_manifest
+        .windows(6)
+        .position(|w| w == b"\"budi\"")
+        .expect("officer id in the manifest");
+    edited_manifest[at + 1] = b'B';
+    let (status, answer) = post(&server.url, edited_manifest).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
         (403, "bad_signature")
     );
 
-    let mut bad_ciphertext = original.clone();
-    let inside_body = original.len() - 64 - 16 - 100;
-    bad_ciphertext[inside_body] ^= 0x20;
-    let (status, answer) = post(&server.url, bad_ciphertext).await;
+    // One byte of the sealed payload changed.
+    let mut edited_payload = original.clone();
+    let inside_payload = original.len() - 64 - 16 - 100;
+    edited_payload[inside_payload] ^= 0x20;
+    let (status, answer) = post(&server.url, edited_payload).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
-        (403, "bad_signature")
+        (403, "payload_tampered")
     );
 
+    // A well-formed packet in this station's name, signed by a key the server never registered.
     let stranger = StationSigningKey::generate(&SystemRandom).expect("key");
     let forged = packet::seal(
         SealParams {
-            packet_id: uuid_of(&original),
+            packet_id: uuid::Uuid::new_v4(),
             station_id: station.config().station_id,
+            officer_id: "budi".into(),
             created_at: time::OffsetDateTime::now_utc(),
+            schema_version: 1,
+            captures: Vec::new(),
         },
-        b"{}",
+        &[Part::new(
+            "demographics.json",
+            "application/json",
+            b"{}".to_vec(),
+        )],
         &station.config().server_encryption_key,
         &stranger,
         &SystemRandom,
@@ -170,7 +322,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
     let (status, answer) = post(&server.url, forged).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
-        (403, "bad_signature"),
+        (403, "wrong_station_key"),
         "a key the server never registered"
     );
 
@@ -190,7 +342,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         (status, receipt.verdict, receipt.duplicate),
         (200, PacketVerdict::Accepted, false)
     );
-    let (status, answer) = post(&server.url, original).await;
+    let (status, answer) = post(&server.url, original.clone()).await;
     let receipt: UploadReceipt = serde_json::from_value(answer).expect("receipt");
     assert_eq!(
         (status, receipt.duplicate),
@@ -198,11 +350,61 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         "a re-sent packet is acknowledged, not stored twice"
     );
     assert_eq!(server.data.packets().expect("packets").len(), 1);
+
+    // The same packet id again, with different content, properly signed by the station.
+    let replay = rig.submit("Bambang Wijaya", 5);
+    let other = station
+        .store()
+        .pending_packets(10)
+        .expect("outbox")
+        .into_iter()
+        .find(|p| p.packet_id == replay.id.to_string())
+        .expect("second packet")
+        .packet;
+    let replayed = reissue_with_id(&other, uuid_of(&original), &rig);
+    let (status, answer) = post(&server.url, replayed).await;
+    assert_eq!(
+        (status, error_code(&answer).as_str()),
+        (409, "packet_id_reused")
+    );
+    assert_eq!(server.data.packets().expect("packets").len(), 1);
+}
+
+/// Seals a packet like `packet` but under `id`, with the station's real keys: what a station
+/// (or a thief with its passphrase) replaying an id would send.
+fn reissue_with_id(packet: &[u8], id: uuid::Uuid, rig: &Rig) -> Vec<u8> {
+    let verified = SealedPacket::parse(packet)
+        .and_then(|p| p.verify(&rig.station.public_key()))
+        .expect("valid");
+    let manifest = verified.manifest().clone();
+    let parts = verified
+        .open(rig.server.data.encryption_key())
+        .expect("open");
+    let keys = vault::unlock(
+        &StationPaths::new(rig.station_dir.path()).vault(),
+        &passphrase(),
+    )
+    .expect("vault");
+    packet::seal(
+        SealParams {
+            packet_id: id,
+            station_id: manifest.station_id,
+            officer_id: manifest.officer_id,
+            created_at: manifest.created_at,
+            schema_version: manifest.schema_version,
+            captures: manifest.captures,
+        },
+        &parts,
+        &rig.station.config().server_encryption_key,
+        &keys.signing_key,
+        &SystemRandom,
+    )
+    .expect("seal")
 }
 
 fn uuid_of(packet: &[u8]) -> uuid::Uuid {
     SealedPacket::parse(packet)
         .expect("parse")
-        .header()
+        .manifest()
         .packet_id
 }
