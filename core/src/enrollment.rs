@@ -44,6 +44,9 @@ pub enum EnrollmentError {
     /// A device failed; its kind says whether to retry or replug.
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// A declared exception is not acceptable.
+    #[error("{0}")]
+    InvalidException(String),
     /// An image could not be encoded.
     #[error("could not encode the captured image: {0}")]
     Encoding(String),
@@ -77,6 +80,8 @@ pub struct ListedEnrollment {
     pub summary: EnrollmentSummary,
     /// The applicant.
     pub applicant: ApplicantSummary,
+    /// The supervisor's comment, when one decided on it.
+    pub approval_note: Option<String>,
 }
 
 fn summary_context(id: &str) -> String {
@@ -99,7 +104,14 @@ pub fn list(station: &Station) -> Result<Vec<ListedEnrollment>, EnrollmentError>
             )?;
             let applicant = serde_json::from_slice(&json)
                 .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
-            Ok(ListedEnrollment { summary, applicant })
+            let approval_note = summary.approval_note.as_deref().and_then(|sealed| {
+                crate::approval::open_note(station, &summary.enrollment.id, sealed)
+            });
+            Ok(ListedEnrollment {
+                summary,
+                applicant,
+                approval_note,
+            })
         })
         .collect()
 }
@@ -141,6 +153,10 @@ pub struct EnrollmentDraft {
     /// Capture attempts per biometric, failed ones included: key 0 is the face, 1–10 the ISO
     /// finger codes.
     attempts: BTreeMap<u8, u32>,
+    /// Fingers that cannot be captured, with the officer's reason. A supervisor must approve
+    /// an enrollment with exceptions before it leaves the station.
+    #[serde(default)]
+    exceptions: BTreeMap<FingerPosition, String>,
 }
 
 fn identity(info: &DeviceInfo) -> DeviceIdentity {
@@ -204,8 +220,42 @@ impl EnrollmentDraft {
             image,
             device: identity(&scanner.info()),
         };
+        self.exceptions.remove(&finger);
         self.fingers.insert(finger, captured);
         Ok(&self.fingers[&finger].image)
+    }
+
+    /// Declares that `finger` cannot be captured (amputated, bandaged, scarred), replacing any
+    /// image of it. The enrollment will then wait for a supervisor's approval.
+    ///
+    /// # Errors
+    /// [`EnrollmentError::InvalidException`] without a reason.
+    pub fn declare_finger_exception(
+        &mut self,
+        finger: FingerPosition,
+        reason: &str,
+    ) -> Result<(), EnrollmentError> {
+        let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(EnrollmentError::InvalidException(
+                "give the reason a finger cannot be captured, in at most 200 characters".into(),
+            ));
+        }
+        self.fingers.remove(&finger);
+        self.exceptions.insert(finger, reason);
+        Ok(())
+    }
+
+    /// The declared finger exceptions.
+    pub fn exceptions(&self) -> impl Iterator<Item = (FingerPosition, &str)> {
+        self.exceptions.iter().map(|(f, r)| (*f, r.as_str()))
+    }
+
+    /// True when a supervisor must approve this enrollment before it is sent.
+    pub fn needs_approval(&self) -> bool {
+        self.capture_records()
+            .iter()
+            .any(CaptureRecord::needs_approval)
     }
 
     /// How many captures of `slot` were attempted (0 = face, 1–10 = ISO finger codes).
@@ -267,6 +317,29 @@ impl EnrollmentDraft {
                 position.iso_code(),
             ));
         }
+        for (position, reason) in &self.exceptions {
+            records.push(CaptureRecord {
+                modality: Modality::Finger,
+                finger: Some(*position),
+                part: None,
+                width: 0,
+                height: 0,
+                resolution_ppi: None,
+                device: DeviceIdentity {
+                    backend: "none".into(),
+                    id: String::new(),
+                    name: "not captured".into(),
+                    serial: None,
+                    firmware: None,
+                },
+                attempts: self.attempts(position.iso_code()),
+                force_captured: false,
+                quality: None,
+                exception: Some(reason.clone()),
+                device_payload_part: None,
+                chain_hash: None,
+            });
+        }
         records
     }
 
@@ -289,7 +362,9 @@ impl EnrollmentDraft {
         missing.extend(
             FingerPosition::ALL
                 .iter()
-                .filter(|finger| !self.fingers.contains_key(finger))
+                .filter(|finger| {
+                    !self.fingers.contains_key(finger) && !self.exceptions.contains_key(finger)
+                })
                 .map(|finger| format!("{finger:?} fingerprint")),
         );
         missing
@@ -378,8 +453,17 @@ pub fn submit(
         sha256_hex: &sha256_hex,
         created_at: &created_at,
         audit_through,
+        needs_approval: draft.needs_approval(),
     };
-    let detail = format!("sealed packet of {} bytes queued for upload", sealed.len());
+    let detail = if draft.needs_approval() {
+        format!(
+            "sealed packet of {} bytes held for supervisor approval ({} finger exception(s))",
+            sealed.len(),
+            draft.exceptions.len()
+        )
+    } else {
+        format!("sealed packet of {} bytes queued for upload", sealed.len())
+    };
     let event = AuditEvent {
         actor: &officer.username,
         action: "enrollment.submitted",

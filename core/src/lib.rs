@@ -9,18 +9,24 @@
 //!   lockout; [`session`]: the logged-in officer, with idle logout and permission checks.
 //! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
 //!   packet and stored with its outbox row in one transaction.
+//! - [`approval`]: enrollments with exceptions held until a supervisor approves them.
 //! - [`store`]: the SQLite database, one module per table.
 //! - [`sync`]: the background loop that uploads pending packets and records the server's answers.
+//! - [`retention`]: sealed packets deleted a configurable period after the server's verdict.
+//! - [`selftest`]: the technician's self-test of storage, crypto and the audit log.
 //! - [`audit`]: the hash-chained, checkpoint-signed audit log and its verification.
 //! - [`clock`]: the injected source of time.
 #![deny(missing_docs)]
 
+pub mod approval;
 pub mod audit;
 pub mod clock;
 pub mod drafts;
 pub mod enrollment;
 pub mod officers;
 pub mod provision;
+pub mod retention;
+pub mod selftest;
 pub mod session;
 pub mod station;
 pub mod store;

@@ -120,6 +120,7 @@ pub async fn provision(
         station_name: request.station_name,
         server_url: base,
         server_encryption_key: answer.server_encryption_key,
+        retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
     };
     vault::create(&paths.vault(), passphrase, signing_key)?;
     let json =

@@ -89,6 +89,14 @@ pub struct StationConfig {
     pub server_url: String,
     /// The server key packets are sealed for.
     pub server_encryption_key: ServerPublicKey,
+    /// Days a packet's sealed bytes are kept after the server's verdict (see
+    /// [`crate::retention`]).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    crate::retention::DEFAULT_RETENTION_DAYS
 }
 
 /// Why a station could not be opened.
@@ -258,6 +266,29 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::rename(&temporary, path)
 }
 
+/// A station in `dir` with a fresh vault and configuration, as provisioning leaves it, but
+/// without a server: for tests of the core that never upload.
+#[cfg(test)]
+pub(crate) fn test_station(dir: &Path) -> Station {
+    use protocol::keys::ServerDecryptionKey;
+    use protocol::random::SystemRandom;
+    let paths = StationPaths::new(dir);
+    let passphrase = Passphrase::new("core test passphrase".into());
+    let key = StationSigningKey::generate(&SystemRandom).expect("key");
+    vault::create(&paths.vault(), &passphrase, key).expect("vault");
+    let config = StationConfig {
+        station_id: Uuid::new_v4(),
+        station_name: "Test desk".into(),
+        server_url: "http://127.0.0.1:9".into(),
+        server_encryption_key: ServerDecryptionKey::generate(&SystemRandom)
+            .expect("key")
+            .public_key(),
+        retention_days: 30,
+    };
+    write_private(&paths.config(), &serde_json::to_vec(&config).expect("json")).expect("config");
+    Station::open(paths, &passphrase).expect("open")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +309,7 @@ mod tests {
             server_encryption_key: ServerDecryptionKey::generate(&SystemRandom)
                 .expect("key")
                 .public_key(),
+            retention_days: 30,
         };
         write_private(&paths.config(), &serde_json::to_vec(&config).expect("json"))
             .expect("config");

@@ -336,6 +336,12 @@ impl EnrollmentContent {
         };
         let mut fingers = Vec::new();
         for position in FingerPosition::ALL {
+            let declared_missing = captures
+                .iter()
+                .any(|c| c.finger == Some(position) && c.exception.is_some());
+            if declared_missing {
+                continue;
+            }
             let name = finger_part(position);
             let capture = capture_of(&name)?;
             fingers.push(FingerImage {
@@ -355,11 +361,11 @@ impl EnrollmentContent {
     }
 
     /// Checks what can be checked without decoding images: the form fields, and that each of
-    /// the ten fingers is present exactly once.
+    /// the ten fingers is present exactly once, or declared missing in `captures`.
     ///
     /// # Errors
     /// A sentence naming the first problem found.
-    pub fn check_structure(&self, today: Date) -> Result<(), String> {
+    pub fn check_structure(&self, today: Date, captures: &[CaptureRecord]) -> Result<(), String> {
         if let Err(errors) = self.demographics.validate(today) {
             let fields: Vec<_> = errors
                 .iter()
@@ -368,18 +374,25 @@ impl EnrollmentContent {
             return Err(format!("invalid demographics ({})", fields.join("; ")));
         }
         for position in FingerPosition::ALL {
-            let count = self
+            let images = self
                 .fingers
                 .iter()
                 .filter(|f| f.position == position)
                 .count();
-            if count != 1 {
-                return Err(format!("expected one {position:?} image, found {count}"));
+            let exceptions = captures
+                .iter()
+                .filter(|c| c.finger == Some(position) && c.exception.is_some())
+                .count();
+            if images + exceptions != 1 {
+                return Err(format!(
+                    "expected one {position:?} image or declared exception, found {images} \
+                     image(s) and {exceptions} exception(s)"
+                ));
             }
         }
-        if self.fingers.len() != FingerPosition::ALL.len() {
+        if self.fingers.len() > FingerPosition::ALL.len() {
             return Err(format!(
-                "expected 10 finger images, found {}",
+                "expected at most 10 finger images, found {}",
                 self.fingers.len()
             ));
         }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use protocol::api::ProvisioningToken;
+use protocol::audit::AuditRecord;
 use protocol::keys::{ServerDecryptionKey, StationPublicKey};
 use protocol::packet::sha256_hex;
 use protocol::random::{RandomSource, SystemRandom};
@@ -42,6 +43,18 @@ CREATE TABLE IF NOT EXISTS packets (
     verdict     TEXT NOT NULL CHECK (verdict IN ('accepted', 'rejected')),
     reason      TEXT,
     received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_entries (
+    station_id TEXT NOT NULL REFERENCES stations (station_id),
+    seq        INTEGER NOT NULL,
+    at         TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
 );";
 
 /// Why the data directory could not be used.
@@ -370,6 +383,68 @@ impl ServerData {
                 .ok_or_else(|| DataError::Corrupt("packet row vanished".into()));
         }
         Ok(None)
+    }
+
+    /// Keeps the audit entries a station's accepted packet carried (entries already held are
+    /// kept as first received), so the server holds its own copy of every station's log.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn store_audit_entries(
+        &self,
+        station_id: Uuid,
+        entries: &[AuditRecord],
+    ) -> Result<(), DataError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        for entry in entries {
+            tx.execute(
+                "INSERT INTO audit_entries (station_id, seq, at, actor, action, subject, detail,
+                                            prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (station_id, seq) DO NOTHING",
+                params![
+                    station_id.to_string(),
+                    entry.seq,
+                    entry.at,
+                    entry.actor,
+                    entry.action,
+                    entry.subject,
+                    entry.detail,
+                    entry.prev_hash,
+                    entry.hash
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A station's audit entries as the server holds them, in order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError> {
+        let db = self.db();
+        let mut statement = db.prepare(
+            "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_entries
+             WHERE station_id = ?1 ORDER BY seq",
+        )?;
+        let rows = statement
+            .query_map([station_id.to_string()], |r| {
+                Ok(AuditRecord {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    subject: r.get(4)?,
+                    detail: r.get(5)?,
+                    prev_hash: r.get(6)?,
+                    hash: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn packet_path(&self, station_id: Uuid, packet_id: Uuid) -> PathBuf {

@@ -9,9 +9,12 @@
 //! 4. it is opened, every part checked against the manifest, and the content checked: the
 //!    schema version, the form fields, the ten fingers, that every image really decodes at its
 //!    recorded size, and that the audit excerpt is an unbroken stretch of the station's chain;
-//! 5. the packet is stored with its verdict: accepted, or rejected with a reason.
+//! 5. the packet is stored with its verdict: accepted, or rejected with a reason; the audit
+//!    entries an accepted packet carries are kept with the station's earlier ones, so the server
+//!    holds its own copy of each station's log (`enrollment-server audit`).
 
 use image::ImageFormat;
+use protocol::audit::AuditRecord;
 use protocol::content::{EnrollmentContent, CONTENT_SCHEMA_VERSION};
 use protocol::manifest::Manifest;
 use protocol::packet::{sha256_hex, PacketError, Part, SealedPacket};
@@ -90,8 +93,15 @@ pub fn receive(
     if let Some(existing) = data.packet(header.packet_id)? {
         return repeat(existing, &sha256);
     }
+    let mut audit = Vec::new();
     let reason = match verified.open(data.encryption_key()) {
-        Ok(parts) => check_content(parts, &header, now).err(),
+        Ok(parts) => match check_content(parts, &header, now) {
+            Ok(entries) => {
+                audit = entries;
+                None
+            }
+            Err(reason) => Some(reason),
+        },
         Err(PacketError::WrongRecipient(key_id)) => {
             return Err(IntakeError::WrongRecipient(key_id))
         }
@@ -115,6 +125,7 @@ pub fn receive(
     if let Some(existing) = data.store_packet(&record, bytes, now)? {
         return repeat(existing, &record.sha256);
     }
+    data.store_audit_entries(header.station_id, &audit)?;
     tracing::info!(packet = %record.packet_id, station = %record.station_id, verdict = %record.verdict, "packet judged");
     Ok(Judged {
         record,
@@ -134,8 +145,13 @@ fn repeat(existing: PacketRecord, sha256: &str) -> Result<Judged, IntakeError> {
     }
 }
 
-/// Checks opened content; the error is the rejection reason sent back to the station.
-fn check_content(parts: Vec<Part>, manifest: &Manifest, now: OffsetDateTime) -> Result<(), String> {
+/// Checks opened content and returns its audit excerpt; the error is the rejection reason sent
+/// back to the station.
+fn check_content(
+    parts: Vec<Part>,
+    manifest: &Manifest,
+    now: OffsetDateTime,
+) -> Result<Vec<AuditRecord>, String> {
     if manifest.schema_version != CONTENT_SCHEMA_VERSION {
         return Err(format!(
             "content schema version {} is not supported (this server reads {CONTENT_SCHEMA_VERSION})",
@@ -143,7 +159,7 @@ fn check_content(parts: Vec<Part>, manifest: &Manifest, now: OffsetDateTime) -> 
         ));
     }
     let content = EnrollmentContent::from_parts(parts, &manifest.captures)?;
-    content.check_structure(now.date())?;
+    content.check_structure(now.date(), &manifest.captures)?;
     protocol::audit::check_excerpt(&content.audit)?;
     let face = image::load_from_memory_with_format(content.face.jpeg.as_bytes(), ImageFormat::Jpeg)
         .map_err(|e| format!("the face photo is not a valid JPEG: {e}"))?;
@@ -166,5 +182,5 @@ fn check_content(parts: Vec<Part>, manifest: &Manifest, now: OffsetDateTime) -> 
             ));
         }
     }
-    Ok(())
+    Ok(content.audit)
 }

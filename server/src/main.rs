@@ -43,6 +43,13 @@ enum Command {
     IssueToken,
     /// Lists the packets received, with their verdicts.
     Packets,
+    /// Checks the audit entries a station has uploaded with its packets: each matches its hash
+    /// and follows the one before; a position never received is reported as missing. Exits with
+    /// status 1 when anything is wrong.
+    Audit {
+        /// The station's id.
+        station_id: uuid::Uuid,
+    },
 }
 
 #[tokio::main]
@@ -58,6 +65,45 @@ async fn main() -> anyhow::Result<()> {
     let data = ServerData::open(&cli.data_dir)
         .with_context(|| format!("cannot open the data directory {}", cli.data_dir.display()))?;
     match cli.command {
+        Command::Audit { station_id } => {
+            let entries = data.audit_entries(station_id)?;
+            let mut problems = Vec::new();
+            let mut previous: Option<&protocol::audit::AuditRecord> = None;
+            for entry in &entries {
+                if !entry.hash_matches() {
+                    problems.push(format!("entry #{} does not match its hash", entry.seq));
+                }
+                match previous {
+                    Some(before) if before.seq + 1 != entry.seq => problems.push(format!(
+                        "entries #{}–#{} have not been received",
+                        before.seq + 1,
+                        entry.seq - 1
+                    )),
+                    Some(before) if entry.prev_hash != before.hash => problems.push(format!(
+                        "entry #{} does not follow entry #{} (the station's log was changed between uploads)",
+                        entry.seq, before.seq
+                    )),
+                    None if entry.seq != 1 => problems.push(format!(
+                        "entries #1–#{} have not been received",
+                        entry.seq - 1
+                    )),
+                    _ => {}
+                }
+                previous = Some(entry);
+            }
+            println!(
+                "station {station_id}: {} audit entries received",
+                entries.len()
+            );
+            if problems.is_empty() {
+                println!("intact: every entry matches its hash and follows the one before");
+            } else {
+                for problem in &problems {
+                    println!("PROBLEM: {problem}");
+                }
+                std::process::exit(1);
+            }
+        }
         Command::Serve { listen } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -83,6 +83,7 @@ impl StationSlot {
             })?;
         *self.lock() = SlotState::Open(station.clone());
         start_sync(&station, app);
+        start_retention(&station);
         Ok(station)
     }
 
@@ -171,6 +172,27 @@ fn start_sync(station: &Station, app: &AppHandle) {
         }
         Err(error) => tracing::error!(%error, "cannot start uploading"),
     }
+}
+
+/// Purges packets past their retention period now and then every hour while the app runs.
+fn start_retention(station: &Station) {
+    let station = station.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let worker = station.clone();
+            let outcome = tauri::async_runtime::spawn_blocking(move || {
+                station_core::retention::purge_expired(&worker, &SystemClock)
+            })
+            .await;
+            match outcome {
+                Ok(Ok(0)) => {}
+                Ok(Ok(purged)) => tracing::info!(purged, "retention: sealed packets deleted"),
+                Ok(Err(error)) => tracing::error!(%error, "retention purge failed"),
+                Err(error) => tracing::error!(%error, "retention task failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
 }
 
 /// Everything prepared before the window exists.

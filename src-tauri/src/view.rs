@@ -95,6 +95,8 @@ pub struct EnrollmentView {
     pub failed_attempts: u32,
     pub last_error: Option<String>,
     pub server_reason: Option<String>,
+    pub approval: Option<String>,
+    pub approval_note: Option<String>,
 }
 
 impl From<ListedEnrollment> for EnrollmentView {
@@ -109,6 +111,8 @@ impl From<ListedEnrollment> for EnrollmentView {
             failed_attempts: summary.failed_attempts,
             last_error: summary.last_error,
             server_reason: summary.server_reason,
+            approval: summary.approval,
+            approval_note: listed.approval_note,
         }
     }
 }

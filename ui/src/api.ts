@@ -57,6 +57,9 @@ export interface EnrollmentView {
   failedAttempts: number;
   lastError: string | null;
   serverReason: string | null;
+  /** "awaiting", "approved" or "refused" when a supervisor must approve it; null otherwise. */
+  approval: string | null;
+  approvalNote: string | null;
 }
 
 /** Field names match the Rust `Demographics` struct exactly. */

@@ -195,8 +195,21 @@ const STATE_LABELS: Record<string, string> = {
   rejected: "Rejected",
 };
 
+const APPROVAL_LABELS: Record<string, string> = {
+  awaiting: "Waiting for supervisor approval",
+  refused: "Refused by supervisor",
+};
+
 function enrollmentRow(item: EnrollmentView): HTMLElement {
-  const detail = item.state === "rejected" ? item.serverReason : item.state === "pending" ? item.lastError : null;
+  const held = item.state === "pending" && item.approval !== null && item.approval !== "approved";
+  const label = held ? APPROVAL_LABELS[item.approval ?? ""] : (STATE_LABELS[item.state] ?? item.state);
+  const detail = held
+    ? item.approvalNote
+    : item.state === "rejected"
+      ? item.serverReason
+      : item.state === "pending"
+        ? item.lastError
+        : null;
   return el(
     "tr",
     { "data-id": item.id, "data-state": item.state },
@@ -206,7 +219,7 @@ function enrollmentRow(item: EnrollmentView): HTMLElement {
     el(
       "td",
       {},
-      el("span", { class: `status-badge ${item.state}` }, STATE_LABELS[item.state] ?? item.state),
+      el("span", { class: `status-badge ${held ? `approval-${item.approval}` : item.state}` }, label),
       detail ? el("div", { class: "detail" }, detail) : null,
     ),
   );

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use protocol::api::ProvisioningToken;
+use station_core::approval::{self, Decision};
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::SystemClock;
 use station_core::officers::{self, Password, Role};
@@ -15,6 +16,7 @@ use station_core::provision::provision;
 use station_core::station::{default_data_dir, Station, StationPaths};
 use station_core::sync::{SyncConfig, Uploader};
 use station_core::vault::Passphrase;
+use station_core::{retention, selftest};
 
 #[derive(Parser)]
 #[command(name = "station", version, about = "Enrollment station administration")]
@@ -56,6 +58,36 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Lists the enrollments waiting for a supervisor's approval.
+    Approvals {
+        /// The supervisor's username; the password is read from STATION_SUPERVISOR_PASSWORD or
+        /// a prompt.
+        #[arg(long = "as")]
+        supervisor: String,
+    },
+    /// Approves (or refuses) an enrollment held for approval.
+    Approve {
+        /// The enrollment id.
+        id: String,
+        /// The supervisor's username; the password is read from STATION_SUPERVISOR_PASSWORD or
+        /// a prompt.
+        #[arg(long = "as")]
+        supervisor: String,
+        /// Refuse instead of approve: the packet is never uploaded.
+        #[arg(long)]
+        refuse: bool,
+        /// The reason (required to refuse).
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Deletes the sealed bytes of packets judged longer ago than the retention period.
+    Retention,
+    /// Checks storage, crypto and the audit log; exits with status 1 when a check fails.
+    SelfTest {
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 
@@ -197,6 +229,85 @@ async fn main() -> anyhow::Result<()> {
             let judged = uploader.run_pass().await.context("sync stopped")?;
             println!("{judged} packet(s) delivered");
         }
+        Command::Approvals { supervisor } => {
+            let station = open(paths)?;
+            let supervisor = log_in_supervisor(&station, &supervisor)?;
+            let flagged = approval::awaiting(&station, &supervisor)?;
+            if flagged.is_empty() {
+                println!("no enrollment is waiting for approval");
+            }
+            for item in flagged {
+                let exceptions: Vec<String> = item
+                    .exceptions
+                    .iter()
+                    .map(|(finger, reason)| format!("{finger:?}: {reason}"))
+                    .collect();
+                println!(
+                    "{}  {}  by {}  exceptions: {}  force-captured: {}",
+                    item.id,
+                    item.created_at,
+                    item.officer,
+                    if exceptions.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        exceptions.join("; ")
+                    },
+                    item.force_captured
+                );
+            }
+        }
+        Command::Approve {
+            id,
+            supervisor,
+            refuse,
+            comment,
+        } => {
+            let station = open(paths)?;
+            let supervisor = log_in_supervisor(&station, &supervisor)?;
+            let decision = if refuse {
+                Decision::Refuse
+            } else {
+                Decision::Approve
+            };
+            approval::decide(&station, &supervisor, &id, decision, &comment, &SystemClock)?;
+            println!(
+                "enrollment {id} {}",
+                if refuse {
+                    "refused: it will not be uploaded"
+                } else {
+                    "approved: it will be uploaded"
+                }
+            );
+        }
+        Command::Retention => {
+            let station = open(paths)?;
+            let purged = retention::purge_expired(&station, &SystemClock)?;
+            println!(
+                "{purged} packet(s) purged (retention: {} days after the server's verdict)",
+                station.config().retention_days
+            );
+        }
+        Command::SelfTest { report } => {
+            let station = open(paths)?;
+            let result = selftest::run(&station, "station-cli", &SystemClock)?;
+            for check in &result.checks {
+                println!(
+                    "{:<10} {}  {} ({} ms)",
+                    check.name,
+                    if check.passed { "PASS" } else { "FAIL" },
+                    check.detail,
+                    check.millis
+                );
+            }
+            if let Some(path) = report {
+                std::fs::write(&path, serde_json::to_vec_pretty(&result)?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("report written to {}", path.display());
+            }
+            if !result.passed() {
+                std::process::exit(1);
+            }
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => {
@@ -217,6 +328,29 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Logs `username` in (lockout and audit included) with STATION_SUPERVISOR_PASSWORD or a prompt.
+fn log_in_supervisor(station: &Station, username: &str) -> anyhow::Result<officers::Officer> {
+    let password = read_secret("STATION_SUPERVISOR_PASSWORD", "supervisor password: ")?;
+    let password = Password::new(password.expose().to_owned());
+    let result = officers::login(station.store(), username, &password, &SystemClock);
+    let (action, detail) = if result.is_ok() {
+        ("login", "logged in at the command line")
+    } else {
+        (
+            "login.failed",
+            "wrong username or password at the command line",
+        )
+    };
+    let event = AuditEvent {
+        actor: username,
+        action,
+        subject: "",
+        detail,
+    };
+    audit::record(station, &event, &SystemClock)?;
+    Ok(result?)
 }
 
 /// Opens the station, asking for its passphrase.

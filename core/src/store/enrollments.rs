@@ -50,6 +50,10 @@ pub struct EnrollmentSummary {
     pub last_error: Option<String>,
     /// The server's reason, when it rejected the packet.
     pub server_reason: Option<String>,
+    /// `awaiting`, `approved` or `refused` for an enrollment a supervisor must approve.
+    pub approval: Option<String>,
+    /// The supervisor's comment on the decision, sealed under the station's data key.
+    pub approval_note: Option<Vec<u8>>,
 }
 
 impl Store {
@@ -88,7 +92,8 @@ impl Store {
         self.with(|c| {
             let mut statement = c.prepare(
                 "SELECT e.id, e.officer, e.created_at, COALESCE(e.summary, x''),
-                        o.state, o.attempts, o.last_error, o.server_reason
+                        o.state, o.attempts, o.last_error, o.server_reason, o.approval,
+                        o.approval_note
                  FROM enrollments e JOIN outbox o ON o.enrollment_id = e.id
                  ORDER BY e.created_at DESC, e.rowid DESC",
             )?;
@@ -104,16 +109,28 @@ impl Store {
                     r.get::<_, u32>(5)?,
                     r.get(6)?,
                     r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
                 ))
             })?;
             rows.map(|row| {
-                let (enrollment, state, failed_attempts, last_error, server_reason) = row?;
+                let (
+                    enrollment,
+                    state,
+                    failed_attempts,
+                    last_error,
+                    server_reason,
+                    approval,
+                    approval_note,
+                ) = row?;
                 Ok(EnrollmentSummary {
                     enrollment,
                     state: OutboxState::parse(&state)?,
                     failed_attempts,
                     last_error,
                     server_reason,
+                    approval,
+                    approval_note,
                 })
             })
             .collect()
@@ -173,6 +190,7 @@ mod tests {
             sha256_hex: "00",
             created_at: "2026-11-23T00:00:00Z",
             audit_through: 0,
+            needs_approval: false,
         }
     }
 

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[officers::MIGRATION_3],
     &[outbox::MIGRATION_4],
     &[enrollments::MIGRATION_5, drafts::MIGRATION_5],
+    &[outbox::MIGRATION_6],
 ];
 
 /// A handle to the station database.

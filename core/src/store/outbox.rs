@@ -24,6 +24,16 @@ CREATE INDEX outbox_pending ON outbox (state, created_at);";
 pub(super) const MIGRATION_4: &str = "
 ALTER TABLE outbox ADD COLUMN audit_through INTEGER NOT NULL DEFAULT 0;";
 
+/// Flagged enrollments wait for a supervisor (`approval`); a judged packet's sealed bytes are
+/// purged after the retention period (`verdict_at`, `purged_at`).
+pub(super) const MIGRATION_6: &str = "
+ALTER TABLE outbox ADD COLUMN approval TEXT CHECK (approval IN ('awaiting', 'approved', 'refused'));
+ALTER TABLE outbox ADD COLUMN approval_by TEXT;
+ALTER TABLE outbox ADD COLUMN approval_note TEXT;
+ALTER TABLE outbox ADD COLUMN verdict_at TEXT;
+ALTER TABLE outbox ADD COLUMN purged_at TEXT;
+UPDATE outbox SET verdict_at = updated_at WHERE state IN ('accepted', 'rejected');";
+
 /// Where a packet is in delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -70,6 +80,8 @@ pub struct NewOutboxEntry<'a> {
     pub created_at: &'a str,
     /// The newest audit entry the packet's audit excerpt carries.
     pub audit_through: i64,
+    /// True when a supervisor must approve the packet before it is sent.
+    pub needs_approval: bool,
 }
 
 /// A packet waiting for upload.
@@ -101,8 +113,8 @@ pub(super) fn insert(
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO outbox (packet_id, enrollment_id, packet, sha256, size, state, created_at,
-                             updated_at, audit_through)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7)",
+                             updated_at, audit_through, approval)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7, ?8)",
         params![
             entry.packet_id,
             enrollment_id,
@@ -110,7 +122,8 @@ pub(super) fn insert(
             entry.sha256_hex,
             i64::try_from(entry.packet.len()).unwrap_or(i64::MAX),
             entry.created_at,
-            entry.audit_through
+            entry.audit_through,
+            entry.needs_approval.then_some("awaiting")
         ],
     )?;
     Ok(())
@@ -124,7 +137,8 @@ impl Store {
     pub fn pending_packets(&self, limit: usize) -> Result<Vec<PendingPacket>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(
-                "SELECT packet_id, packet, attempts FROM outbox WHERE state = 'pending'
+                "SELECT packet_id, packet, attempts FROM outbox
+                 WHERE state = 'pending' AND (approval IS NULL OR approval = 'approved')
                  ORDER BY created_at, rowid LIMIT ?1",
             )?;
             let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
@@ -151,7 +165,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "UPDATE outbox SET state = ?2, server_reason = ?3, last_error = NULL, updated_at = ?4
+                "UPDATE outbox SET state = ?2, server_reason = ?3, last_error = NULL, updated_at = ?4,
+                                   verdict_at = ?4
                  WHERE packet_id = ?1",
                 params![packet_id, state.as_str(), server_reason, at],
             )?;
@@ -176,6 +191,90 @@ impl Store {
                 params![packet_id, error, at],
             )?;
             Ok(())
+        })
+    }
+
+    /// The sealed bytes of one packet (empty once purged).
+    ///
+    /// # Errors
+    /// When the database fails or there is no such packet.
+    pub fn outbox_packet(&self, packet_id: &str) -> Result<Vec<u8>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT packet FROM outbox WHERE packet_id = ?1",
+                [packet_id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Packets waiting for a supervisor, oldest first: packet id and when it was sealed.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn awaiting_approval(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT packet_id, created_at FROM outbox WHERE approval = 'awaiting'
+                 ORDER BY created_at, rowid",
+            )?;
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Records a supervisor's decision on a packet awaiting approval, with its audit entry, in
+    /// one transaction. Returns false (and writes nothing) when the packet is not awaiting one.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn decide_approval(
+        &self,
+        packet_id: &str,
+        approved: bool,
+        by: &str,
+        sealed_note: &[u8],
+        at: &str,
+        audit: super::audit::AuditBuilder<'_>,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let changed = tx.execute(
+                "UPDATE outbox SET approval = ?2, approval_by = ?3, approval_note = ?4,
+                                   updated_at = ?5
+                 WHERE packet_id = ?1 AND approval = 'awaiting'",
+                params![
+                    packet_id,
+                    if approved { "approved" } else { "refused" },
+                    by,
+                    sealed_note,
+                    at
+                ],
+            )?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            super::audit::append_in(&tx, audit)?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes the sealed bytes of packets the server judged at or before `cutoff` (RFC 3339);
+    /// their rows (id, hash, size, verdict) stay as the receipt. Returns how many were purged.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn purge_judged_before(&self, cutoff: &str, at: &str) -> Result<usize, StoreError> {
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE outbox SET packet = x'', purged_at = ?2
+                 WHERE state IN ('accepted', 'rejected') AND purged_at IS NULL
+                   AND verdict_at IS NOT NULL AND verdict_at <= ?1",
+                params![cutoff, at],
+            )?)
         })
     }
 
@@ -224,6 +323,7 @@ mod tests {
                 sha256_hex: "00",
                 created_at: &at,
                 audit_through: 0,
+                needs_approval: *id == "held",
             };
             store
                 .insert_enrollment(&row, &entry, &crate::store::audit::test_entry)

@@ -27,6 +27,7 @@ fn station_with_log(dir: &Path, entries: usize) {
         station_name: "Test desk".into(),
         server_url: "http://127.0.0.1:9".into(),
         server_encryption_key: server.public_key(),
+        retention_days: 30,
     };
     vault::create(&paths.vault(), &passphrase(), key).expect("vault");
     fs::write(paths.config(), serde_json::to_vec(&config).expect("json")).expect("config");

@@ -4,9 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hardware::FingerPosition;
 use protocol::content::EnrollmentContent;
 use protocol::packet::SealedPacket;
+use station_core::approval::{self, Decision};
 use station_core::clock::SystemClock;
+use station_core::enrollment;
+use station_core::officers::{self, Password, Role};
 use station_core::station::Station;
 use station_core::store::outbox::OutboxState;
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
@@ -99,6 +103,14 @@ async fn a_submitted_enrollment_reaches_the_server_intact_and_shows_accepted() {
         content.audit.iter().any(|e| e.action == "officer.added"),
         "the station's audit entries travel with the packet"
     );
+    let kept = server
+        .data
+        .audit_entries(record.station_id)
+        .expect("server audit copy");
+    assert_eq!(
+        kept, content.audit,
+        "the server keeps its own copy of the station's log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,5 +155,68 @@ async fn an_enrollment_made_while_the_server_is_down_is_uploaded_when_it_returns
         server.data.packets().expect("packets").len(),
         1,
         "exactly one packet at the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrollment_with_an_exception_is_uploaded_only_after_a_supervisor_approves_it() {
+    let rig = Rig::start().await;
+    let (server, station) = (&rig.server, &rig.station);
+    officers::add_officer(
+        station.store(),
+        "sari",
+        "Sari Dewi",
+        Role::Supervisor,
+        &Password::new(OFFICER_PASSWORD.into()),
+        &SystemClock,
+    )
+    .expect("supervisor account");
+    let mut draft = complete_draft(7);
+    draft
+        .declare_finger_exception(FingerPosition::LeftRing, "bandaged after an injury")
+        .expect("exception");
+    let id = enrollment::submit(
+        station,
+        &log_in(station),
+        &demographics("Dewi Lestari"),
+        &draft,
+        &SystemClock,
+    )
+    .expect("submit")
+    .id;
+
+    let sync = start_sync(station);
+    sync.sync_now();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        server.data.packet(id).expect("lookup").is_none(),
+        "a flagged enrollment must not leave the station before approval"
+    );
+
+    let supervisor = officers::login(
+        station.store(),
+        "sari",
+        &Password::new(OFFICER_PASSWORD.into()),
+        &SystemClock,
+    )
+    .expect("supervisor login");
+    approval::decide(
+        station,
+        &supervisor,
+        &id.to_string(),
+        Decision::Approve,
+        "",
+        &SystemClock,
+    )
+    .expect("approve");
+    sync.sync_now();
+    let accepted = eventually(Duration::from_secs(20), || {
+        state_of(station, &id.to_string()) == Some(OutboxState::Accepted)
+    })
+    .await;
+    let record = server.data.packet(id).expect("lookup");
+    assert!(
+        accepted,
+        "the approved enrollment is accepted with its declared exception: {record:?}"
     );
 }

@@ -1,0 +1,320 @@
+//! Supervisor approval: an enrollment with a declared exception (or a capture kept despite
+//! failing quality checks) is sealed as usual but held in the outbox until a supervisor,
+//! logged in with their own password, approves it. A refused one never leaves the station.
+//!
+//! The decision and its audit entry are written in one transaction; the supervisor's comment is
+//! sealed under the station's data key (it may name the applicant). The audit entry travels to
+//! the server in the audit excerpt of the next packet sealed.
+
+use protocol::content::FingerPosition;
+use protocol::packet::SealedPacket;
+
+use crate::audit::{self, AuditEvent};
+use crate::clock::{rfc3339, Clock};
+use crate::officers::{Officer, Permission};
+use crate::station::Station;
+use crate::store::StoreError;
+use crate::vault::VaultError;
+
+/// Why an approval step failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApprovalError {
+    /// Only supervisors approve.
+    #[error("a {0} account cannot approve enrollments; ask a supervisor")]
+    NotPermitted(&'static str),
+    /// The enrollment is not waiting for approval (unknown, already decided, or not flagged).
+    #[error("enrollment {0} is not waiting for approval")]
+    NotAwaiting(String),
+    /// A refusal needs a reason.
+    #[error("say why the enrollment is refused")]
+    MissingComment,
+    /// The database failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The comment could not be sealed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// A supervisor's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The packet may be sent.
+    Approve,
+    /// The packet stays on the station and is never sent.
+    Refuse,
+}
+
+/// An enrollment waiting for a supervisor, with why it was flagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flagged {
+    /// Enrollment (packet) id.
+    pub id: String,
+    /// When it was sealed (RFC 3339).
+    pub created_at: String,
+    /// The enrolling officer.
+    pub officer: String,
+    /// Fingers declared missing, with the officer's reason.
+    pub exceptions: Vec<(FingerPosition, String)>,
+    /// Captures kept although they failed the quality checks.
+    pub force_captured: usize,
+}
+
+/// The enrollments waiting for approval, oldest first. Reads only the packets' clear-text
+/// manifests.
+///
+/// # Errors
+/// [`ApprovalError::NotPermitted`] for anyone but a supervisor; database errors.
+pub fn awaiting(station: &Station, supervisor: &Officer) -> Result<Vec<Flagged>, ApprovalError> {
+    if !supervisor.role.may(Permission::Approve) {
+        return Err(ApprovalError::NotPermitted(supervisor.role.as_str()));
+    }
+    let store = station.store();
+    let mut flagged = Vec::new();
+    for (id, created_at) in store.awaiting_approval()? {
+        let packet = store.outbox_packet(&id)?;
+        let manifest = SealedPacket::parse(&packet)
+            .map_err(|e| StoreError::Corrupt(format!("outbox packet {id}: {e}")))?
+            .manifest()
+            .clone();
+        flagged.push(Flagged {
+            id,
+            created_at,
+            officer: manifest.officer_id,
+            exceptions: manifest
+                .captures
+                .iter()
+                .filter_map(|c| Some((c.finger?, c.exception.clone()?)))
+                .collect(),
+            force_captured: manifest
+                .captures
+                .iter()
+                .filter(|c| c.force_captured)
+                .count(),
+        });
+    }
+    Ok(flagged)
+}
+
+/// Records `supervisor`'s `decision` on enrollment `id`.
+///
+/// # Errors
+/// See [`ApprovalError`]; nothing is written on error.
+pub fn decide(
+    station: &Station,
+    supervisor: &Officer,
+    id: &str,
+    decision: Decision,
+    comment: &str,
+    clock: &dyn Clock,
+) -> Result<(), ApprovalError> {
+    if !supervisor.role.may(Permission::Approve) {
+        return Err(ApprovalError::NotPermitted(supervisor.role.as_str()));
+    }
+    let comment = comment.trim();
+    if decision == Decision::Refuse && comment.is_empty() {
+        return Err(ApprovalError::MissingComment);
+    }
+    let sealed_note = station
+        .data_key()
+        .seal(&format!("approval:{id}"), comment.as_bytes())?;
+    let at = rfc3339(clock.now());
+    let (action, detail) = match decision {
+        Decision::Approve => ("enrollment.approved", "approved for upload by a supervisor"),
+        Decision::Refuse => (
+            "enrollment.refused",
+            "refused by a supervisor; not uploaded",
+        ),
+    };
+    let event = AuditEvent {
+        actor: &supervisor.username,
+        action,
+        subject: id,
+        detail,
+    };
+    let signer = station.signing_key();
+    let decided = station.store().decide_approval(
+        id,
+        decision == Decision::Approve,
+        &supervisor.username,
+        &sealed_note,
+        &at,
+        &|last| audit::next_entry(signer, &event, &at, last),
+    )?;
+    if decided {
+        Ok(())
+    } else {
+        Err(ApprovalError::NotAwaiting(id.to_owned()))
+    }
+}
+
+/// The supervisor's comment on enrollment `id`, decrypted.
+pub(crate) fn open_note(station: &Station, id: &str, sealed: &[u8]) -> Option<String> {
+    station
+        .data_key()
+        .open(&format!("approval:{id}"), sealed)
+        .ok()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::enrollment::{self, EnrollmentDraft};
+    use crate::officers::{self, Password, Role};
+    use hardware::simulated::{SimulatedCamera, SimulatedScanner};
+    use protocol::content::Demographics;
+
+    fn account(station: &Station, username: &str, role: Role) -> Officer {
+        let password = Password::new("correct horse battery".into());
+        officers::add_officer(
+            station.store(),
+            username,
+            username,
+            role,
+            &password,
+            &SystemClock,
+        )
+        .expect("account");
+        officers::login(station.store(), username, &password, &SystemClock).expect("login")
+    }
+
+    /// Submits an enrollment whose right little finger is declared missing.
+    fn submit_with_exception(station: &Station, officer: &Officer) -> String {
+        let mut draft = EnrollmentDraft::new();
+        draft.capture_face(&SimulatedCamera::new(3)).expect("face");
+        let scanner = SimulatedScanner::new(3);
+        for finger in FingerPosition::ALL {
+            draft.capture_finger(&scanner, finger).expect("finger");
+        }
+        draft
+            .declare_finger_exception(FingerPosition::RightLittle, "amputated")
+            .expect("exception");
+        assert!(
+            draft.missing().is_empty(),
+            "an exception stands in for the finger"
+        );
+        let form = Demographics {
+            full_name: "Siti Rahayu".into(),
+            date_of_birth: "1990-04-12".into(),
+            sex: "F".into(),
+            nationality: "IDN".into(),
+            document_number: "C1234567".into(),
+        };
+        enrollment::submit(station, officer, &form, &draft, &SystemClock)
+            .expect("submit")
+            .id
+            .to_string()
+    }
+
+    fn pending_ids(station: &Station) -> Vec<String> {
+        station
+            .store()
+            .pending_packets(10)
+            .expect("pending")
+            .into_iter()
+            .map(|p| p.packet_id)
+            .collect()
+    }
+
+    #[test]
+    fn an_enrollment_with_an_exception_is_held_until_a_supervisor_approves_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = crate::station::test_station(dir.path());
+        let officer = account(&station, "budi", Role::Officer);
+        let supervisor = account(&station, "sari", Role::Supervisor);
+        let id = submit_with_exception(&station, &officer);
+        assert!(pending_ids(&station).is_empty(), "held, not uploaded");
+
+        let flagged = awaiting(&station, &supervisor).expect("queue");
+        assert_eq!(flagged.len(), 1);
+        assert_eq!(flagged[0].id, id);
+        assert_eq!(
+            flagged[0].exceptions,
+            [(FingerPosition::RightLittle, "amputated".to_owned())]
+        );
+
+        let by_officer = decide(&station, &officer, &id, Decision::Approve, "", &SystemClock);
+        assert!(matches!(
+            by_officer,
+            Err(ApprovalError::NotPermitted("officer"))
+        ));
+        assert!(
+            pending_ids(&station).is_empty(),
+            "an officer cannot release it"
+        );
+
+        decide(
+            &station,
+            &supervisor,
+            &id,
+            Decision::Approve,
+            "checked the hand",
+            &SystemClock,
+        )
+        .expect("approve");
+        assert_eq!(pending_ids(&station), std::slice::from_ref(&id));
+        let again = decide(
+            &station,
+            &supervisor,
+            &id,
+            Decision::Approve,
+            "",
+            &SystemClock,
+        );
+        assert!(matches!(again, Err(ApprovalError::NotAwaiting(_))));
+        let entries = station.store().audit_entries().expect("audit");
+        let last = entries.last().expect("entry");
+        assert_eq!(
+            (last.action.as_str(), last.actor.as_str()),
+            ("enrollment.approved", "sari")
+        );
+        assert_eq!(last.subject, id);
+    }
+
+    #[test]
+    fn a_refused_enrollment_never_leaves_the_station_and_keeps_the_reason() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = crate::station::test_station(dir.path());
+        let officer = account(&station, "budi", Role::Officer);
+        let supervisor = account(&station, "sari", Role::Supervisor);
+        let id = submit_with_exception(&station, &officer);
+
+        let silent = decide(
+            &station,
+            &supervisor,
+            &id,
+            Decision::Refuse,
+            "  ",
+            &SystemClock,
+        );
+        assert!(matches!(silent, Err(ApprovalError::MissingComment)));
+        decide(
+            &station,
+            &supervisor,
+            &id,
+            Decision::Refuse,
+            "finger is visible in the photo; recapture",
+            &SystemClock,
+        )
+        .expect("refuse");
+        assert!(pending_ids(&station).is_empty());
+        let listed = enrollment::list(&station).expect("list");
+        assert_eq!(listed[0].summary.approval.as_deref(), Some("refused"));
+        assert_eq!(
+            listed[0].approval_note.as_deref(),
+            Some("finger is visible in the photo; recapture")
+        );
+        assert!(awaiting(&station, &supervisor).expect("queue").is_empty());
+    }
+
+    #[test]
+    fn an_exception_needs_a_reason() {
+        let mut draft = EnrollmentDraft::new();
+        assert!(draft
+            .declare_finger_exception(FingerPosition::LeftThumb, "   ")
+            .is_err());
+    }
+}
