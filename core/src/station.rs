@@ -270,12 +270,20 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// without a server: for tests of the core that never upload.
 #[cfg(test)]
 pub(crate) fn test_station(dir: &Path) -> Station {
-    use protocol::keys::ServerDecryptionKey;
     use protocol::random::SystemRandom;
     let paths = StationPaths::new(dir);
     let passphrase = Passphrase::new("core test passphrase".into());
     let key = StationSigningKey::generate(&SystemRandom).expect("key");
     vault::create(&paths.vault(), &passphrase, key).expect("vault");
+    write_test_config(&paths);
+    Station::open(paths, &passphrase).expect("open")
+}
+
+/// Writes a `station.json` for a station that never reaches a server.
+#[cfg(test)]
+fn write_test_config(paths: &StationPaths) {
+    use protocol::keys::ServerDecryptionKey;
+    use protocol::random::SystemRandom;
     let config = StationConfig {
         station_id: Uuid::new_v4(),
         station_name: "Test desk".into(),
@@ -286,13 +294,11 @@ pub(crate) fn test_station(dir: &Path) -> Station {
         retention_days: 30,
     };
     write_private(&paths.config(), &serde_json::to_vec(&config).expect("json")).expect("config");
-    Station::open(paths, &passphrase).expect("open")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::keys::ServerDecryptionKey;
     use protocol::random::SystemRandom;
 
     #[test]
@@ -302,17 +308,7 @@ mod tests {
         let key = StationSigningKey::generate(&SystemRandom).expect("key");
         let public = key.public_key();
         write_private(&paths.legacy_signing_key(), key.expose_seed()).expect("legacy key");
-        let config = StationConfig {
-            station_id: Uuid::new_v4(),
-            station_name: "Desk".into(),
-            server_url: "http://127.0.0.1:9".into(),
-            server_encryption_key: ServerDecryptionKey::generate(&SystemRandom)
-                .expect("key")
-                .public_key(),
-            retention_days: 30,
-        };
-        write_private(&paths.config(), &serde_json::to_vec(&config).expect("json"))
-            .expect("config");
+        write_test_config(&paths);
         let passphrase = Passphrase::new("an upgraded station".into());
         let station = Station::open(paths.clone(), &passphrase).expect("open");
         assert_eq!(station.public_key(), public, "the same station identity");
