@@ -33,9 +33,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# The station's data is encrypted under a passphrase entered when the app starts. A real
-# station's owner chooses it and keeps it nowhere on the machine; this demo writes it next to
-# the demo account, outside the station's data directory, so a newcomer can unlock.
+# The station's data is encrypted under a key kept in the OS keyring or, without one, sealed
+# under a passphrase entered when the app starts. A real station's owner chooses the passphrase
+# and keeps it nowhere on the machine; this demo writes it next to the demo account, outside the
+# station's data directory, so a newcomer can unlock.
 if [ ! -f "$data/station-passphrase.txt" ]; then
   (umask 077 && head -c 15 /dev/urandom | base64 | tr -d '/+=' >"$data/station-passphrase.txt")
 fi
@@ -53,8 +54,14 @@ else
   say "Reusing the provisioned station in $data/station"
 fi
 unset STATION_PASSPHRASE_FILE
-say "Unlock the station with the passphrase in $data/station-passphrase.txt:"
-cat "$data/station-passphrase.txt"
+# `station provision` keeps the keys in this user's OS keyring when a Secret Service answers
+# (a desktop session); otherwise the app asks for the passphrase at start.
+if grep -q '"protection": "keyring"' "$data/station/keys/vault.json" 2>/dev/null; then
+  say "The station's keys are in your OS keyring: the app opens without a passphrase."
+else
+  say "Unlock the station with the passphrase in $data/station-passphrase.txt:"
+  cat "$data/station-passphrase.txt"
+fi
 say "Then log in with the demo account from $data/officer-login.txt:"
 cat "$data/officer-login.txt"
 

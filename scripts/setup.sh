@@ -12,12 +12,16 @@ with_test_tools=false
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Build: Tauri 2 (WebKitGTK 4.1 and friends) and a C toolchain for bundled SQLite and ring.
-# Run and test: Xvfb for a display when there is none, WebKitWebDriver for the UI tests.
+# Run and test: Xvfb for a display when there is none, WebKitWebDriver for the UI tests,
+# secret-tool to keep the station's vault key in the OS keyring (Secret Service).
 packages=(
   build-essential pkg-config
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
   xvfb xauth webkit2gtk-driver
+  libsecret-tools
 )
+# The keyring test runs against a real Secret Service in a private D-Bus session.
+$with_test_tools && packages+=(gnome-keyring dbus-daemon)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

@@ -24,6 +24,13 @@ say "Building the app"
 cargo build --workspace --all-targets "${features[@]}"
 say "Unit, integration and system tests"
 cargo test --workspace "${features[@]}"
+say "OS keyring test (a private D-Bus session with an unlocked GNOME Keyring)"
+keyring_home=$(mktemp -d)
+XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
+  printf "keyring-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  exec cargo test --workspace "$@" --test keyring -- --ignored
+' bash "${features[@]}"
+rm -rf "$keyring_home"
 say "UI end-to-end test (real app under Xvfb, via tauri-driver and WebKitWebDriver)"
 xvfb-run -a -s "-screen 0 1366x768x24" \
   cargo test --workspace "${features[@]}" --test ui_e2e -- --ignored --nocapture

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod clock;
 pub mod drafts;
 pub mod enrollment;
+pub mod keyring;
 pub mod officers;
 pub mod provision;
 pub mod retention;

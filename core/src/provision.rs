@@ -55,8 +55,17 @@ pub enum ProvisionError {
     Vault(#[from] VaultError),
 }
 
+/// How a new station's key vault is protected.
+#[derive(Debug)]
+pub enum NewVault<'a> {
+    /// Under a key derived from this passphrase, typed at every start.
+    Passphrase(&'a Passphrase),
+    /// Under a random key kept in the OS keyring of the user running the station.
+    Keyring,
+}
+
 /// Registers this station with the server at `server_url` using the one-time `token`, and
-/// seals its new keys in a vault under `passphrase`.
+/// seals its new keys in a vault protected as `protect` says.
 ///
 /// # Errors
 /// See [`ProvisionError`]. On any error no configuration is written, so provisioning can be
@@ -66,12 +75,23 @@ pub async fn provision(
     server_url: &str,
     token: ProvisioningToken,
     station_name: &str,
-    passphrase: &Passphrase,
+    protect: NewVault<'_>,
 ) -> Result<StationConfig, ProvisionError> {
     if paths.config().exists() {
         return Err(ProvisionError::AlreadyProvisioned(paths.config()));
     }
-    vault::check_new_passphrase(passphrase)?;
+    match protect {
+        NewVault::Passphrase(passphrase) => vault::check_new_passphrase(passphrase)?,
+        NewVault::Keyring if !crate::keyring::available() => {
+            return Err(ProvisionError::Vault(VaultError::Keyring(
+                crate::keyring::KeyringError::Unavailable(
+                    "no Secret Service answered; protect the station with a passphrase instead"
+                        .into(),
+                ),
+            )))
+        }
+        NewVault::Keyring => {}
+    }
     let base = normalize_server_url(server_url)?;
     let signing_key = StationSigningKey::generate(&SystemRandom)?;
     let request = RegisterStationRequest {
@@ -122,7 +142,14 @@ pub async fn provision(
         server_encryption_key: answer.server_encryption_key,
         retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
     };
-    vault::create(&paths.vault(), passphrase, signing_key)?;
+    match protect {
+        NewVault::Passphrase(passphrase) => {
+            vault::create(&paths.vault(), passphrase, signing_key)?;
+        }
+        NewVault::Keyring => {
+            vault::create_in_keyring(&paths.vault(), signing_key)?;
+        }
+    }
     let json =
         serde_json::to_vec_pretty(&config).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
     write_private(&paths.config(), &json)?;
@@ -166,7 +193,7 @@ mod tests {
             &url,
             ProvisioningToken::new("t".into()),
             "Desk 1",
-            &passphrase,
+            NewVault::Passphrase(&passphrase),
         )
         .await;
         assert!(

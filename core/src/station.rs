@@ -22,7 +22,7 @@ use uuid::Uuid;
 use zeroize::Zeroize;
 
 use crate::store::{Store, StoreError};
-use crate::vault::{self, DataKey, Passphrase, VaultError};
+use crate::vault::{self, DataKey, Passphrase, Unlocked, VaultError};
 
 /// The data directory used when none is given: `$XDG_DATA_HOME/enrollment-station`, else
 /// `~/.local/share/enrollment-station`, else `./enrollment-station-data`.
@@ -155,9 +155,9 @@ impl Station {
     /// # Errors
     /// See [`OpenError`]; a wrong passphrase is [`VaultError::WrongPassphrase`].
     pub fn open(paths: StationPaths, passphrase: &Passphrase) -> Result<Self, OpenError> {
-        let config = read_config(&paths)?;
         let legacy = paths.legacy_signing_key();
-        let keys = if !paths.vault().exists() && legacy.exists() {
+        if !paths.vault().exists() && legacy.exists() {
+            read_config(&paths)?;
             let seed = zeroize::Zeroizing::new(read(&legacy)?);
             let keys = vault::create(
                 &paths.vault(),
@@ -165,10 +165,30 @@ impl Station {
                 StationSigningKey::from_seed(&seed)?,
             )?;
             erase(&legacy)?;
-            keys
-        } else {
-            vault::unlock(&paths.vault(), passphrase)?
-        };
+            return Self::with_keys(paths, keys);
+        }
+        Self::open_with(paths, |vault_path| vault::unlock(vault_path, passphrase))
+    }
+
+    /// Opens the station in `paths` whose vault key is in the OS keyring.
+    ///
+    /// # Errors
+    /// See [`OpenError`]; a missing or locked keyring is [`VaultError::Keyring`].
+    pub fn open_from_keyring(paths: StationPaths) -> Result<Self, OpenError> {
+        Self::open_with(paths, vault::unlock_from_keyring)
+    }
+
+    fn open_with(
+        paths: StationPaths,
+        unlock: impl FnOnce(&Path) -> Result<Unlocked, VaultError>,
+    ) -> Result<Self, OpenError> {
+        read_config(&paths)?;
+        let keys = unlock(&paths.vault())?;
+        Self::with_keys(paths, keys)
+    }
+
+    fn with_keys(paths: StationPaths, keys: Unlocked) -> Result<Self, OpenError> {
+        let config = read_config(&paths)?;
         let store = Store::open(&paths.database())?;
         let station = Self {
             config,

@@ -1,21 +1,25 @@
-//! The station's key vault: the only place its secret keys exist at rest, sealed under the
-//! station passphrase.
+//! The station's key vault: the only place its secret keys exist at rest, sealed under a key
+//! kept in the OS keyring or derived from the station passphrase.
 //!
 //! ```text
 //! <data dir>/keys/vault.json = { format: 1,
+//!                                protection: "keyring" | "passphrase",
 //!                                kdf: { algorithm: "argon2id", memory_kib, iterations,
-//!                                       parallelism, salt (16 random bytes) },
+//!                                       parallelism, salt (16 random bytes) } (passphrase),
+//!                                keyring_item: random id of the keyring entry (keyring),
 //!                                nonce (12 random bytes),
 //!                                sealed: AES-256-GCM(KEK, nonce, data key ‖ signing seed,
 //!                                                    aad = "enrollment-station/vault-v1") }
-//! KEK = Argon2id(passphrase, salt, memory_kib, iterations, parallelism) → 32 bytes
+//! KEK = 32 random bytes in the OS keyring (service "enrollment-station", item <id>), or
+//!       Argon2id(passphrase, salt, memory_kib, iterations, parallelism) → 32 bytes
 //! ```
 //!
 //! The **data key** (32 random bytes, made at provisioning) encrypts everything on the station
 //! that the station itself must read back: drafts in progress and the applicant name and
 //! document number the officer's list shows ([`DataKey::seal`]). The **signing seed** is the
-//! station's Ed25519 key. Neither is ever written in clear; a copied disk without the passphrase
-//! yields only the sealed vault, which costs an Argon2id evaluation (64 MiB) per guess.
+//! station's Ed25519 key. Neither is ever written in clear; a copied disk yields only the sealed
+//! vault: without the user's keyring it does not open, and without the passphrase each guess
+//! costs an Argon2id evaluation (64 MiB).
 //! Changing the passphrase re-seals the same keys under a new salt ([`change_passphrase`]).
 
 use std::fmt;
@@ -28,6 +32,7 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::keyring::{self, KeyringError};
 use crate::station::write_private;
 
 /// The shortest passphrase accepted for a new vault.
@@ -74,6 +79,15 @@ pub enum VaultError {
     /// The sealed signing key is unusable.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The OS keyring could not give or keep the vault key.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// A passphrase was given for a vault the OS keyring unlocks.
+    #[error("this station unlocks from the OS keyring, not with a passphrase")]
+    UsesKeyring,
+    /// The keyring was asked for a vault a passphrase unlocks.
+    #[error("this station unlocks with its passphrase, not from the OS keyring")]
+    UsesPassphrase,
 }
 
 /// The station passphrase as typed: redacted in `Debug`, zeroized on drop, never cloned.
@@ -172,11 +186,25 @@ pub struct Unlocked {
     pub signing_key: StationSigningKey,
 }
 
+/// What unlocks a vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// A key derived with Argon2id from the station passphrase, typed at start.
+    Passphrase,
+    /// A random key kept in the OS keyring of the user running the station.
+    Keyring,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VaultFile {
     format: u32,
-    kdf: KdfParams,
+    protection: Protection,
+    /// With [`Protection::Passphrase`].
+    kdf: Option<KdfParams>,
+    /// With [`Protection::Keyring`]: the `item` attribute of the keyring entry.
+    keyring_item: Option<String>,
     #[serde(with = "hex_bytes")]
     nonce: Vec<u8>,
     #[serde(with = "hex_bytes")]
@@ -205,6 +233,17 @@ pub fn check_new_passphrase(passphrase: &Passphrase) -> Result<(), VaultError> {
     Ok(())
 }
 
+fn fresh_keys(signing_key: StationSigningKey) -> Result<Unlocked, VaultError> {
+    let mut data_key = DataKey([0u8; 32]);
+    SystemRandom
+        .fill(&mut data_key.0)
+        .map_err(|_| VaultError::Random)?;
+    Ok(Unlocked {
+        data_key,
+        signing_key,
+    })
+}
+
 /// Creates a vault at `path` holding a fresh data key and `signing_key`, sealed under
 /// `passphrase`.
 ///
@@ -216,23 +255,46 @@ pub fn create(
     signing_key: StationSigningKey,
 ) -> Result<Unlocked, VaultError> {
     check_new_passphrase(passphrase)?;
-    let mut data_key = DataKey([0u8; 32]);
-    SystemRandom
-        .fill(&mut data_key.0)
-        .map_err(|_| VaultError::Random)?;
-    let unlocked = Unlocked {
-        data_key,
-        signing_key,
-    };
+    let unlocked = fresh_keys(signing_key)?;
     write(path, passphrase, &unlocked)?;
     Ok(unlocked)
 }
 
-/// Opens the vault at `path` with `passphrase`.
+/// Creates a vault at `path` holding a fresh data key and `signing_key`, sealed under a random
+/// key that is stored in the OS keyring (see [`crate::keyring`]).
 ///
 /// # Errors
-/// [`VaultError::WrongPassphrase`], [`VaultError::Missing`], [`VaultError::Corrupt`], I/O.
-pub fn unlock(path: &Path, passphrase: &Passphrase) -> Result<Unlocked, VaultError> {
+/// [`VaultError::Keyring`] when no keyring is available; otherwise I/O or randomness.
+pub fn create_in_keyring(
+    path: &Path,
+    signing_key: StationSigningKey,
+) -> Result<Unlocked, VaultError> {
+    let unlocked = fresh_keys(signing_key)?;
+    let mut kek = Zeroizing::new([0u8; 32]);
+    let mut item = [0u8; 16];
+    SystemRandom
+        .fill(kek.as_mut())
+        .and_then(|()| SystemRandom.fill(&mut item))
+        .map_err(|_| VaultError::Random)?;
+    let item: String = item.iter().map(|b| format!("{b:02x}")).collect();
+    let encoded = Zeroizing::new(kek.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    keyring::store(&item, "Enrollment station data key", encoded.as_bytes())?;
+    let (nonce, sealed) = seal_keys(&kek, &unlocked)?;
+    write_file(
+        path,
+        &VaultFile {
+            format: FORMAT,
+            protection: Protection::Keyring,
+            kdf: None,
+            keyring_item: Some(item),
+            nonce,
+            sealed,
+        },
+    )?;
+    Ok(unlocked)
+}
+
+fn read_file(path: &Path) -> Result<VaultFile, VaultError> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -245,33 +307,122 @@ pub fn unlock(path: &Path, passphrase: &Passphrase) -> Result<Unlocked, VaultErr
             })
         }
     };
+    let file: VaultFile = serde_json::from_slice(&text).map_err(|e| VaultError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if file.format != FORMAT {
+        return Err(VaultError::Corrupt {
+            path: path.to_owned(),
+            reason: format!("format {}", file.format),
+        });
+    }
+    Ok(file)
+}
+
+/// What unlocks the vault at `path`.
+///
+/// # Errors
+/// [`VaultError::Missing`], [`VaultError::Corrupt`], I/O.
+pub fn protection(path: &Path) -> Result<Protection, VaultError> {
+    Ok(read_file(path)?.protection)
+}
+
+/// Opens the passphrase-protected vault at `path` with `passphrase`.
+///
+/// # Errors
+/// [`VaultError::WrongPassphrase`], [`VaultError::UsesKeyring`], [`VaultError::Missing`],
+/// [`VaultError::Corrupt`], I/O.
+pub fn unlock(path: &Path, passphrase: &Passphrase) -> Result<Unlocked, VaultError> {
+    let file = read_file(path)?;
     let corrupt = |reason: String| VaultError::Corrupt {
         path: path.to_owned(),
         reason,
     };
-    let file: VaultFile = serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
-    if file.format != FORMAT || file.kdf.algorithm != "argon2id" {
-        return Err(corrupt(format!(
-            "format {} with {}",
-            file.format, file.kdf.algorithm
-        )));
+    let kdf = match (file.protection, &file.kdf) {
+        (Protection::Keyring, _) => return Err(VaultError::UsesKeyring),
+        (Protection::Passphrase, Some(kdf)) if kdf.algorithm == "argon2id" => kdf,
+        (Protection::Passphrase, _) => {
+            return Err(corrupt(
+                "no Argon2id parameters for a passphrase vault".into(),
+            ))
+        }
+    };
+    let kek = derive_kek(passphrase, kdf).map_err(corrupt)?;
+    open_keys(path, &file, &kek, VaultError::WrongPassphrase)
+}
+
+/// Opens the keyring-protected vault at `path` with the key from the OS keyring.
+///
+/// # Errors
+/// [`VaultError::Keyring`] when the keyring is unavailable or lacks the key,
+/// [`VaultError::UsesPassphrase`], [`VaultError::Missing`], [`VaultError::Corrupt`], I/O.
+pub fn unlock_from_keyring(path: &Path) -> Result<Unlocked, VaultError> {
+    let file = read_file(path)?;
+    let item = match (file.protection, &file.keyring_item) {
+        (Protection::Passphrase, _) => return Err(VaultError::UsesPassphrase),
+        (Protection::Keyring, Some(item)) => item.clone(),
+        (Protection::Keyring, None) => {
+            return Err(VaultError::Corrupt {
+                path: path.to_owned(),
+                reason: "no keyring item named".into(),
+            })
+        }
+    };
+    let encoded = keyring::lookup(&item)?;
+    let text = std::str::from_utf8(&encoded).map_err(|_| VaultError::Corrupt {
+        path: path.to_owned(),
+        reason: "the keyring entry is not text".into(),
+    })?;
+    let mut kek = Zeroizing::new([0u8; 32]);
+    let valid = text.trim().len() == 64
+        && (0..32).all(|i| {
+            u8::from_str_radix(&text.trim()[2 * i..2 * i + 2], 16)
+                .map(|b| kek[i] = b)
+                .is_ok()
+        });
+    if !valid {
+        return Err(VaultError::Corrupt {
+            path: path.to_owned(),
+            reason: "the keyring entry is not a 32-byte key".into(),
+        });
     }
+    open_keys(
+        path,
+        &file,
+        &kek,
+        VaultError::Corrupt {
+            path: path.to_owned(),
+            reason: "the key in the keyring does not open this vault".into(),
+        },
+    )
+}
+
+fn open_keys(
+    path: &Path,
+    file: &VaultFile,
+    kek: &[u8; 32],
+    wrong_key: VaultError,
+) -> Result<Unlocked, VaultError> {
+    let corrupt = |reason: &str| VaultError::Corrupt {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
     let nonce: [u8; 12] = file
         .nonce
         .as_slice()
         .try_into()
-        .map_err(|_| corrupt("the nonce is not 12 bytes".into()))?;
-    let kek = derive_kek(passphrase, &file.kdf).map_err(corrupt)?;
-    let mut buffer = Zeroizing::new(file.sealed);
-    let plaintext = aes(&kek)
+        .map_err(|_| corrupt("the nonce is not 12 bytes"))?;
+    let mut buffer = Zeroizing::new(file.sealed.clone());
+    let plaintext = aes(kek)
         .open_in_place(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(VAULT_AAD),
             buffer.as_mut_slice(),
         )
-        .map_err(|_| VaultError::WrongPassphrase)?;
+        .map_err(|_| wrong_key)?;
     if plaintext.len() != 64 {
-        return Err(corrupt("the sealed keys are not 64 bytes".into()));
+        return Err(corrupt("the sealed keys are not 64 bytes"));
     }
     let mut data_key = DataKey([0u8; 32]);
     data_key.0.copy_from_slice(&plaintext[..32]);
@@ -297,12 +448,28 @@ pub fn change_passphrase(
     write(path, new, &unlocked)
 }
 
-fn write(path: &Path, passphrase: &Passphrase, keys: &Unlocked) -> Result<(), VaultError> {
-    let mut salt = vec![0u8; 16];
+fn seal_keys(kek: &[u8; 32], keys: &Unlocked) -> Result<(Vec<u8>, Vec<u8>), VaultError> {
     let mut nonce = [0u8; 12];
     SystemRandom
+        .fill(&mut nonce)
+        .map_err(|_| VaultError::Random)?;
+    let mut sealed = Zeroizing::new(Vec::with_capacity(64 + 16));
+    sealed.extend_from_slice(&keys.data_key.0);
+    sealed.extend_from_slice(keys.signing_key.expose_seed());
+    aes(kek)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(VAULT_AAD),
+            &mut *sealed,
+        )
+        .map_err(|_| VaultError::Random)?;
+    Ok((nonce.to_vec(), sealed.to_vec()))
+}
+
+fn write(path: &Path, passphrase: &Passphrase, keys: &Unlocked) -> Result<(), VaultError> {
+    let mut salt = vec![0u8; 16];
+    SystemRandom
         .fill(&mut salt)
-        .and_then(|()| SystemRandom.fill(&mut nonce))
         .map_err(|_| VaultError::Random)?;
     let kdf = KdfParams {
         algorithm: "argon2id".into(),
@@ -315,23 +482,22 @@ fn write(path: &Path, passphrase: &Passphrase, keys: &Unlocked) -> Result<(), Va
         path: path.to_owned(),
         reason,
     })?;
-    let mut sealed = Zeroizing::new(Vec::with_capacity(64 + 16));
-    sealed.extend_from_slice(&keys.data_key.0);
-    sealed.extend_from_slice(keys.signing_key.expose_seed());
-    aes(&kek)
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(VAULT_AAD),
-            &mut *sealed,
-        )
-        .map_err(|_| VaultError::Random)?;
-    let file = VaultFile {
-        format: FORMAT,
-        kdf,
-        nonce: nonce.to_vec(),
-        sealed: sealed.to_vec(),
-    };
-    let json = serde_json::to_vec_pretty(&file).map_err(|e| VaultError::Corrupt {
+    let (nonce, sealed) = seal_keys(&kek, keys)?;
+    write_file(
+        path,
+        &VaultFile {
+            format: FORMAT,
+            protection: Protection::Passphrase,
+            kdf: Some(kdf),
+            keyring_item: None,
+            nonce,
+            sealed,
+        },
+    )
+}
+
+fn write_file(path: &Path, file: &VaultFile) -> Result<(), VaultError> {
+    let json = serde_json::to_vec_pretty(file).map_err(|e| VaultError::Corrupt {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;

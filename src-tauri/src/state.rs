@@ -11,7 +11,7 @@ use station_core::officers::{Officer, Permission};
 use station_core::session;
 use station_core::station::{read_config, OpenError, Station, StationConfig, StationPaths};
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
-use station_core::vault::{Passphrase, VaultError};
+use station_core::vault::{self, Passphrase, Protection, VaultError};
 use tauri::{AppHandle, Manager};
 
 use crate::error::CommandError;
@@ -208,6 +208,18 @@ impl AppState {
     pub fn open(data_dir: &Path) -> Self {
         let paths = StationPaths::new(data_dir);
         let state = match read_config(&paths) {
+            // A station whose key is in the OS keyring opens at once; one protected by a
+            // passphrase waits for it on the unlock screen.
+            Ok(_) if vault::protection(&paths.vault()).ok() == Some(Protection::Keyring) => {
+                match Station::open_from_keyring(paths.clone()) {
+                    Ok(station) => SlotState::Open(station),
+                    Err(error) => {
+                        let problem = error.to_string();
+                        tracing::warn!(%problem, "the station cannot be unlocked");
+                        SlotState::Unusable(problem)
+                    }
+                }
+            }
             Ok(config) => SlotState::Locked(config),
             Err(error) => {
                 let problem = error.to_string();
@@ -232,12 +244,25 @@ impl AppState {
         }
     }
 
-    /// Hands the state to Tauri.
+    /// Hands the state to Tauri; a station already open starts uploading.
     pub fn manage_into(self, app: &AppHandle) {
+        app.manage(SyncSlot::default());
+        if let Ok(station) = self.station.get() {
+            let event = station_core::audit::AuditEvent {
+                actor: "station",
+                action: "station.unlocked",
+                subject: "",
+                detail: "unlocked from the OS keyring",
+            };
+            if let Err(error) = station_core::audit::record(&station, &event, &SystemClock) {
+                tracing::error!(%error, "cannot record the unlock in the audit log");
+            }
+            start_sync(&station, app);
+            start_retention(&station);
+        }
         app.manage(self.station);
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());
-        app.manage(SyncSlot::default());
     }
 }

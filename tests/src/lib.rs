@@ -104,7 +104,9 @@ pub async fn provision_station(dir: &Path, server_url: &str, server_data: &Serve
         .issue_token(OffsetDateTime::now_utc())
         .expect("token");
     let paths = StationPaths::new(dir);
-    station_core::provision::provision(&paths, server_url, token, "Test desk", &passphrase())
+    let secret = passphrase();
+    let protect = station_core::provision::NewVault::Passphrase(&secret);
+    station_core::provision::provision(&paths, server_url, token, "Test desk", protect)
         .await
         .expect("provisioning against the test server succeeds");
     let station = Station::open(paths, &passphrase()).expect("the provisioned station opens");

@@ -11,11 +11,12 @@ use protocol::api::ProvisioningToken;
 use station_core::approval::{self, Decision};
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::SystemClock;
+use station_core::keyring;
 use station_core::officers::{self, Password, Role};
-use station_core::provision::provision;
+use station_core::provision::{provision, NewVault};
 use station_core::station::{default_data_dir, Station, StationPaths};
 use station_core::sync::{SyncConfig, Uploader};
-use station_core::vault::Passphrase;
+use station_core::vault::{self, Passphrase, Protection};
 use station_core::{retention, selftest};
 
 #[derive(Parser)]
@@ -41,6 +42,11 @@ enum Command {
         /// A name for this station, e.g. "Jakarta Selatan desk 3".
         #[arg(long)]
         name: String,
+        /// What protects the station's keys: the OS keyring of this user (Secret Service), a
+        /// passphrase typed at every start, or the keyring when one answers and else a
+        /// passphrase.
+        #[arg(long, value_enum, default_value = "auto")]
+        protect: ProtectArg,
     },
     /// Changes the station passphrase (the new one is read like the old one, from
     /// STATION_NEW_PASSPHRASE or a prompt).
@@ -113,6 +119,13 @@ enum OfficerCommand {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProtectArg {
+    Auto,
+    Keyring,
+    Passphrase,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum RoleArg {
     Officer,
@@ -145,23 +158,37 @@ async fn main() -> anyhow::Result<()> {
             server,
             token,
             name,
+            protect,
         } => {
-            let passphrase = read_secret(
-                "STATION_PASSPHRASE",
-                "new station passphrase (at least 12 characters): ",
-            )?;
-            let config = provision(
-                &paths,
-                &server,
-                ProvisioningToken::new(token),
-                &name,
-                &passphrase,
-            )
-            .await
-            .context("provisioning failed")?;
+            let use_keyring = match protect {
+                ProtectArg::Keyring => true,
+                ProtectArg::Passphrase => false,
+                ProtectArg::Auto => keyring::available(),
+            };
+            let passphrase = if use_keyring {
+                None
+            } else {
+                Some(read_secret(
+                    "STATION_PASSPHRASE",
+                    "new station passphrase (at least 12 characters): ",
+                )?)
+            };
+            let vault = match &passphrase {
+                Some(passphrase) => NewVault::Passphrase(passphrase),
+                None => NewVault::Keyring,
+            };
+            let config = provision(&paths, &server, ProvisioningToken::new(token), &name, vault)
+                .await
+                .context("provisioning failed")?;
             println!(
-                "station {} provisioned against {}",
-                config.station_id, config.server_url
+                "station {} provisioned against {}; its keys are protected by {}",
+                config.station_id,
+                config.server_url,
+                if use_keyring {
+                    "this user's OS keyring"
+                } else {
+                    "the station passphrase"
+                }
             );
         }
         Command::Officer {
@@ -353,8 +380,12 @@ fn log_in_supervisor(station: &Station, username: &str) -> anyhow::Result<office
     Ok(result?)
 }
 
-/// Opens the station, asking for its passphrase.
+/// Opens the station: from the OS keyring when that protects it, else asking for its
+/// passphrase.
 fn open(paths: StationPaths) -> anyhow::Result<Station> {
+    if paths.vault().exists() && vault::protection(&paths.vault())? == Protection::Keyring {
+        return Ok(Station::open_from_keyring(paths)?);
+    }
     let passphrase = read_secret("STATION_PASSPHRASE", "station passphrase: ")?;
     Ok(Station::open(paths, &passphrase)?)
 }
