@@ -30,7 +30,7 @@ pub enum DraftError {
 }
 
 /// What a saved draft holds: the form as typed so far and the captures.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedDraft {
     /// The form fields as typed so far (not yet validated).
     pub demographics: Demographics,

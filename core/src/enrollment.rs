@@ -136,7 +136,7 @@ pub(crate) fn seal_legacy_rows(station: &Station) -> Result<(), EnrollmentError>
 }
 
 /// An image with what the packet manifest records about its capture.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Captured<T> {
     /// The kept image.
     pub image: T,
@@ -146,7 +146,7 @@ pub struct Captured<T> {
 
 /// An enrollment being captured. It holds biometrics, so it is stored only encrypted
 /// (see [`crate::drafts`]).
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollmentDraft {
     face: Option<Captured<FaceImage>>,
     fingers: BTreeMap<FingerPosition, Captured<FingerImage>>,

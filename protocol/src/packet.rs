@@ -133,7 +133,7 @@ impl PacketError {
 }
 
 /// One named part of a payload. Its bytes are redacted in `Debug` and zeroized on drop.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct Part {
     /// Its name: 1–64 characters of `a-z`, `0-9`, `.`, `-`.
     pub name: String,
