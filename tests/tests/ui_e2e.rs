@@ -199,12 +199,17 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "args": ["--data-dir", station_dir.path()],
         },
     });
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities.as_object().expect("object").clone())
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session with the app");
-    let officer = Officer { client, shots };
+    let connect = || async {
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.as_object().expect("object").clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("a WebDriver session with the app")
+    };
+    let officer = Officer {
+        client: connect().await,
+        shots: shots.clone(),
+    };
 
     officer.find("#unlock-passphrase").await;
     officer.screenshot("00-unlock").await;
@@ -275,6 +280,43 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         )
         .await;
     officer.screenshot("04-face").await;
+
+    // The app stops half-way (a crash, a power cut): the draft was saved, encrypted, after the
+    // capture. A new start resumes it with the form and the photo.
+    officer.client.close().await.expect("close the app");
+    let officer = Officer {
+        client: connect().await,
+        shots,
+    };
+    officer
+        .type_into("#unlock-passphrase", STATION_PASSPHRASE)
+        .await;
+    officer.click("#unlock-submit").await;
+    officer.type_into("#login-username", "budi").await;
+    officer.type_into("#login-password", OFFICER_PASSWORD).await;
+    officer.click("#login-submit").await;
+    officer.find("#resume-enrollment").await;
+    officer.screenshot("04b-resume-offered").await;
+    officer.click("#resume-enrollment").await;
+    let name = officer
+        .find("#field-full_name")
+        .await
+        .prop("value")
+        .await
+        .expect("field value");
+    assert_eq!(
+        name.as_deref(),
+        Some("Siti Rahayu"),
+        "the resumed form keeps what was typed"
+    );
+    officer.click("#form-next").await;
+    officer
+        .wait_until(
+            "the resumed face photo is shown",
+            Duration::from_secs(20),
+            async |o| o.decoded_images("#face-preview").await == 1,
+        )
+        .await;
     officer.click("#face-next").await;
 
     officer.click("#capture-fingers").await;
@@ -340,6 +382,9 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "login",
             "enrollment.started",
             "capture.face",
+            "station.unlocked",
+            "login",
+            "enrollment.resumed",
             "capture.fingers",
             "enrollment.submitted",
         ],
