@@ -200,6 +200,8 @@ pub enum Protection {
 #[serde(deny_unknown_fields)]
 struct VaultFile {
     format: u32,
+    /// Absent in vaults written before the keyring option: those are passphrase vaults.
+    #[serde(default = "passphrase_protection")]
     protection: Protection,
     /// With [`Protection::Passphrase`].
     kdf: Option<KdfParams>,
@@ -209,6 +211,10 @@ struct VaultFile {
     nonce: Vec<u8>,
     #[serde(with = "hex_bytes")]
     sealed: Vec<u8>,
+}
+
+fn passphrase_protection() -> Protection {
+    Protection::Passphrase
 }
 
 #[derive(Serialize, Deserialize)]
@@ -576,6 +582,22 @@ mod tests {
                 .as_slice(),
             b"applicant"
         );
+    }
+
+    #[test]
+    fn a_vault_written_before_the_keyring_option_still_opens_with_its_passphrase() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("vault.json");
+        let passphrase = Passphrase::new("correct horse battery".into());
+        create(&path, &passphrase, key()).expect("create");
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        let object = json.as_object_mut().expect("object");
+        object.remove("protection");
+        object.remove("keyring_item");
+        std::fs::write(&path, serde_json::to_vec(&json).expect("json")).expect("write");
+        assert_eq!(protection(&path).expect("read"), Protection::Passphrase);
+        unlock(&path, &passphrase).expect("the older vault opens");
     }
 
     #[test]
