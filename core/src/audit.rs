@@ -30,7 +30,7 @@ use crate::store::StoreError;
 /// A checkpoint is signed every this many entries.
 pub const CHECKPOINT_EVERY: i64 = 16;
 
-use protocol::audit::GENESIS;
+use protocol::audit::{chain_findings, ChainFinding, GENESIS};
 const CHECKPOINT_CONTEXT: &[u8] = b"enrollment-station/audit-checkpoint-v1";
 
 /// An action to record.
@@ -84,7 +84,7 @@ pub(crate) fn next_entry(
         prev_hash,
         hash: String::new(),
     };
-    row.hash = entry_hash(&row);
+    row.hash = protocol::audit::entry_hash(&row);
     let checkpoint = (seq % CHECKPOINT_EVERY == 0).then(|| CheckpointRow {
         seq,
         hash: row.hash.clone(),
@@ -94,10 +94,6 @@ pub(crate) fn next_entry(
         at: at.to_owned(),
     });
     (row, checkpoint)
-}
-
-fn entry_hash(row: &AuditRow) -> String {
-    protocol::audit::entry_hash(row)
 }
 
 fn checkpoint_message(seq: i64, hash: &str) -> Vec<u8> {
@@ -198,24 +194,17 @@ fn check(
     checkpoints: &[CheckpointRow],
     key: &StationPublicKey,
 ) -> AuditReport {
-    let mut findings = Vec::new();
-    let mut expected_seq = 1;
-    let mut previous_hash = GENESIS;
-    for entry in entries {
-        if entry.seq != expected_seq {
-            findings.push(AuditFinding::Deleted {
-                after: expected_seq - 1,
-                missing: entry.seq - expected_seq,
-            });
-        } else if entry.prev_hash != previous_hash {
-            findings.push(AuditFinding::BrokenLink { seq: entry.seq });
-        }
-        if entry_hash(entry) != entry.hash {
-            findings.push(AuditFinding::Edited { seq: entry.seq });
-        }
-        expected_seq = entry.seq + 1;
-        previous_hash = &entry.hash;
-    }
+    let mut findings: Vec<AuditFinding> = chain_findings(entries, true)
+        .into_iter()
+        .map(|finding| match finding {
+            ChainFinding::Missing { after, count } => AuditFinding::Deleted {
+                after,
+                missing: count,
+            },
+            ChainFinding::BrokenLink { seq } => AuditFinding::BrokenLink { seq },
+            ChainFinding::Edited { seq } => AuditFinding::Edited { seq },
+        })
+        .collect();
     let last = entries.last().map_or(0, |entry| entry.seq);
     for checkpoint in checkpoints {
         let signed =

@@ -68,27 +68,142 @@ pub fn entry_hash(record: &AuditRecord) -> String {
     crate::hex(context.finish().as_ref())
 }
 
+/// One break in a stretch of the chain, as [`chain_findings`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainFinding {
+    /// Positions are missing before an entry.
+    Missing {
+        /// The last position before the gap (0 when the start of the log is missing).
+        after: i64,
+        /// How many positions are missing.
+        count: i64,
+    },
+    /// An entry does not carry the hash of the one before it (reordered or inserted entries).
+    BrokenLink {
+        /// The entry.
+        seq: i64,
+    },
+    /// An entry's content no longer matches its own hash.
+    Edited {
+        /// The entry.
+        seq: i64,
+    },
+}
+
+/// Walks `records` (in position order) and lists every break: missing positions, entries that
+/// do not link to the one before, entries that do not match their hash. With `from_genesis` the
+/// records must start at entry #1 with [`GENESIS`]; without it they may start anywhere (an
+/// excerpt), and only the links between them are checked. The station's `audit verify`, the
+/// server's intake and its `audit` command all judge logs with this one walk.
+pub fn chain_findings(records: &[AuditRecord], from_genesis: bool) -> Vec<ChainFinding> {
+    let mut findings = Vec::new();
+    let mut expected: Option<(i64, &str)> = from_genesis.then_some((1, GENESIS));
+    for record in records {
+        if let Some((seq, previous_hash)) = expected {
+            if record.seq != seq {
+                findings.push(ChainFinding::Missing {
+                    after: seq - 1,
+                    count: record.seq - seq,
+                });
+            } else if record.prev_hash != previous_hash {
+                findings.push(ChainFinding::BrokenLink { seq: record.seq });
+            }
+        }
+        if !record.hash_matches() {
+            findings.push(ChainFinding::Edited { seq: record.seq });
+        }
+        expected = Some((record.seq + 1, &record.hash));
+    }
+    findings
+}
+
 /// Checks that `records` form one unbroken stretch of a chain: each entry matches its hash,
 /// positions follow each other, and each links to the one before.
 ///
 /// # Errors
 /// A sentence naming the first problem.
 pub fn check_excerpt(records: &[AuditRecord]) -> Result<(), String> {
-    for (index, record) in records.iter().enumerate() {
-        if !record.hash_matches() {
-            return Err(format!(
-                "audit entry #{} does not match its hash",
-                record.seq
-            ));
+    match chain_findings(records, false).first() {
+        None => Ok(()),
+        Some(ChainFinding::Edited { seq }) => {
+            Err(format!("audit entry #{seq} does not match its hash"))
         }
-        if let Some(before) = index.checked_sub(1).map(|i| &records[i]) {
-            if record.seq != before.seq + 1 || record.prev_hash != before.hash {
-                return Err(format!(
-                    "audit entry #{} does not follow entry #{}",
-                    record.seq, before.seq
-                ));
-            }
-        }
+        Some(ChainFinding::Missing { after, count }) => Err(format!(
+            "audit entry #{} does not follow entry #{after}",
+            after + count + 1
+        )),
+        Some(ChainFinding::BrokenLink { seq }) => Err(format!(
+            "audit entry #{seq} does not follow entry #{}",
+            seq - 1
+        )),
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(from: i64, n: i64) -> Vec<AuditRecord> {
+        let mut records: Vec<AuditRecord> = Vec::new();
+        let mut prev_hash = GENESIS.to_owned();
+        for seq in 1..from + n {
+            let mut record = AuditRecord {
+                seq,
+                at: "2026-11-23T08:00:00Z".into(),
+                actor: "budi".into(),
+                action: "login".into(),
+                subject: String::new(),
+                detail: format!("entry {seq}"),
+                prev_hash: prev_hash.clone(),
+                hash: String::new(),
+            };
+            record.hash = entry_hash(&record);
+            prev_hash.clone_from(&record.hash);
+            records.push(record);
+        }
+        records.split_off(usize::try_from(from - 1).expect("index"))
+    }
+
+    #[test]
+    fn an_excerpt_may_start_anywhere_but_a_whole_log_must_start_at_entry_one() {
+        let excerpt = chain(5, 3);
+        assert_eq!(check_excerpt(&excerpt), Ok(()));
+        assert_eq!(
+            chain_findings(&excerpt, true),
+            [ChainFinding::Missing { after: 0, count: 4 }]
+        );
+        assert_eq!(chain_findings(&chain(1, 3), true), []);
+    }
+
+    #[test]
+    fn gaps_broken_links_and_edits_are_each_named() {
+        let mut gap = chain(1, 5);
+        gap.remove(2);
+        assert_eq!(
+            chain_findings(&gap, true),
+            [ChainFinding::Missing { after: 2, count: 1 }]
+        );
+        assert_eq!(
+            check_excerpt(&gap),
+            Err("audit entry #4 does not follow entry #2".into())
+        );
+
+        // An entry written in place of #3, hashed correctly but not linked to #2.
+        let mut inserted = chain(1, 5);
+        inserted[2].prev_hash = GENESIS.into();
+        inserted[2].hash = entry_hash(&inserted[2]);
+        let findings = chain_findings(&inserted, true);
+        assert_eq!(findings[0], ChainFinding::BrokenLink { seq: 3 });
+
+        let mut edited = chain(1, 5);
+        edited[3].detail = "nothing happened".into();
+        assert_eq!(
+            chain_findings(&edited, true),
+            [ChainFinding::Edited { seq: 4 }]
+        );
+        assert_eq!(
+            check_excerpt(&edited),
+            Err("audit entry #4 does not match its hash".into())
+        );
+    }
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use enrollment_server::data::ServerData;
 use enrollment_server::{http, ServerState};
+use protocol::audit::{chain_findings, ChainFinding};
 
 #[derive(Parser)]
 #[command(
@@ -67,30 +68,23 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Audit { station_id } => {
             let entries = data.audit_entries(station_id)?;
-            let mut problems = Vec::new();
-            let mut previous: Option<&protocol::audit::AuditRecord> = None;
-            for entry in &entries {
-                if !entry.hash_matches() {
-                    problems.push(format!("entry #{} does not match its hash", entry.seq));
-                }
-                match previous {
-                    Some(before) if before.seq + 1 != entry.seq => problems.push(format!(
+            let problems: Vec<String> = chain_findings(&entries, true)
+                .into_iter()
+                .map(|finding| match finding {
+                    ChainFinding::Missing { after, count } => format!(
                         "entries #{}–#{} have not been received",
-                        before.seq + 1,
-                        entry.seq - 1
-                    )),
-                    Some(before) if entry.prev_hash != before.hash => problems.push(format!(
-                        "entry #{} does not follow entry #{} (the station's log was changed between uploads)",
-                        entry.seq, before.seq
-                    )),
-                    None if entry.seq != 1 => problems.push(format!(
-                        "entries #1–#{} have not been received",
-                        entry.seq - 1
-                    )),
-                    _ => {}
-                }
-                previous = Some(entry);
-            }
+                        after + 1,
+                        after + count
+                    ),
+                    ChainFinding::BrokenLink { seq } => format!(
+                        "entry #{seq} does not follow entry #{} (the station's log was changed between uploads)",
+                        seq - 1
+                    ),
+                    ChainFinding::Edited { seq } => {
+                        format!("entry #{seq} does not match its hash")
+                    }
+                })
+                .collect();
             println!(
                 "station {station_id}: {} audit entries received",
                 entries.len()
