@@ -251,13 +251,6 @@ impl EnrollmentDraft {
         self.exceptions.iter().map(|(f, r)| (*f, r.as_str()))
     }
 
-    /// True when a supervisor must approve this enrollment before it is sent.
-    pub fn needs_approval(&self) -> bool {
-        self.capture_records()
-            .iter()
-            .any(CaptureRecord::needs_approval)
-    }
-
     /// How many captures of `slot` were attempted (0 = face, 1–10 = ISO finger codes).
     pub fn attempts(&self, slot: u8) -> u32 {
         self.attempts.get(&slot).copied().unwrap_or(0)
@@ -413,13 +406,15 @@ pub fn submit(
         audit,
     };
     let parts = content.to_parts().map_err(EnrollmentError::Encoding)?;
+    let captures = draft.capture_records();
+    let needs_approval = captures.iter().any(CaptureRecord::needs_approval);
     let params = SealParams {
         packet_id: id,
         station_id: station.config().station_id,
         officer_id: officer.username.clone(),
         created_at: now,
         schema_version: CONTENT_SCHEMA_VERSION,
-        captures: draft.capture_records(),
+        captures,
     };
     let sealed = packet::seal(
         params,
@@ -453,9 +448,9 @@ pub fn submit(
         sha256_hex: &sha256_hex,
         created_at: &created_at,
         audit_through,
-        needs_approval: draft.needs_approval(),
+        needs_approval,
     };
-    let detail = if draft.needs_approval() {
+    let detail = if needs_approval {
         format!(
             "sealed packet of {} bytes held for supervisor approval ({} finger exception(s))",
             sealed.len(),

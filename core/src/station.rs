@@ -157,7 +157,7 @@ impl Station {
     pub fn open(paths: StationPaths, passphrase: &Passphrase) -> Result<Self, OpenError> {
         let legacy = paths.legacy_signing_key();
         if !paths.vault().exists() && legacy.exists() {
-            read_config(&paths)?;
+            let config = read_config(&paths)?;
             let seed = zeroize::Zeroizing::new(read(&legacy)?);
             let keys = vault::create(
                 &paths.vault(),
@@ -165,7 +165,7 @@ impl Station {
                 StationSigningKey::from_seed(&seed)?,
             )?;
             erase(&legacy)?;
-            return Self::with_keys(paths, keys);
+            return Self::with_keys(paths, config, keys);
         }
         Self::open_with(paths, |vault_path| vault::unlock(vault_path, passphrase))
     }
@@ -182,13 +182,16 @@ impl Station {
         paths: StationPaths,
         unlock: impl FnOnce(&Path) -> Result<Unlocked, VaultError>,
     ) -> Result<Self, OpenError> {
-        read_config(&paths)?;
+        let config = read_config(&paths)?;
         let keys = unlock(&paths.vault())?;
-        Self::with_keys(paths, keys)
+        Self::with_keys(paths, config, keys)
     }
 
-    fn with_keys(paths: StationPaths, keys: Unlocked) -> Result<Self, OpenError> {
-        let config = read_config(&paths)?;
+    fn with_keys(
+        paths: StationPaths,
+        config: StationConfig,
+        keys: Unlocked,
+    ) -> Result<Self, OpenError> {
         let store = Store::open(&paths.database())?;
         let station = Self {
             config,

@@ -282,8 +282,8 @@ pub fn create_in_keyring(
         .fill(kek.as_mut())
         .and_then(|()| SystemRandom.fill(&mut item))
         .map_err(|_| VaultError::Random)?;
-    let item: String = item.iter().map(|b| format!("{b:02x}")).collect();
-    let encoded = Zeroizing::new(kek.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let item = encode_hex(&item);
+    let encoded = Zeroizing::new(encode_hex(kek.as_ref()));
     keyring::store(&item, "Enrollment station data key", encoded.as_bytes())?;
     let (nonce, sealed) = seal_keys(&kek, &unlocked)?;
     write_file(
@@ -380,19 +380,15 @@ pub fn unlock_from_keyring(path: &Path) -> Result<Unlocked, VaultError> {
         path: path.to_owned(),
         reason: "the keyring entry is not text".into(),
     })?;
+    let decoded = Zeroizing::new(decode_hex(text.trim()).unwrap_or_default());
     let mut kek = Zeroizing::new([0u8; 32]);
-    let valid = text.trim().len() == 64
-        && (0..32).all(|i| {
-            u8::from_str_radix(&text.trim()[2 * i..2 * i + 2], 16)
-                .map(|b| kek[i] = b)
-                .is_ok()
-        });
-    if !valid {
+    if decoded.len() != kek.len() {
         return Err(VaultError::Corrupt {
             path: path.to_owned(),
             reason: "the keyring entry is not a 32-byte key".into(),
         });
     }
+    kek.copy_from_slice(&decoded);
     open_keys(
         path,
         &file,
@@ -527,26 +523,35 @@ fn aes(key: &[u8; 32]) -> LessSafeKey {
     LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("AES-256 keys are 32 bytes"))
 }
 
+/// Lower-case hex of `bytes`.
+fn encode_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of even-length hex `text`; `None` for anything else (never panics on non-ASCII).
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
+}
+
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        serializer.serialize_str(&super::encode_hex(bytes))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        if text.len() % 2 != 0 {
-            return Err(serde::de::Error::custom("odd-length hex"));
-        }
-        (0..text.len())
-            .step_by(2)
-            .map(|i| {
-                text.get(i..i + 2)
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(|| serde::de::Error::custom("invalid hex"))
-            })
-            .collect()
+        super::decode_hex(&text).ok_or_else(|| serde::de::Error::custom("invalid hex"))
     }
 }
 
@@ -658,6 +663,16 @@ mod tests {
         .expect("create");
         let sealed = keys.data_key.seal("draft:budi", b"x").expect("seal");
         assert!(keys.data_key.open("draft:siti", &sealed).is_err());
+    }
+
+    #[test]
+    fn hex_that_is_not_hex_is_refused_without_panicking() {
+        assert_eq!(decode_hex("00ff10"), Some(vec![0x00, 0xff, 0x10]));
+        assert_eq!(decode_hex("0"), None);
+        assert_eq!(decode_hex("zz"), None);
+        // Two-byte characters: a byte-indexed slice would split one.
+        assert_eq!(decode_hex("ééééé\u{e9}a"), None);
+        assert_eq!(decode_hex(&"é".repeat(32)), None);
     }
 
     #[test]

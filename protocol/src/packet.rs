@@ -513,29 +513,36 @@ fn valid_part_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
-fn check_parts(parts: &[Part]) -> Result<(), PacketError> {
-    if parts.len() > MAX_PARTS {
-        return Err(PacketError::InvalidPart(format!(
+/// The rules part names follow wherever they appear: at most [`MAX_PARTS`], each valid and
+/// unique. The error is the reason, for the caller to wrap.
+fn check_part_names<'n>(names: impl ExactSizeIterator<Item = &'n str>) -> Result<(), String> {
+    if names.len() > MAX_PARTS {
+        return Err(format!(
             "{} parts, at most {MAX_PARTS} allowed",
-            parts.len()
-        )));
+            names.len()
+        ));
     }
-    for (index, part) in parts.iter().enumerate() {
-        if !valid_part_name(&part.name) {
-            return Err(PacketError::InvalidPart(format!(
-                "{:?} is not a valid part name",
-                part.name
-            )));
+    let mut seen: Vec<&str> = Vec::with_capacity(names.len());
+    for name in names {
+        if !valid_part_name(name) {
+            return Err(format!("{name:?} is not a valid part name"));
         }
-        if parts[..index].iter().any(|other| other.name == part.name) {
-            return Err(PacketError::InvalidPart(format!(
-                "{:?} appears twice",
-                part.name
-            )));
+        if seen.contains(&name) {
+            return Err(format!("part {name:?} appears twice"));
         }
-        if u32::try_from(part.bytes.len()).is_err() {
-            return Err(PacketError::TooLarge("a part exceeds 4 GiB"));
-        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
+fn check_parts(parts: &[Part]) -> Result<(), PacketError> {
+    check_part_names(parts.iter().map(|part| part.name.as_str()))
+        .map_err(PacketError::InvalidPart)?;
+    if parts
+        .iter()
+        .any(|part| u32::try_from(part.bytes.len()).is_err())
+    {
+        return Err(PacketError::TooLarge("a part exceeds 4 GiB"));
     }
     Ok(())
 }
@@ -545,17 +552,8 @@ fn check_manifest(manifest: &Manifest) -> Result<(), PacketError> {
     if manifest.key_wrap.wrapped_key.len() != 32 + TAG_BYTES {
         return malformed("the wrapped key must be 48 bytes".into());
     }
-    if manifest.parts.len() > MAX_PARTS {
-        return malformed(format!("more than {MAX_PARTS} parts"));
-    }
-    for (index, part) in manifest.parts.iter().enumerate() {
-        if !valid_part_name(&part.name) {
-            return malformed(format!("{:?} is not a valid part name", part.name));
-        }
-        if manifest.parts[..index].iter().any(|o| o.name == part.name) {
-            return malformed(format!("part {:?} is listed twice", part.name));
-        }
-    }
+    check_part_names(manifest.parts.iter().map(|part| part.name.as_str()))
+        .map_err(PacketError::MalformedManifest)?;
     for capture in &manifest.captures {
         for name in [&capture.part, &capture.device_payload_part]
             .into_iter()

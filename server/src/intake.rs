@@ -93,22 +93,19 @@ pub fn receive(
     if let Some(existing) = data.packet(header.packet_id)? {
         return repeat(existing, &sha256);
     }
-    let mut audit = Vec::new();
-    let reason = match verified.open(data.encryption_key()) {
-        Ok(parts) => match check_content(parts, &header, now) {
-            Ok(entries) => {
-                audit = entries;
-                None
-            }
-            Err(reason) => Some(reason),
-        },
+    let judged = match verified.open(data.encryption_key()) {
+        Ok(parts) => check_content(parts, &header, now),
         Err(PacketError::WrongRecipient(key_id)) => {
             return Err(IntakeError::WrongRecipient(key_id))
         }
-        Err(error @ PacketError::PayloadMismatch(_)) => Some(error.to_string()),
-        Err(_) => Some(
+        Err(error @ PacketError::PayloadMismatch(_)) => Err(error.to_string()),
+        Err(_) => Err(
             "the packet is signed by its station but its content cannot be decrypted".to_owned(),
         ),
+    };
+    let (audit, reason) = match judged {
+        Ok(audit) => (audit, None),
+        Err(reason) => (Vec::new(), Some(reason)),
     };
     let record = PacketRecord {
         packet_id: header.packet_id,
