@@ -140,6 +140,7 @@ pub async fn provision(
         station_name: request.station_name,
         server_url: base,
         server_encryption_key: answer.server_encryption_key,
+        server_receipt_key: answer.server_receipt_key,
         retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
     };
     match protect {

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use protocol::keys::{KeyError, ServerPublicKey, StationSigningKey};
+use protocol::keys::{KeyError, ServerPublicKey, StationPublicKey, StationSigningKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroize;
@@ -89,6 +89,8 @@ pub struct StationConfig {
     pub server_url: String,
     /// The server key packets are sealed for.
     pub server_encryption_key: ServerPublicKey,
+    /// The key the server signs its receipts with.
+    pub server_receipt_key: StationPublicKey,
     /// Days a packet's sealed bytes are kept after the server's verdict (see
     /// [`crate::retention`]).
     #[serde(default = "default_retention_days")]
@@ -224,6 +226,11 @@ impl Station {
         &self.signing_key
     }
 
+    /// The signing key, shared with the sync client that signs requests with it.
+    pub(crate) fn signing_key_shared(&self) -> Arc<StationSigningKey> {
+        Arc::clone(&self.signing_key)
+    }
+
     pub(crate) fn data_key(&self) -> &DataKey {
         &self.data_key
     }
@@ -244,9 +251,17 @@ pub fn read_config(paths: &StationPaths) -> Result<StationConfig, OpenError> {
         return Err(OpenError::NotProvisioned(config_path));
     }
     let text = read(&config_path)?;
-    serde_json::from_slice(&text).map_err(|e| OpenError::BadConfig {
-        path: config_path,
-        reason: e.to_string(),
+    serde_json::from_slice(&text).map_err(|e| {
+        let mut reason = e.to_string();
+        if reason.contains("server_receipt_key") {
+            reason.push_str(
+                " (this station was provisioned before the server signed its receipts: deliver or export its pending packets with the build that made them, then provision it again)",
+            );
+        }
+        OpenError::BadConfig {
+            path: config_path,
+            reason,
+        }
     })
 }
 
@@ -312,6 +327,9 @@ fn write_test_config(paths: &StationPaths) {
         station_name: "Test desk".into(),
         server_url: "http://127.0.0.1:9".into(),
         server_encryption_key: ServerDecryptionKey::generate(&SystemRandom)
+            .expect("key")
+            .public_key(),
+        server_receipt_key: StationSigningKey::generate(&SystemRandom)
             .expect("key")
             .public_key(),
         retention_days: 30,

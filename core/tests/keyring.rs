@@ -25,6 +25,9 @@ fn keyring_station(dir: &std::path::Path) -> StationPaths {
         server_encryption_key: ServerDecryptionKey::generate(&SystemRandom)
             .expect("key")
             .public_key(),
+        server_receipt_key: StationSigningKey::from_seed(&[3; 32])
+            .expect("key")
+            .public_key(),
         retention_days: 30,
     };
     fs::write(paths.config(), serde_json::to_vec(&config).expect("json")).expect("config");

@@ -3,12 +3,23 @@
 //! | method and path | request | answer |
 //! |---|---|---|
 //! | `GET /api/v1/health` | — | [`Health`] |
+//! | `GET /api/v1/openapi.json` | — | the OpenAPI 3 description of this table |
+//! | `GET /metrics` | — | Prometheus text format |
 //! | `POST /api/v1/stations` | [`RegisterStationRequest`] | [`RegisterStationResponse`] |
-//! | `POST /api/v1/packets` | a sealed packet (`application/octet-stream`) | [`UploadReceipt`] |
+//! | `POST /api/v1/uploads` | [`Announce`] | [`PacketStatus`] |
+//! | `GET /api/v1/uploads/{id}` | — | [`PacketStatus`] (how many bytes the server holds) |
+//! | `PUT /api/v1/uploads/{id}?offset=N` | the packet's bytes from `N` (`application/octet-stream`) | [`PacketStatus`] |
+//! | `POST /api/v1/uploads/{id}/finalize` | — | [`PacketStatus`] with the signed receipt |
+//! | `POST /api/v1/statuses` | [`StatusQuery`] | [`StatusAnswer`] |
 //!
-//! A packet the server opened and judged gets an [`UploadReceipt`] (HTTP 200 when accepted,
-//! 422 when rejected for its content); any other failure is an [`ApiError`] with a stable
-//! `code` the station can branch on.
+//! Every route below `stations` is a signed request ([`crate::request`]). Delivery is in two
+//! phases: the station announces a packet (id, SHA-256, size); the server answers what it holds
+//! (nothing yet, a part of it, or its verdict and receipt when it has judged it already, so a
+//! packet that reached the server another way, e.g. on a USB stick, is never sent again). The
+//! station then sends the missing bytes in chunks at the offset the server names, and asks the
+//! server to finalize: the server checks the hash, the signatures and the content, and answers
+//! its verdict with a receipt signed by its receipt key. Any failure is an [`ApiError`] with a
+//! stable `code` the station can branch on.
 
 use std::fmt;
 
@@ -16,14 +27,24 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::keys::{ServerPublicKey, StationPublicKey};
+use crate::keys::{ServerPublicKey, StationPublicKey, StationSigningKey};
 
 /// Path of the health check.
 pub const HEALTH_PATH: &str = "/api/v1/health";
 /// Path of station registration.
 pub const STATIONS_PATH: &str = "/api/v1/stations";
-/// Path of packet upload.
-pub const PACKETS_PATH: &str = "/api/v1/packets";
+/// Path where uploads are announced; `UPLOADS_PATH/{id}` is one upload.
+pub const UPLOADS_PATH: &str = "/api/v1/uploads";
+/// Path of the batch status query.
+pub const STATUSES_PATH: &str = "/api/v1/statuses";
+/// Path of the OpenAPI document.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Path of the Prometheus metrics.
+pub const METRICS_PATH: &str = "/metrics";
+/// The most bytes one chunk may carry.
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
+/// The most packet ids one status query may name.
+pub const MAX_STATUS_QUERY: usize = 500;
 
 /// The answer of the health check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +97,8 @@ pub struct RegisterStationResponse {
     pub station_id: Uuid,
     /// The key the station seals packets for.
     pub server_encryption_key: ServerPublicKey,
+    /// The Ed25519 key that signs the server's receipts.
+    pub server_receipt_key: StationPublicKey,
 }
 
 /// The server's verdict on a packet.
@@ -88,17 +111,118 @@ pub enum PacketVerdict {
     Rejected,
 }
 
-/// The server's answer to an upload.
+/// A station announces a packet it is about to send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UploadReceipt {
-    /// The packet this answers.
+#[serde(deny_unknown_fields)]
+pub struct Announce {
+    /// The packet id (the enrollment id).
     pub packet_id: Uuid,
+    /// SHA-256 of the whole packet, lower-case hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Where a packet is on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacketState {
+    /// The server has never heard of it: send it (again).
+    Unknown,
+    /// Announced; `received` bytes are held.
+    Receiving,
+    /// Judged and stored.
+    Accepted,
+    /// Judged and refused for its content.
+    Rejected,
+}
+
+/// What the server holds of one packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PacketStatus {
+    /// The packet.
+    pub packet_id: Uuid,
+    /// Where it is.
+    pub state: PacketState,
+    /// Bytes held, while [`PacketState::Receiving`]: the offset of the next chunk.
+    pub received: u64,
+    /// The signed receipt, once judged.
+    pub receipt: Option<SignedReceipt>,
+}
+
+/// The server's receipt for a judged packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The packet.
+    pub packet_id: Uuid,
+    /// The station that signed it.
+    pub station_id: Uuid,
+    /// SHA-256 of the packet bytes the server judged.
+    pub sha256: String,
     /// The verdict.
     pub verdict: PacketVerdict,
     /// Why, when rejected.
     pub reason: Option<String>,
-    /// True when the server already had this exact packet.
-    pub duplicate: bool,
+    /// When the server judged it, RFC 3339.
+    pub judged_at: String,
+}
+
+/// A [`Receipt`] as JSON text with the server's Ed25519 signature over exactly that text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedReceipt {
+    /// The receipt's JSON.
+    pub body: String,
+    /// Base64 signature of `body` by the server's receipt key.
+    pub signature: String,
+}
+
+/// Why a receipt cannot be trusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiptError {
+    /// The signature is not the server's.
+    #[error("the receipt is not signed by the server's receipt key")]
+    BadSignature,
+    /// The body is not a receipt.
+    #[error("the receipt is unreadable: {0}")]
+    Unreadable(String),
+}
+
+impl SignedReceipt {
+    /// Signs `receipt` with the server's receipt key.
+    pub fn sign(receipt: &Receipt, key: &StationSigningKey) -> Self {
+        let body = serde_json::to_string(receipt).unwrap_or_default();
+        let signature = crate::keys::encode_signature(&key.sign(body.as_bytes()));
+        Self { body, signature }
+    }
+
+    /// The receipt, when `key` signed it.
+    ///
+    /// # Errors
+    /// See [`ReceiptError`].
+    pub fn verify(&self, key: &StationPublicKey) -> Result<Receipt, ReceiptError> {
+        let signature =
+            crate::keys::decode_signature(&self.signature).ok_or(ReceiptError::BadSignature)?;
+        if !key.verify(self.body.as_bytes(), &signature) {
+            return Err(ReceiptError::BadSignature);
+        }
+        serde_json::from_str(&self.body).map_err(|e| ReceiptError::Unreadable(e.to_string()))
+    }
+}
+
+/// A station asks where several packets are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// At most [`MAX_STATUS_QUERY`] packet ids.
+    pub packet_ids: Vec<Uuid>,
+}
+
+/// The answer to a [`StatusQuery`], one status per id asked, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusAnswer {
+    /// The statuses.
+    pub statuses: Vec<PacketStatus>,
 }
 
 /// Any error the API answers, with a stable machine-readable code.

@@ -10,6 +10,7 @@
 //! - [`content`]: what a packet carries once opened (demographics and images), with the
 //!   field validation that both the station and the server apply.
 //! - [`api`]: the JSON bodies of the server's HTTP API.
+//! - [`request`]: how a station signs every API request (timestamp, nonce, body hash).
 //! - [`random`]: the randomness source, injected so tests can be deterministic.
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod manifest;
 pub mod packet;
 pub mod random;
+pub mod request;
 
 mod b64;
 

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! <data dir>/keys/encryption.key          X25519 secret that opens packets (mode 0600)
+//! <data dir>/keys/receipt.key             Ed25519 seed that signs receipts (mode 0600)
+//! <data dir>/uploads/<id>.part            bytes of an upload in progress
 //! <data dir>/server.db                    SQLite: stations, provisioning tokens, packets
 //! <data dir>/packets/<station>/<id>.espk  every packet that passed its signature check
 //! ```
@@ -13,7 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use protocol::api::ProvisioningToken;
 use protocol::audit::AuditRecord;
-use protocol::keys::{ServerDecryptionKey, StationPublicKey};
+use protocol::keys::{ServerDecryptionKey, StationPublicKey, StationSigningKey};
 use protocol::packet::sha256_hex;
 use protocol::random::{RandomSource, SystemRandom};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -55,7 +57,21 @@ CREATE TABLE IF NOT EXISTS audit_entries (
     prev_hash  TEXT NOT NULL,
     hash       TEXT NOT NULL,
     PRIMARY KEY (station_id, seq)
-);";
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    packet_id  TEXT PRIMARY KEY,
+    station_id TEXT NOT NULL REFERENCES stations (station_id),
+    sha256     TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_nonces (
+    station_id TEXT NOT NULL,
+    nonce      TEXT NOT NULL,
+    seen_at    INTEGER NOT NULL,
+    PRIMARY KEY (station_id, nonce)
+);
+CREATE INDEX IF NOT EXISTS request_nonces_age ON request_nonces (seen_at);";
 
 /// Why the data directory could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +100,23 @@ pub enum DataError {
     /// No randomness was available.
     #[error("the operating system could not provide random bytes")]
     Random,
+    /// The packet id was announced before with another hash, size or station.
+    #[error("packet {0} was announced before with a different hash, size or station")]
+    AnnounceConflict(Uuid),
+    /// A chunk does not start where the held bytes end.
+    #[error("the chunk starts at byte {offset} but the server holds {held} bytes")]
+    OffsetMismatch {
+        /// Where the chunk starts.
+        offset: u64,
+        /// How many bytes the server holds.
+        held: u64,
+    },
+    /// A chunk goes past the announced size.
+    #[error("the chunk goes past the announced size of {0} bytes")]
+    PastEnd(u64),
+    /// No upload of this id was announced.
+    #[error("packet {0} was not announced")]
+    NotAnnounced(Uuid),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
@@ -117,6 +150,21 @@ pub struct PacketRecord {
     pub verdict: String,
     /// Why, when rejected.
     pub reason: Option<String>,
+    /// When it was judged, RFC 3339.
+    pub judged_at: String,
+}
+
+/// An upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    /// The sending station.
+    pub station_id: Uuid,
+    /// The announced SHA-256, lower-case hex.
+    pub sha256: String,
+    /// The announced size.
+    pub size: u64,
+    /// Bytes held so far.
+    pub received: u64,
 }
 
 /// The open data directory.
@@ -124,6 +172,8 @@ pub struct ServerData {
     root: PathBuf,
     db: Mutex<Connection>,
     key: ServerDecryptionKey,
+    receipt_key: StationSigningKey,
+    appending: Mutex<()>,
 }
 
 impl std::fmt::Debug for ServerData {
@@ -144,6 +194,9 @@ impl ServerData {
         fs::create_dir_all(root.join("packets"))
             .map_err(io(format!("cannot create {}", root.display())))?;
         let key = load_or_create_key(&root.join("keys").join("encryption.key"))?;
+        let receipt_key = load_or_create_receipt_key(&root.join("keys").join("receipt.key"))?;
+        fs::create_dir_all(root.join("uploads"))
+            .map_err(io(format!("cannot create {}", root.display())))?;
         let db = Connection::open(root.join("server.db"))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "foreign_keys", "ON")?;
@@ -153,7 +206,181 @@ impl ServerData {
             root: root.to_owned(),
             db: Mutex::new(db),
             key,
+            receipt_key,
+            appending: Mutex::new(()),
         })
+    }
+
+    /// The key that signs receipts.
+    pub fn receipt_key(&self) -> &StationSigningKey {
+        &self.receipt_key
+    }
+
+    /// Remembers a request nonce; false when the station used it before within the window.
+    /// Nonces older than twice the clock-skew window are forgotten (a request that old is
+    /// refused for its timestamp anyway).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn remember_nonce(
+        &self,
+        station_id: Uuid,
+        nonce: &str,
+        now_unix: i64,
+    ) -> Result<bool, DataError> {
+        let db = self.db();
+        let window = 2 * protocol::request::MAX_CLOCK_SKEW_SECS;
+        if now_unix % 60 == 0 {
+            db.execute(
+                "DELETE FROM request_nonces WHERE seen_at < ?1",
+                [now_unix - window],
+            )?;
+        }
+        let inserted = db.execute(
+            "INSERT INTO request_nonces (station_id, nonce, seen_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![station_id.to_string(), nonce, now_unix],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    /// An upload in progress, with how many bytes are held.
+    ///
+    /// # Errors
+    /// When the database fails or the stored row is malformed.
+    pub fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
+        let row: Option<(String, String, i64)> = self
+            .db()
+            .query_row(
+                "SELECT station_id, sha256, size FROM uploads WHERE packet_id = ?1",
+                [packet_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((station, sha256, size)) = row else {
+            return Ok(None);
+        };
+        let station_id =
+            Uuid::parse_str(&station).map_err(|e| DataError::Corrupt(e.to_string()))?;
+        let received = match fs::metadata(self.upload_path(packet_id)) {
+            Ok(meta) => meta.len(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(error) => return Err(io("cannot read an upload")(error)),
+        };
+        Ok(Some(UploadRecord {
+            station_id,
+            sha256,
+            size: u64::try_from(size).unwrap_or(0),
+            received,
+        }))
+    }
+
+    /// Starts an upload, or returns the one in progress when it was announced the same way.
+    ///
+    /// # Errors
+    /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station.
+    pub fn start_upload(
+        &self,
+        station_id: Uuid,
+        announce: &protocol::api::Announce,
+        now: OffsetDateTime,
+    ) -> Result<UploadRecord, DataError> {
+        self.db().execute(
+            "INSERT INTO uploads (packet_id, station_id, sha256, size, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (packet_id) DO NOTHING",
+            params![
+                announce.packet_id.to_string(),
+                station_id.to_string(),
+                announce.sha256,
+                i64::try_from(announce.size).unwrap_or(i64::MAX),
+                rfc3339(now)
+            ],
+        )?;
+        let upload = self
+            .upload(announce.packet_id)?
+            .ok_or_else(|| DataError::Corrupt("upload row vanished".into()))?;
+        if upload.station_id != station_id
+            || upload.sha256 != announce.sha256
+            || upload.size != announce.size
+        {
+            return Err(DataError::AnnounceConflict(announce.packet_id));
+        }
+        Ok(upload)
+    }
+
+    /// Appends a chunk at `offset`, which must be where the held bytes end. Returns the bytes
+    /// held afterwards.
+    ///
+    /// # Errors
+    /// [`DataError::NotAnnounced`], [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or
+    /// a write failure (a full disk among them).
+    pub fn append_chunk(
+        &self,
+        packet_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<u64, DataError> {
+        let _one_writer = self
+            .appending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let upload = self
+            .upload(packet_id)?
+            .ok_or(DataError::NotAnnounced(packet_id))?;
+        if offset != upload.received {
+            return Err(DataError::OffsetMismatch {
+                offset,
+                held: upload.received,
+            });
+        }
+        let end = offset.saturating_add(chunk.len() as u64);
+        if end > upload.size {
+            return Err(DataError::PastEnd(upload.size));
+        }
+        let path = self.upload_path(packet_id);
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(format!("cannot open {}", path.display())))?;
+        if let Err(error) = file.write_all(chunk) {
+            // Never keep half a chunk: the offset the station is told must be a chunk boundary
+            // it can trust.
+            let _ = file.set_len(offset);
+            return Err(io(format!("cannot write {}", path.display()))(error));
+        }
+        Ok(end)
+    }
+
+    /// The bytes of a complete upload.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
+        let path = self.upload_path(packet_id);
+        fs::read(&path).map_err(io(format!("cannot read {}", path.display())))
+    }
+
+    /// Forgets an upload and its bytes (after its verdict, or when its bytes are corrupt).
+    ///
+    /// # Errors
+    /// When the database fails or the file cannot be removed.
+    pub fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError> {
+        let path = self.upload_path(packet_id);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io(format!("cannot remove {}", path.display()))(error)),
+        }
+        self.db().execute(
+            "DELETE FROM uploads WHERE packet_id = ?1",
+            [packet_id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn upload_path(&self, packet_id: Uuid) -> PathBuf {
+        self.root.join("uploads").join(format!("{packet_id}.part"))
     }
 
     /// The key that opens packets.
@@ -297,12 +524,21 @@ impl ServerData {
         let row = self
             .db()
             .query_row(
-                "SELECT station_id, sha256, verdict, reason FROM packets WHERE packet_id = ?1",
+                "SELECT station_id, sha256, verdict, reason, received_at FROM packets
+                 WHERE packet_id = ?1",
                 [packet_id.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                },
             )
             .optional()?;
-        row.map(|(station, sha256, verdict, reason)| {
+        row.map(|(station, sha256, verdict, reason, judged_at)| {
             let station_id =
                 Uuid::parse_str(&station).map_err(|e| DataError::Corrupt(e.to_string()))?;
             Ok(PacketRecord {
@@ -311,6 +547,7 @@ impl ServerData {
                 sha256,
                 verdict,
                 reason,
+                judged_at,
             })
         })
         .transpose()
@@ -355,7 +592,6 @@ impl ServerData {
         &self,
         record: &PacketRecord,
         bytes: &[u8],
-        now: OffsetDateTime,
     ) -> Result<Option<PacketRecord>, DataError> {
         if let Some(existing) = self.packet(record.packet_id)? {
             return Ok(Some(existing));
@@ -372,7 +608,7 @@ impl ServerData {
                 i64::try_from(bytes.len()).unwrap_or(i64::MAX),
                 record.verdict,
                 record.reason,
-                rfc3339(now)
+                record.judged_at
             ],
         )?;
         if inserted == 0 {
@@ -455,6 +691,23 @@ impl ServerData {
     }
 }
 
+fn load_or_create_receipt_key(path: &Path) -> Result<StationSigningKey, DataError> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            StationSigningKey::from_seed(&bytes).map_err(|_| {
+                DataError::Corrupt(format!("{} is not a 32-byte Ed25519 seed", path.display()))
+            })
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = StationSigningKey::generate(&SystemRandom).map_err(|_| DataError::Random)?;
+            write_durably(path, key.expose_seed())?;
+            Ok(key)
+        }
+        Err(error) => Err(io(format!("cannot read {}", path.display()))(error)),
+    }
+}
+
 fn load_or_create_key(path: &Path) -> Result<ServerDecryptionKey, DataError> {
     match fs::read(path) {
         Ok(bytes) => {
@@ -493,7 +746,7 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     write().map_err(io(format!("cannot write {}", path.display())))
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }

@@ -1,33 +1,59 @@
 //! The HTTP API (see [`protocol::api`] for the table of routes and bodies).
 //!
-//! Every failure answers JSON [`ApiError`] with a stable code; a judged packet answers an
-//! [`UploadReceipt`] (200 accepted, 422 rejected).
+//! Every failure answers JSON [`ApiError`] with a stable code. Routes for stations are signed
+//! requests ([`protocol::request`]): [`authenticate`] checks the station, its key, the clock,
+//! the nonce and the station's rate before any handler runs.
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+// Handlers return a finished `Response` as their error: built once per refused request, never
+// propagated far, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use protocol::api::{
-    ApiError, Health, PacketVerdict, RegisterStationRequest, RegisterStationResponse,
-    UploadReceipt, HEALTH_PATH, PACKETS_PATH, STATIONS_PATH,
+    Announce, ApiError, Health, RegisterStationRequest, RegisterStationResponse, StatusAnswer,
+    StatusQuery, HEALTH_PATH, MAX_CHUNK_BYTES, MAX_STATUS_QUERY, METRICS_PATH, OPENAPI_PATH,
+    STATIONS_PATH, STATUSES_PATH, UPLOADS_PATH,
 };
-use protocol::packet::MAX_PACKET_BYTES;
+use protocol::request::{
+    RequestSignature, MAX_CLOCK_SKEW_SECS, NONCE_HEADER, SIGNATURE_HEADER, STATION_HEADER,
+    TIMESTAMP_HEADER,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
-use crate::data::DataError;
-use crate::intake::{self, IntakeError};
+use crate::data::{DataError, StationRecord};
+use crate::intake::IntakeError;
+use crate::uploads::{self, UploadError};
 use crate::ServerState;
+
+/// The OpenAPI 3 document of this API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Largest body a signed request may carry: one chunk, with room for nothing else.
+const MAX_SIGNED_BODY: usize = MAX_CHUNK_BYTES;
 
 /// The server's routes over `state`.
 pub fn router(state: ServerState) -> Router {
+    let signed = Router::new()
+        .route(UPLOADS_PATH, post(announce))
+        .route(&format!("{UPLOADS_PATH}/{{id}}"), get(offset).put(chunk))
+        .route(&format!("{UPLOADS_PATH}/{{id}}/finalize"), post(finalize))
+        .route(STATUSES_PATH, post(statuses))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route(HEALTH_PATH, get(health))
+        .route(OPENAPI_PATH, get(openapi))
+        .route(METRICS_PATH, get(metrics))
         .route(STATIONS_PATH, post(register))
-        .route(
-            PACKETS_PATH,
-            post(upload).layer(DefaultBodyLimit::max(MAX_PACKET_BYTES)),
-        )
+        .merge(signed)
         .fallback(|| async {
             failure(
                 StatusCode::NOT_FOUND,
@@ -35,6 +61,11 @@ pub fn router(state: ServerState) -> Router {
                 "no such API route".into(),
             )
         })
+        .layer(DefaultBodyLimit::max(MAX_SIGNED_BODY))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_refusals,
+        ))
         .with_state(state)
 }
 
@@ -58,6 +89,18 @@ fn internal(error: impl std::fmt::Display) -> Response {
     )
 }
 
+async fn count_refusals(
+    State(state): State<ServerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.status().is_client_error() {
+        state.metrics.refused();
+    }
+    response
+}
+
 async fn health(State(state): State<ServerState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -65,16 +108,35 @@ async fn health(State(state): State<ServerState>) -> Json<Health> {
     })
 }
 
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn metrics(State(state): State<ServerState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|error| {
+        failure(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("the request body is not valid JSON for this route: {error}"),
+        )
+    })
+}
+
 async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
-    let request: RegisterStationRequest = match serde_json::from_slice(&body) {
+    if let Err(wait) = state.registration_limit.check((), Instant::now()) {
+        return too_many(wait);
+    }
+    let request: RegisterStationRequest = match parse_json(&body) {
         Ok(request) => request,
-        Err(error) => {
-            return failure(
-                StatusCode::BAD_REQUEST,
-                "malformed_request",
-                error.to_string(),
-            )
-        }
+        Err(response) => return response,
     };
     let name = request.station_name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
@@ -88,15 +150,22 @@ async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
     let data = state.data.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         data.register_station(&request.token, &name, &request.signing_public_key, now)
-            .map(|id| (id, data.encryption_key().public_key()))
+            .map(|id| {
+                (
+                    id,
+                    data.encryption_key().public_key(),
+                    data.receipt_key().public_key(),
+                )
+            })
     })
     .await;
     match outcome {
-        Ok(Ok((station_id, key))) => {
+        Ok(Ok((station_id, key, receipt_key))) => {
             tracing::info!(station = %station_id, "station registered");
             Json(RegisterStationResponse {
                 station_id,
                 server_encryption_key: key,
+                server_receipt_key: receipt_key,
             })
             .into_response()
         }
@@ -115,30 +184,172 @@ async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
     }
 }
 
-async fn upload(State(state): State<ServerState>, body: Bytes) -> Response {
-    let now = (state.now)();
-    let data = state.data.clone();
-    let outcome = tokio::task::spawn_blocking(move || intake::receive(&data, &body, now)).await;
-    let judged = match outcome {
-        Ok(Ok(judged)) => judged,
-        Ok(Err(error)) => return refusal(error),
-        Err(error) => return internal(error),
-    };
-    let (status, verdict) = if judged.record.verdict == "accepted" {
-        (StatusCode::OK, PacketVerdict::Accepted)
-    } else {
-        (StatusCode::UNPROCESSABLE_ENTITY, PacketVerdict::Rejected)
-    };
-    let receipt = UploadReceipt {
-        packet_id: judged.record.packet_id,
-        verdict,
-        reason: judged.record.reason,
-        duplicate: judged.duplicate,
-    };
-    (status, Json(receipt)).into_response()
+fn too_many(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = failure(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests; try again in {seconds} s"),
+    );
+    if let Ok(value) = seconds.to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
-fn refusal(error: IntakeError) -> Response {
+/// The station a signed request came from.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub StationRecord);
+
+fn signature_headers(headers: &HeaderMap) -> Option<RequestSignature> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::to_owned);
+    let nonce = text(NONCE_HEADER)?;
+    if nonce.len() < 16 || nonce.len() > 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some(RequestSignature {
+        station_id: Uuid::parse_str(&text(STATION_HEADER)?).ok()?,
+        timestamp: text(TIMESTAMP_HEADER)?.parse().ok()?,
+        nonce,
+        signature: text(SIGNATURE_HEADER)?,
+    })
+}
+
+/// Checks a signed request: registered station, signature over method, path, time, nonce and
+/// body, clock within [`MAX_CLOCK_SKEW_SECS`], nonce unused, rate. Passes the station on.
+async fn authenticate(State(state): State<ServerState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
+        Ok(body) => body,
+        Err(_) => {
+            return failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                format!("a request body may be at most {MAX_SIGNED_BODY} bytes"),
+            )
+        }
+    };
+    let Some(signature) = signature_headers(&parts.headers) else {
+        return failure(
+            StatusCode::UNAUTHORIZED,
+            "unsigned_request",
+            format!("this route needs a signed request: headers {STATION_HEADER}, {TIMESTAMP_HEADER}, {NONCE_HEADER} (16–64 hex digits) and {SIGNATURE_HEADER}"),
+        );
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let method = parts.method.as_str().to_owned();
+    let now = (state.now)();
+    let data = state.data.clone();
+    let checked_body = body.clone();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<StationRecord, Response> {
+        let station = data
+            .station(signature.station_id)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                failure(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown_station",
+                    format!(
+                        "station {} is not registered with this server",
+                        signature.station_id
+                    ),
+                )
+            })?;
+        if !signature.verify(&station.signing_key, &method, &path, &checked_body) {
+            return Err(failure(
+                StatusCode::UNAUTHORIZED,
+                "bad_request_signature",
+                "the request is not signed with the station's registered key".into(),
+            ));
+        }
+        if station.revoked {
+            return Err(failure(
+                StatusCode::FORBIDDEN,
+                "station_revoked",
+                format!(
+                    "station {} has been revoked by an administrator",
+                    station.station_id
+                ),
+            ));
+        }
+        let skew = signature.timestamp - now.unix_timestamp();
+        if skew.abs() > MAX_CLOCK_SKEW_SECS {
+            let direction = if skew > 0 { "ahead of" } else { "behind" };
+            return Err(failure(
+                StatusCode::UNAUTHORIZED,
+                "clock_skew",
+                format!(
+                    "the station clock is {} s {direction} the server's (at most {MAX_CLOCK_SKEW_SECS} s allowed); server time is {}",
+                    skew.abs(),
+                    crate::data::rfc3339(now)
+                ),
+            ));
+        }
+        if !data
+            .remember_nonce(station.station_id, &signature.nonce, now.unix_timestamp())
+            .map_err(internal)?
+        {
+            return Err(failure(
+                StatusCode::UNAUTHORIZED,
+                "replayed_request",
+                "this request was received before; a signed request is accepted once".into(),
+            ));
+        }
+        Ok(station)
+    })
+    .await;
+    let station = match outcome {
+        Ok(Ok(station)) => station,
+        Ok(Err(response)) => return response,
+        Err(error) => return internal(error),
+    };
+    if let Err(wait) = state
+        .station_limit
+        .check(station.station_id, Instant::now())
+    {
+        return too_many(wait);
+    }
+    state.metrics.seen(station.station_id, now.unix_timestamp());
+    parts.extensions.insert(Authenticated(station));
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+fn refusal(error: UploadError) -> Response {
+    let message = error.to_string();
+    match error {
+        UploadError::TooLarge(_) => {
+            failure(StatusCode::PAYLOAD_TOO_LARGE, "packet_too_large", message)
+        }
+        UploadError::BadHash => failure(StatusCode::BAD_REQUEST, "malformed_request", message),
+        UploadError::Incomplete { .. } => {
+            failure(StatusCode::CONFLICT, "upload_incomplete", message)
+        }
+        UploadError::HashMismatch => failure(StatusCode::CONFLICT, "upload_corrupt", message),
+        UploadError::IdMismatch { .. } => {
+            failure(StatusCode::BAD_REQUEST, "packet_id_mismatch", message)
+        }
+        UploadError::IdReused(_) => failure(StatusCode::CONFLICT, "packet_id_reused", message),
+        UploadError::Intake(error) => intake_refusal(error),
+        UploadError::Data(DataError::AnnounceConflict(_)) => {
+            failure(StatusCode::CONFLICT, "packet_id_reused", message)
+        }
+        UploadError::Data(DataError::OffsetMismatch { .. }) => {
+            failure(StatusCode::CONFLICT, "offset_mismatch", message)
+        }
+        UploadError::Data(DataError::PastEnd(_)) => {
+            failure(StatusCode::BAD_REQUEST, "chunk_past_end", message)
+        }
+        UploadError::Data(DataError::NotAnnounced(_)) => {
+            failure(StatusCode::NOT_FOUND, "not_announced", message)
+        }
+        UploadError::Data(error) => internal(error),
+    }
+}
+
+fn intake_refusal(error: IntakeError) -> Response {
     let message = error.to_string();
     match error {
         IntakeError::Malformed(_) => failure(StatusCode::BAD_REQUEST, "malformed_packet", message),
@@ -156,5 +367,146 @@ fn refusal(error: IntakeError) -> Response {
         }
         IntakeError::IdReused(_) => failure(StatusCode::CONFLICT, "packet_id_reused", message),
         IntakeError::Data(error) => internal(error),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, UploadError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(refusal(error)),
+        Err(error) => Err(internal(error)),
+    }
+}
+
+fn packet_id(text: &str) -> Result<Uuid, Response> {
+    Uuid::parse_str(text).map_err(|_| {
+        failure(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("{text:?} is not a packet id"),
+        )
+    })
+}
+
+async fn announce(
+    State(state): State<ServerState>,
+    Extension(Authenticated(station)): Extension<Authenticated>,
+    body: Bytes,
+) -> Response {
+    let announce: Announce = match parse_json(&body) {
+        Ok(announce) => announce,
+        Err(response) => return response,
+    };
+    let (data, now) = (state.data.clone(), (state.now)());
+    match blocking(move || uploads::announce(&data, station.station_id, &announce, now)).await {
+        Ok((status, judged_before)) => {
+            if judged_before {
+                state.metrics.duplicate();
+            }
+            Json(status).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+async fn offset(
+    State(state): State<ServerState>,
+    Extension(Authenticated(station)): Extension<Authenticated>,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match packet_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let data = state.data.clone();
+    match blocking(move || Ok(uploads::status(&data, station.station_id, id)?)).await {
+        Ok(status) => Json(status).into_response(),
+        Err(response) => response,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ChunkAt {
+    offset: u64,
+}
+
+async fn chunk(
+    State(state): State<ServerState>,
+    Extension(Authenticated(station)): Extension<Authenticated>,
+    Path(id): Path<String>,
+    Query(at): Query<ChunkAt>,
+    body: Bytes,
+) -> Response {
+    let id = match packet_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let count = body.len();
+    let data = state.data.clone();
+    match blocking(move || uploads::chunk(&data, station.station_id, id, at.offset, &body)).await {
+        Ok(status) => {
+            state.metrics.bytes(count);
+            Json(status).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+async fn finalize(
+    State(state): State<ServerState>,
+    Extension(Authenticated(station)): Extension<Authenticated>,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match packet_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let (data, now) = (state.data.clone(), (state.now)());
+    match blocking(move || uploads::finalize(&data, station.station_id, id, now)).await {
+        Ok((status, judged_before)) => {
+            if judged_before {
+                state.metrics.duplicate();
+            } else {
+                state
+                    .metrics
+                    .judged(status.state == protocol::api::PacketState::Accepted);
+            }
+            Json(status).into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+async fn statuses(
+    State(state): State<ServerState>,
+    Extension(Authenticated(station)): Extension<Authenticated>,
+    body: Bytes,
+) -> Response {
+    let query: StatusQuery = match parse_json(&body) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    if query.packet_ids.len() > MAX_STATUS_QUERY {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "too_many_ids",
+            format!("a status query may name at most {MAX_STATUS_QUERY} packets"),
+        );
+    }
+    let data = state.data.clone();
+    let answer = blocking(move || {
+        let statuses = query
+            .packet_ids
+            .iter()
+            .map(|id| uploads::status(&data, station.station_id, *id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(StatusAnswer { statuses })
+    })
+    .await;
+    match answer {
+        Ok(answer) => Json(answer).into_response(),
+        Err(response) => response,
     }
 }

@@ -118,8 +118,9 @@ pub fn receive(
         }
         .to_owned(),
         reason,
+        judged_at: crate::data::rfc3339(now),
     };
-    if let Some(existing) = data.store_packet(&record, bytes, now)? {
+    if let Some(existing) = data.store_packet(&record, bytes)? {
         return repeat(existing, &record.sha256);
     }
     data.store_audit_entries(header.station_id, &audit)?;

@@ -44,6 +44,19 @@ enum Command {
     IssueToken,
     /// Lists the packets received, with their verdicts.
     Packets,
+    /// Revokes a station: from now on its requests and packets are refused.
+    Revoke {
+        /// The station's id.
+        station_id: uuid::Uuid,
+    },
+    /// Imports the packets a station exported to a folder (`station export`, e.g. on a USB
+    /// stick): each `*.espk` file gets the same checks as an upload; a packet already received
+    /// counts once. The station learns the verdicts when it is next online. Exits with status
+    /// 1 when any file was refused.
+    Import {
+        /// The folder holding `<packet id>.espk` files.
+        folder: PathBuf,
+    },
     /// Checks the audit entries a station has uploaded with its packets: each matches its hash
     /// and follows the one before; a position never received is reported as missing. Exits with
     /// status 1 when anything is wrong.
@@ -109,6 +122,18 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("the server stopped with an error")?;
         }
+        Command::Revoke { station_id } => {
+            if data.revoke_station(station_id)? {
+                println!("station {station_id} revoked");
+            } else {
+                anyhow::bail!("no station {station_id} is registered");
+            }
+        }
+        Command::Import { folder } => {
+            if !import(&data, &folder)? {
+                std::process::exit(1);
+            }
+        }
         Command::IssueToken => {
             let token = data.issue_token(time::OffsetDateTime::now_utc())?;
             println!("{}", token.expose());
@@ -124,6 +149,55 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Imports every `*.espk` file in `folder`; true when none was refused.
+fn import(data: &ServerData, folder: &std::path::Path) -> anyhow::Result<bool> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .with_context(|| format!("cannot read the folder {}", folder.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "espk"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("{} holds no .espk packet files", folder.display());
+    }
+    let (mut new, mut again, mut refused) = (0, 0, 0);
+    for path in &files {
+        let name = path.display();
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                println!("{name}: cannot read: {error}");
+                refused += 1;
+                continue;
+            }
+        };
+        match enrollment_server::intake::receive(data, &bytes, time::OffsetDateTime::now_utc()) {
+            Ok(judged) => {
+                let reason = judged.record.reason.as_deref().unwrap_or("");
+                if judged.duplicate {
+                    again += 1;
+                    println!(
+                        "{name}: already received ({}) {reason}",
+                        judged.record.verdict
+                    );
+                } else {
+                    new += 1;
+                    println!("{name}: {} {reason}", judged.record.verdict);
+                }
+            }
+            Err(error) => {
+                refused += 1;
+                println!("{name}: refused: {error}");
+            }
+        }
+    }
+    println!(
+        "{} files: {new} new, {again} already received, {refused} refused",
+        files.len()
+    );
+    Ok(refused == 0)
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ use station_core::drafts::{self, SavedDraft};
 use station_core::enrollment;
 use station_core::officers::{self, Password, Permission};
 use station_core::station::Station;
+use station_core::sync::machine::SyncStatus;
 use station_core::vault::Passphrase;
 use tauri::{Manager, State};
 
@@ -300,4 +301,36 @@ pub async fn sync_now(
     session.act(Permission::Enroll)?;
     sync.sync_now();
     Ok(())
+}
+
+/// Stops sending until resumed (e.g. to free a metered link); nothing waiting is lost.
+#[tauri::command]
+pub async fn pause_sync(
+    session: State<'_, Session>,
+    sync: State<'_, SyncSlot>,
+) -> Result<(), CommandError> {
+    session.act(Permission::Enroll)?;
+    sync.pause();
+    Ok(())
+}
+
+/// Sends again after a pause.
+#[tauri::command]
+pub async fn resume_sync(
+    session: State<'_, Session>,
+    sync: State<'_, SyncSlot>,
+) -> Result<(), CommandError> {
+    session.act(Permission::Enroll)?;
+    sync.resume();
+    Ok(())
+}
+
+/// What sending is doing: progress, and the officer's message for any problem.
+#[tauri::command]
+pub async fn sync_status(
+    session: State<'_, Session>,
+    sync: State<'_, SyncSlot>,
+) -> Result<Option<SyncStatus>, CommandError> {
+    session.check(Permission::Enroll)?;
+    Ok(sync.status())
 }

@@ -68,6 +68,9 @@ pub fn run() {
             commands::submit_enrollment,
             commands::list_enrollments,
             commands::sync_now,
+            commands::pause_sync,
+            commands::resume_sync,
+            commands::sync_status,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

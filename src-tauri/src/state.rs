@@ -10,6 +10,7 @@ use station_core::drafts::SavedDraft;
 use station_core::officers::{Officer, Permission};
 use station_core::session;
 use station_core::station::{read_config, OpenError, Station, StationConfig, StationPaths};
+use station_core::sync::machine::SyncStatus;
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
 use station_core::vault::{self, Passphrase, Protection, VaultError};
 use tauri::{AppHandle, Manager};
@@ -148,24 +149,43 @@ impl DraftSlot {
 pub struct SyncSlot(Mutex<Option<SyncHandle>>);
 
 impl SyncSlot {
+    fn handle(&self) -> Option<SyncHandle> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     pub fn sync_now(&self) {
-        if let Some(handle) = &*self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+        if let Some(handle) = self.handle() {
             handle.sync_now();
         }
+    }
+
+    pub fn pause(&self) {
+        if let Some(handle) = self.handle() {
+            handle.pause();
+        }
+    }
+
+    pub fn resume(&self) {
+        if let Some(handle) = self.handle() {
+            handle.resume();
+        }
+    }
+
+    /// The loop's latest status; `None` before the station is unlocked.
+    pub fn status(&self) -> Option<SyncStatus> {
+        self.handle().map(|h| h.status())
     }
 }
 
 fn start_sync(station: &Station, app: &AppHandle) {
     let config = SyncConfig::default();
-    let uploader = Uploader::new(
-        station.store().clone(),
-        &station.config().server_url,
-        &config,
-        Arc::new(SystemClock),
-    );
+    let uploader = Uploader::new(station, &config, Arc::new(SystemClock));
     match uploader {
         Ok(uploader) => {
-            let (handle, task) = sync::start(uploader, config);
+            let (handle, task) = sync::start(uploader);
             tauri::async_runtime::spawn(task);
             let slot = app.state::<SyncSlot>();
             *slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);

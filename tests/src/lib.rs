@@ -226,3 +226,94 @@ pub fn submit_as_budi(station: &Station, name: &str, seed: u64) -> SubmittedEnro
     )
     .expect("a complete enrollment submits")
 }
+
+/// The station's signing key, from its vault (what a test needs to sign raw requests).
+pub fn signing_key_of(station_dir: &Path) -> protocol::keys::StationSigningKey {
+    station_core::vault::unlock(&StationPaths::new(station_dir).vault(), &passphrase())
+        .expect("the test vault opens")
+        .signing_key
+}
+
+/// A signed request as a station makes it; the HTTP status and the JSON answer.
+pub async fn signed_request(
+    url: &str,
+    station_id: uuid::Uuid,
+    key: &protocol::keys::StationSigningKey,
+    method: &str,
+    path_and_query: &str,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    use protocol::request::*;
+    let nonce: String = (0..16).map(|_| format!("{:02x}", rand_byte())).collect();
+    let signature = RequestSignature::sign(
+        key,
+        station_id,
+        (method, path_and_query, &body),
+        OffsetDateTime::now_utc().unix_timestamp(),
+        nonce,
+    );
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let response = reqwest::Client::new()
+        .request(method, format!("{url}{path_and_query}"))
+        .header(STATION_HEADER, station_id.to_string())
+        .header(TIMESTAMP_HEADER, signature.timestamp.to_string())
+        .header(NONCE_HEADER, &signature.nonce)
+        .header(SIGNATURE_HEADER, &signature.signature)
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
+fn rand_byte() -> u8 {
+    let mut byte = [0u8; 1];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut byte).expect("random");
+    byte[0]
+}
+
+/// Delivers `bytes` the way the station does (announce, one chunk, finalize), signed by the
+/// rig's station; returns the first refusal, or the final answer. A packet the server judged
+/// before is answered at the announce, without an upload.
+pub async fn deliver_raw(rig: &Rig, bytes: Vec<u8>) -> (u16, serde_json::Value) {
+    use protocol::api::{Announce, UPLOADS_PATH};
+    let key = signing_key_of(rig.station_dir.path());
+    let station_id = rig.station.config().station_id;
+    let packet_id = protocol::packet::SealedPacket::parse(&bytes)
+        .map(|p| p.manifest().packet_id)
+        .unwrap_or_else(|_| uuid::Uuid::new_v4());
+    let announce = Announce {
+        packet_id,
+        sha256: protocol::packet::sha256_hex(&bytes),
+        size: bytes.len() as u64,
+    };
+    let url = &rig.server.url;
+    let body = serde_json::to_vec(&announce).expect("json");
+    let (status, answer) = signed_request(url, station_id, &key, "POST", UPLOADS_PATH, body).await;
+    if status != 200 || answer["state"] != "receiving" {
+        return (status, answer);
+    }
+    for (n, chunk) in bytes.chunks(512 * 1024).enumerate() {
+        let path = format!("{UPLOADS_PATH}/{packet_id}?offset={}", n * 512 * 1024);
+        let (status, answer) =
+            signed_request(url, station_id, &key, "PUT", &path, chunk.to_vec()).await;
+        if status != 200 {
+            return (status, answer);
+        }
+    }
+    let path = format!("{UPLOADS_PATH}/{packet_id}/finalize");
+    signed_request(url, station_id, &key, "POST", &path, Vec::new()).await
+}
+
+/// Sync timing for tests: quick retries, small chunks.
+pub fn fast_sync() -> station_core::sync::SyncConfig {
+    station_core::sync::SyncConfig {
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(300),
+        idle_interval: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(10),
+        chunk_bytes: 64 * 1024,
+        ..station_core::sync::SyncConfig::default()
+    }
+}

@@ -78,6 +78,19 @@ export interface DraftView {
   fingers: FingerView[];
 }
 
+/** Mirrors `station_core::sync::machine::SyncStatus`. */
+export interface SyncStatus {
+  phase: "idle" | "sending" | "retrying" | "paused";
+  backlogPackets: number;
+  backlogBytes: number;
+  packetsDone: number;
+  bytesSent: number;
+  current: [string, number, number] | null;
+  problem: { kind: string; detail: string } | null;
+  message: string | null;
+  retryInMs: number | null;
+}
+
 export interface Submitted {
   id: string;
   packetBytes: number;
@@ -105,4 +118,7 @@ export const api = {
   submitEnrollment: (form: Demographics) => invoke<Submitted>("submit_enrollment", { form }),
   listEnrollments: () => invoke<EnrollmentView[]>("list_enrollments"),
   syncNow: () => invoke<void>("sync_now"),
+  pauseSync: () => invoke<void>("pause_sync"),
+  resumeSync: () => invoke<void>("resume_sync"),
+  syncStatus: () => invoke<SyncStatus | null>("sync_status"),
 };

@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, EnrollmentView, FingerView, ImageView, Officer, StationStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, EnrollmentView, FingerView, ImageView, Officer, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -225,8 +225,38 @@ function enrollmentRow(item: EnrollmentView): HTMLElement {
   );
 }
 
+function kib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
+function showSync(line: HTMLElement, toggle: HTMLButtonElement, status: SyncStatus | null): void {
+  if (!status) {
+    line.textContent = "";
+    return;
+  }
+  toggle.textContent = status.phase === "paused" ? "Resume sending" : "Pause sending";
+  toggle.dataset.paused = String(status.phase === "paused");
+  const parts: string[] = [];
+  if (status.phase === "paused") parts.push("Sending is paused.");
+  if (status.phase === "sending" && status.current) {
+    const [, held, size] = status.current;
+    parts.push(`Sending: ${kib(held)} of ${kib(size)}; ${status.backlogPackets} waiting (${kib(status.backlogBytes)}).`);
+  }
+  if (status.message) parts.push(status.message);
+  if (status.phase === "retrying" && status.retryInMs !== null) {
+    parts.push(`Next attempt in ${Math.max(1, Math.round(status.retryInMs / 1000))} s.`);
+  }
+  line.textContent = parts.join(" ");
+  line.dataset.problem = status.problem?.kind ?? "";
+  line.title = status.problem?.detail ?? "";
+  line.className = status.problem ? "sync-status problem" : "sync-status muted";
+}
+
 async function refreshList(body: HTMLElement, summary: HTMLElement): Promise<void> {
   try {
+    const line = document.getElementById("sync-status");
+    const toggle = document.getElementById("sync-toggle") as HTMLButtonElement | null;
+    if (line && toggle) showSync(line, toggle, await api.syncStatus());
     const items = await api.listEnrollments();
     body.replaceChildren(
       ...(items.length
@@ -262,9 +292,20 @@ function renderHome(): void {
       : null,
     el("button", { id: "new-enrollment", class: state.officer?.hasDraft ? "" : "primary", onclick: () => void startEnrollment() }, "New enrollment"),
     el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary), (e) => showError(summary, e)) }, "Sync now"),
+    el(
+      "button",
+      {
+        id: "sync-toggle",
+        onclick: (event: Event) => {
+          const paused = (event.currentTarget as HTMLElement).dataset.paused === "true";
+          void (paused ? api.resumeSync() : api.pauseSync()).then(() => refreshList(body, summary), (e) => showError(summary, e));
+        },
+      },
+      "Pause sending",
+    ),
     summary,
   );
-  mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, "Enrollments"), actions, table)));
+  mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, "Enrollments"), actions, el("p", { id: "sync-status", class: "sync-status muted", role: "status" }, ""), table)));
   void refreshList(body, summary);
   state.pollTimer = window.setInterval(() => void refreshList(body, summary), 1500);
   (document.querySelector("#resume-enrollment, #new-enrollment") as HTMLButtonElement).focus();

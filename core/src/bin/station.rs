@@ -58,8 +58,23 @@ enum Command {
     },
     /// Shows the station's identity and its outbox.
     Status,
-    /// Uploads pending packets once and reports the result.
-    Sync,
+    /// Uploads pending packets until the outbox is empty or a problem stops it, and reports
+    /// the result (exit status 1 when a problem stopped it).
+    Sync {
+        /// Bytes per upload chunk (what a cut link can cost at most).
+        #[arg(long, default_value_t = 256 * 1024)]
+        chunk_bytes: u64,
+        /// Sends to this server URL instead of the configured one (e.g. through a relay).
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Writes every pending packet to a folder (a USB stick) for `enrollment-server import`,
+    /// and marks them so they are not uploaded while the server may still receive them from
+    /// the stick; their verdicts arrive when the station is next online.
+    Export {
+        /// The folder, e.g. the USB stick's mount point.
+        folder: PathBuf,
+    },
     /// Works with the tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -245,16 +260,44 @@ async fn main() -> anyhow::Result<()> {
                 counts.pending, counts.accepted, counts.rejected
             );
         }
-        Command::Sync => {
+        Command::Sync {
+            chunk_bytes,
+            server,
+        } => {
             let station = open(paths)?;
-            let uploader = Uploader::new(
-                station.store().clone(),
-                &station.config().server_url,
-                &SyncConfig::default(),
-                Arc::new(SystemClock),
+            let config = SyncConfig {
+                chunk_bytes,
+                ..SyncConfig::default()
+            };
+            let url = server.unwrap_or_else(|| station.config().server_url.clone());
+            let uploader = Uploader::to_server(&station, &url, &config, Arc::new(SystemClock))?;
+            let status = uploader.run_pass().await;
+            println!(
+                "{} packet(s) got a verdict, {} bytes sent; {} packet(s) still waiting",
+                status.packets_done, status.bytes_sent, status.backlog_packets
+            );
+            if let (Some(problem), Some(message)) = (&status.problem, &status.message) {
+                println!("{message}");
+                println!("detail: {}", problem.detail);
+                if status.phase == station_core::sync::machine::Phase::Retrying {
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Export { folder } => {
+            let station = open(paths)?;
+            let report = station_core::sync::export::export_pending(
+                &station,
+                &folder,
+                "station-cli",
+                &SystemClock,
             )?;
-            let judged = uploader.run_pass().await.context("sync stopped")?;
-            println!("{judged} packet(s) delivered");
+            println!(
+                "{} packet(s), {} bytes written to {}; import them with `enrollment-server import`",
+                report.packets,
+                report.bytes,
+                folder.display()
+            );
         }
         Command::Approvals { supervisor } => {
             let station = open(paths)?;

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[outbox::MIGRATION_4],
     &[enrollments::MIGRATION_5, drafts::MIGRATION_5],
     &[outbox::MIGRATION_6],
+    &[outbox::MIGRATION_7],
 ];
 
 /// A handle to the station database.

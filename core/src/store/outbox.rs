@@ -34,6 +34,12 @@ ALTER TABLE outbox ADD COLUMN verdict_at TEXT;
 ALTER TABLE outbox ADD COLUMN purged_at TEXT;
 UPDATE outbox SET verdict_at = updated_at WHERE state IN ('accepted', 'rejected');";
 
+/// The server's signed receipt is kept with each verdict; packets exported to a folder (a USB
+/// stick) are marked so the uploader waits for the server to learn them that way.
+pub(super) const MIGRATION_7: &str = "
+ALTER TABLE outbox ADD COLUMN receipt TEXT;
+ALTER TABLE outbox ADD COLUMN exported_at TEXT;";
+
 /// Where a packet is in delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -91,8 +97,19 @@ pub struct PendingPacket {
     pub packet_id: String,
     /// The sealed bytes.
     pub packet: Vec<u8>,
+    /// SHA-256 of the sealed bytes, lower-case hex.
+    pub sha256: String,
     /// Failed attempts so far.
     pub attempts: u32,
+}
+
+/// How much waits for upload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Packets waiting (approved or needing no approval).
+    pub packets: u64,
+    /// Their sealed bytes.
+    pub bytes: u64,
 }
 
 /// How many packets are in each state.
@@ -130,25 +147,117 @@ pub(super) fn insert(
 }
 
 impl Store {
-    /// Pending packets, oldest first, at most `limit`.
+    /// Pending packets ready for upload, oldest first, at most `limit`: approved or needing no
+    /// approval, and not exported to a folder after `exported_before` (RFC 3339; packets
+    /// exported earlier than that are uploaded again, in case the stick never reached the
+    /// server; the server's announce answer keeps that from storing anything twice).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn uploadable_packets(
+        &self,
+        limit: usize,
+        exported_before: &str,
+    ) -> Result<Vec<PendingPacket>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT packet_id, packet, sha256, attempts FROM outbox
+                 WHERE state = 'pending' AND (approval IS NULL OR approval = 'approved')
+                   AND (exported_at IS NULL OR exported_at < ?2)
+                 ORDER BY created_at, rowid LIMIT ?1",
+            )?;
+            let rows = statement.query_map(
+                params![i64::try_from(limit).unwrap_or(i64::MAX), exported_before],
+                |r| {
+                    Ok(PendingPacket {
+                        packet_id: r.get(0)?,
+                        packet: r.get(1)?,
+                        sha256: r.get(2)?,
+                        attempts: r.get(3)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Pending packets ready for upload, oldest first, at most `limit`, whether exported or
+    /// not (for export itself and for tests).
     ///
     /// # Errors
     /// When the database fails.
     pub fn pending_packets(&self, limit: usize) -> Result<Vec<PendingPacket>, StoreError> {
+        self.uploadable_packets(limit, "9999")
+    }
+
+    /// Ids of pending packets that were exported to a folder, oldest first, at most `limit`:
+    /// the server may have them from the folder.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn exported_pending(&self, limit: usize) -> Result<Vec<String>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(
-                "SELECT packet_id, packet, attempts FROM outbox
-                 WHERE state = 'pending' AND (approval IS NULL OR approval = 'approved')
+                "SELECT packet_id FROM outbox
+                 WHERE state = 'pending' AND exported_at IS NOT NULL
                  ORDER BY created_at, rowid LIMIT ?1",
             )?;
-            let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                Ok(PendingPacket {
-                    packet_id: r.get(0)?,
-                    packet: r.get(1)?,
-                    attempts: r.get(2)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let rows = statement
+                .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Marks packets as exported to a folder at `at`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn mark_exported(&self, packet_ids: &[String], at: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for id in packet_ids {
+                tx.execute(
+                    "UPDATE outbox SET exported_at = ?2, updated_at = ?2
+                     WHERE packet_id = ?1 AND state = 'pending'",
+                    params![id, at],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// What waits for upload: packets and bytes (approved or needing no approval).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn backlog(&self) -> Result<Backlog, StoreError> {
+        self.with(|c| {
+            let (packets, bytes): (i64, i64) = c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox
+                 WHERE state = 'pending' AND (approval IS NULL OR approval = 'approved')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(Backlog {
+                packets: u64::try_from(packets).unwrap_or(0),
+                bytes: u64::try_from(bytes).unwrap_or(0),
+            })
+        })
+    }
+
+    /// The server's signed receipt for a packet, as received (JSON).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn receipt(&self, packet_id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT receipt FROM outbox WHERE packet_id = ?1",
+                [packet_id],
+                |r| r.get(0),
+            )?)
         })
     }
 
@@ -163,12 +272,28 @@ impl Store {
         server_reason: Option<&str>,
         at: &str,
     ) -> Result<(), StoreError> {
+        self.record_verdict_with_receipt(packet_id, state, server_reason, None, at)
+    }
+
+    /// Records the server's verdict on a packet with its signed receipt (JSON); a verdict is
+    /// final, so a second one for the same packet changes nothing.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn record_verdict_with_receipt(
+        &self,
+        packet_id: &str,
+        state: OutboxState,
+        server_reason: Option<&str>,
+        receipt: Option<&str>,
+        at: &str,
+    ) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
                 "UPDATE outbox SET state = ?2, server_reason = ?3, last_error = NULL, updated_at = ?4,
-                                   verdict_at = ?4
-                 WHERE packet_id = ?1",
-                params![packet_id, state.as_str(), server_reason, at],
+                                   verdict_at = ?4, receipt = ?5
+                 WHERE packet_id = ?1 AND state = 'pending'",
+                params![packet_id, state.as_str(), server_reason, at, receipt],
             )?;
             Ok(())
         })

@@ -27,6 +27,9 @@ fn station_with_log(dir: &Path, entries: usize) {
         station_name: "Test desk".into(),
         server_url: "http://127.0.0.1:9".into(),
         server_encryption_key: server.public_key(),
+        server_receipt_key: StationSigningKey::from_seed(&[3; 32])
+            .expect("key")
+            .public_key(),
         retention_days: 30,
     };
     vault::create(&paths.vault(), &passphrase(), key).expect("vault");

@@ -13,27 +13,12 @@ use station_core::enrollment;
 use station_core::officers::{self, Password, Role};
 use station_core::station::Station;
 use station_core::store::outbox::OutboxState;
-use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
+use station_core::sync::{self, SyncHandle, Uploader};
 use system_tests::*;
 
-fn fast_sync() -> SyncConfig {
-    SyncConfig {
-        min_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(300),
-        idle_interval: Duration::from_millis(300),
-        request_timeout: Duration::from_secs(10),
-    }
-}
-
 fn start_sync(station: &Station) -> SyncHandle {
-    let uploader = Uploader::new(
-        station.store().clone(),
-        &station.config().server_url,
-        &fast_sync(),
-        Arc::new(SystemClock),
-    )
-    .expect("uploader");
-    let (handle, task) = sync::start(uploader, fast_sync());
+    let uploader = Uploader::new(station, &fast_sync(), Arc::new(SystemClock)).expect("uploader");
+    let (handle, task) = sync::start(uploader);
     tokio::spawn(task);
     handle
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hardware::simulated::SimulatedCamera;
-use protocol::api::{ApiError, PacketVerdict, UploadReceipt, PACKETS_PATH};
+use protocol::api::{ApiError, PacketState, PacketStatus};
 use protocol::content::{Demographics, EnrollmentContent};
 use protocol::keys::{ServerDecryptionKey, StationSigningKey};
 use protocol::packet::{self, Part, SealParams, SealedPacket};
@@ -245,18 +245,6 @@ async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphras
     assert_eq!(resumed, saved, "a restart loses nothing of the draft");
 }
 
-async fn post(url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{url}{PACKETS_PATH}"))
-        .header("content-type", "application/octet-stream")
-        .body(body)
-        .send()
-        .await
-        .expect("the server answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON answer"))
-}
-
 fn error_code(answer: &serde_json::Value) -> String {
     serde_json::from_value::<ApiError>(answer.clone())
         .expect("an API error body")
@@ -282,7 +270,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         .position(|w| w == b"\"budi\"")
         .expect("officer id in the manifest");
     edited_manifest[at + 1] = b'B';
-    let (status, answer) = post(&server.url, edited_manifest).await;
+    let (status, answer) = deliver_raw(&rig, edited_manifest).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
         (403, "bad_signature")
@@ -292,7 +280,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
     let mut edited_payload = original.clone();
     let inside_payload = original.len() - 64 - 16 - 100;
     edited_payload[inside_payload] ^= 0x20;
-    let (status, answer) = post(&server.url, edited_payload).await;
+    let (status, answer) = deliver_raw(&rig, edited_payload).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
         (403, "payload_tampered")
@@ -319,14 +307,14 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         &SystemRandom,
     )
     .expect("seal");
-    let (status, answer) = post(&server.url, forged).await;
+    let (status, answer) = deliver_raw(&rig, forged).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
         (403, "wrong_station_key"),
         "a key the server never registered"
     );
 
-    let (status, answer) = post(&server.url, b"not a packet at all".to_vec()).await;
+    let (status, answer) = deliver_raw(&rig, b"not a packet at all".to_vec()).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
         (400, "malformed_packet")
@@ -336,18 +324,22 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         "nothing refused is stored"
     );
 
-    let (status, answer) = post(&server.url, original.clone()).await;
-    let receipt: UploadReceipt = serde_json::from_value(answer).expect("receipt");
+    let (status, answer) = deliver_raw(&rig, original.clone()).await;
+    let first: PacketStatus = serde_json::from_value(answer).expect("status");
+    assert_eq!((status, first.state), (200, PacketState::Accepted));
+    let receipt = first
+        .receipt
+        .as_ref()
+        .expect("a verdict comes with a receipt")
+        .verify(&station.config().server_receipt_key)
+        .expect("signed by the server's receipt key");
+    assert_eq!(receipt.sha256, protocol::packet::sha256_hex(&original));
+    let (status, answer) = deliver_raw(&rig, original.clone()).await;
+    let again: PacketStatus = serde_json::from_value(answer).expect("status");
     assert_eq!(
-        (status, receipt.verdict, receipt.duplicate),
-        (200, PacketVerdict::Accepted, false)
-    );
-    let (status, answer) = post(&server.url, original.clone()).await;
-    let receipt: UploadReceipt = serde_json::from_value(answer).expect("receipt");
-    assert_eq!(
-        (status, receipt.duplicate),
-        (200, true),
-        "a re-sent packet is acknowledged, not stored twice"
+        (status, again.state, again.receipt),
+        (200, PacketState::Accepted, first.receipt),
+        "a re-sent packet is answered at its announce with the same receipt, not stored twice"
     );
     assert_eq!(server.data.packets().expect("packets").len(), 1);
 
@@ -362,7 +354,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         .expect("second packet")
         .packet;
     let replayed = reissue_with_id(&other, uuid_of(&original), &rig);
-    let (status, answer) = post(&server.url, replayed).await;
+    let (status, answer) = deliver_raw(&rig, replayed).await;
     assert_eq!(
         (status, error_code(&answer).as_str()),
         (409, "packet_id_reused")

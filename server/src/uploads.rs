@@ -1,0 +1,226 @@
+//! Two-phase delivery, pure of HTTP: announce, chunks at the offset the server holds,
+//! finalize (hash, then [`intake::receive`]), and status queries with signed receipts.
+//!
+//! Every step is idempotent: announcing a packet the server has judged answers its verdict
+//! (nothing is sent again), a chunk at a stale offset is refused with the offset the server
+//! holds, and finalizing a judged packet answers the same receipt.
+
+use protocol::api::{Announce, PacketState, PacketStatus, PacketVerdict, Receipt, SignedReceipt};
+use protocol::packet::{sha256_hex, SealedPacket, MAX_PACKET_BYTES};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::data::{DataError, PacketRecord, ServerData};
+use crate::intake::{self, IntakeError};
+
+/// Why an upload step was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The announced size is over the limit.
+    #[error("a packet may be at most {MAX_PACKET_BYTES} bytes; {0} were announced")]
+    TooLarge(u64),
+    /// The announced hash is not 64 lower-case hex digits.
+    #[error("the announced sha256 is not 64 lower-case hex digits")]
+    BadHash,
+    /// Finalize came before all bytes.
+    #[error("the server holds {received} of {size} bytes; send the rest before finalizing")]
+    Incomplete {
+        /// Bytes held.
+        received: u64,
+        /// Bytes announced.
+        size: u64,
+    },
+    /// The bytes do not hash to what was announced; they were discarded.
+    #[error("the uploaded bytes do not match the announced sha256; they were discarded, send the packet again from the start")]
+    HashMismatch,
+    /// The packet inside names another id than the one announced; it was discarded.
+    #[error("the uploaded packet is {inside}, not the announced {announced}; it was discarded")]
+    IdMismatch {
+        /// What was announced.
+        announced: Uuid,
+        /// What the packet says.
+        inside: Uuid,
+    },
+    /// The id was judged before with other bytes.
+    #[error("packet id {0} was already received with different content")]
+    IdReused(Uuid),
+    /// The packet was refused by intake.
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    /// The data directory failed or refused the step.
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+/// What the server holds of `packet_id` for `station`.
+///
+/// # Errors
+/// When the data directory fails.
+pub fn status(
+    data: &ServerData,
+    station: Uuid,
+    packet_id: Uuid,
+) -> Result<PacketStatus, DataError> {
+    if let Some(record) = data.packet(packet_id)? {
+        if record.station_id == station {
+            return Ok(judged_status(data, &record));
+        }
+    }
+    Ok(match data.upload(packet_id)? {
+        Some(upload) if upload.station_id == station => PacketStatus {
+            packet_id,
+            state: PacketState::Receiving,
+            received: upload.received,
+            receipt: None,
+        },
+        _ => PacketStatus {
+            packet_id,
+            state: PacketState::Unknown,
+            received: 0,
+            receipt: None,
+        },
+    })
+}
+
+/// The status of a judged packet, with its signed receipt.
+pub fn judged_status(data: &ServerData, record: &PacketRecord) -> PacketStatus {
+    let verdict = if record.verdict == "accepted" {
+        PacketVerdict::Accepted
+    } else {
+        PacketVerdict::Rejected
+    };
+    let receipt = Receipt {
+        packet_id: record.packet_id,
+        station_id: record.station_id,
+        sha256: record.sha256.clone(),
+        verdict,
+        reason: record.reason.clone(),
+        judged_at: record.judged_at.clone(),
+    };
+    PacketStatus {
+        packet_id: record.packet_id,
+        state: match verdict {
+            PacketVerdict::Accepted => PacketState::Accepted,
+            PacketVerdict::Rejected => PacketState::Rejected,
+        },
+        received: 0,
+        receipt: Some(SignedReceipt::sign(&receipt, data.receipt_key())),
+    }
+}
+
+/// Phase one: the station announces a packet. Returns the verdict when the server judged this
+/// exact packet already, else how many bytes it holds.
+///
+/// # Errors
+/// See [`UploadError`].
+pub fn announce(
+    data: &ServerData,
+    station: Uuid,
+    announce: &Announce,
+    now: OffsetDateTime,
+) -> Result<(PacketStatus, bool), UploadError> {
+    if let Some(record) = data.packet(announce.packet_id)? {
+        if record.sha256 == announce.sha256 && record.station_id == station {
+            return Ok((judged_status(data, &record), true));
+        }
+        return Err(UploadError::IdReused(announce.packet_id));
+    }
+    if announce.size > MAX_PACKET_BYTES as u64 {
+        return Err(UploadError::TooLarge(announce.size));
+    }
+    let hex = announce.sha256.as_bytes();
+    if hex.len() != 64 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(UploadError::BadHash);
+    }
+    let upload = data.start_upload(station, announce, now)?;
+    Ok((
+        PacketStatus {
+            packet_id: announce.packet_id,
+            state: PacketState::Receiving,
+            received: upload.received,
+            receipt: None,
+        },
+        false,
+    ))
+}
+
+/// A chunk of `packet_id`'s bytes starting at `offset`. Returns the bytes held afterwards.
+///
+/// # Errors
+/// See [`UploadError`]; [`DataError::OffsetMismatch`] names the offset the server holds.
+pub fn chunk(
+    data: &ServerData,
+    station: Uuid,
+    packet_id: Uuid,
+    offset: u64,
+    bytes: &[u8],
+) -> Result<PacketStatus, UploadError> {
+    match data.upload(packet_id)? {
+        Some(upload) if upload.station_id == station => {}
+        _ => return Err(DataError::NotAnnounced(packet_id).into()),
+    }
+    let received = data.append_chunk(packet_id, offset, bytes)?;
+    Ok(PacketStatus {
+        packet_id,
+        state: PacketState::Receiving,
+        received,
+        receipt: None,
+    })
+}
+
+/// Phase two: all bytes are there; check and judge them. Returns the status with the receipt
+/// and whether the packet had been judged before.
+///
+/// # Errors
+/// See [`UploadError`].
+pub fn finalize(
+    data: &ServerData,
+    station: Uuid,
+    packet_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(PacketStatus, bool), UploadError> {
+    if let Some(record) = data.packet(packet_id)? {
+        if record.station_id == station {
+            data.discard_upload(packet_id)?;
+            return Ok((judged_status(data, &record), true));
+        }
+    }
+    let upload = match data.upload(packet_id)? {
+        Some(upload) if upload.station_id == station => upload,
+        _ => return Err(DataError::NotAnnounced(packet_id).into()),
+    };
+    if upload.received != upload.size {
+        return Err(UploadError::Incomplete {
+            received: upload.received,
+            size: upload.size,
+        });
+    }
+    let bytes = data.upload_bytes(packet_id)?;
+    if sha256_hex(&bytes) != upload.sha256 {
+        data.discard_upload(packet_id)?;
+        return Err(UploadError::HashMismatch);
+    }
+    if let Ok(sealed) = SealedPacket::parse(&bytes) {
+        let inside = sealed.manifest().packet_id;
+        if inside != packet_id {
+            data.discard_upload(packet_id)?;
+            return Err(UploadError::IdMismatch {
+                announced: packet_id,
+                inside,
+            });
+        }
+    }
+    match intake::receive(data, &bytes, now) {
+        Ok(judged) => {
+            data.discard_upload(packet_id)?;
+            Ok((judged_status(data, &judged.record), judged.duplicate))
+        }
+        Err(IntakeError::Data(error)) => Err(UploadError::Data(error)),
+        Err(error) => {
+            // The bytes are what the station announced and will never pass: keep nothing.
+            data.discard_upload(packet_id)?;
+            Err(error.into())
+        }
+    }
+}
