@@ -130,7 +130,22 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Import { folder } => {
-            if !import(&data, &folder)? {
+            let report = enrollment_server::uploads::import_folder(
+                &data,
+                &folder,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            for line in &report.lines {
+                println!("{line}");
+            }
+            println!(
+                "{} files: {} new, {} already received, {} refused",
+                report.lines.len(),
+                report.new,
+                report.again,
+                report.refused
+            );
+            if report.refused > 0 {
                 std::process::exit(1);
             }
         }
@@ -149,55 +164,6 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Imports every `*.espk` file in `folder`; true when none was refused.
-fn import(data: &ServerData, folder: &std::path::Path) -> anyhow::Result<bool> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
-        .with_context(|| format!("cannot read the folder {}", folder.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "espk"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        anyhow::bail!("{} holds no .espk packet files", folder.display());
-    }
-    let (mut new, mut again, mut refused) = (0, 0, 0);
-    for path in &files {
-        let name = path.display();
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                println!("{name}: cannot read: {error}");
-                refused += 1;
-                continue;
-            }
-        };
-        match enrollment_server::intake::receive(data, &bytes, time::OffsetDateTime::now_utc()) {
-            Ok(judged) => {
-                let reason = judged.record.reason.as_deref().unwrap_or("");
-                if judged.duplicate {
-                    again += 1;
-                    println!(
-                        "{name}: already received ({}) {reason}",
-                        judged.record.verdict
-                    );
-                } else {
-                    new += 1;
-                    println!("{name}: {} {reason}", judged.record.verdict);
-                }
-            }
-            Err(error) => {
-                refused += 1;
-                println!("{name}: refused: {error}");
-            }
-        }
-    }
-    println!(
-        "{} files: {new} new, {again} already received, {refused} refused",
-        files.len()
-    );
-    Ok(refused == 0)
 }
 
 async fn shutdown_signal() {

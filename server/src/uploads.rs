@@ -224,3 +224,79 @@ pub fn finalize(
         }
     }
 }
+
+/// What an import of a folder did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Packets judged for the first time.
+    pub new: usize,
+    /// Packets the server had already.
+    pub again: usize,
+    /// Files refused (unreadable, not a packet, not signed by a registered station …).
+    pub refused: usize,
+    /// One line per file, for the administrator.
+    pub lines: Vec<String>,
+}
+
+/// Imports every `*.espk` file in `folder` (packets a station exported to a USB stick): each
+/// gets the same checks as an upload, and a packet the server already has counts once.
+///
+/// # Errors
+/// When the folder cannot be read or holds no packet files.
+pub fn import_folder(
+    data: &ServerData,
+    folder: &std::path::Path,
+    now: OffsetDateTime,
+) -> Result<ImportReport, DataError> {
+    let read_error = |source| DataError::Io {
+        context: format!("cannot read the folder {}", folder.display()),
+        source,
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(folder)
+        .map_err(read_error)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "espk"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(DataError::Io {
+            context: format!("{} holds no .espk packet files", folder.display()),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    let mut report = ImportReport::default();
+    for path in &files {
+        let name = path.display();
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                report.refused += 1;
+                report.lines.push(format!("{name}: cannot read: {error}"));
+                continue;
+            }
+        };
+        match intake::receive(data, &bytes, now) {
+            Ok(judged) => {
+                let reason = judged.record.reason.as_deref().unwrap_or("");
+                if judged.duplicate {
+                    report.again += 1;
+                    report.lines.push(format!(
+                        "{name}: already received ({}) {reason}",
+                        judged.record.verdict
+                    ));
+                } else {
+                    report.new += 1;
+                    report
+                        .lines
+                        .push(format!("{name}: {} {reason}", judged.record.verdict));
+                }
+            }
+            Err(IntakeError::Data(error)) => return Err(error),
+            Err(error) => {
+                report.refused += 1;
+                report.lines.push(format!("{name}: refused: {error}"));
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,6 +1,8 @@
 //! Shared set-up for the system tests: a real central server on a loopback port, and stations
 //! provisioned against it through the real HTTP registration.
 
+pub mod proxy;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -191,7 +193,8 @@ pub struct Rig {
     pub station: Station,
     /// The station's data directory.
     pub station_dir: TempDir,
-    _server_dir: TempDir,
+    /// The server's data directory.
+    pub server_dir: TempDir,
 }
 
 impl Rig {
@@ -205,7 +208,7 @@ impl Rig {
             server,
             station,
             station_dir,
-            _server_dir: server_dir,
+            server_dir,
         }
     }
 
@@ -316,4 +319,16 @@ pub fn fast_sync() -> station_core::sync::SyncConfig {
         chunk_bytes: 64 * 1024,
         ..station_core::sync::SyncConfig::default()
     }
+}
+
+/// A valid applicant name for test number `n` (names hold letters only, never digits).
+pub fn applicant_name(n: usize) -> String {
+    const GIVEN: [&str; 10] = [
+        "Siti", "Budi", "Ayu", "Dewi", "Eko", "Fajar", "Gita", "Hadi", "Indah", "Joko",
+    ];
+    const FAMILY: [&str; 10] = [
+        "Rahayu", "Santoso", "Wijaya", "Lestari", "Pratama", "Hidayat", "Kusuma", "Saputra",
+        "Utami", "Nugroho",
+    ];
+    format!("{} {}", GIVEN[n % 10], FAMILY[(n / 10) % 10])
 }
