@@ -47,6 +47,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[enrollments::MIGRATION_5, drafts::MIGRATION_5],
     &[outbox::MIGRATION_6],
     &[outbox::MIGRATION_7],
+    &[outbox::MIGRATION_8],
 ];
 
 /// A handle to the station database.
@@ -156,6 +157,44 @@ mod tests {
             .with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
             .expect("version");
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn sealed_packets_queued_before_the_bytes_table_keep_their_bytes_and_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("station.db");
+        let mut connection = Connection::open(&path).expect("open");
+        for (index, steps) in MIGRATIONS[..7].iter().enumerate() {
+            for step in *steps {
+                connection.execute_batch(step).expect("old migration");
+            }
+            connection
+                .pragma_update(None, "user_version", index as i64 + 1)
+                .expect("version");
+        }
+        let tx = connection.transaction().expect("tx");
+        tx.execute(
+            "INSERT INTO enrollments (id, officer, created_at, applicant_name, document_number)
+             VALUES ('e1', 'budi', 't', '', '')",
+            [],
+        )
+        .expect("enrollment");
+        tx.execute(
+            "INSERT INTO outbox (packet_id, enrollment_id, packet, sha256, size, state, created_at,
+                                 updated_at)
+             VALUES ('e1', 'e1', x'0102030405', '00', 5, 'pending', 't', 't')",
+            [],
+        )
+        .expect("outbox row");
+        tx.commit().expect("commit");
+        drop(connection);
+
+        let store = Store::open(&path).expect("migrates");
+        assert_eq!(store.outbox_packet("e1").expect("bytes"), [1, 2, 3, 4, 5]);
+        let pending = store.pending_packets(10).expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].packet, [1, 2, 3, 4, 5]);
+        store.integrity_check().expect("consistent");
     }
 
     #[test]

@@ -40,6 +40,19 @@ pub(super) const MIGRATION_7: &str = "
 ALTER TABLE outbox ADD COLUMN receipt TEXT;
 ALTER TABLE outbox ADD COLUMN exported_at TEXT;";
 
+/// The sealed bytes move to their own table: SQLite reads a row's columns in order and a
+/// megabyte blob in the middle of `outbox` made every look at `state`, `approval` or
+/// `audit_through` read through the blob's overflow pages (a backlog of 1,000 packets was read
+/// whole at every submission and every list refresh).
+pub(super) const MIGRATION_8: &str = "
+CREATE TABLE outbox_bytes (
+    packet_id TEXT PRIMARY KEY REFERENCES outbox (packet_id),
+    packet    BLOB NOT NULL
+);
+INSERT INTO outbox_bytes (packet_id, packet)
+    SELECT packet_id, packet FROM outbox WHERE length(packet) > 0;
+ALTER TABLE outbox DROP COLUMN packet;";
+
 /// Where a packet is in delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -129,19 +142,22 @@ pub(super) fn insert(
     entry: &NewOutboxEntry<'_>,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO outbox (packet_id, enrollment_id, packet, sha256, size, state, created_at,
+        "INSERT INTO outbox (packet_id, enrollment_id, sha256, size, state, created_at,
                              updated_at, audit_through, approval)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5, ?6, ?7)",
         params![
             entry.packet_id,
             enrollment_id,
-            entry.packet,
             entry.sha256_hex,
             i64::try_from(entry.packet.len()).unwrap_or(i64::MAX),
             entry.created_at,
             entry.audit_through,
             entry.needs_approval.then_some("awaiting")
         ],
+    )?;
+    tx.execute(
+        "INSERT INTO outbox_bytes (packet_id, packet) VALUES (?1, ?2)",
+        params![entry.packet_id, entry.packet],
     )?;
     Ok(())
 }
@@ -161,10 +177,11 @@ impl Store {
     ) -> Result<Vec<PendingPacket>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(
-                "SELECT packet_id, packet, sha256, attempts FROM outbox
-                 WHERE state = 'pending' AND (approval IS NULL OR approval = 'approved')
-                   AND (exported_at IS NULL OR exported_at < ?2)
-                 ORDER BY created_at, rowid LIMIT ?1",
+                "SELECT o.packet_id, b.packet, o.sha256, o.attempts
+                 FROM outbox o JOIN outbox_bytes b ON b.packet_id = o.packet_id
+                 WHERE o.state = 'pending' AND (o.approval IS NULL OR o.approval = 'approved')
+                   AND (o.exported_at IS NULL OR o.exported_at < ?2)
+                 ORDER BY o.created_at, o.rowid LIMIT ?1",
             )?;
             let rows = statement.query_map(
                 params![i64::try_from(limit).unwrap_or(i64::MAX), exported_before],
@@ -326,7 +343,9 @@ impl Store {
     pub fn outbox_packet(&self, packet_id: &str) -> Result<Vec<u8>, StoreError> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT packet FROM outbox WHERE packet_id = ?1",
+                "SELECT COALESCE(b.packet, x'') FROM outbox o
+                 LEFT JOIN outbox_bytes b ON b.packet_id = o.packet_id
+                 WHERE o.packet_id = ?1",
                 [packet_id],
                 |r| r.get(0),
             )?)
@@ -394,12 +413,22 @@ impl Store {
     /// When the database fails.
     pub fn purge_judged_before(&self, cutoff: &str, at: &str) -> Result<usize, StoreError> {
         self.with(|c| {
-            Ok(c.execute(
-                "UPDATE outbox SET packet = x'', purged_at = ?2
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM outbox_bytes WHERE packet_id IN (
+                     SELECT packet_id FROM outbox
+                     WHERE state IN ('accepted', 'rejected') AND purged_at IS NULL
+                       AND verdict_at IS NOT NULL AND verdict_at <= ?1)",
+                params![cutoff],
+            )?;
+            let purged = tx.execute(
+                "UPDATE outbox SET purged_at = ?2
                  WHERE state IN ('accepted', 'rejected') AND purged_at IS NULL
                    AND verdict_at IS NOT NULL AND verdict_at <= ?1",
                 params![cutoff, at],
-            )?)
+            )?;
+            tx.commit()?;
+            Ok(purged)
         })
     }
 
