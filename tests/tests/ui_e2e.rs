@@ -336,7 +336,33 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "the review shows what was typed"
     );
     officer.screenshot("06-review").await;
+    // The link goes down before the officer submits: the enrollment waits, and the officer is
+    // told why in words, not with a code.
+    let address = server.address;
+    server.stop().await;
     officer.click("#submit-enrollment").await;
+    officer
+        .wait_until(
+            "the officer is told the station is offline",
+            Duration::from_secs(30),
+            async |o| o.count("#sync-status[data-problem='offline']").await == 1,
+        )
+        .await;
+    let line = officer.text("#sync-status").await;
+    assert!(
+        line.contains("No connection to the central server"),
+        "sync status: {line}"
+    );
+    officer.screenshot("07-offline").await;
+    officer.click("#sync-toggle").await;
+    officer
+        .wait_until("sending shows paused", Duration::from_secs(10), async |o| {
+            o.text("#sync-status").await.contains("Sending is paused.")
+        })
+        .await;
+    officer.click("#sync-toggle").await;
+    let server = TestServer::start(server_dir.path(), address).await;
+    officer.click("#sync-now").await;
 
     officer
         .wait_until(
@@ -352,7 +378,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         row.contains("Siti Rahayu") && row.contains("Accepted by server"),
         "row: {row}"
     );
-    officer.screenshot("07-accepted").await;
+    officer.screenshot("08-accepted").await;
     officer.client.close().await.expect("close the session");
     drop(driver);
 
