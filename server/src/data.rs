@@ -211,10 +211,49 @@ impl ServerData {
         })
     }
 
-    /// The key that signs receipts.
-    pub fn receipt_key(&self) -> &StationSigningKey {
-        &self.receipt_key
+    fn upload_path(&self, packet_id: Uuid) -> PathBuf {
+        self.root.join("uploads").join(format!("{packet_id}.part"))
     }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a station under a known id and key, without a token. Only for tests that replay
+    /// recorded packets (the packet format's test vectors); stations register with tokens.
+    ///
+    /// # Errors
+    /// When the database fails or the id or key is taken.
+    #[doc(hidden)]
+    pub fn insert_station_for_tests(
+        &self,
+        station_id: Uuid,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<(), DataError> {
+        self.db().execute(
+            "INSERT INTO stations (station_id, name, signing_public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
+            params![station_id.to_string(), "test vectors", signing_key.to_base64(), rfc3339(now)],
+        )?;
+        Ok(())
+    }
+
+    fn packet_path(&self, station_id: Uuid, packet_id: Uuid) -> PathBuf {
+        self.root
+            .join("packets")
+            .join(station_id.to_string())
+            .join(format!("{packet_id}.espk"))
+    }
+}
+
+/// What the server keeps: stations and provisioning tokens, judged packets and their bytes,
+/// uploads in progress, request nonces, and each station's audit entries. Intake, uploads and
+/// the HTTP layer see only this trait; [`ServerData`] (SQLite and files under a data directory)
+/// is the embedded default, and another backend (a database server and an object store, say)
+/// would implement it too.
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// The key that signs receipts.
+    fn receipt_key(&self) -> &StationSigningKey;
 
     /// Remembers a request nonce; false when the station used it before within the window.
     /// Nonces older than twice the clock-skew window are forgotten (a request that old is
@@ -222,7 +261,136 @@ impl ServerData {
     ///
     /// # Errors
     /// When the database fails.
-    pub fn remember_nonce(
+    fn remember_nonce(
+        &self,
+        station_id: Uuid,
+        nonce: &str,
+        now_unix: i64,
+    ) -> Result<bool, DataError>;
+
+    /// An upload in progress, with how many bytes are held.
+    ///
+    /// # Errors
+    /// When the database fails or the stored row is malformed.
+    fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError>;
+
+    /// Starts an upload, or returns the one in progress when it was announced the same way.
+    ///
+    /// # Errors
+    /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station.
+    fn start_upload(
+        &self,
+        station_id: Uuid,
+        announce: &protocol::api::Announce,
+        now: OffsetDateTime,
+    ) -> Result<UploadRecord, DataError>;
+
+    /// Appends a chunk at `offset`, which must be where the held bytes end. Returns the bytes
+    /// held afterwards.
+    ///
+    /// # Errors
+    /// [`DataError::NotAnnounced`], [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or
+    /// a write failure (a full disk among them).
+    fn append_chunk(&self, packet_id: Uuid, offset: u64, chunk: &[u8]) -> Result<u64, DataError>;
+
+    /// The bytes of a complete upload.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError>;
+
+    /// Forgets an upload and its bytes (after its verdict, or when its bytes are corrupt).
+    ///
+    /// # Errors
+    /// When the database fails or the file cannot be removed.
+    fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError>;
+
+    /// The key that opens packets.
+    fn encryption_key(&self) -> &ServerDecryptionKey;
+
+    /// Issues a one-time provisioning token; only its hash is stored.
+    ///
+    /// # Errors
+    /// When no randomness is available or the database fails.
+    fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError>;
+
+    /// Registers a station in exchange for an unused token.
+    ///
+    /// # Errors
+    /// [`DataError::InvalidToken`], [`DataError::KeyAlreadyRegistered`], or a database error.
+    fn register_station(
+        &self,
+        token: &ProvisioningToken,
+        name: &str,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, DataError>;
+
+    /// Revokes a station: its packets are refused from now on.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError>;
+
+    /// A registered station.
+    ///
+    /// # Errors
+    /// When the database fails or holds a malformed key.
+    fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError>;
+
+    /// The record of a packet, if it was judged before.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError>;
+
+    /// Every packet judged, oldest first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn packets(&self) -> Result<Vec<PacketRecord>, DataError>;
+
+    /// The stored bytes of a packet.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError>;
+
+    /// Stores a judged packet: the file first (durably), then its row. When the packet id is
+    /// already known, nothing is written and the existing record is returned instead.
+    ///
+    /// # Errors
+    /// When the file or the row cannot be written.
+    fn store_packet(
+        &self,
+        record: &PacketRecord,
+        bytes: &[u8],
+    ) -> Result<Option<PacketRecord>, DataError>;
+
+    /// Keeps the audit entries a station's accepted packet carried (entries already held are
+    /// kept as first received), so the server holds its own copy of every station's log.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn store_audit_entries(
+        &self,
+        station_id: Uuid,
+        entries: &[AuditRecord],
+    ) -> Result<(), DataError>;
+
+    /// A station's audit entries as the server holds them, in order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError>;
+}
+
+impl Storage for ServerData {
+    fn receipt_key(&self) -> &StationSigningKey {
+        &self.receipt_key
+    }
+
+    fn remember_nonce(
         &self,
         station_id: Uuid,
         nonce: &str,
@@ -244,11 +412,7 @@ impl ServerData {
         Ok(inserted == 1)
     }
 
-    /// An upload in progress, with how many bytes are held.
-    ///
-    /// # Errors
-    /// When the database fails or the stored row is malformed.
-    pub fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
+    fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
         let row: Option<(String, String, i64)> = self
             .db()
             .query_row(
@@ -275,11 +439,7 @@ impl ServerData {
         }))
     }
 
-    /// Starts an upload, or returns the one in progress when it was announced the same way.
-    ///
-    /// # Errors
-    /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station.
-    pub fn start_upload(
+    fn start_upload(
         &self,
         station_id: Uuid,
         announce: &protocol::api::Announce,
@@ -308,18 +468,7 @@ impl ServerData {
         Ok(upload)
     }
 
-    /// Appends a chunk at `offset`, which must be where the held bytes end. Returns the bytes
-    /// held afterwards.
-    ///
-    /// # Errors
-    /// [`DataError::NotAnnounced`], [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or
-    /// a write failure (a full disk among them).
-    pub fn append_chunk(
-        &self,
-        packet_id: Uuid,
-        offset: u64,
-        chunk: &[u8],
-    ) -> Result<u64, DataError> {
+    fn append_chunk(&self, packet_id: Uuid, offset: u64, chunk: &[u8]) -> Result<u64, DataError> {
         let _one_writer = self
             .appending
             .lock()
@@ -352,20 +501,12 @@ impl ServerData {
         Ok(end)
     }
 
-    /// The bytes of a complete upload.
-    ///
-    /// # Errors
-    /// When the file cannot be read.
-    pub fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
+    fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
         let path = self.upload_path(packet_id);
         fs::read(&path).map_err(io(format!("cannot read {}", path.display())))
     }
 
-    /// Forgets an upload and its bytes (after its verdict, or when its bytes are corrupt).
-    ///
-    /// # Errors
-    /// When the database fails or the file cannot be removed.
-    pub fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError> {
+    fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError> {
         let path = self.upload_path(packet_id);
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -379,24 +520,11 @@ impl ServerData {
         Ok(())
     }
 
-    fn upload_path(&self, packet_id: Uuid) -> PathBuf {
-        self.root.join("uploads").join(format!("{packet_id}.part"))
-    }
-
-    /// The key that opens packets.
-    pub fn encryption_key(&self) -> &ServerDecryptionKey {
+    fn encryption_key(&self) -> &ServerDecryptionKey {
         &self.key
     }
 
-    fn db(&self) -> MutexGuard<'_, Connection> {
-        self.db.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Issues a one-time provisioning token; only its hash is stored.
-    ///
-    /// # Errors
-    /// When no randomness is available or the database fails.
-    pub fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError> {
+    fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError> {
         let mut bytes = Zeroizing::new([0u8; 24]);
         SystemRandom
             .fill(bytes.as_mut())
@@ -409,11 +537,7 @@ impl ServerData {
         Ok(ProvisioningToken::new(token))
     }
 
-    /// Registers a station in exchange for an unused token.
-    ///
-    /// # Errors
-    /// [`DataError::InvalidToken`], [`DataError::KeyAlreadyRegistered`], or a database error.
-    pub fn register_station(
+    fn register_station(
         &self,
         token: &ProvisioningToken,
         name: &str,
@@ -458,30 +582,7 @@ impl ServerData {
         Ok(station_id)
     }
 
-    /// Records a station under a known id and key, without a token. Only for tests that replay
-    /// recorded packets (the packet format's test vectors); stations register with tokens.
-    ///
-    /// # Errors
-    /// When the database fails or the id or key is taken.
-    #[doc(hidden)]
-    pub fn insert_station_for_tests(
-        &self,
-        station_id: Uuid,
-        signing_key: &StationPublicKey,
-        now: OffsetDateTime,
-    ) -> Result<(), DataError> {
-        self.db().execute(
-            "INSERT INTO stations (station_id, name, signing_public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
-            params![station_id.to_string(), "test vectors", signing_key.to_base64(), rfc3339(now)],
-        )?;
-        Ok(())
-    }
-
-    /// Revokes a station: its packets are refused from now on.
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError> {
+    fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError> {
         let changed = self.db().execute(
             "UPDATE stations SET revoked = 1 WHERE station_id = ?1",
             [station_id.to_string()],
@@ -489,11 +590,7 @@ impl ServerData {
         Ok(changed > 0)
     }
 
-    /// A registered station.
-    ///
-    /// # Errors
-    /// When the database fails or holds a malformed key.
-    pub fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError> {
+    fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError> {
         let row: Option<(String, String, bool)> = self
             .db()
             .query_row(
@@ -516,11 +613,7 @@ impl ServerData {
         .transpose()
     }
 
-    /// The record of a packet, if it was judged before.
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError> {
+    fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError> {
         let row = self
             .db()
             .query_row(
@@ -553,11 +646,7 @@ impl ServerData {
         .transpose()
     }
 
-    /// Every packet judged, oldest first.
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub fn packets(&self) -> Result<Vec<PacketRecord>, DataError> {
+    fn packets(&self) -> Result<Vec<PacketRecord>, DataError> {
         let ids: Vec<String> = {
             let db = self.db();
             let mut statement =
@@ -574,21 +663,12 @@ impl ServerData {
             .collect()
     }
 
-    /// The stored bytes of a packet.
-    ///
-    /// # Errors
-    /// When the file cannot be read.
-    pub fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError> {
+    fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError> {
         let path = self.packet_path(record.station_id, record.packet_id);
         fs::read(&path).map_err(io(format!("cannot read {}", path.display())))
     }
 
-    /// Stores a judged packet: the file first (durably), then its row. When the packet id is
-    /// already known, nothing is written and the existing record is returned instead.
-    ///
-    /// # Errors
-    /// When the file or the row cannot be written.
-    pub fn store_packet(
+    fn store_packet(
         &self,
         record: &PacketRecord,
         bytes: &[u8],
@@ -621,12 +701,7 @@ impl ServerData {
         Ok(None)
     }
 
-    /// Keeps the audit entries a station's accepted packet carried (entries already held are
-    /// kept as first received), so the server holds its own copy of every station's log.
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub fn store_audit_entries(
+    fn store_audit_entries(
         &self,
         station_id: Uuid,
         entries: &[AuditRecord],
@@ -656,11 +731,7 @@ impl ServerData {
         Ok(())
     }
 
-    /// A station's audit entries as the server holds them, in order.
-    ///
-    /// # Errors
-    /// When the database fails.
-    pub fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError> {
+    fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError> {
         let db = self.db();
         let mut statement = db.prepare(
             "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_entries
@@ -681,13 +752,6 @@ impl ServerData {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
-    }
-
-    fn packet_path(&self, station_id: Uuid, packet_id: Uuid) -> PathBuf {
-        self.root
-            .join("packets")
-            .join(station_id.to_string())
-            .join(format!("{packet_id}.espk"))
     }
 }
 

@@ -400,7 +400,7 @@ async fn announce(
         Err(response) => return response,
     };
     let (data, now) = (state.data.clone(), (state.now)());
-    match blocking(move || uploads::announce(&data, station.station_id, &announce, now)).await {
+    match blocking(move || uploads::announce(&*data, station.station_id, &announce, now)).await {
         Ok((status, judged_before)) => {
             if judged_before {
                 state.metrics.duplicate();
@@ -421,7 +421,7 @@ async fn offset(
         Err(response) => return response,
     };
     let data = state.data.clone();
-    match blocking(move || Ok(uploads::status(&data, station.station_id, id)?)).await {
+    match blocking(move || Ok(uploads::status(&*data, station.station_id, id)?)).await {
         Ok(status) => Json(status).into_response(),
         Err(response) => response,
     }
@@ -445,7 +445,7 @@ async fn chunk(
     };
     let count = body.len();
     let data = state.data.clone();
-    match blocking(move || uploads::chunk(&data, station.station_id, id, at.offset, &body)).await {
+    match blocking(move || uploads::chunk(&*data, station.station_id, id, at.offset, &body)).await {
         Ok(status) => {
             state.metrics.bytes(count);
             Json(status).into_response()
@@ -464,7 +464,7 @@ async fn finalize(
         Err(response) => return response,
     };
     let (data, now) = (state.data.clone(), (state.now)());
-    match blocking(move || uploads::finalize(&data, station.station_id, id, now)).await {
+    match blocking(move || uploads::finalize(&*data, station.station_id, id, now)).await {
         Ok((status, judged_before)) => {
             if judged_before {
                 state.metrics.duplicate();
@@ -500,7 +500,7 @@ async fn statuses(
         let statuses = query
             .packet_ids
             .iter()
-            .map(|id| uploads::status(&data, station.station_id, *id))
+            .map(|id| uploads::status(&*data, station.station_id, *id))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(StatusAnswer { statuses })
     })

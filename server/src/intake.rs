@@ -21,7 +21,7 @@ use protocol::packet::{sha256_hex, PacketError, Part, SealedPacket};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::data::{DataError, PacketRecord, ServerData};
+use crate::data::{DataError, PacketRecord, Storage};
 
 /// Why a packet was refused before any verdict on its content.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,7 @@ pub struct Judged {
 /// # Errors
 /// See [`IntakeError`]; nothing is stored on error.
 pub fn receive(
-    data: &ServerData,
+    data: &dyn Storage,
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {

@@ -27,8 +27,8 @@ use crate::ratelimit::{Limit, RateLimiter};
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct ServerState {
-    /// The data directory.
-    pub data: Arc<data::ServerData>,
+    /// What the server keeps (the data directory by default).
+    pub data: Arc<dyn data::Storage>,
     /// The clock, injected so tests can move it.
     pub now: fn() -> OffsetDateTime,
     /// Counters for `/metrics`.
@@ -55,9 +55,14 @@ pub const REGISTRATION_LIMIT: Limit = Limit {
 
 impl ServerState {
     /// State over `data` with the system clock and the default limits.
-    pub fn new(data: data::ServerData) -> Self {
+    pub fn new(data: impl data::Storage + 'static) -> Self {
+        Self::shared(Arc::new(data))
+    }
+
+    /// State over storage shared with others (a test inspecting what the server stored).
+    pub fn shared(data: Arc<dyn data::Storage>) -> Self {
         Self {
-            data: Arc::new(data),
+            data,
             now: OffsetDateTime::now_utc,
             metrics: Arc::default(),
             station_limit: Arc::new(RateLimiter::new(STATION_LIMIT)),

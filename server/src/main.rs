@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use enrollment_server::data::ServerData;
+use enrollment_server::data::{ServerData, Storage};
 use enrollment_server::{http, ServerState};
 use protocol::audit::{chain_findings, ChainFinding};
 

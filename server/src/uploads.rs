@@ -10,7 +10,7 @@ use protocol::packet::{sha256_hex, SealedPacket, MAX_PACKET_BYTES};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::data::{DataError, PacketRecord, ServerData};
+use crate::data::{DataError, PacketRecord, Storage};
 use crate::intake::{self, IntakeError};
 
 /// Why an upload step was refused.
@@ -58,7 +58,7 @@ pub enum UploadError {
 /// # Errors
 /// When the data directory fails.
 pub fn status(
-    data: &ServerData,
+    data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
 ) -> Result<PacketStatus, DataError> {
@@ -84,7 +84,7 @@ pub fn status(
 }
 
 /// The status of a judged packet, with its signed receipt.
-pub fn judged_status(data: &ServerData, record: &PacketRecord) -> PacketStatus {
+pub fn judged_status(data: &dyn Storage, record: &PacketRecord) -> PacketStatus {
     let verdict = if record.verdict == "accepted" {
         PacketVerdict::Accepted
     } else {
@@ -115,7 +115,7 @@ pub fn judged_status(data: &ServerData, record: &PacketRecord) -> PacketStatus {
 /// # Errors
 /// See [`UploadError`].
 pub fn announce(
-    data: &ServerData,
+    data: &dyn Storage,
     station: Uuid,
     announce: &Announce,
     now: OffsetDateTime,
@@ -150,7 +150,7 @@ pub fn announce(
 /// # Errors
 /// See [`UploadError`]; [`DataError::OffsetMismatch`] names the offset the server holds.
 pub fn chunk(
-    data: &ServerData,
+    data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
     offset: u64,
@@ -175,7 +175,7 @@ pub fn chunk(
 /// # Errors
 /// See [`UploadError`].
 pub fn finalize(
-    data: &ServerData,
+    data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
     now: OffsetDateTime,
@@ -244,7 +244,7 @@ pub struct ImportReport {
 /// # Errors
 /// When the folder cannot be read or holds no packet files.
 pub fn import_folder(
-    data: &ServerData,
+    data: &dyn Storage,
     folder: &std::path::Path,
     now: OffsetDateTime,
 ) -> Result<ImportReport, DataError> {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use base64::Engine;
-use enrollment_server::data::ServerData;
+use enrollment_server::data::{ServerData, Storage};
 use enrollment_server::intake::{self, IntakeError};
 use protocol::keys::{decode_key_bytes, StationPublicKey};
 use serde_json::Value;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use enrollment_server::data::ServerData;
+pub use enrollment_server::data::Storage;
 use enrollment_server::{http, ServerState};
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
 use hardware::FingerPosition;
@@ -36,9 +37,8 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server over `data_dir` on `address` (port 0 picks a free port).
     pub async fn start(data_dir: &Path, address: SocketAddr) -> Self {
-        let data = ServerData::open(data_dir).expect("the server data directory opens");
-        let state = ServerState::new(data);
-        let shared = state.data.clone();
+        let shared = Arc::new(ServerData::open(data_dir).expect("the server data directory opens"));
+        let state = ServerState::shared(shared.clone());
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .expect("bind a loopback port");

@@ -105,7 +105,7 @@ async fn main() {
     let started = Instant::now();
     for bytes in &sealed {
         enrollment_server::intake::receive(
-            &rig.server.data,
+            &*rig.server.data,
             bytes,
             time::OffsetDateTime::now_utc(),
         )

@@ -352,14 +352,14 @@ async fn packets_exported_to_a_usb_stick_are_imported_and_the_station_learns_the
     assert!(rig.server.data.packets().expect("packets").is_empty());
 
     let imported = import_folder(
-        &rig.server.data,
+        &*rig.server.data,
         stick.path(),
         time::OffsetDateTime::now_utc(),
     )
     .expect("import");
     assert_eq!((imported.new, imported.refused), (3, 0));
     let again = import_folder(
-        &rig.server.data,
+        &*rig.server.data,
         stick.path(),
         time::OffsetDateTime::now_utc(),
     )
