@@ -12,6 +12,12 @@ bash scripts/setup.sh
 
 data=${ENROLLMENT_DATA_DIR:-$root/.station-data}
 listen=${ENROLLMENT_SERVER_LISTEN:-127.0.0.1:8750}
+# Demo data from a build before signed receipts cannot sync with this one: keep it aside.
+if [ -f "$data/station/station.json" ] && ! grep -q '"server_receipt_key"' "$data/station/station.json"; then
+  aside="$data.before-receipts-$(date +%Y%m%d%H%M%S)"
+  say "The demo data in $data predates signed receipts; moved to $aside, starting afresh"
+  mv "$data" "$aside"
+fi
 mkdir -p "$data"
 
 say "Building the UI and the app"
