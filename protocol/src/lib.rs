@@ -9,6 +9,7 @@
 //! - [`audit`]: audit entries and their hash chain, checked by station and server alike.
 //! - [`content`]: what a packet carries once opened (demographics and images), with the
 //!   field validation that both the station and the server apply.
+//! - [`identity`]: the Indonesian NIK and passport MRZ (ICAO 9303 TD3), read and checked.
 //! - [`api`]: the JSON bodies of the server's HTTP API.
 //! - [`request`]: how a station signs every API request (timestamp, nonce, body hash).
 //! - [`random`]: the randomness source, injected so tests can be deterministic.
@@ -17,6 +18,7 @@
 pub mod api;
 pub mod audit;
 pub mod content;
+pub mod identity;
 pub mod keys;
 pub mod manifest;
 pub mod packet;
