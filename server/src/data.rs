@@ -285,13 +285,20 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
     ) -> Result<UploadRecord, DataError>;
 
-    /// Appends a chunk at `offset`, which must be where the held bytes end. Returns the bytes
-    /// held afterwards.
+    /// Appends a chunk of `station_id`'s upload at `offset`, which must be where the held bytes
+    /// end. Returns the bytes held afterwards.
     ///
     /// # Errors
-    /// [`DataError::NotAnnounced`], [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or
-    /// a write failure (a full disk among them).
-    fn append_chunk(&self, packet_id: Uuid, offset: u64, chunk: &[u8]) -> Result<u64, DataError>;
+    /// [`DataError::NotAnnounced`] (also when another station announced it),
+    /// [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or a write failure (a full disk
+    /// among them).
+    fn append_chunk(
+        &self,
+        station_id: Uuid,
+        packet_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<u64, DataError>;
 
     /// The bytes of a complete upload.
     ///
@@ -468,13 +475,20 @@ impl Storage for ServerData {
         Ok(upload)
     }
 
-    fn append_chunk(&self, packet_id: Uuid, offset: u64, chunk: &[u8]) -> Result<u64, DataError> {
+    fn append_chunk(
+        &self,
+        station_id: Uuid,
+        packet_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<u64, DataError> {
         let _one_writer = self
             .appending
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let upload = self
             .upload(packet_id)?
+            .filter(|upload| upload.station_id == station_id)
             .ok_or(DataError::NotAnnounced(packet_id))?;
         if offset != upload.received {
             return Err(DataError::OffsetMismatch {

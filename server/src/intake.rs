@@ -74,6 +74,29 @@ pub fn receive(
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
+    judge(data, bytes, None, now)
+}
+
+/// [`receive`] for bytes whose SHA-256 (lower-case hex) the caller has just computed and
+/// checked, so that a megabyte packet is not hashed twice.
+///
+/// # Errors
+/// See [`IntakeError`]; nothing is stored on error.
+pub fn receive_hashed(
+    data: &dyn Storage,
+    bytes: &[u8],
+    sha256: &str,
+    now: OffsetDateTime,
+) -> Result<Judged, IntakeError> {
+    judge(data, bytes, Some(sha256), now)
+}
+
+fn judge(
+    data: &dyn Storage,
+    bytes: &[u8],
+    sha256: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Judged, IntakeError> {
     let sealed = SealedPacket::parse(bytes).map_err(IntakeError::Malformed)?;
     let header = sealed.manifest().clone();
     let station = data
@@ -89,7 +112,7 @@ pub fn receive(
             PacketError::PayloadTampered => IntakeError::PayloadTampered,
             _ => IntakeError::BadSignature,
         })?;
-    let sha256 = sha256_hex(bytes);
+    let sha256 = sha256.map_or_else(|| sha256_hex(bytes), str::to_owned);
     if let Some(existing) = data.packet(header.packet_id)? {
         return repeat(existing, &sha256);
     }

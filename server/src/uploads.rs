@@ -156,11 +156,7 @@ pub fn chunk(
     offset: u64,
     bytes: &[u8],
 ) -> Result<PacketStatus, UploadError> {
-    match data.upload(packet_id)? {
-        Some(upload) if upload.station_id == station => {}
-        _ => return Err(DataError::NotAnnounced(packet_id).into()),
-    }
-    let received = data.append_chunk(packet_id, offset, bytes)?;
+    let received = data.append_chunk(station, packet_id, offset, bytes)?;
     Ok(PacketStatus {
         packet_id,
         state: PacketState::Receiving,
@@ -211,7 +207,7 @@ pub fn finalize(
             });
         }
     }
-    match intake::receive(data, &bytes, now) {
+    match intake::receive_hashed(data, &bytes, &upload.sha256, now) {
         Ok(judged) => {
             data.discard_upload(packet_id)?;
             Ok((judged_status(data, &judged.record), judged.duplicate))

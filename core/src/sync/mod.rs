@@ -322,36 +322,26 @@ fn parse_id(text: &str) -> Result<Uuid, StoreError> {
 /// drops.
 #[derive(Debug, Clone)]
 pub struct SyncHandle {
-    commands: mpsc::Sender<CommandMessage>,
+    /// Only [`Event::Wake`], [`Event::Pause`] and [`Event::Resume`] are ever sent.
+    commands: mpsc::Sender<Event>,
     status: watch::Receiver<SyncStatus>,
-}
-
-/// A command for the loop (opaque).
-#[derive(Debug)]
-pub struct CommandMessage(CommandKind);
-
-#[derive(Debug, Clone, Copy)]
-enum CommandKind {
-    Wake,
-    Pause,
-    Resume,
 }
 
 impl SyncHandle {
     /// Asks for a pass now (e.g. right after a submission).
     pub fn sync_now(&self) {
         // A full queue already holds a command that will run a pass; nothing is lost.
-        let _ = self.commands.try_send(CommandMessage(CommandKind::Wake));
+        let _ = self.commands.try_send(Event::Wake);
     }
 
     /// Stops sending until [`Self::resume`]; what the server holds of a packet is kept.
     pub fn pause(&self) {
-        let _ = self.commands.try_send(CommandMessage(CommandKind::Pause));
+        let _ = self.commands.try_send(Event::Pause);
     }
 
     /// Sends again after [`Self::pause`].
     pub fn resume(&self) {
-        let _ = self.commands.try_send(CommandMessage(CommandKind::Resume));
+        let _ = self.commands.try_send(Event::Resume);
     }
 
     /// The latest status.
@@ -365,18 +355,10 @@ impl SyncHandle {
     }
 }
 
-fn event_of(command: CommandKind) -> Event {
-    match command {
-        CommandKind::Wake => Event::Wake,
-        CommandKind::Pause => Event::Pause,
-        CommandKind::Resume => Event::Resume,
-    }
-}
-
 /// Builds the background loop. Spawn the returned future on a Tokio runtime; it runs until the
 /// handle (and all its clones) are dropped.
 pub fn start(uploader: Uploader) -> (SyncHandle, impl Future<Output = ()> + Send + 'static) {
-    let (commands, mut received) = mpsc::channel::<CommandMessage>(8);
+    let (commands, mut received) = mpsc::channel::<Event>(8);
     let mut machine = uploader.machine();
     let (publish, status) = watch::channel(machine.status().clone());
     let task = async move {
@@ -385,8 +367,8 @@ pub fn start(uploader: Uploader) -> (SyncHandle, impl Future<Output = ()> + Send
         loop {
             loop {
                 match received.try_recv() {
-                    Ok(CommandMessage(kind)) => {
-                        queue.extend(machine.handle(event_of(kind), jitter()));
+                    Ok(command) => {
+                        queue.extend(machine.handle(command, jitter()));
                     }
                     Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => return,
@@ -394,16 +376,16 @@ pub fn start(uploader: Uploader) -> (SyncHandle, impl Future<Output = ()> + Send
             }
             match queue.pop_front() {
                 None => match received.recv().await {
-                    Some(CommandMessage(kind)) => {
-                        queue.extend(machine.handle(event_of(kind), jitter()));
+                    Some(command) => {
+                        queue.extend(machine.handle(command, jitter()));
                     }
                     None => return,
                 },
                 Some(Action::Sleep(wait)) => {
                     tokio::select! {
                         command = received.recv() => match command {
-                            Some(CommandMessage(kind)) => {
-                                queue.extend(machine.handle(event_of(kind), jitter()));
+                            Some(command) => {
+                                queue.extend(machine.handle(command, jitter()));
                             }
                             None => return,
                         },
