@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything, starts a local central server, provisions the station against it on the
-# first run, and opens the desktop app with simulated devices.
+# first run, and opens the desktop app: with the webcam and fingerprint reader it finds, else
+# the simulated camera and the simulated SBI fingerprint service (sbi-sim).
 #   ENROLLMENT_DATA_DIR      where the server and station keep their data (default .station-data)
 #   ENROLLMENT_SERVER_LISTEN address of the local server (default 127.0.0.1:8750)
 set -euo pipefail
@@ -71,7 +72,25 @@ fi
 say "Then log in with the demo account from $data/officer-login.txt:"
 cat "$data/officer-login.txt"
 
-say "Opening the enrollment station (simulated camera and fingerprint reader)"
+# Devices: a webcam, an SBI reader or a libfprint reader is used when one is found. Without a
+# real fingerprint reader, the simulated SBI device service stands in for one, over real HTTP.
+sbi_pid=
+if "$bin/station" devices list --json | grep -q '"kind": "fingerprint_reader"'; then
+  say "Using the fingerprint reader found on this machine"
+else
+  say "No fingerprint reader found: starting the simulated SBI device service (log: $data/sbi-sim.log)"
+  "$bin/sbi-sim" --ca-out "$data/sbi-provider.pem" >"$data/sbi-sim.log" 2>&1 &
+  sbi_pid=$!
+  trap 'kill -TERM $server_pid $sbi_pid 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$data/sbi-sim.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  # The station trusts the simulator's device provider, as it would a vendor's.
+  export STATION_SBI_TRUST="$data/sbi-provider.pem"
+fi
+
+say "Opening the enrollment station"
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   "$bin/enrollment-station" --data-dir "$data/station"
 else

@@ -14,8 +14,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # Build: Tauri 2 (WebKitGTK 4.1 and friends) and a C toolchain for bundled SQLite and ring.
 # Run and test: Xvfb for a display when there is none, WebKitWebDriver for the UI tests,
 # secret-tool to keep the station's vault key in the OS keyring (Secret Service).
+# Devices: libclang for the V4L2 bindings nokhwa generates, nasm for its SIMD JPEG decoder,
+# libfprint for the libfprint reader backend (a cargo feature the test command turns on).
 packages=(
-  build-essential pkg-config
+  build-essential pkg-config libclang-dev nasm libfprint-2-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev
   xvfb xauth webkit2gtk-driver
   libsecret-tools

@@ -10,7 +10,7 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 bash scripts/setup.sh --test
 
 # The app embeds ui/dist; every cargo step uses the same features so nothing is built twice.
-features=(--features enrollment-station/custom-protocol)
+features=(--features enrollment-station/custom-protocol,station-hardware/libfprint)
 
 say "Formatting"
 cargo fmt --all -- --check

@@ -21,6 +21,7 @@
 pub mod approval;
 pub mod audit;
 pub mod clock;
+pub mod devices;
 pub mod drafts;
 pub mod enrollment;
 pub mod keyring;

@@ -139,6 +139,7 @@ pub async fn start_enrollment(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
+    devices: State<'_, Devices>,
 ) -> Result<(), CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
@@ -149,6 +150,8 @@ pub async fn start_enrollment(
         "new enrollment opened",
     )?;
     draft.reset();
+    // A reader that chains its captures (SBI) starts the new applicant's chain.
+    devices.scanner.begin_enrollment();
     drafts::discard(&station, &officer.username)
         .map_err(|error| CommandError::new("draft_not_saved", error.to_string()))?;
     Ok(())

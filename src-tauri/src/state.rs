@@ -223,8 +223,9 @@ pub struct AppState {
 
 impl AppState {
     /// Finds the station in `data_dir` (it stays locked until the passphrase is entered) and
-    /// picks the devices. Only simulated backends exist so far, so the station always runs on
-    /// them; the applicant they show is chosen by `STATION_SIM_SEED` (default 1).
+    /// picks the devices: a webcam, an SBI reader (trusting the providers in
+    /// `STATION_SBI_TRUST`, colon-separated PEM files) or a libfprint reader when one is found,
+    /// else the simulated ones, whose applicant is chosen by `STATION_SIM_SEED` (default 1).
     pub fn open(data_dir: &Path) -> Self {
         let paths = StationPaths::new(data_dir);
         let state = match read_config(&paths) {
@@ -251,9 +252,18 @@ impl AppState {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(1);
-        let devices = Devices {
-            camera: Arc::new(SimulatedCamera::new(seed)),
-            scanner: Arc::new(SimulatedScanner::new(seed)),
+        let devices = match station_core::devices::choose(&device_options(), seed) {
+            Ok(chosen) => Devices {
+                camera: chosen.camera,
+                scanner: chosen.scanner,
+            },
+            Err(error) => {
+                tracing::warn!(%error, "device setup failed; using the simulated devices");
+                Devices {
+                    camera: Arc::new(SimulatedCamera::new(seed)),
+                    scanner: Arc::new(SimulatedScanner::new(seed)),
+                }
+            }
         };
         Self {
             station: StationSlot {
@@ -284,5 +294,21 @@ impl AppState {
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());
+    }
+}
+
+/// The device backends the app enables, from the environment.
+fn device_options() -> station_core::devices::DeviceOptions {
+    let sbi_trust = std::env::var_os("STATION_SBI_TRUST")
+        .map(|paths| std::env::split_paths(&paths).collect())
+        .unwrap_or_default();
+    station_core::devices::DeviceOptions {
+        simulated: false,
+        drills: Vec::new(),
+        sbi: true,
+        sbi_trust,
+        sbi_ports: None,
+        webcam: true,
+        libfprint: true,
     }
 }

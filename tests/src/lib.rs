@@ -332,3 +332,18 @@ pub fn applicant_name(n: usize) -> String {
     ];
     format!("{} {}", GIVEN[n % 10], FAMILY[(n / 10) % 10])
 }
+
+/// A binary of this workspace, from `target/debug` (or `$STATION_BINARY_DIR`); tells how to
+/// build it when it is missing.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("STATION_BINARY_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug"));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "the binary {} does not exist: build the workspace with `cargo build --workspace`",
+        path.display()
+    );
+    path
+}

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
+use hardware::selftest::Verdict;
 use protocol::api::ProvisioningToken;
 use station_core::approval::{self, Decision};
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::SystemClock;
+use station_core::devices::{DeviceOptions, Devices, Drill};
 use station_core::keyring;
 use station_core::officers::{self, Password, Role};
 use station_core::provision::{provision, NewVault};
@@ -104,6 +106,13 @@ enum Command {
     },
     /// Deletes the sealed bytes of packets judged longer ago than the retention period.
     Retention,
+    /// Lists and self-tests the camera and fingerprint readers (no station data needed).
+    Devices {
+        #[command(flatten)]
+        backends: DeviceArgs,
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
     /// Checks storage, crypto and the audit log; exits with status 1 when a check fails.
     SelfTest {
         /// Also write the report as JSON to this file.
@@ -131,6 +140,55 @@ enum OfficerCommand {
         /// What the account may do.
         #[arg(long, value_enum, default_value = "officer")]
         role: RoleArg,
+    },
+}
+
+#[derive(clap::Args)]
+struct DeviceArgs {
+    /// Include the simulated camera and fingerprint reader.
+    #[arg(long, global = true, env = "STATION_SIMULATED_DEVICES")]
+    simulated: bool,
+    /// Force a fault on a simulated device (repeatable), to rehearse what a technician sees.
+    #[arg(long = "drill", value_enum, global = true)]
+    drills: Vec<DrillArg>,
+    /// Trusted SBI device provider certificates (PEM; repeatable).
+    #[arg(
+        long = "sbi-trust",
+        global = true,
+        env = "STATION_SBI_TRUST",
+        value_delimiter = ':'
+    )]
+    sbi_trust: Vec<PathBuf>,
+    /// Do not scan ports 4501–4600 for SBI device services.
+    #[arg(long, global = true)]
+    no_sbi: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DrillArg {
+    CameraFreeze,
+    CameraBlack,
+    CameraUnplugged,
+    ReaderResidue,
+    ReaderUnplugged,
+}
+
+#[derive(Subcommand)]
+enum DevicesCommand {
+    /// Lists the devices every backend finds.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs every device's self-test; exits with status 1 when a check fails.
+    Selftest {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Seconds each camera streams for the frame-rate check.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
     },
 }
 
@@ -356,6 +414,81 @@ async fn main() -> anyhow::Result<()> {
                 "{purged} packet(s) purged (retention: {} days after the server's verdict)",
                 station.config().retention_days
             );
+        }
+        Command::Devices { backends, command } => {
+            let options = DeviceOptions {
+                simulated: backends.simulated,
+                drills: backends
+                    .drills
+                    .iter()
+                    .map(|drill| match drill {
+                        DrillArg::CameraFreeze => Drill::CameraFreeze,
+                        DrillArg::CameraBlack => Drill::CameraBlack,
+                        DrillArg::CameraUnplugged => Drill::CameraUnplugged,
+                        DrillArg::ReaderResidue => Drill::ReaderResidue,
+                        DrillArg::ReaderUnplugged => Drill::ReaderUnplugged,
+                    })
+                    .collect(),
+                sbi: !backends.no_sbi,
+                sbi_trust: backends.sbi_trust,
+                sbi_ports: None,
+                webcam: true,
+                libfprint: true,
+            };
+            let devices = tokio::task::spawn_blocking(move || Devices::new(&options))
+                .await
+                .context("device discovery stopped")??;
+            match command {
+                DevicesCommand::List { json } => {
+                    let list = devices.list();
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&list)?);
+                    } else if list.is_empty() {
+                        println!("no devices found");
+                    } else {
+                        for device in list {
+                            let kind = match device.kind {
+                                hardware::DeviceKind::Camera => "camera",
+                                hardware::DeviceKind::FingerprintReader => "fingerprint reader",
+                            };
+                            println!(
+                                "{:<18} {:<10} {:<24} {}",
+                                kind, device.backend, device.id, device.name
+                            );
+                        }
+                    }
+                }
+                DevicesCommand::Selftest { json, seconds } => {
+                    let camera_time = std::time::Duration::from_secs_f64(seconds.clamp(0.5, 60.0));
+                    let report = tokio::task::spawn_blocking(move || devices.selftest(camera_time))
+                        .await
+                        .context("the self-test stopped")?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        if report.devices.is_empty() {
+                            println!("no devices found");
+                        }
+                        for device in &report.devices {
+                            println!(
+                                "{} ({}, {})",
+                                device.device.name, device.device.backend, device.device.id
+                            );
+                            for check in &device.checks {
+                                let verdict = match check.verdict {
+                                    Verdict::Pass => "PASS",
+                                    Verdict::Warn => "WARN",
+                                    Verdict::Fail => "FAIL",
+                                };
+                                println!("  {verdict}  {:<20} {}", check.name, check.reason);
+                            }
+                        }
+                    }
+                    if report.devices.is_empty() || report.verdict == Verdict::Fail {
+                        std::process::exit(1);
+                    }
+                }
+            }
         }
         Command::SelfTest { report } => {
             let station = open(paths)?;

@@ -1,18 +1,29 @@
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::{face, FaultScript, SimulatedFault};
 use crate::image::RgbFrame;
-use crate::{Camera, DeviceError, DeviceInfo};
+use crate::{Camera, DeviceError, DeviceInfo, DeviceKind, FrameStream, StreamFormat};
 
-/// A camera that renders a synthetic applicant's face, moving slightly from frame to frame.
+/// A camera that renders a synthetic applicant's face, swaying slightly and under slowly
+/// changing light from frame to frame. Its stream is paced at 30 frames per second; scripted
+/// faults freeze the picture, black it out, or unplug the camera mid-stream.
 #[derive(Debug)]
 pub struct SimulatedCamera {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     seed: u64,
     width: u32,
     height: u32,
     frame: AtomicU64,
     faults: FaultScript,
 }
+
+const FPS: u32 = 30;
 
 impl SimulatedCamera {
     /// A 640×480 camera whose applicant is chosen by `seed`.
@@ -23,38 +34,134 @@ impl SimulatedCamera {
     /// A camera of the given resolution (at least 64×48).
     pub fn with_resolution(seed: u64, width: u32, height: u32) -> Self {
         Self {
-            seed,
-            width: width.max(64),
-            height: height.max(48),
-            frame: AtomicU64::new(0),
-            faults: FaultScript::default(),
+            inner: Arc::new(Inner {
+                seed,
+                width: width.max(64),
+                height: height.max(48),
+                frame: AtomicU64::new(0),
+                faults: FaultScript::default(),
+            }),
         }
     }
 
-    /// Makes the next capture fail with `fault`.
+    /// Makes the next capture fail with `fault` (or, for picture faults, the next frames).
     pub fn script_fault(&self, fault: SimulatedFault) {
-        self.faults.push(fault);
+        self.inner.faults.push(fault);
     }
 
     /// Unplugs (`true`) or replugs (`false`) the camera.
     pub fn set_unplugged(&self, unplugged: bool) {
-        self.faults.set_unplugged(unplugged);
+        self.inner.faults.set_unplugged(unplugged);
+    }
+}
+
+impl Inner {
+    fn render(&self, frame: u64) -> RgbFrame {
+        let mut picture = face::render(self.seed, frame, self.width, self.height);
+        // Daylight drifting through a window: ±8 % over about 4 seconds.
+        let light = 1.0 + 0.08 * (frame as f64 * 0.05).sin();
+        if (light - 1.0).abs() > 0.005 {
+            let pixels: Vec<u8> = picture
+                .pixels()
+                .iter()
+                .map(|&p| (f64::from(p) * light).clamp(0.0, 255.0) as u8)
+                .collect();
+            picture = RgbFrame::new(self.width, self.height, pixels).unwrap_or(picture);
+        }
+        picture
+    }
+
+    fn name(&self) -> &'static str {
+        "Simulated camera"
     }
 }
 
 impl Camera for SimulatedCamera {
     fn info(&self) -> DeviceInfo {
         DeviceInfo {
-            id: format!("simulated-camera-{}", self.seed),
+            id: format!("simulated-camera-{}", self.inner.seed),
             name: "Simulated camera".into(),
             backend: "simulated",
+            kind: DeviceKind::Camera,
         }
     }
 
+    fn open_stream(&self) -> Result<Box<dyn FrameStream>, DeviceError> {
+        self.inner.faults.next_error(self.inner.name())?;
+        Ok(Box::new(SimulatedStream {
+            inner: Arc::clone(&self.inner),
+            started: Instant::now(),
+            delivered: 0,
+            frozen: None,
+            black: 0,
+        }))
+    }
+
     fn capture_still(&self) -> Result<RgbFrame, DeviceError> {
-        self.faults.next_error("Simulated camera")?;
-        let frame = self.frame.fetch_add(1, Ordering::Relaxed);
-        Ok(face::render(self.seed, frame, self.width, self.height))
+        self.inner.faults.next_error(self.inner.name())?;
+        let frame = self.inner.frame.fetch_add(1, Ordering::Relaxed);
+        Ok(self.inner.render(frame))
+    }
+}
+
+/// A paced stream of rendered frames.
+struct SimulatedStream {
+    inner: Arc<Inner>,
+    started: Instant,
+    delivered: u64,
+    /// A frozen picture and how many more frames repeat it.
+    frozen: Option<(RgbFrame, u32)>,
+    black: u32,
+}
+
+impl FrameStream for SimulatedStream {
+    fn format(&self) -> StreamFormat {
+        StreamFormat {
+            width: self.inner.width,
+            height: self.inner.height,
+            fps: FPS,
+            encoding: "RGB".into(),
+        }
+    }
+
+    fn next_frame(&mut self) -> Result<RgbFrame, DeviceError> {
+        if self.inner.faults.is_unplugged() {
+            return Err(DeviceError::Disconnected {
+                device: self.inner.name().into(),
+            });
+        }
+        // Pace like a sensor: frame n is ready n/30 s after the stream opened.
+        let due = self.started + Duration::from_secs_f64(self.delivered as f64 / f64::from(FPS));
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        self.delivered += 1;
+        match self.inner.faults.take_picture_fault() {
+            Some(SimulatedFault::BlackFrames) => self.black = 10,
+            Some(SimulatedFault::Freeze) => {
+                let still = self.inner.render(self.inner.frame.load(Ordering::Relaxed));
+                self.frozen = Some((still, 30));
+            }
+            _ => {}
+        }
+        if self.black > 0 {
+            self.black -= 1;
+            let pixels = vec![0; self.inner.width as usize * self.inner.height as usize * 3];
+            return RgbFrame::new(self.inner.width, self.inner.height, pixels).ok_or(
+                DeviceError::Fault {
+                    device: self.inner.name().into(),
+                    reason: "frame buffer size".into(),
+                },
+            );
+        }
+        if let Some((still, left)) = self.frozen.take() {
+            if left > 1 {
+                self.frozen = Some((still.clone(), left - 1));
+            }
+            return Ok(still);
+        }
+        let frame = self.inner.frame.fetch_add(1, Ordering::Relaxed);
+        Ok(self.inner.render(frame))
     }
 }
 
@@ -92,5 +199,31 @@ mod tests {
         }
         camera.set_unplugged(false);
         camera.capture_still().expect("replugged");
+    }
+
+    #[test]
+    fn a_stream_moves_then_freezes_blacks_out_and_breaks_when_unplugged() {
+        let camera = SimulatedCamera::with_resolution(2, 96, 72);
+        let mut stream = camera.open_stream().expect("stream");
+        let first = stream.next_frame().expect("frame");
+        let second = stream.next_frame().expect("frame");
+        assert_ne!(first, second, "a live picture changes");
+
+        camera.script_fault(SimulatedFault::Freeze);
+        let frozen = stream.next_frame().expect("frame");
+        assert_eq!(
+            stream.next_frame().expect("frame"),
+            frozen,
+            "a frozen picture repeats"
+        );
+
+        let mut stream = camera.open_stream().expect("stream");
+        camera.script_fault(SimulatedFault::BlackFrames);
+        let black = stream.next_frame().expect("frame");
+        assert!(black.pixels().iter().all(|&p| p == 0));
+
+        camera.set_unplugged(true);
+        let error = stream.next_frame().expect_err("unplugged mid-stream");
+        assert!(matches!(error, DeviceError::Disconnected { .. }));
     }
 }

@@ -8,6 +8,7 @@
 mod camera;
 mod face;
 mod fingerprint;
+mod host;
 mod rng;
 mod scanner;
 
@@ -16,7 +17,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub use camera::SimulatedCamera;
-pub use fingerprint::render_fingerprint;
+pub use fingerprint::{render_fingerprint, render_fingerprint_with, render_slap, Conditions};
+pub use host::SimulatedHost;
 pub use scanner::SimulatedScanner;
 
 use crate::DeviceError;
@@ -31,6 +33,10 @@ pub enum SimulatedFault {
     Timeout,
     /// The device reports an internal fault on the next call.
     Fault,
+    /// A camera's stream repeats one frame for the next 30 frames (a hung driver).
+    Freeze,
+    /// A camera delivers black frames for the next 10 frames (covered lens, failed exposure).
+    BlackFrames,
 }
 
 /// Scripted faults and plug state, shared by both simulated devices.
@@ -61,6 +67,13 @@ impl FaultScript {
         if state.unplugged {
             return Err(DeviceError::Disconnected { device });
         }
+        if matches!(
+            state.queued.front(),
+            Some(SimulatedFault::Freeze | SimulatedFault::BlackFrames)
+        ) {
+            // Picture faults wait for a stream to show them.
+            return Ok(());
+        }
         match state.queued.pop_front() {
             None => Ok(()),
             Some(SimulatedFault::Busy) => Err(DeviceError::Busy { device }),
@@ -72,7 +85,24 @@ impl FaultScript {
                 device,
                 reason: "simulated sensor fault".into(),
             }),
+            // Picture faults change frames rather than fail calls; a device that does not
+            // stream takes them as no fault.
+            Some(SimulatedFault::Freeze | SimulatedFault::BlackFrames) => Ok(()),
         }
+    }
+
+    fn is_unplugged(&self) -> bool {
+        self.lock().unplugged
+    }
+
+    /// Takes the first queued picture fault, leaving call faults queued.
+    fn take_picture_fault(&self) -> Option<SimulatedFault> {
+        let mut state = self.lock();
+        let at = state
+            .queued
+            .iter()
+            .position(|f| matches!(f, SimulatedFault::Freeze | SimulatedFault::BlackFrames))?;
+        state.queued.remove(at)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FaultState> {

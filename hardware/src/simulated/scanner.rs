@@ -1,12 +1,23 @@
-use super::{fingerprint, FaultScript, SimulatedFault};
-use crate::image::FingerprintImage;
-use crate::{DeviceError, DeviceInfo, FingerPosition, FingerprintScanner};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// A single-finger reader that renders a synthetic print per (applicant seed, finger).
+use super::rng::SplitMix64;
+use super::{fingerprint, FaultScript, SimulatedFault};
+use crate::image::{FingerprintImage, RgbFrame};
+use crate::{
+    DeviceError, DeviceInfo, DeviceKind, FingerPosition, FingerSet, FingerprintScanner,
+    FrameStream, StreamFormat,
+};
+
+/// A single-finger reader that renders a synthetic print per (applicant seed, finger). Its
+/// preview shows the empty platen, with a latent print left on it when told to
+/// ([`SimulatedScanner::set_residue`]).
 #[derive(Debug)]
 pub struct SimulatedScanner {
     seed: u64,
-    faults: FaultScript,
+    faults: Arc<FaultScript>,
+    residue: Arc<AtomicBool>,
 }
 
 impl SimulatedScanner {
@@ -14,8 +25,14 @@ impl SimulatedScanner {
     pub fn new(seed: u64) -> Self {
         Self {
             seed,
-            faults: FaultScript::default(),
+            faults: Arc::default(),
+            residue: Arc::default(),
         }
+    }
+
+    /// Leaves (`true`) or wipes (`false`) a latent print on the platen.
+    pub fn set_residue(&self, residue: bool) {
+        self.residue.store(residue, Ordering::SeqCst);
     }
 
     /// Makes the next capture fail with `fault`.
@@ -35,12 +52,73 @@ impl FingerprintScanner for SimulatedScanner {
             id: format!("simulated-scanner-{}", self.seed),
             name: "Simulated fingerprint reader (500 ppi)".into(),
             backend: "simulated",
+            kind: DeviceKind::FingerprintReader,
         }
+    }
+
+    fn preview(&self, set: FingerSet) -> Result<Box<dyn FrameStream>, DeviceError> {
+        let _ = set;
+        self.faults.next_error("Simulated fingerprint reader")?;
+        Ok(Box::new(PlatenStream {
+            seed: self.seed,
+            faults: Arc::clone(&self.faults),
+            residue: Arc::clone(&self.residue),
+            frame: 0,
+        }))
     }
 
     fn capture(&self, finger: FingerPosition) -> Result<FingerprintImage, DeviceError> {
         self.faults.next_error("Simulated fingerprint reader")?;
         Ok(fingerprint::render_fingerprint(self.seed, finger))
+    }
+}
+
+/// The empty platen at 10 frames per second: light glass and sensor noise, plus a faint
+/// latent print when residue is left.
+struct PlatenStream {
+    seed: u64,
+    faults: Arc<FaultScript>,
+    residue: Arc<AtomicBool>,
+    frame: u64,
+}
+
+impl FrameStream for PlatenStream {
+    fn format(&self) -> StreamFormat {
+        StreamFormat {
+            width: 400,
+            height: 500,
+            fps: 10,
+            encoding: "GREY".into(),
+        }
+    }
+
+    fn next_frame(&mut self) -> Result<RgbFrame, DeviceError> {
+        if self.faults.is_unplugged() {
+            return Err(DeviceError::Disconnected {
+                device: "Simulated fingerprint reader".into(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        self.frame += 1;
+        let latent = self
+            .residue
+            .load(Ordering::SeqCst)
+            .then(|| fingerprint::render_fingerprint(self.seed, FingerPosition::RightIndex));
+        let mut noise = SplitMix64::new(self.seed ^ self.frame);
+        let mut pixels = Vec::with_capacity(400 * 500 * 3);
+        for i in 0..400 * 500 {
+            let mut value = 244.0 + noise.range(-4.0, 4.0);
+            if let Some(latent) = &latent {
+                // A smudge keeps about a third of the print's contrast.
+                value -= (250.0 - f64::from(latent.pixels()[i])) * 0.35;
+            }
+            let grey = value.clamp(0.0, 255.0) as u8;
+            pixels.extend_from_slice(&[grey, grey, grey]);
+        }
+        RgbFrame::new(400, 500, pixels).ok_or(DeviceError::Fault {
+            device: "Simulated fingerprint reader".into(),
+            reason: "frame buffer size".into(),
+        })
     }
 }
 

@@ -124,20 +124,6 @@ async fn every_packet_reaches_the_server_exactly_once_through_a_link_that_fails_
     );
 }
 
-fn station_binary() -> std::path::PathBuf {
-    let path = std::env::var_os("STATION_BINARY")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/station")
-        });
-    assert!(
-        path.exists(),
-        "the station binary {} does not exist: build it with `cargo build -p station-core`",
-        path.display()
-    );
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_station_killed_again_and_again_during_upload_loses_and_duplicates_nothing() {
     let rig = Rig::start().await;
@@ -149,7 +135,7 @@ async fn a_station_killed_again_and_again_during_upload_loses_and_duplicates_not
         rig.submit(&applicant_name(n), 200 + n as u64);
     }
     let run = || {
-        Command::new(station_binary())
+        Command::new(workspace_binary("station"))
             .args(["sync", "--chunk-bytes", "16384", "--server", &proxy.url])
             .env("STATION_DATA_DIR", rig.station_dir.path())
             .env("STATION_PASSPHRASE", STATION_PASSPHRASE)

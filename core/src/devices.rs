@@ -1,0 +1,234 @@
+//! The station's devices: which backends are enabled, what they found, and the technicians'
+//! self-test over all of them. The CLI (`station devices`) and the app share this.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hardware::libfprint::LibfprintHost;
+use hardware::registry::DeviceRegistry;
+use hardware::sbi::{SbiConfig, SbiHost, Trust};
+use hardware::selftest::{self, DeviceReport, Verdict};
+use hardware::simulated::{SimulatedFault, SimulatedHost};
+use hardware::{DeviceInfo, DeviceKind, Host};
+use serde::Serialize;
+
+/// A fault to force on a simulated device, for drills and tests of the self-test itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drill {
+    /// The camera's picture freezes.
+    CameraFreeze,
+    /// The camera delivers black frames.
+    CameraBlack,
+    /// The camera is unplugged.
+    CameraUnplugged,
+    /// A latent print is left on the reader's platen.
+    ReaderResidue,
+    /// The reader is unplugged.
+    ReaderUnplugged,
+}
+
+/// Which backends to use.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceOptions {
+    /// Include the simulated camera and reader.
+    pub simulated: bool,
+    /// Faults to force on them.
+    pub drills: Vec<Drill>,
+    /// Scan for SBI device services.
+    pub sbi: bool,
+    /// PEM file(s) of the trusted SBI device providers.
+    pub sbi_trust: Vec<std::path::PathBuf>,
+    /// Only scan these SBI ports (default 4501–4600).
+    pub sbi_ports: Option<std::ops::RangeInclusive<u16>>,
+    /// Look for webcams (when built with the `webcam` feature).
+    pub webcam: bool,
+    /// Look for libfprint readers (when the helper is installed).
+    pub libfprint: bool,
+}
+
+/// The devices of this station.
+pub struct Devices {
+    registry: DeviceRegistry,
+    sbi: Option<SbiHost>,
+}
+
+/// A self-test run over every device.
+#[derive(Debug, Clone, Serialize)]
+pub struct DevicesReport {
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// The worst verdict.
+    pub verdict: Verdict,
+    /// One report per device.
+    pub devices: Vec<DeviceReport>,
+}
+
+fn read_trust(paths: &[std::path::PathBuf]) -> anyhow::Result<Trust> {
+    let mut trust = Trust::default();
+    for path in paths {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading SBI trust file {}", path.display()))?;
+        trust.extend(
+            Trust::from_pem(&pem)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?,
+        );
+    }
+    Ok(trust)
+}
+
+impl Devices {
+    /// Sets up the enabled backends.
+    ///
+    /// # Errors
+    /// When an SBI trust file cannot be read.
+    pub fn new(options: &DeviceOptions) -> anyhow::Result<Self> {
+        let mut hosts: Vec<Arc<dyn Host>> = Vec::new();
+        if options.simulated {
+            let host = Arc::new(SimulatedHost::new(1));
+            for drill in &options.drills {
+                match drill {
+                    Drill::CameraFreeze => host.camera().script_fault(SimulatedFault::Freeze),
+                    Drill::CameraBlack => host.camera().script_fault(SimulatedFault::BlackFrames),
+                    Drill::CameraUnplugged => host.camera().set_unplugged(true),
+                    Drill::ReaderResidue => host.scanner().set_residue(true),
+                    Drill::ReaderUnplugged => host.scanner().set_unplugged(true),
+                }
+            }
+            hosts.push(host);
+        }
+        #[cfg(feature = "webcam")]
+        if options.webcam {
+            hosts.push(Arc::new(hardware::webcam::WebcamHost));
+        }
+        if options.libfprint {
+            if let Some(host) = LibfprintHost::locate() {
+                hosts.push(Arc::new(host));
+            }
+        }
+        let sbi = if options.sbi {
+            let mut config = SbiConfig::new(read_trust(&options.sbi_trust)?);
+            if let Some(ports) = &options.sbi_ports {
+                config.ports = ports.clone();
+            }
+            let host = SbiHost::new(config);
+            hosts.push(Arc::new(host.clone()));
+            Some(host)
+        } else {
+            None
+        };
+        let registry = DeviceRegistry::new(hosts);
+        registry.refresh();
+        Ok(Self { registry, sbi })
+    }
+
+    /// The devices found.
+    pub fn list(&self) -> Vec<DeviceInfo> {
+        self.registry.devices()
+    }
+
+    /// The registry, to watch for hot-plug.
+    pub fn registry(&self) -> &DeviceRegistry {
+        &self.registry
+    }
+
+    /// Self-tests every device; cameras stream for `camera_time`.
+    pub fn selftest(&self, camera_time: Duration) -> DevicesReport {
+        let reports: Vec<DeviceReport> = self
+            .list()
+            .into_iter()
+            .map(|device| self.test_one(device, camera_time))
+            .collect();
+        DevicesReport {
+            at: crate::clock::rfc3339(time::OffsetDateTime::now_utc()),
+            verdict: reports
+                .iter()
+                .map(|report| report.verdict)
+                .max()
+                .unwrap_or(Verdict::Fail),
+            devices: reports,
+        }
+    }
+
+    fn test_one(&self, device: DeviceInfo, camera_time: Duration) -> DeviceReport {
+        if device.backend == "sbi" && device.kind == DeviceKind::FingerprintReader {
+            let found = device.id.split_once(':').and_then(|(port, id)| {
+                let port = port.parse().ok()?;
+                self.sbi
+                    .as_ref()?
+                    .discover_port(port)
+                    .into_iter()
+                    .find(|sbi| sbi.discovered().device_id == id)
+            });
+            return match found {
+                Some(sbi) => selftest::test_sbi_reader(&sbi, 40),
+                None => DeviceReport::unavailable(device, "the SBI service stopped answering"),
+            };
+        }
+        match device.kind {
+            DeviceKind::Camera => match self.registry.open_camera(&device) {
+                Ok(camera) => selftest::test_camera(&*camera, camera_time),
+                Err(error) => DeviceReport::unavailable(device, &error.to_string()),
+            },
+            DeviceKind::FingerprintReader => match self.registry.open_reader(&device) {
+                Ok(reader) => selftest::test_reader(&*reader, 40),
+                Err(error) => DeviceReport::unavailable(device, &error.to_string()),
+            },
+        }
+    }
+}
+
+/// True when `path` holds at least one certificate (used to tell a technician why SBI answers
+/// will be refused).
+pub fn trust_file_usable(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .is_some_and(|pem| Trust::from_pem(&pem).is_ok())
+}
+
+/// The camera and reader an enrollment uses.
+pub struct Chosen {
+    /// The camera.
+    pub camera: Arc<dyn hardware::Camera>,
+    /// The fingerprint reader.
+    pub scanner: Arc<dyn hardware::FingerprintScanner>,
+}
+
+/// Picks the devices for enrolling: a real camera and reader when the enabled backends find one
+/// that opens (webcam, SBI, libfprint, in the order found), else the simulated ones showing the
+/// applicant chosen by `seed`.
+///
+/// # Errors
+/// When an SBI trust file cannot be read.
+pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
+    let real = DeviceOptions {
+        simulated: false,
+        ..options.clone()
+    };
+    let devices = Devices::new(&real)?;
+    let found = devices.list();
+    let camera = found
+        .iter()
+        .filter(|device| device.kind == DeviceKind::Camera)
+        .find_map(|device| devices.registry.open_camera(device).ok())
+        .map(Arc::from)
+        .unwrap_or_else(|| {
+            Arc::new(hardware::simulated::SimulatedCamera::new(seed)) as Arc<dyn hardware::Camera>
+        });
+    let scanner = found
+        .iter()
+        .filter(|device| device.kind == DeviceKind::FingerprintReader)
+        .find_map(|device| devices.registry.open_reader(device).ok())
+        .map(Arc::from)
+        .unwrap_or_else(|| {
+            Arc::new(hardware::simulated::SimulatedScanner::new(seed))
+                as Arc<dyn hardware::FingerprintScanner>
+        });
+    tracing::info!(
+        camera = %camera.info().name,
+        scanner = %scanner.info().name,
+        "devices chosen"
+    );
+    Ok(Chosen { camera, scanner })
+}
