@@ -162,6 +162,23 @@ struct DeviceArgs {
     /// Do not scan ports 4501–4600 for SBI device services.
     #[arg(long, global = true)]
     no_sbi: bool,
+    /// Scan only these SBI ports, e.g. `4501` or `4501-4510`.
+    #[arg(long, global = true, value_parser = parse_ports)]
+    sbi_ports: Option<std::ops::RangeInclusive<u16>>,
+}
+
+fn parse_ports(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (low, high) = text.split_once('-').unwrap_or((text, text));
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("{p:?} is not a port number"))
+    };
+    let (low, high) = (port(low)?, port(high)?);
+    if low > high {
+        return Err(format!("{low}-{high} is an empty range"));
+    }
+    Ok(low..=high)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -431,7 +448,7 @@ async fn main() -> anyhow::Result<()> {
                     .collect(),
                 sbi: !backends.no_sbi,
                 sbi_trust: backends.sbi_trust,
-                sbi_ports: None,
+                sbi_ports: backends.sbi_ports,
                 webcam: true,
                 libfprint: true,
             };

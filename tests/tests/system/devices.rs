@@ -60,7 +60,7 @@ impl Drop for SbiSimProcess {
     }
 }
 
-fn selftest(ca: &std::path::Path, extra: &[&str]) -> (bool, serde_json::Value) {
+fn selftest(ca: &std::path::Path, port: u16, extra: &[&str]) -> (bool, serde_json::Value) {
     let output = Command::new(workspace_binary("station"))
         .args([
             "devices",
@@ -72,6 +72,9 @@ fn selftest(ca: &std::path::Path, extra: &[&str]) -> (bool, serde_json::Value) {
             "--sbi-trust",
         ])
         .arg(ca)
+        // Only our simulator: another SBI service on this machine is not this test's to judge.
+        .arg("--sbi-ports")
+        .arg(port.to_string())
         .args(extra)
         .env_remove("STATION_SBI_TRUST")
         .output()
@@ -129,7 +132,7 @@ fn the_device_self_test_covers_simulated_devices_and_an_sbi_service_and_names_fo
     let ca = dir.path().join("sbi-provider.pem");
     let sim = SbiSimProcess::start(&ca);
 
-    let (passed, report) = selftest(&ca, &[]);
+    let (passed, report) = selftest(&ca, sim.port, &[]);
     for (backend, kind) in [
         ("simulated", "camera"),
         ("simulated", "fingerprint_reader"),
@@ -163,7 +166,7 @@ fn the_device_self_test_covers_simulated_devices_and_an_sbi_service_and_names_fo
     }
 
     sim.admin(r#"{"fault": "bad_signature"}"#);
-    let (passed, report) = selftest(&ca, &["--drill", "reader-residue"]);
+    let (passed, report) = selftest(&ca, sim.port, &["--drill", "reader-residue"]);
     assert!(!passed, "a failed check makes the self-test exit 1");
     let sbi_reader = device(&report, "sbi", "fingerprint_reader", sim.port);
     let reason = failed_check(sbi_reader, "device information")["reason"]
@@ -180,7 +183,7 @@ fn the_device_self_test_covers_simulated_devices_and_an_sbi_service_and_names_fo
     assert!(reason.contains("clean the glass"), "{reason}");
 
     sim.admin(r#"{"fault": null, "status": "Not Registered"}"#);
-    let (_, report) = selftest(&ca, &[]);
+    let (_, report) = selftest(&ca, sim.port, &[]);
     let sbi_reader = device(&report, "sbi", "fingerprint_reader", sim.port);
     let reason = failed_check(sbi_reader, "discovery")["reason"]
         .as_str()
