@@ -58,6 +58,23 @@ pub struct DeviceInfo {
     pub backend: &'static str,
     /// What it is.
     pub kind: DeviceKind,
+    /// Whether it can capture now.
+    pub status: DeviceStatus,
+}
+
+/// Whether a device can capture now, as its backend reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeviceStatus {
+    /// Ready to capture.
+    Ready,
+    /// Capturing for another client.
+    Busy,
+    /// Connected but not ready (warming up, platen not clear).
+    NotReady,
+    /// Not registered for use in this programme: a technician must register it.
+    NotRegistered,
 }
 
 /// One backend: lists the devices it can reach and opens them.

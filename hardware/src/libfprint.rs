@@ -197,6 +197,7 @@ impl Host for LibfprintHost {
                 name: device.name,
                 backend: "libfprint",
                 kind: DeviceKind::FingerprintReader,
+                status: crate::DeviceStatus::Ready,
             })
             .collect())
     }

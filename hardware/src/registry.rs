@@ -20,6 +20,9 @@ pub enum DeviceEvent {
     Appeared(DeviceInfo),
     /// A device that was present is gone.
     Disappeared(DeviceInfo),
+    /// A present device's status changed (e.g. ready → not registered); it carries the new
+    /// information.
+    StatusChanged(DeviceInfo),
     /// A backend could not be asked; its devices are kept as last seen.
     HostFailed {
         /// The backend.
@@ -102,11 +105,18 @@ impl DeviceRegistry {
                     }
                     for device in devices {
                         let key = (device.backend, device.id.clone());
-                        if let std::collections::btree_map::Entry::Vacant(slot) =
-                            state.known.entry(key)
-                        {
-                            slot.insert(device.clone());
-                            events.push(DeviceEvent::Appeared(device));
+                        match state.known.entry(key) {
+                            std::collections::btree_map::Entry::Vacant(slot) => {
+                                slot.insert(device.clone());
+                                events.push(DeviceEvent::Appeared(device));
+                            }
+                            std::collections::btree_map::Entry::Occupied(mut slot)
+                                if slot.get().status != device.status =>
+                            {
+                                slot.insert(device.clone());
+                                events.push(DeviceEvent::StatusChanged(device));
+                            }
+                            std::collections::btree_map::Entry::Occupied(_) => {}
                         }
                     }
                 }

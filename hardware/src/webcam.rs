@@ -136,6 +136,7 @@ impl Host for WebcamHost {
                 name: camera.human_name(),
                 backend: "webcam",
                 kind: DeviceKind::Camera,
+                status: crate::DeviceStatus::Ready,
             })
             .collect())
     }

@@ -468,9 +468,13 @@ async fn main() -> anyhow::Result<()> {
                                 hardware::DeviceKind::Camera => "camera",
                                 hardware::DeviceKind::FingerprintReader => "fingerprint reader",
                             };
+                            let status = serde_json::to_value(device.status)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default();
                             println!(
-                                "{:<18} {:<10} {:<24} {}",
-                                kind, device.backend, device.id, device.name
+                                "{:<18} {:<10} {:<14} {:<24} {}",
+                                kind, device.backend, status, device.id, device.name
                             );
                         }
                     }

@@ -33,7 +33,7 @@ use hardware::records::face::{FaceImageData, FaceRecord, FaceView};
 use hardware::records::finger::{Compression, FingerRecord, FingerView};
 use hardware::records::{CaptureDevice, CaptureTime, QualityBlock};
 use hardware::sbi::wire::{self, CaptureRequest, DigitalId, StreamRequest};
-use hardware::simulated::{render_slap, SimulatedCamera, SimulatedScanner};
+use hardware::simulated::{render_slap, Conditions, SimulatedCamera, SimulatedScanner};
 use hardware::{Camera, FingerPosition, FingerSet, FingerprintScanner};
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +79,8 @@ pub struct ForcedError {
 pub struct SimState {
     /// "Ready", "Busy", "Not Ready" or "Not Registered".
     pub status: String,
-    /// The quality score returned, 0–100.
+    /// The quality score returned, 0–100; the images degrade with it
+    /// ([`Conditions::for_quality`]).
     pub quality: u8,
     /// Milliseconds to wait before answering, per method.
     pub delay_ms: BTreeMap<String, u64>,
@@ -502,31 +503,48 @@ fn capture(shared: &Shared, stream: TcpStream, body: &[u8], delay: u64) {
     if shared.capturing.swap(true, Ordering::SeqCst) {
         return sbi_error(&stream, &spec, 703, "Capture already running");
     }
-    let _running = Running(&shared.capturing);
-    let id_ok = (4..=50).contains(&request.transaction_id.len())
-        && request
-            .transaction_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if !id_ok || !shared.spec_versions.contains(&spec) {
-        return sbi_error(&stream, &spec, 112, "Invalid transactionId or specVersion");
-    }
-    let Some(bio) = request.bio.first() else {
-        return sbi_error(&stream, &spec, 101, "No biometric object requested");
+    let outcome = {
+        // The capture counts as running until its answer is ready, not until it is sent: a
+        // client may ask again the moment it has read the answer.
+        let _running = Running(&shared.capturing);
+        run_capture(shared, &state, &request, delay)
     };
-    let timeout = request.timeout.parse::<u64>().unwrap_or(10_000);
-    if delay > timeout {
-        sleep_ms(timeout);
-        return sbi_error(&stream, &spec, 701, "Capture timed out");
-    }
-    sleep_ms(delay);
-    match build_capture(shared, &state, &request, bio) {
+    match outcome {
         Ok(entries) => http::json(&stream, 200, &serde_json::json!({ "biometrics": entries })),
         Err(SimError::Sbi(code, info)) => sbi_error(&stream, &spec, code, &info),
         Err(SimError::Internal(error)) => {
             sbi_error(&stream, &spec, 500, &format!("simulator: {error}"))
         }
     }
+}
+
+fn run_capture(
+    shared: &Shared,
+    state: &SimState,
+    request: &CaptureRequest,
+    delay: u64,
+) -> Result<Vec<serde_json::Value>, SimError> {
+    let id_ok = (4..=50).contains(&request.transaction_id.len())
+        && request
+            .transaction_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !id_ok || !shared.spec_versions.contains(&request.spec_version) {
+        return Err(SimError::Sbi(
+            112,
+            "Invalid transactionId or specVersion".into(),
+        ));
+    }
+    let Some(bio) = request.bio.first() else {
+        return Err(SimError::Sbi(101, "No biometric object requested".into()));
+    };
+    let timeout = request.timeout.parse::<u64>().unwrap_or(10_000);
+    if delay > timeout {
+        sleep_ms(timeout);
+        return Err(SimError::Sbi(701, "Capture timed out".into()));
+    }
+    sleep_ms(delay);
+    build_capture(shared, state, request, bio)
 }
 
 enum SimError {
@@ -603,7 +621,9 @@ fn build_capture(
                     ),
                 ));
             }
+            // The images are as good as the score the device reports.
             let scanner = SimulatedScanner::new(state.person);
+            scanner.set_conditions(Conditions::for_quality(state.quality));
             for finger in wanted {
                 let image = scanner
                     .capture(finger)

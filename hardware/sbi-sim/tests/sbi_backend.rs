@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hardware::sbi::{SbiConfig, SbiDevice, SbiHost, SpecVersion, Trust};
-use hardware::simulated::SimulatedScanner;
+use hardware::simulated::{Conditions, SimulatedScanner};
 use hardware::{
     DeviceError, DeviceKind, Distrust, ErrorKind, FingerPosition, FingerSet, FingerprintScanner,
     Host, SetCapture,
@@ -93,7 +93,9 @@ fn a_4_4_2_enrollment_with_exceptions_returns_each_finger_pixel_for_pixel() {
     admin(&sim, serde_json::json!({"person": 9, "quality": 73}));
     let device = reader(&sim);
     device.begin_enrollment();
+    // A score of 73 degrades the images as the simulator promises.
     let expected = SimulatedScanner::new(9);
+    expected.set_conditions(Conditions::for_quality(73));
     let requests = [
         (FingerSet::LeftSlap, vec![]),
         (FingerSet::RightSlap, vec![FingerPosition::RightLittle]),
@@ -303,4 +305,72 @@ fn a_device_certificate_from_an_untrusted_provider_is_refused_even_when_well_sig
         ),
         "{error:?}"
     );
+}
+
+#[test]
+fn the_slap_preview_shows_the_fingers_while_a_capture_runs_and_an_empty_platen_otherwise() {
+    let sim = start(Algorithm::EdDsa, &["0.9.5"]);
+    admin(&sim, serde_json::json!({"delay_ms": {"RCAPTURE": 1500}}));
+    let device = std::sync::Arc::new(reader(&sim));
+    let mut preview = device.preview(FingerSet::RightSlap).expect("preview");
+    let contrast = |frame: &hardware::image::RgbFrame| {
+        let grey: Vec<f64> = frame.pixels().chunks(3).map(|p| f64::from(p[0])).collect();
+        let mean = grey.iter().sum::<f64>() / grey.len() as f64;
+        (grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64).sqrt()
+    };
+    let idle = preview.next_frame().expect("frame");
+    assert!(contrast(&idle) < 5.0, "no capture running: an empty platen");
+    let capturing = {
+        let device = std::sync::Arc::clone(&device);
+        std::thread::spawn(move || {
+            device.capture_set(&SetCapture {
+                set: FingerSet::RightSlap,
+                exceptions: vec![],
+                requested_score: 40,
+            })
+        })
+    };
+    let mut saw_fingers = false;
+    for _ in 0..12 {
+        let frame = preview.next_frame().expect("frame during the capture");
+        if contrast(&frame) > 20.0 {
+            saw_fingers = true;
+            break;
+        }
+    }
+    assert!(saw_fingers, "the preview shows the fingers being placed");
+    let captures = capturing
+        .join()
+        .expect("thread")
+        .expect("the capture completes");
+    assert_eq!(captures.len(), 4);
+}
+
+#[test]
+fn the_registry_publishes_an_sbi_device_becoming_unregistered_and_its_disappearance() {
+    use hardware::registry::{DeviceEvent, DeviceRegistry};
+    let sim = start(Algorithm::EdDsa, &["0.9.5"]);
+    let registry = DeviceRegistry::new(vec![std::sync::Arc::new(SbiHost::new(config_for(&sim)))]);
+    let events = registry.subscribe();
+    assert_eq!(
+        registry.refresh().len(),
+        2,
+        "the reader and the face camera appear"
+    );
+    admin(&sim, serde_json::json!({"status": "Not Registered"}));
+    let changes = registry.refresh();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert!(changes.iter().all(|event| matches!(
+        event,
+        DeviceEvent::StatusChanged(device) if device.status == hardware::DeviceStatus::NotRegistered
+    )));
+    drop(sim);
+    let gone = registry.refresh();
+    assert!(
+        gone.iter()
+            .all(|event| matches!(event, DeviceEvent::Disappeared(_)))
+            && gone.len() == 2,
+        "a stopped service's devices disappear: {gone:?}"
+    );
+    assert_eq!(events.try_iter().count(), 6);
 }

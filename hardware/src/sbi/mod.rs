@@ -339,6 +339,12 @@ impl SbiDevice {
             name: self.name.clone(),
             backend: "sbi",
             kind: self.kind,
+            status: match self.discovered.device_status.as_str() {
+                "Ready" => crate::DeviceStatus::Ready,
+                "Busy" => crate::DeviceStatus::Busy,
+                "Not Registered" => crate::DeviceStatus::NotRegistered,
+                _ => crate::DeviceStatus::NotReady,
+            },
         }
     }
 

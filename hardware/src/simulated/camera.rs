@@ -83,6 +83,7 @@ impl Camera for SimulatedCamera {
             name: "Simulated camera".into(),
             backend: "simulated",
             kind: DeviceKind::Camera,
+            status: crate::DeviceStatus::Ready,
         }
     }
 

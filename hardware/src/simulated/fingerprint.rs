@@ -55,6 +55,19 @@ impl Conditions {
         contact: 1.0,
         rotation_deg: 0.0,
     };
+
+    /// A placement whose image is about as good as a device quality score of `score` (0–100)
+    /// says: 80 and above is [`Conditions::GOOD`]; below, pressure drops and dryness and noise
+    /// grow with the shortfall.
+    pub fn for_quality(score: u8) -> Conditions {
+        let shortfall = f64::from(80u8.saturating_sub(score)) / 80.0;
+        Conditions {
+            pressure: 1.0 - 0.65 * shortfall,
+            dryness: 0.7 * shortfall,
+            noise: 9.0 + 40.0 * shortfall,
+            ..Conditions::GOOD
+        }
+    }
 }
 
 /// Singular points in half-resolution grid coordinates.

@@ -18,6 +18,7 @@ pub struct SimulatedScanner {
     seed: u64,
     faults: Arc<FaultScript>,
     residue: Arc<AtomicBool>,
+    conditions: std::sync::Mutex<fingerprint::Conditions>,
 }
 
 impl SimulatedScanner {
@@ -27,7 +28,16 @@ impl SimulatedScanner {
             seed,
             faults: Arc::default(),
             residue: Arc::default(),
+            conditions: std::sync::Mutex::new(fingerprint::Conditions::GOOD),
         }
+    }
+
+    /// How the applicant's fingers meet the platen from now on (pressure, dryness, …).
+    pub fn set_conditions(&self, conditions: fingerprint::Conditions) {
+        *self
+            .conditions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = conditions;
     }
 
     /// Leaves (`true`) or wipes (`false`) a latent print on the platen.
@@ -53,6 +63,7 @@ impl FingerprintScanner for SimulatedScanner {
             name: "Simulated fingerprint reader (500 ppi)".into(),
             backend: "simulated",
             kind: DeviceKind::FingerprintReader,
+            status: crate::DeviceStatus::Ready,
         }
     }
 
@@ -69,7 +80,15 @@ impl FingerprintScanner for SimulatedScanner {
 
     fn capture(&self, finger: FingerPosition) -> Result<FingerprintImage, DeviceError> {
         self.faults.next_error("Simulated fingerprint reader")?;
-        Ok(fingerprint::render_fingerprint(self.seed, finger))
+        let conditions = *self
+            .conditions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(fingerprint::render_fingerprint_with(
+            self.seed,
+            finger,
+            &conditions,
+        ))
     }
 }
 
