@@ -10,12 +10,14 @@
 //! cross-reference (1), colour space (1), image data length (4), image data.
 
 use super::{
-    length_u16, length_u32, read_quality, write_quality, CaptureDevice, CaptureTime, QualityBlock,
-    Reader, RecordError,
+    check_end, close_representation, length_u16, length_u32, open_representation, CaptureDevice,
+    CaptureTime, Format, QualityBlock, Reader, RecordError, RepresentationStart,
 };
-
-const MAGIC: &[u8; 4] = b"FAC\0";
-const VERSION: &[u8; 4] = b"030\0";
+const FORMAT: Format = Format {
+    magic: b"FAC\0",
+    version: b"030\0",
+    name: "ISO/IEC 19794-5 face image (FAC)",
+};
 
 /// How the face image is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,12 +92,12 @@ impl FaceRecord {
         }
         let mut body = Vec::new();
         for view in &self.views {
-            let mut rep = Vec::with_capacity(64 + view.data.len());
-            self.captured_at.write(&mut rep);
-            rep.push(self.device.technology);
-            rep.extend_from_slice(&self.device.vendor.to_be_bytes());
-            rep.extend_from_slice(&self.device.device_type.to_be_bytes());
-            write_quality(&view.quality, &mut rep)?;
+            let mut rep = open_representation(
+                &self.captured_at,
+                &self.device,
+                &view.quality,
+                view.data.len(),
+            )?;
             let points = u32::try_from(view.landmarks.len()).unwrap_or(u32::MAX);
             rep.extend_from_slice(&length_u16(points, "landmark count")?.to_be_bytes());
             rep.extend_from_slice(&[0, 0, 0, 0]); // sex, eye colour, hair colour, height: unspecified
@@ -121,19 +123,9 @@ impl FaceRecord {
             rep.push(1); // colour space: 24-bit RGB
             rep.extend_from_slice(&length_u32(view.data.len(), "image data")?.to_be_bytes());
             rep.extend_from_slice(&view.data);
-            body.extend_from_slice(&length_u32(rep.len() + 4, "representation")?.to_be_bytes());
-            body.extend_from_slice(&rep);
+            close_representation(&rep, &mut body)?;
         }
-        let mut out = Vec::with_capacity(15 + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(VERSION);
-        out.extend_from_slice(&length_u32(15 + body.len(), "record")?.to_be_bytes());
-        let count = u16::try_from(self.views.len())
-            .map_err(|_| RecordError::Inconsistent("more than 65535 views".into()))?;
-        out.extend_from_slice(&count.to_be_bytes());
-        out.push(0);
-        out.extend_from_slice(&body);
-        Ok(out)
+        FORMAT.write_header(self.views.len(), &[], &body)
     }
 
     /// Reads a record, checking every length and count against the bytes present.
@@ -142,46 +134,12 @@ impl FaceRecord {
     /// [`RecordError`] naming the first problem found.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
         let mut reader = Reader::new(bytes);
-        let magic = reader.take(4, "format identifier")?;
-        if magic != MAGIC {
-            return Err(RecordError::BadMagic {
-                expected: "ISO/IEC 19794-5 face image (FAC)",
-                found: magic.to_vec(),
-            });
-        }
-        let version = reader.take(4, "version")?;
-        if version != VERSION {
-            return Err(RecordError::BadVersion(version.to_vec()));
-        }
-        let declared = reader.u32("record length")? as usize;
-        if declared != bytes.len() {
-            return Err(RecordError::Inconsistent(format!(
-                "the header declares {declared} bytes but the record has {}",
-                bytes.len()
-            )));
-        }
-        let count = reader.u16("representation count")?;
-        if count == 0 {
-            return Err(RecordError::Inconsistent("the record holds no view".into()));
-        }
-        let certified = reader.u8("certification flag")? != 0;
-        let mut views = Vec::with_capacity(usize::from(count));
+        let header = FORMAT.read_header(&mut reader, bytes.len())?;
+        let mut views = Vec::with_capacity(usize::from(header.count));
         let mut first = None;
-        for _ in 0..count {
-            let start = reader.position();
-            let length = reader.u32("representation length")? as usize;
-            let captured_at = CaptureTime::read(&mut reader)?;
-            let device = CaptureDevice {
-                technology: reader.u8("device technology")?,
-                vendor: reader.u16("device vendor")?,
-                device_type: reader.u16("device type")?,
-            };
-            first.get_or_insert((captured_at, device));
-            let quality = read_quality(&mut reader)?;
-            if certified {
-                let blocks = reader.u8("certification block count")?;
-                reader.take(usize::from(blocks) * 3, "certification blocks")?;
-            }
+        for _ in 0..header.count {
+            let rep = RepresentationStart::read(&mut reader, header.certified)?;
+            first.get_or_insert((rep.captured_at, rep.device));
             let points = reader.u16("landmark count")?;
             reader.take(4 + 3 + 2 + 6, "facial information")?;
             let mut landmarks = Vec::with_capacity(usize::from(points));
@@ -204,12 +162,7 @@ impl FaceRecord {
             reader.take(1 + 2 + 1 + 1, "image information")?;
             let data_length = reader.u32("image data length")? as usize;
             let data = reader.take(data_length, "image data")?.to_vec();
-            if reader.position() - start != length {
-                return Err(RecordError::Inconsistent(format!(
-                    "a view declares {length} bytes but holds {}",
-                    reader.position() - start
-                )));
-            }
+            rep.finish(&reader)?;
             if let Some(point) = landmarks.iter().find(|p| p.x >= width || p.y >= height) {
                 return Err(RecordError::Inconsistent(format!(
                     "landmark {:#04x} at ({}, {}) lies outside the {width}×{height} image",
@@ -217,7 +170,7 @@ impl FaceRecord {
                 )));
             }
             views.push(FaceView {
-                quality,
+                quality: rep.quality,
                 landmarks,
                 image_type,
                 data_type,
@@ -226,12 +179,7 @@ impl FaceRecord {
                 data,
             });
         }
-        if reader.position() != bytes.len() {
-            return Err(RecordError::Inconsistent(format!(
-                "{} bytes follow the last view",
-                bytes.len() - reader.position()
-            )));
-        }
+        check_end(&reader, bytes.len())?;
         let (captured_at, device) = first.unwrap_or_default();
         Ok(Self {
             captured_at,

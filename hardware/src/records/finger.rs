@@ -12,13 +12,16 @@
 //! recognised and refused with [`RecordError::UnsupportedCompression`] until the WSQ codec lands.
 
 use super::{
-    length_u16, length_u32, read_quality, write_quality, CaptureDevice, CaptureTime, QualityBlock,
-    Reader, RecordError,
+    check_end, close_representation, length_u16, length_u32, open_representation, CaptureDevice,
+    CaptureTime, Format, QualityBlock, Reader, RecordError, RepresentationStart,
 };
 use crate::image::FingerprintImage;
 
-const MAGIC: &[u8; 4] = b"FIR\0";
-const VERSION: &[u8; 4] = b"020\0";
+const FORMAT: Format = Format {
+    magic: b"FIR\0",
+    version: b"020\0",
+    name: "ISO/IEC 19794-4 finger image (FIR)",
+};
 
 /// How the image in a view is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +86,8 @@ impl FingerRecord {
                 Compression::Uncompressed => view.image.pixels().to_vec(),
                 Compression::Png => encode_png(&view.image)?,
             };
-            let mut rep = Vec::with_capacity(64 + data.len());
-            self.captured_at.write(&mut rep);
-            rep.push(self.device.technology);
-            rep.extend_from_slice(&self.device.vendor.to_be_bytes());
-            rep.extend_from_slice(&self.device.device_type.to_be_bytes());
-            write_quality(&view.quality, &mut rep)?;
+            let mut rep =
+                open_representation(&self.captured_at, &self.device, &view.quality, data.len())?;
             rep.push(view.position);
             rep.push(u8::try_from(number).unwrap_or(u8::MAX));
             rep.push(1); // pixels per inch
@@ -103,23 +102,13 @@ impl FingerRecord {
             rep.extend_from_slice(&length_u16(view.image.height(), "image height")?.to_be_bytes());
             rep.extend_from_slice(&length_u32(data.len(), "image data")?.to_be_bytes());
             rep.extend_from_slice(&data);
-            body.extend_from_slice(&length_u32(rep.len() + 4, "representation")?.to_be_bytes());
-            body.extend_from_slice(&rep);
+            close_representation(&rep, &mut body)?;
         }
         let mut positions: Vec<u8> = self.views.iter().map(|view| view.position).collect();
         positions.sort_unstable();
         positions.dedup();
-        let mut out = Vec::with_capacity(16 + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(VERSION);
-        out.extend_from_slice(&length_u32(16 + body.len(), "record")?.to_be_bytes());
-        let count = u16::try_from(self.views.len())
-            .map_err(|_| RecordError::Inconsistent("more than 65535 views".into()))?;
-        out.extend_from_slice(&count.to_be_bytes());
-        out.push(0); // no certification blocks
-        out.push(u8::try_from(positions.len()).unwrap_or(u8::MAX));
-        out.extend_from_slice(&body);
-        Ok(out)
+        let distinct = u8::try_from(positions.len()).unwrap_or(u8::MAX);
+        FORMAT.write_header(self.views.len(), &[distinct], &body)
     }
 
     /// Reads a record, checking every length and count against the bytes present.
@@ -128,48 +117,14 @@ impl FingerRecord {
     /// [`RecordError`] naming the first problem found.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
         let mut reader = Reader::new(bytes);
-        let magic = reader.take(4, "format identifier")?;
-        if magic != MAGIC {
-            return Err(RecordError::BadMagic {
-                expected: "ISO/IEC 19794-4 finger image (FIR)",
-                found: magic.to_vec(),
-            });
-        }
-        let version = reader.take(4, "version")?;
-        if version != VERSION {
-            return Err(RecordError::BadVersion(version.to_vec()));
-        }
-        let declared = reader.u32("record length")? as usize;
-        if declared != bytes.len() {
-            return Err(RecordError::Inconsistent(format!(
-                "the header declares {declared} bytes but the record has {}",
-                bytes.len()
-            )));
-        }
-        let count = reader.u16("representation count")?;
-        if count == 0 {
-            return Err(RecordError::Inconsistent("the record holds no view".into()));
-        }
-        let certified = reader.u8("certification flag")? != 0;
+        let header = FORMAT.read_header(&mut reader, bytes.len())?;
         let distinct = reader.u8("distinct positions")?;
 
-        let mut views = Vec::with_capacity(usize::from(count));
+        let mut views = Vec::with_capacity(usize::from(header.count));
         let mut first: Option<(CaptureTime, CaptureDevice)> = None;
-        for _ in 0..count {
-            let start = reader.position();
-            let length = reader.u32("representation length")? as usize;
-            let captured_at = CaptureTime::read(&mut reader)?;
-            let device = CaptureDevice {
-                technology: reader.u8("device technology")?,
-                vendor: reader.u16("device vendor")?,
-                device_type: reader.u16("device type")?,
-            };
-            first.get_or_insert((captured_at, device));
-            let quality = read_quality(&mut reader)?;
-            if certified {
-                let blocks = reader.u8("certification block count")?;
-                reader.take(usize::from(blocks) * 3, "certification blocks")?;
-            }
+        for _ in 0..header.count {
+            let rep = RepresentationStart::read(&mut reader, header.certified)?;
+            first.get_or_insert((rep.captured_at, rep.device));
             let position = reader.u8("finger position")?;
             if position > 15 && !(40..=50).contains(&position) {
                 return Err(RecordError::Inconsistent(format!(
@@ -194,12 +149,7 @@ impl FingerRecord {
             let height = u32::from(reader.u16("height")?);
             let data_length = reader.u32("image data length")? as usize;
             let data = reader.take(data_length, "image data")?;
-            if reader.position() - start != length {
-                return Err(RecordError::Inconsistent(format!(
-                    "a view declares {length} bytes but holds {}",
-                    reader.position() - start
-                )));
-            }
+            rep.finish(&reader)?;
             let (image, compression) = match compression {
                 0 => (
                     FingerprintImage::new(width, height, image_h, data.to_vec()).ok_or_else(
@@ -218,18 +168,13 @@ impl FingerRecord {
             };
             views.push(FingerView {
                 position,
-                quality,
+                quality: rep.quality,
                 impression,
                 image,
                 compression,
             });
         }
-        if reader.position() != bytes.len() {
-            return Err(RecordError::Inconsistent(format!(
-                "{} bytes follow the last view",
-                bytes.len() - reader.position()
-            )));
-        }
+        check_end(&reader, bytes.len())?;
         let mut positions: Vec<u8> = views.iter().map(|view| view.position).collect();
         positions.sort_unstable();
         positions.dedup();

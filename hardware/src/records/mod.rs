@@ -222,3 +222,156 @@ fn length_u32(n: usize, what: &str) -> Result<u32, RecordError> {
 fn length_u16(n: u32, what: &str) -> Result<u16, RecordError> {
     u16::try_from(n).map_err(|_| RecordError::Inconsistent(format!("{what} exceeds 65535")))
 }
+
+/// The format of a record: its identifier, version and a name for errors.
+pub(crate) struct Format {
+    pub(crate) magic: &'static [u8; 4],
+    pub(crate) version: &'static [u8; 4],
+    pub(crate) name: &'static str,
+}
+
+/// What the general header of a record says.
+pub(crate) struct GeneralHeader {
+    pub(crate) count: u16,
+    pub(crate) certified: bool,
+}
+
+impl Format {
+    /// Identifier, version, record length and representation count (`count`), the
+    /// certification flag (none), then `extra` bytes of the format's own.
+    pub(crate) fn write_header(
+        &self,
+        count: usize,
+        extra: &[u8],
+        body: &[u8],
+    ) -> Result<Vec<u8>, RecordError> {
+        let header = 4 + 4 + 4 + 2 + 1 + extra.len();
+        let mut out = Vec::with_capacity(header + body.len());
+        out.extend_from_slice(self.magic);
+        out.extend_from_slice(self.version);
+        out.extend_from_slice(&length_u32(header + body.len(), "record")?.to_be_bytes());
+        let count = u16::try_from(count)
+            .map_err(|_| RecordError::Inconsistent("more than 65535 views".into()))?;
+        out.extend_from_slice(&count.to_be_bytes());
+        out.push(0);
+        out.extend_from_slice(extra);
+        out.extend_from_slice(body);
+        Ok(out)
+    }
+
+    /// Reads and checks identifier, version, record length (against `total`), representation
+    /// count (at least one) and the certification flag.
+    pub(crate) fn read_header(
+        &self,
+        reader: &mut Reader<'_>,
+        total: usize,
+    ) -> Result<GeneralHeader, RecordError> {
+        let magic = reader.take(4, "format identifier")?;
+        if magic != self.magic {
+            return Err(RecordError::BadMagic {
+                expected: self.name,
+                found: magic.to_vec(),
+            });
+        }
+        let version = reader.take(4, "version")?;
+        if version != self.version {
+            return Err(RecordError::BadVersion(version.to_vec()));
+        }
+        let declared = reader.u32("record length")? as usize;
+        if declared != total {
+            return Err(RecordError::Inconsistent(format!(
+                "the header declares {declared} bytes but the record has {total}"
+            )));
+        }
+        let count = reader.u16("representation count")?;
+        if count == 0 {
+            return Err(RecordError::Inconsistent("the record holds no view".into()));
+        }
+        let certified = reader.u8("certification flag")? != 0;
+        Ok(GeneralHeader { count, certified })
+    }
+}
+
+/// The fields every representation starts with.
+pub(crate) struct RepresentationStart {
+    pub(crate) start: usize,
+    pub(crate) length: usize,
+    pub(crate) captured_at: CaptureTime,
+    pub(crate) device: CaptureDevice,
+    pub(crate) quality: Vec<QualityBlock>,
+}
+
+/// Writes capture time, device and quality blocks (the representation length is prepended by
+/// [`close_representation`]).
+pub(crate) fn open_representation(
+    captured_at: &CaptureTime,
+    device: &CaptureDevice,
+    quality: &[QualityBlock],
+    capacity: usize,
+) -> Result<Vec<u8>, RecordError> {
+    let mut rep = Vec::with_capacity(64 + capacity);
+    captured_at.write(&mut rep);
+    rep.push(device.technology);
+    rep.extend_from_slice(&device.vendor.to_be_bytes());
+    rep.extend_from_slice(&device.device_type.to_be_bytes());
+    write_quality(quality, &mut rep)?;
+    Ok(rep)
+}
+
+/// Appends `rep` to `body`, prefixed by its length.
+pub(crate) fn close_representation(rep: &[u8], body: &mut Vec<u8>) -> Result<(), RecordError> {
+    body.extend_from_slice(&length_u32(rep.len() + 4, "representation")?.to_be_bytes());
+    body.extend_from_slice(rep);
+    Ok(())
+}
+
+impl RepresentationStart {
+    /// Reads the common fields, and skips certification blocks when the record has them.
+    pub(crate) fn read(reader: &mut Reader<'_>, certified: bool) -> Result<Self, RecordError> {
+        let start = reader.position();
+        let length = reader.u32("representation length")? as usize;
+        let captured_at = CaptureTime::read(reader)?;
+        let device = CaptureDevice {
+            technology: reader.u8("device technology")?,
+            vendor: reader.u16("device vendor")?,
+            device_type: reader.u16("device type")?,
+        };
+        let quality = read_quality(reader)?;
+        if certified {
+            let blocks = reader.u8("certification block count")?;
+            reader.take(usize::from(blocks) * 3, "certification blocks")?;
+        }
+        Ok(Self {
+            start,
+            length,
+            captured_at,
+            device,
+            quality,
+        })
+    }
+
+    /// Checks that the representation held exactly its declared length.
+    pub(crate) fn finish(&self, reader: &Reader<'_>) -> Result<(), RecordError> {
+        let held = reader.position() - self.start;
+        if held == self.length {
+            Ok(())
+        } else {
+            Err(RecordError::Inconsistent(format!(
+                "a view declares {} bytes but holds {held}",
+                self.length
+            )))
+        }
+    }
+}
+
+/// Checks that nothing follows the last view.
+pub(crate) fn check_end(reader: &Reader<'_>, total: usize) -> Result<(), RecordError> {
+    if reader.position() == total {
+        Ok(())
+    } else {
+        Err(RecordError::Inconsistent(format!(
+            "{} bytes follow the last view",
+            total - reader.position()
+        )))
+    }
+}

@@ -40,7 +40,7 @@ pub struct DiscoverRequest {
     pub kind: String,
 }
 
-/// One device in a discovery answer.
+/// One device in a discovery answer, or the payload of its signed device information.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveredDevice {
@@ -69,6 +69,12 @@ pub struct DiscoveredDevice {
     /// "Registration" or "Auth".
     #[serde(default)]
     pub purpose: String,
+    /// Firmware version (in signed device information).
+    #[serde(default)]
+    pub firmware: String,
+    /// "Staging", "Developer", "Pre-Production", "Production" (in signed device information).
+    #[serde(default)]
+    pub env: String,
     /// Set when discovery itself failed.
     #[serde(default)]
     pub error: Option<SbiErrorBody>,
@@ -109,42 +115,8 @@ pub struct InfoEntry {
     pub error: Option<SbiErrorBody>,
 }
 
-/// The signed device information.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceInfoPayload {
-    /// "Ready", "Busy", "Not Ready", "Not Registered".
-    pub device_status: String,
-    /// The service's id for the device.
-    pub device_id: String,
-    /// Firmware version.
-    #[serde(default)]
-    pub firmware: String,
-    /// "L0" or "L1".
-    #[serde(default)]
-    pub certification: String,
-    /// Service version.
-    #[serde(default)]
-    pub service_version: String,
-    /// Sub-devices.
-    #[serde(default)]
-    pub device_sub_id: Vec<String>,
-    /// Digital id (JWS or base64url JSON).
-    #[serde(default)]
-    pub digital_id: String,
-    /// Registered device code.
-    #[serde(default)]
-    pub device_code: String,
-    /// "Staging", "Developer", "Pre-Production", "Production".
-    #[serde(default)]
-    pub env: String,
-    /// "Registration" or "Auth".
-    #[serde(default)]
-    pub purpose: String,
-    /// Specification versions.
-    #[serde(default)]
-    pub spec_version: Vec<String>,
-}
+/// The signed device information: the discovery fields, with firmware and environment.
+pub type DeviceInfoPayload = DiscoveredDevice;
 
 /// An RCAPTURE request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
