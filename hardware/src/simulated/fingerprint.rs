@@ -56,16 +56,18 @@ impl Conditions {
         rotation_deg: 0.0,
     };
 
-    /// A placement whose image is about as good as a device quality score of `score` (0–100)
-    /// says: 80 and above is [`Conditions::GOOD`]; below, pressure drops and dryness and noise
-    /// grow with the shortfall.
+    /// A placement whose image is worse the lower a device quality score of `score` (0–100):
+    /// 80 and above is [`Conditions::GOOD`]; below, less of the finger touches the glass, the
+    /// skin is drier, the pressure lighter and the noise stronger, in step with the shortfall.
+    /// (Checked against NFIQ 2 in `docs/benchmarks.md`: its scores fall as the shortfall grows.)
     pub fn for_quality(score: u8) -> Conditions {
         let shortfall = f64::from(80u8.saturating_sub(score)) / 80.0;
         Conditions {
-            pressure: 1.0 - 0.65 * shortfall,
+            pressure: 1.0 - 0.4 * shortfall,
             dryness: 0.7 * shortfall,
             noise: 9.0 + 40.0 * shortfall,
-            ..Conditions::GOOD
+            contact: 1.0 - 0.55 * shortfall,
+            rotation_deg: 0.0,
         }
     }
 }
