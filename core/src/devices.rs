@@ -1,7 +1,6 @@
 //! The station's devices: which backends are enabled, what they found, and the technicians'
 //! self-test over all of them. The CLI (`station devices`) and the app share this.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -177,14 +176,6 @@ impl Devices {
             },
         }
     }
-}
-
-/// True when `path` holds at least one certificate (used to tell a technician why SBI answers
-/// will be refused).
-pub fn trust_file_usable(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .is_some_and(|pem| Trust::from_pem(&pem).is_ok())
 }
 
 /// The camera and reader an enrollment uses.
