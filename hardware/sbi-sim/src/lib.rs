@@ -652,9 +652,17 @@ fn build_capture(
                     "a face capture returns one image".into(),
                 ));
             }
-            let frame = SimulatedCamera::with_resolution(state.person, 480, 640)
+            // A portrait (3:4) cut from the middle of a 640×480 view, as a face device sends.
+            let view = SimulatedCamera::with_resolution(state.person, 640, 480)
                 .capture_still()
                 .map_err(|e| SimError::Internal(e.into()))?;
+            let portrait: Vec<u8> = view
+                .pixels()
+                .chunks_exact(640 * 3)
+                .flat_map(|row| row[140 * 3..500 * 3].iter().copied())
+                .collect();
+            let frame = RgbFrame::new(360, 480, portrait)
+                .ok_or_else(|| SimError::Internal(anyhow::anyhow!("portrait crop size")))?;
             let jpeg = rgb_to_jpeg(&frame, 90).map_err(|e| SimError::Internal(e.into()))?;
             let record = FaceRecord {
                 captured_at: CaptureTime::from_datetime(now),
@@ -664,8 +672,8 @@ fn build_capture(
                     landmarks: Vec::new(),
                     image_type: 1,
                     data_type: FaceImageData::Jpeg,
-                    width: 480,
-                    height: 640,
+                    width: 360,
+                    height: 480,
                     data: jpeg,
                 }],
             };

@@ -134,7 +134,7 @@ fn the_face_camera_behind_sbi_gives_a_still_and_both_devices_stream_a_preview() 
         .open_camera(&format!("{}:2", sim.port()))
         .expect("face device");
     let still = camera.capture_still().expect("face capture verifies");
-    assert_eq!((still.width(), still.height()), (480, 640));
+    assert_eq!((still.width(), still.height()), (360, 480));
     let mut stream = camera.open_stream().expect("face stream");
     let frame = stream.next_frame().expect("a frame");
     assert_eq!((frame.width(), frame.height()), (640, 480));
