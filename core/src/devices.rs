@@ -152,14 +152,10 @@ impl Devices {
 
     fn test_one(&self, device: DeviceInfo, camera_time: Duration) -> DeviceReport {
         if device.backend == "sbi" && device.kind == DeviceKind::FingerprintReader {
-            let found = device.id.split_once(':').and_then(|(port, id)| {
-                let port = port.parse().ok()?;
-                self.sbi
-                    .as_ref()?
-                    .discover_port(port)
-                    .into_iter()
-                    .find(|sbi| sbi.discovered().device_id == id)
-            });
+            let found = self
+                .sbi
+                .as_ref()
+                .and_then(|sbi| sbi.device(&device.id).ok());
             return match found {
                 Some(sbi) => selftest::test_sbi_reader(&sbi, 40),
                 None => DeviceReport::unavailable(device, "the SBI service stopped answering"),

@@ -33,7 +33,9 @@ use hardware::records::face::{FaceImageData, FaceRecord, FaceView};
 use hardware::records::finger::{Compression, FingerRecord, FingerView};
 use hardware::records::{CaptureDevice, CaptureTime, QualityBlock};
 use hardware::sbi::wire::{self, CaptureRequest, DigitalId, StreamRequest};
-use hardware::simulated::{render_slap, Conditions, SimulatedCamera, SimulatedScanner};
+use hardware::simulated::{
+    render_empty_platen, render_slap, Conditions, SimulatedCamera, SimulatedScanner,
+};
 use hardware::{Camera, FingerPosition, FingerSet, FingerprintScanner};
 use serde::{Deserialize, Serialize};
 
@@ -241,21 +243,19 @@ fn handle(shared: &Shared, stream: TcpStream) {
         .get(&request.method)
         .copied()
         .unwrap_or(0);
-    let speaks = |version: &str| shared.spec_versions.iter().any(|v| v == version);
+    // Each version names discovery and information its own way.
+    let version = match request.method.as_str() {
+        "MOSIPDISC" | "MOSIPDINFO" => "0.9.5",
+        "SBIDISC" | "SBIDINFO" => "1.0",
+        _ => "",
+    };
+    let speaks = shared.spec_versions.iter().any(|v| v == version);
     match (request.method.as_str(), request.path.as_str()) {
-        ("MOSIPDISC", "/device") if speaks("0.9.5") => {
+        ("MOSIPDISC" | "SBIDISC", "/device") if speaks => {
             sleep_ms(delay);
             discover(shared, &stream);
         }
-        ("SBIDISC", "/device") if speaks("1.0") => {
-            sleep_ms(delay);
-            discover(shared, &stream);
-        }
-        ("MOSIPDINFO", "/info") if speaks("0.9.5") => {
-            sleep_ms(delay);
-            info(shared, &stream);
-        }
-        ("SBIDINFO", "/info") if speaks("1.0") => {
+        ("MOSIPDINFO" | "SBIDINFO", "/info") if speaks => {
             sleep_ms(delay);
             info(shared, &stream);
         }
@@ -826,24 +826,18 @@ fn preview(shared: &Shared, stream: &TcpStream, body: &[u8]) {
     let _ = std::io::Write::write_all(&mut &*stream, format!("--{boundary}--\r\n").as_bytes());
 }
 
-/// The empty 800×520 platen: light glass and sensor noise, and a faint latent print with
-/// `residue`.
+/// The empty 800×520 platen, with a faint latent slap when `residue`.
 fn empty_platen(person: u64, residue: bool, frame: u32) -> RgbFrame {
-    let latent = residue.then(|| render_slap(person, FingerSet::RightSlap, 0));
-    let mut state = u64::from(frame).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut pixels = Vec::with_capacity(800 * 520 * 3);
-    for i in 0..800 * 520 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let mut value = 240.0 + (state % 9) as f64 - 4.0;
-        if let Some(latent) = &latent {
-            value -= (244.0 - f64::from(latent.pixels()[i * 3])) * 0.35;
-        }
-        let grey = value.clamp(0.0, 255.0) as u8;
-        pixels.extend_from_slice(&[grey, grey, grey]);
-    }
-    RgbFrame::new(800, 520, pixels).unwrap_or_else(|| render_slap(person, FingerSet::Thumbs, 0))
+    let latent: Option<Vec<u8>> = residue.then(|| {
+        let slap = render_slap(person, FingerSet::RightSlap, 0);
+        slap.pixels().iter().step_by(3).copied().collect()
+    });
+    render_empty_platen(
+        800,
+        520,
+        latent.as_deref().map(|grey| (grey, 244.0)),
+        u64::from(frame),
+    )
 }
 
 /// Fails unless `versions` lists only versions the simulator speaks.

@@ -178,7 +178,12 @@ impl SbiHost {
         Vec::new()
     }
 
-    fn find(&self, id: &str) -> Result<SbiDevice, DeviceError> {
+    /// The device with a [`DeviceInfo::id`] of this backend (`port:deviceId`), found again on
+    /// its port, with its SBI-specific calls.
+    ///
+    /// # Errors
+    /// [`DeviceError::NotFound`] when the id is malformed or nothing on that port has it.
+    pub fn device(&self, id: &str) -> Result<SbiDevice, DeviceError> {
         let not_found = || DeviceError::NotFound {
             what: format!("SBI device {id}"),
         };
@@ -201,7 +206,7 @@ impl Host for SbiHost {
     }
 
     fn open_camera(&self, id: &str) -> Result<Box<dyn Camera>, DeviceError> {
-        let device = self.find(id)?;
+        let device = self.device(id)?;
         if device.kind != DeviceKind::Camera {
             return Err(DeviceError::NotFound {
                 what: format!("SBI face device {id}"),
@@ -211,7 +216,7 @@ impl Host for SbiHost {
     }
 
     fn open_reader(&self, id: &str) -> Result<Box<dyn FingerprintScanner>, DeviceError> {
-        let device = self.find(id)?;
+        let device = self.device(id)?;
         if device.kind != DeviceKind::FingerprintReader {
             return Err(DeviceError::NotFound {
                 what: format!("SBI fingerprint device {id}"),

@@ -320,6 +320,30 @@ pub fn render_slap(seed: u64, set: crate::FingerSet, settle: u32) -> RgbFrame {
     RgbFrame::new(width as u32, height as u32, rgb).expect("the buffer has 800 × 520 × 3 bytes")
 }
 
+/// An empty platen as a reader's preview shows it: light glass with sensor noise (different for
+/// each `noise_seed`) and, when `latent` gives grey pixels of the same size on a light background
+/// of the given level, the smudge an earlier finger left — about a third of its contrast.
+/// Grey in RGB.
+pub fn render_empty_platen(
+    width: u32,
+    height: u32,
+    latent: Option<(&[u8], f64)>,
+    noise_seed: u64,
+) -> RgbFrame {
+    let mut noise = SplitMix64::new(noise_seed);
+    let count = width as usize * height as usize;
+    let mut pixels = Vec::with_capacity(count * 3);
+    for i in 0..count {
+        let mut value = 244.0 + noise.range(-4.0, 4.0);
+        if let Some((print, background)) = latent {
+            value -= (background - f64::from(print.get(i).copied().unwrap_or(255))) * 0.35;
+        }
+        let grey = value.clamp(0.0, 255.0) as u8;
+        pixels.extend_from_slice(&[grey, grey, grey]);
+    }
+    RgbFrame::new(width, height, pixels).expect("the buffer has width × height × 3 bytes")
+}
+
 /// Smooth deterministic noise in [0, 1): bilinear interpolation of per-cell values.
 fn value_noise(seed: u64, x: f64, y: f64) -> f64 {
     let (x0, y0) = (x.floor(), y.floor());

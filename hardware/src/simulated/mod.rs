@@ -17,7 +17,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub use camera::SimulatedCamera;
-pub use fingerprint::{render_fingerprint, render_fingerprint_with, render_slap, Conditions};
+pub use fingerprint::{
+    render_empty_platen, render_fingerprint, render_fingerprint_with, render_slap, Conditions,
+};
 pub use host::SimulatedHost;
 pub use scanner::SimulatedScanner;
 

@@ -2,7 +2,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::rng::SplitMix64;
 use super::{fingerprint, FaultScript, SimulatedFault};
 use crate::image::{FingerprintImage, RgbFrame};
 use crate::{
@@ -123,21 +122,12 @@ impl FrameStream for PlatenStream {
             .residue
             .load(Ordering::SeqCst)
             .then(|| fingerprint::render_fingerprint(self.seed, FingerPosition::RightIndex));
-        let mut noise = SplitMix64::new(self.seed ^ self.frame);
-        let mut pixels = Vec::with_capacity(400 * 500 * 3);
-        for i in 0..400 * 500 {
-            let mut value = 244.0 + noise.range(-4.0, 4.0);
-            if let Some(latent) = &latent {
-                // A smudge keeps about a third of the print's contrast.
-                value -= (250.0 - f64::from(latent.pixels()[i])) * 0.35;
-            }
-            let grey = value.clamp(0.0, 255.0) as u8;
-            pixels.extend_from_slice(&[grey, grey, grey]);
-        }
-        RgbFrame::new(400, 500, pixels).ok_or(DeviceError::Fault {
-            device: "Simulated fingerprint reader".into(),
-            reason: "frame buffer size".into(),
-        })
+        Ok(fingerprint::render_empty_platen(
+            400,
+            500,
+            latent.as_ref().map(|print| (print.pixels(), 250.0)),
+            self.seed ^ self.frame,
+        ))
     }
 }
 
