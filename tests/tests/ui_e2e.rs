@@ -71,13 +71,17 @@ impl TauriDriver {
             .spawn()
             .expect("tauri-driver starts (cargo install tauri-driver --locked)");
         let driver = Self { child, port };
+        // tauri-driver listens before the WebKitWebDriver it spawns does, and a session asked for
+        // in between is dropped without an answer: wait for both.
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "tauri-driver did not listen within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        for (which, port) in [("tauri-driver", port), ("WebKitWebDriver", native_port)] {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{which} did not listen within 20 s"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         driver
     }
@@ -200,11 +204,24 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         },
     });
     let connect = || async {
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities.as_object().expect("object").clone())
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("a WebDriver session with the app")
+        // A driver that is still starting can drop the request for a session without answering;
+        // ask again for a while before calling it a failure.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let attempt =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(capabilities.as_object().expect("object").clone())
+                    .connect(&format!("http://127.0.0.1:{}", driver.port))
+                    .await;
+            match attempt {
+                Ok(client) => break client,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("no WebDriver session yet ({error}); asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(error) => panic!("a WebDriver session with the app: {error:?}"),
+            }
+        }
     };
     let officer = Officer {
         client: connect().await,
