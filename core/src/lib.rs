@@ -9,6 +9,7 @@
 //!   lockout; [`session`]: the logged-in officer, with idle logout and permission checks.
 //! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
 //!   packet and stored with its outbox row in one transaction.
+//! - [`quality`]: fingerprint quality computed on the station.
 //! - [`approval`]: enrollments with exceptions held until a supervisor approves them.
 //! - [`store`]: the SQLite database, one module per table.
 //! - [`sync`]: the background loop that uploads pending packets and records the server's answers.
@@ -27,6 +28,7 @@ pub mod enrollment;
 pub mod keyring;
 pub mod officers;
 pub mod provision;
+pub mod quality;
 pub mod retention;
 pub mod selftest;
 pub mod session;

@@ -6,6 +6,7 @@
 //! Unplugging is a state that lasts until the device is plugged back in.
 
 mod camera;
+mod degrade;
 mod face;
 mod fingerprint;
 mod host;
@@ -17,6 +18,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 pub use camera::SimulatedCamera;
+pub use degrade::{degrade, Degradation};
 pub use fingerprint::{
     render_empty_platen, render_fingerprint, render_fingerprint_with, render_slap, Conditions,
 };
