@@ -30,8 +30,17 @@ fn main() {
     for seed in 1..=10u64 {
         let finger = FingerPosition::ALL[(seed % 10) as usize];
         let good = render_fingerprint_with(seed, finger, &Conditions::GOOD);
-        prints.push(render_fingerprint_with(seed, finger, &Conditions::for_quality(40)));
-        prints.push(degrade(&good, Degradation::ALL[(seed % 5) as usize], 0.5, seed));
+        prints.push(render_fingerprint_with(
+            seed,
+            finger,
+            &Conditions::for_quality(40),
+        ));
+        prints.push(degrade(
+            &good,
+            Degradation::ALL[(seed % 5) as usize],
+            0.5,
+            seed,
+        ));
         prints.push(good);
     }
     let mut times = Vec::new();

@@ -198,3 +198,60 @@ fn damaged_records_give_an_error_or_a_record_that_writes_back_the_same() {
         "most damage must be caught ({refused} of 4000 refused)"
     );
 }
+
+#[test]
+fn wsq_records_keep_their_layout_and_damaged_ones_are_refused_or_read_without_panicking() {
+    let mut cases = Cases(7_654);
+    let mut refused = 0;
+    for case in 0..60 {
+        let mut record = cases.finger_record();
+        for view in &mut record.views {
+            // WSQ needs at least 81 pixels each way.
+            let (w, h) = (81 + cases.below(64) as u32, 81 + cases.below(64) as u32);
+            // Ridge-like stripes with noise: what WSQ is made for.
+            let pixels = (0..w * h)
+                .map(|i| {
+                    let stripe = if (i % w + i / w) % 9 < 4 { 60 } else { 200 };
+                    (stripe + cases.below(30) as u32) as u8
+                })
+                .collect();
+            view.image = FingerprintImage::new(w, h, 500, pixels).expect("sized");
+            view.compression = Compression::Wsq;
+        }
+        let bytes = record.to_bytes().expect("writes");
+        let read = FingerRecord::from_bytes(&bytes).expect("reads");
+        assert_eq!(read.views.len(), record.views.len(), "case {case}");
+        for (before, after) in record.views.iter().zip(&read.views) {
+            assert_eq!(
+                (
+                    after.position,
+                    after.impression,
+                    &after.quality,
+                    after.compression
+                ),
+                (
+                    before.position,
+                    before.impression,
+                    &before.quality,
+                    Compression::Wsq
+                ),
+                "case {case}"
+            );
+            assert_eq!(
+                (after.image.width(), after.image.height()),
+                (before.image.width(), before.image.height()),
+                "case {case}"
+            );
+        }
+        for _ in 0..20 {
+            if let Err(error) = FingerRecord::from_bytes(&cases.damage(&bytes)) {
+                assert!(!error.to_string().is_empty());
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 600,
+        "most damage must be caught ({refused} of 1200)"
+    );
+}
