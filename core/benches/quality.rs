@@ -7,9 +7,12 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use hardware::simulated::{degrade, render_fingerprint_with, Conditions, Degradation};
-use hardware::FingerPosition;
-use station_core::quality::finger;
+use hardware::image::FingerprintImage;
+use hardware::simulated::{
+    degrade, render_fingerprint_with, render_slap_without, Conditions, Degradation,
+};
+use hardware::{FingerPosition, FingerSet};
+use station_core::quality::{finger, slap};
 
 fn report(what: &str, target: Duration, mut times: Vec<Duration>) {
     times.sort();
@@ -58,4 +61,59 @@ fn main() {
         Duration::from_millis(17),
         times,
     );
+
+    // Slaps as the simulated reader gives them (800×520 at 250 ppi), some with a finger missing,
+    // and the same slaps doubled to 1600×1040 at 500 ppi, the size of a real 4-4-2 reader's.
+    let mut slaps = Vec::new();
+    for seed in 1..=6u64 {
+        for set in FingerSet::ALL {
+            let missing = if seed % 2 == 0 {
+                &set.fingers()[..1]
+            } else {
+                &[]
+            };
+            let frame = render_slap_without(seed, set, 0, missing);
+            let grey: Vec<u8> = frame.pixels().chunks(3).map(|rgb| rgb[0]).collect();
+            slaps.push((
+                set,
+                FingerprintImage::new(800, 520, 250, grey).expect("800×520"),
+            ));
+        }
+    }
+    let full: Vec<_> = slaps
+        .iter()
+        .map(|(set, image)| (*set, double(image)))
+        .collect();
+    for (what, slaps) in [
+        ("slap segmentation, 800×520 at 250 ppi", &slaps),
+        ("slap segmentation, 1600×1040 at 500 ppi", &full),
+    ] {
+        let mut times = Vec::new();
+        for round in 0..6 {
+            for (set, image) in slaps.iter() {
+                let start = Instant::now();
+                let _ = black_box(slap::segment(black_box(image), *set));
+                if round > 0 {
+                    times.push(start.elapsed());
+                }
+            }
+        }
+        report(what, Duration::from_millis(30), times);
+    }
+}
+
+/// Each pixel twice across and twice down, at double the resolution.
+fn double(image: &FingerprintImage) -> FingerprintImage {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let pixels = (0..h * 2)
+        .flat_map(|y| (0..w * 2).map(move |x| (y / 2) * w + x / 2))
+        .map(|i| image.pixels()[i])
+        .collect();
+    FingerprintImage::new(
+        image.width() * 2,
+        image.height() * 2,
+        image.resolution_ppi() * 2,
+        pixels,
+    )
+    .expect("doubled size")
 }

@@ -3,5 +3,8 @@
 //!
 //! - [`finger`]: a 0–100 fingerprint quality from NFIQ 2's published features, with NFIQ 2's
 //!   actionable feedback.
+//! - [`slap`]: a four-finger slap or the two thumbs cut into one image per finger, with missing
+//!   fingers named and the wrong hand refused.
 
 pub mod finger;
+pub mod slap;

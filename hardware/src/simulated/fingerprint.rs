@@ -288,6 +288,16 @@ pub fn render_fingerprint_with(
 /// resolution, set as a hand lies on the glass — the middle finger highest, the little finger
 /// lowest — `settle` pixels above their resting place (0 = placed). 800×520, grey in RGB.
 pub fn render_slap(seed: u64, set: crate::FingerSet, settle: u32) -> RgbFrame {
+    render_slap_without(seed, set, settle, &[])
+}
+
+/// [`render_slap`] with the fingers in `missing` absent (amputated, bandaged or not placed).
+pub fn render_slap_without(
+    seed: u64,
+    set: crate::FingerSet,
+    settle: u32,
+    missing: &[FingerPosition],
+) -> RgbFrame {
     let (width, height) = (800usize, 520usize);
     let mut grey = vec![244u8; width * height];
     let fingers = set.fingers();
@@ -298,6 +308,9 @@ pub fn render_slap(seed: u64, set: crate::FingerSet, settle: u32) -> RgbFrame {
     };
     let settle = (settle as usize).min(50);
     for (slot, finger) in fingers.iter().enumerate() {
+        if missing.contains(finger) {
+            continue;
+        }
         let print = render_fingerprint(seed, *finger);
         let left = if fingers.len() == 2 {
             150 + slot * 300
