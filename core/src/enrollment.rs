@@ -142,6 +142,9 @@ pub struct Captured<T> {
     pub image: T,
     /// The device that took it.
     pub device: DeviceIdentity,
+    /// The station's own quality score, 0–100 (see [`crate::quality`]), when it computes one.
+    #[serde(default)]
+    pub quality: Option<u8>,
 }
 
 /// An enrollment being captured. It holds biometrics, so it is stored only encrypted
@@ -192,6 +195,7 @@ impl EnrollmentDraft {
         let captured = self.face.insert(Captured {
             image: face,
             device: identity(&camera.info()),
+            quality: None,
         });
         Ok(&captured.image)
     }
@@ -207,6 +211,7 @@ impl EnrollmentDraft {
     ) -> Result<&FingerImage, EnrollmentError> {
         *self.attempts.entry(finger.iso_code()).or_default() += 1;
         let print = scanner.capture(finger)?;
+        let quality = crate::quality::finger::assess(&print).score;
         let png = imaging::encode_finger_png(&print)
             .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
         let image = FingerImage {
@@ -219,6 +224,7 @@ impl EnrollmentDraft {
         let captured = Captured {
             image,
             device: identity(&scanner.info()),
+            quality: Some(quality),
         };
         self.exceptions.remove(&finger);
         self.fingers.insert(finger, captured);
@@ -270,6 +276,7 @@ impl EnrollmentDraft {
                       height,
                       resolution_ppi,
                       device: &DeviceIdentity,
+                      quality: Option<u8>,
                       slot| CaptureRecord {
             modality,
             finger,
@@ -280,7 +287,7 @@ impl EnrollmentDraft {
             device: device.clone(),
             attempts: self.attempts(slot).max(1),
             force_captured: false,
-            quality: None,
+            quality,
             exception: None,
             device_payload_part: None,
             chain_hash: None,
@@ -295,6 +302,7 @@ impl EnrollmentDraft {
                 face.image.height,
                 None,
                 &face.device,
+                face.quality,
                 0,
             ));
         }
@@ -307,6 +315,7 @@ impl EnrollmentDraft {
                 finger.image.height,
                 Some(finger.image.resolution_ppi),
                 &finger.device,
+                finger.quality,
                 position.iso_code(),
             ));
         }
@@ -339,6 +348,13 @@ impl EnrollmentDraft {
     /// The face photo, once taken.
     pub fn face(&self) -> Option<&FaceImage> {
         self.face.as_ref().map(|face| &face.image)
+    }
+
+    /// The station's quality score of `finger`'s kept image (see [`crate::quality::finger`]).
+    pub fn finger_quality(&self, finger: FingerPosition) -> Option<u8> {
+        self.fingers
+            .get(&finger)
+            .and_then(|captured| captured.quality)
     }
 
     /// The fingers imaged so far, in ISO order.
@@ -508,6 +524,35 @@ mod tests {
             Some(&first),
             "a device error must not lose the photo already taken"
         );
+    }
+
+    #[test]
+    fn the_station_scores_each_finger_itself_and_the_manifest_carries_the_score() {
+        let scanner = SimulatedScanner::new(2);
+        let mut draft = EnrollmentDraft::new();
+        draft
+            .capture_finger(&scanner, FingerPosition::RightIndex)
+            .expect("finger");
+        scanner.set_conditions(hardware::simulated::Conditions::for_quality(10));
+        draft
+            .capture_finger(&scanner, FingerPosition::RightMiddle)
+            .expect("finger");
+        let good = draft
+            .finger_quality(FingerPosition::RightIndex)
+            .expect("scored");
+        let poor = draft
+            .finger_quality(FingerPosition::RightMiddle)
+            .expect("scored");
+        assert!(good >= poor + 10, "good {good}, poor {poor}");
+        let records = draft.capture_records();
+        let quality_of = |finger| {
+            records
+                .iter()
+                .find(|r| r.finger == Some(finger))
+                .and_then(|r| r.quality)
+        };
+        assert_eq!(quality_of(FingerPosition::RightIndex), Some(good));
+        assert_eq!(quality_of(FingerPosition::RightMiddle), Some(poor));
     }
 
     #[test]

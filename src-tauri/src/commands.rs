@@ -258,7 +258,7 @@ pub async fn capture_fingers(
         };
         record(&station, &officer.username, "capture.fingers", &detail)?;
         outcome?;
-        Ok(saved.draft.fingers().map(FingerView::from).collect())
+        Ok(FingerView::all(&saved.draft))
     })
     .await
 }

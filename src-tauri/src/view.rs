@@ -5,8 +5,8 @@ use base64::Engine;
 use protocol::content::{FaceImage, FingerImage, FingerPosition};
 use serde::Serialize;
 use station_core::drafts::SavedDraft;
-use station_core::enrollment::ListedEnrollment;
 use station_core::enrollment::SubmittedEnrollment;
+use station_core::enrollment::{EnrollmentDraft, ListedEnrollment};
 use station_core::officers::Officer;
 
 #[derive(Debug, Serialize)]
@@ -68,11 +68,27 @@ pub struct FingerView {
     pub position: FingerPosition,
     pub label: String,
     pub image: ImageView,
+    /// The station's quality score, 0–100.
+    pub quality: Option<u8>,
+}
+
+impl FingerView {
+    /// The draft's fingers, with the station's quality scores.
+    pub fn all(draft: &EnrollmentDraft) -> Vec<Self> {
+        draft
+            .fingers()
+            .map(|finger| Self {
+                quality: draft.finger_quality(finger.position),
+                ..Self::from(finger)
+            })
+            .collect()
+    }
 }
 
 impl From<&FingerImage> for FingerView {
     fn from(finger: &FingerImage) -> Self {
         Self {
+            quality: None,
             position: finger.position,
             label: finger_label(finger.position).to_owned(),
             image: ImageView {
@@ -131,7 +147,7 @@ impl From<&SavedDraft> for DraftView {
         Self {
             form: saved.demographics.clone(),
             face: saved.draft.face().map(ImageView::from),
-            fingers: saved.draft.fingers().map(FingerView::from).collect(),
+            fingers: FingerView::all(&saved.draft),
         }
     }
 }

@@ -44,6 +44,8 @@ export interface FingerView {
   position: string;
   label: string;
   image: ImageView;
+  /** The station's own quality score, 0–100 (NFIQ 2 features), when it computed one. */
+  quality: number | null;
 }
 
 export type DeliveryState = "pending" | "accepted" | "rejected";

@@ -477,7 +477,7 @@ function fingerGrid(fingers: FingerView[]): HTMLElement {
     "div",
     { id: "finger-grid", class: "finger-grid" },
     ...fingers.map((f) =>
-      el("figure", { "data-position": f.position }, el("img", { src: f.image.dataUrl, alt: f.label }), el("figcaption", {}, f.label)),
+      el("figure", { "data-position": f.position }, el("img", { src: f.image.dataUrl, alt: f.label }), el("figcaption", {}, f.quality === null ? f.label : `${f.label} · quality ${f.quality}`)),
     ),
   );
 }
