@@ -11,8 +11,9 @@ use hardware::image::FingerprintImage;
 use hardware::simulated::{
     degrade, render_fingerprint_with, render_slap_without, Conditions, Degradation,
 };
+use hardware::Camera;
 use hardware::{FingerPosition, FingerSet};
-use station_core::quality::{finger, slap};
+use station_core::quality::{face, finger, slap};
 
 fn report(what: &str, target: Duration, mut times: Vec<Duration>) {
     times.sort();
@@ -28,6 +29,7 @@ fn report(what: &str, target: Duration, mut times: Vec<Duration>) {
 }
 
 fn main() {
+    bench_face();
     // Prints of several fingers, clean and spoilt, so the figure is not one lucky image.
     let mut prints = Vec::new();
     for seed in 1..=10u64 {
@@ -99,6 +101,41 @@ fn main() {
             }
         }
         report(what, Duration::from_millis(30), times);
+    }
+}
+
+/// The face checks on 640×480 frames: the astronaut photo framed as a camera would, and the
+/// simulated camera's frames.
+fn bench_face() {
+    let photo = image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/astronaut.png"
+    ))
+    .expect("the astronaut fixture")
+    .to_rgb8();
+    let region = image::imageops::crop_imm(&photo, 40, 0, 366, 274).to_image();
+    let framed = image::imageops::resize(&region, 640, 480, image::imageops::FilterType::Triangle);
+    let astronaut = hardware::image::RgbFrame::new(640, 480, framed.into_raw()).expect("640×480");
+    let camera = hardware::simulated::SimulatedCamera::new(3);
+    let simulated = camera.capture_still().expect("a simulated frame");
+    let mut checker = face::FaceChecker::new().expect("the detector model");
+    for (what, frame) in [
+        ("face checks, 640×480 (astronaut photo)", &astronaut),
+        ("face checks, 640×480 (simulated camera)", &simulated),
+    ] {
+        let first = checker.assess(frame);
+        println!(
+            "  ({what}: {} face(s), compliant: {})",
+            first.faces,
+            first.compliant()
+        );
+        let mut times = Vec::new();
+        for _ in 0..60 {
+            let start = Instant::now();
+            black_box(checker.assess(black_box(frame)));
+            times.push(start.elapsed());
+        }
+        report(what, Duration::from_millis(20), times);
     }
 }
 

@@ -6,7 +6,7 @@ use super::{face, FaultScript, SimulatedFault};
 use crate::image::RgbFrame;
 use crate::{Camera, DeviceError, DeviceInfo, DeviceKind, FrameStream, StreamFormat};
 
-/// A camera that renders a synthetic applicant's face, swaying slightly and under slowly
+/// A camera that shows a real applicant's photograph, swaying slightly and under slowly
 /// changing light from frame to frame. Its stream is paced at 30 frames per second; scripted
 /// faults freeze the picture, black it out, or unplug the camera mid-stream.
 #[derive(Debug)]

@@ -1,0 +1,247 @@
+//! The face checks on a real photograph — scikit-image's `astronaut` (Eileen Collins, NASA,
+//! public domain) — framed as a station camera would frame her, and on manipulated versions:
+//! each manipulation is refused for its own reason, the compliant framings pass.
+
+use hardware::image::RgbFrame;
+use image::imageops::{self, FilterType};
+use image::{Rgb, RgbImage};
+use station_core::quality::face::{
+    token_frontal, AutoCapture, FaceAssessment, FaceCheck, FaceChecker, TOKEN_HEIGHT, TOKEN_WIDTH,
+};
+
+fn astronaut() -> RgbImage {
+    image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/astronaut.png"
+    ))
+    .expect("the astronaut fixture")
+    .to_rgb8()
+}
+
+/// A 640×480 camera frame showing the region of the photo that starts at (`left`, `top`) and
+/// is `width` pixels wide.
+fn framed(photo: &RgbImage, left: u32, top: u32, width: u32) -> RgbImage {
+    let height = width * 3 / 4;
+    let region = imageops::crop_imm(photo, left, top, width, height).to_image();
+    imageops::resize(&region, 640, 480, FilterType::Triangle)
+}
+
+/// The compliant framing: her eyes about 70 pixels apart, centred, the crop inside the frame.
+fn compliant() -> RgbImage {
+    framed(&astronaut(), 40, 0, 366)
+}
+
+fn frame(image: &RgbImage) -> RgbFrame {
+    RgbFrame::new(image.width(), image.height(), image.as_raw().clone()).expect("rgb")
+}
+
+fn assess(image: &RgbImage) -> FaceAssessment {
+    FaceChecker::new().expect("model").assess(&frame(image))
+}
+
+fn failed(assessment: &FaceAssessment) -> Vec<FaceCheck> {
+    assessment.failures().map(|c| c.check).collect()
+}
+
+/// `image` turned by `degrees` about its centre, grey where nothing was.
+fn rotated(image: &RgbImage, degrees: f64) -> RgbImage {
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (
+        f64::from(image.width()) / 2.0,
+        f64::from(image.height()) / 2.0,
+    );
+    RgbImage::from_fn(image.width(), image.height(), |x, y| {
+        let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
+        let (sx, sy) = (cx + dx * cos + dy * sin, cy - dx * sin + dy * cos);
+        if sx < 0.0 || sy < 0.0 || sx >= f64::from(image.width()) || sy >= f64::from(image.height())
+        {
+            Rgb([128, 128, 128])
+        } else {
+            *image.get_pixel(sx as u32, sy as u32)
+        }
+    })
+}
+
+#[test]
+fn the_compliant_framings_pass_every_check() {
+    let photo = astronaut();
+    for (name, image) in [
+        ("framed 1", compliant()),
+        ("framed 2", framed(&photo, 30, 0, 380)),
+    ] {
+        let assessment = assess(&image);
+        assert!(assessment.compliant(), "{name}: {assessment:#?}");
+        let geometry = assessment.geometry.expect("a face");
+        let eyes = geometry.right_eye.0 - geometry.left_eye.0;
+        assert!((60.0..=95.0).contains(&eyes), "{name}: eye distance {eyes}");
+        assert!(geometry.roll_degrees.abs() < 8.0, "{name}: {geometry:?}");
+    }
+}
+
+#[test]
+fn each_manipulation_is_refused_for_its_own_reason() {
+    let photo = astronaut();
+    let cases: [(&str, RgbImage, FaceCheck, &str); 8] = [
+        (
+            "darkened",
+            scaled(&compliant(), 0.3),
+            FaceCheck::Exposure,
+            "too dark",
+        ),
+        (
+            "washed out",
+            scaled(&compliant(), 1.7),
+            FaceCheck::Exposure,
+            "too bright",
+        ),
+        (
+            "blurred",
+            imageops::blur(&compliant(), 3.0),
+            FaceCheck::Sharpness,
+            "blurred",
+        ),
+        (
+            "shifted",
+            framed(&photo, 120, 0, 366),
+            FaceCheck::Centred,
+            "move to the centre",
+        ),
+        (
+            "rotated 15°",
+            rotated(&compliant(), 15.0),
+            FaceCheck::Roll,
+            "tilted",
+        ),
+        (
+            "two faces",
+            two_faces(),
+            FaceCheck::OneFace,
+            "more than one face",
+        ),
+        (
+            "no face",
+            framed(&photo, 300, 150, 200),
+            FaceCheck::OneFace,
+            "no face",
+        ),
+        (
+            "far away",
+            framed(&photo, 0, 0, 512),
+            FaceCheck::Size,
+            "move closer",
+        ),
+    ];
+    for (name, image, check, advice) in cases {
+        let assessment = assess(&image);
+        assert!(!assessment.compliant(), "{name} must be refused");
+        let failure = assessment
+            .failures()
+            .find(|c| c.check == check)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name}: {check:?} should fail, failed {:?}",
+                    failed(&assessment)
+                )
+            });
+        let said = failure.advice.as_deref().unwrap_or_default();
+        assert!(said.contains(advice), "{name}: advice {said:?}");
+    }
+}
+
+#[test]
+fn the_token_crop_puts_the_eyes_where_iso_19794_5_wants_them() {
+    let image = compliant();
+    let geometry = assess(&image).geometry.expect("a face");
+    let token = token_frontal(&frame(&image), &geometry);
+    assert_eq!((token.width(), token.height()), (TOKEN_WIDTH, TOKEN_HEIGHT));
+    // Found again on the crop: 90 pixels apart (0.25 W), level, midpoint at (W/2, 0.6 W).
+    let mut checker = FaceChecker::new().expect("model");
+    let again = checker
+        .assess(&token)
+        .geometry
+        .expect("the face is in the crop");
+    let distance = again.right_eye.0 - again.left_eye.0;
+    let mid = (
+        (again.left_eye.0 + again.right_eye.0) / 2.0,
+        (again.left_eye.1 + again.right_eye.1) / 2.0,
+    );
+    assert!((distance - 90.0).abs() <= 8.0, "eye distance {distance}");
+    assert!(
+        (mid.0 - 180.0).abs() <= 8.0 && (mid.1 - 216.0).abs() <= 8.0,
+        "midpoint {mid:?}"
+    );
+    assert!(
+        again.roll_degrees.abs() <= 3.0,
+        "roll {}",
+        again.roll_degrees
+    );
+}
+
+#[test]
+fn auto_capture_waits_for_consecutive_good_frames_and_keeps_the_sharpest() {
+    let mut checker = FaceChecker::new().expect("model");
+    let soft = frame(&imageops::blur(&compliant(), 0.8));
+    let sharp = frame(&compliant());
+    let dark = frame(&scaled(&compliant(), 0.3));
+    let mut auto = AutoCapture::new(3);
+    let mut taken = None;
+    for (step, image) in [&soft, &soft, &dark, &soft, &sharp, &soft]
+        .into_iter()
+        .enumerate()
+    {
+        let assessment = checker.assess(image);
+        if let Some(chosen) = auto.feed(image, &assessment) {
+            taken = Some((step, chosen));
+            break;
+        }
+    }
+    let (step, (chosen, _)) = taken.expect("a photo is taken");
+    assert_eq!(
+        step, 5,
+        "the dark frame restarts the count: taken on the third good frame after it"
+    );
+    assert!(
+        chosen == sharp,
+        "the sharpest of the three good frames is kept"
+    );
+}
+
+fn scaled(image: &RgbImage, factor: f64) -> RgbImage {
+    let mut out = image.clone();
+    for p in out.pixels_mut() {
+        for c in &mut p.0 {
+            *c = (f64::from(*c) * factor).min(255.0) as u8;
+        }
+    }
+    out
+}
+
+/// Two people: the photo's framing shrunk and placed twice side by side.
+fn two_faces() -> RgbImage {
+    let one = imageops::resize(&compliant(), 320, 240, FilterType::Triangle);
+    let mut out = RgbImage::from_pixel(640, 480, Rgb([200, 200, 200]));
+    imageops::overlay(&mut out, &one, 0, 120);
+    imageops::overlay(&mut out, &one, 320, 120);
+    out
+}
+
+#[test]
+fn the_simulated_cameras_applicant_passes_and_auto_capture_takes_her() {
+    use hardware::Camera;
+    let mut checker = FaceChecker::new().expect("model");
+    for seed in 1..=5 {
+        let camera = hardware::simulated::SimulatedCamera::new(seed);
+        let mut auto = AutoCapture::new(3);
+        let mut taken = None;
+        for _ in 0..3 {
+            let still = camera.capture_still().expect("a frame");
+            let assessment = checker.assess(&still);
+            assert!(assessment.compliant(), "seed {seed}: {assessment:#?}");
+            taken = taken.or(auto.feed(&still, &assessment));
+        }
+        assert!(
+            taken.is_some(),
+            "seed {seed}: three good frames make a photo"
+        );
+    }
+}
