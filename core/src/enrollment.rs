@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use hardware::image::RgbFrame;
 use hardware::{Camera, DeviceError, DeviceInfo, FingerPosition, FingerprintScanner};
 use protocol::content::{
     finger_part, BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError,
@@ -22,6 +23,7 @@ use crate::audit::{self, AuditEvent};
 use crate::clock::{rfc3339, Clock};
 use crate::imaging;
 use crate::officers::{Officer, Permission};
+use crate::quality::face::{self, FaceAssessment, FaceChecker};
 use crate::station::Station;
 use crate::store::enrollments::{EnrollmentRow, EnrollmentSummary};
 use crate::store::outbox::NewOutboxEntry;
@@ -145,6 +147,9 @@ pub struct Captured<T> {
     /// The station's own quality score, 0–100 (see [`crate::quality`]), when it computes one.
     #[serde(default)]
     pub quality: Option<u8>,
+    /// Kept although it failed the station's checks (the officer took it anyway).
+    #[serde(default)]
+    pub forced: bool,
 }
 
 /// An enrollment being captured. It holds biometrics, so it is stored only encrypted
@@ -178,26 +183,65 @@ impl EnrollmentDraft {
         Self::default()
     }
 
-    /// Takes the face photo from `camera`, replacing any earlier one.
+    /// Takes the face photo from `camera` now, replacing any earlier one: the officer's manual
+    /// capture. The station checks it (see [`crate::quality::face`]); a photo that fails the
+    /// checks is kept all the same and marked force-captured.
     ///
     /// # Errors
     /// When the camera fails or the frame cannot be encoded; the earlier photo is kept then.
     pub fn capture_face(&mut self, camera: &dyn Camera) -> Result<&FaceImage, EnrollmentError> {
         *self.attempts.entry(0).or_default() += 1;
         let frame = camera.capture_still()?;
-        let jpeg = imaging::encode_face_jpeg(&frame)
+        let assessment = FaceChecker::new()
+            .map_err(|e| EnrollmentError::Encoding(e.to_string()))?
+            .assess(&frame);
+        self.keep_face(&frame, &assessment, &camera.info())
+    }
+
+    /// Keeps `frame` as the face photo, replacing any earlier one: as the ISO/IEC 19794-5
+    /// token-frontal crop when `assessment` found the face, the whole frame otherwise. Its
+    /// quality is the share of the checks it passed; failing any marks it force-captured.
+    /// Auto-capture calls this with the frame it chose; it counts as one attempt.
+    ///
+    /// # Errors
+    /// When the photo cannot be encoded; the earlier photo is kept then.
+    pub fn keep_face(
+        &mut self,
+        frame: &RgbFrame,
+        assessment: &FaceAssessment,
+        camera: &DeviceInfo,
+    ) -> Result<&FaceImage, EnrollmentError> {
+        let attempts = self.attempts.entry(0).or_default();
+        *attempts = (*attempts).max(1);
+        let photo = match &assessment.geometry {
+            Some(geometry) => face::token_frontal(frame, geometry),
+            None => frame.clone(),
+        };
+        let jpeg = imaging::encode_face_jpeg(&photo)
             .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
-        let face = FaceImage {
-            width: frame.width(),
-            height: frame.height(),
+        let image = FaceImage {
+            width: photo.width(),
+            height: photo.height(),
             jpeg: BiometricBytes::new(jpeg),
         };
+        let passed = assessment.checks.iter().filter(|c| c.passed).count();
+        let quality = if assessment.geometry.is_some() {
+            (passed * 100 / assessment.checks.len().max(1)) as u8
+        } else {
+            0
+        };
         let captured = self.face.insert(Captured {
-            image: face,
-            device: identity(&camera.info()),
-            quality: None,
+            image,
+            device: identity(camera),
+            quality: Some(quality),
+            forced: !assessment.compliant(),
         });
         Ok(&captured.image)
+    }
+
+    /// The station's quality score of the face photo (the share of the face checks it passed).
+    pub fn face_quality(&self) -> Option<u8> {
+        self.face.as_ref().and_then(|captured| captured.quality)
     }
 
     /// Images `finger` from `scanner`, replacing any earlier image of it.
@@ -225,6 +269,7 @@ impl EnrollmentDraft {
             image,
             device: identity(&scanner.info()),
             quality: Some(quality),
+            forced: false,
         };
         self.exceptions.remove(&finger);
         self.fingers.insert(finger, captured);
@@ -277,6 +322,7 @@ impl EnrollmentDraft {
                       resolution_ppi,
                       device: &DeviceIdentity,
                       quality: Option<u8>,
+                      forced: bool,
                       slot| CaptureRecord {
             modality,
             finger,
@@ -286,7 +332,7 @@ impl EnrollmentDraft {
             resolution_ppi,
             device: device.clone(),
             attempts: self.attempts(slot).max(1),
-            force_captured: false,
+            force_captured: forced,
             quality,
             exception: None,
             device_payload_part: None,
@@ -303,6 +349,7 @@ impl EnrollmentDraft {
                 None,
                 &face.device,
                 face.quality,
+                face.forced,
                 0,
             ));
         }
@@ -316,6 +363,7 @@ impl EnrollmentDraft {
                 Some(finger.image.resolution_ppi),
                 &finger.device,
                 finger.quality,
+                finger.forced,
                 position.iso_code(),
             ));
         }
@@ -553,6 +601,61 @@ mod tests {
         };
         assert_eq!(quality_of(FingerPosition::RightIndex), Some(good));
         assert_eq!(quality_of(FingerPosition::RightMiddle), Some(poor));
+    }
+
+    /// A camera looking at a blank wall.
+    struct BlankCamera;
+
+    impl Camera for BlankCamera {
+        fn info(&self) -> DeviceInfo {
+            DeviceInfo {
+                id: "blank".into(),
+                name: "Blank camera".into(),
+                backend: "test",
+                kind: hardware::DeviceKind::Camera,
+                status: hardware::DeviceStatus::Ready,
+            }
+        }
+
+        fn open_stream(&self) -> Result<Box<dyn hardware::FrameStream>, DeviceError> {
+            Err(DeviceError::Unsupported {
+                device: "blank".into(),
+                what: "streams".into(),
+            })
+        }
+
+        fn capture_still(&self) -> Result<RgbFrame, DeviceError> {
+            Ok(RgbFrame::new(640, 480, vec![200; 640 * 480 * 3]).expect("size"))
+        }
+    }
+
+    #[test]
+    fn a_checked_face_is_kept_as_the_iso_token_crop_and_a_failing_one_as_force_captured() {
+        let mut draft = EnrollmentDraft::new();
+        let face = draft
+            .capture_face(&SimulatedCamera::new(1))
+            .expect("face")
+            .clone();
+        assert_eq!((face.width, face.height), (360, 480), "token-frontal crop");
+        assert_eq!(draft.face_quality(), Some(100));
+        let records = draft.capture_records();
+        assert!(!records[0].force_captured);
+
+        let blank = draft
+            .capture_face(&BlankCamera)
+            .expect("kept anyway")
+            .clone();
+        assert_eq!(
+            (blank.width, blank.height),
+            (640, 480),
+            "no face: the whole frame"
+        );
+        assert_eq!(draft.face_quality(), Some(0));
+        let records = draft.capture_records();
+        assert_eq!(records[0].modality, Modality::Face);
+        assert!(records[0].force_captured);
+        assert_eq!(records[0].quality, Some(0));
+        assert_eq!(records[0].attempts, 2);
     }
 
     #[test]

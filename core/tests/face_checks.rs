@@ -245,3 +245,42 @@ fn the_simulated_cameras_applicant_passes_and_auto_capture_takes_her() {
         );
     }
 }
+
+#[test]
+fn watching_the_live_stream_takes_a_photo_stops_when_told_and_reports_an_unplugged_camera() {
+    use station_core::quality::face::{watch, WatchEnd};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    let camera = hardware::simulated::SimulatedCamera::new(4);
+    let stop = AtomicBool::new(false);
+    let mut seen = 0;
+    let taken = watch(
+        &camera,
+        3,
+        Duration::from_secs(20),
+        &stop,
+        |_, assessment, auto| {
+            seen += 1;
+            assert!(assessment.compliant());
+            assert!(auto.streak() < auto.required() || auto.streak() == 0);
+        },
+    )
+    .expect("the stream works")
+    .expect("a photo is taken");
+    assert_eq!(seen, 3, "three good frames in a row are enough");
+    assert!(taken.1.compliant());
+
+    stop.store(true, Ordering::Relaxed);
+    let stopped =
+        watch(&camera, 3, Duration::from_secs(20), &stop, |_, _, _| {}).expect("the stream works");
+    assert!(matches!(stopped, Err(WatchEnd::Stopped)));
+
+    stop.store(false, Ordering::Relaxed);
+    camera.set_unplugged(true);
+    let unplugged = watch(&camera, 3, Duration::from_secs(20), &stop, |_, _, _| {});
+    assert!(
+        unplugged.is_err(),
+        "an unplugged camera is an error, not a silent wait"
+    );
+}

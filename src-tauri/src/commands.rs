@@ -13,10 +13,16 @@ use station_core::vault::Passphrase;
 use tauri::{Manager, State};
 
 use crate::error::CommandError;
-use crate::state::{Devices, DraftSlot, Session, StationSlot, SyncSlot};
+use crate::state::{Devices, DraftSlot, FaceLive, Session, StationSlot, SyncSlot};
 use crate::view::{
-    DraftView, EnrollmentView, FingerView, ImageView, OfficerView, StationStatusView, SubmittedView,
+    DraftView, EnrollmentView, FaceLiveView, FingerView, ImageView, OfficerView, StationStatusView,
+    SubmittedView,
 };
+
+/// Good frames in a row that make an automatic photo (a third of a second at 30 fps).
+const AUTO_CAPTURE_FRAMES: usize = 10;
+/// How long the face step watches the camera before handing over to the officer.
+const FACE_WATCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 async fn off_main_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CommandError> + Send + 'static,
@@ -221,13 +227,91 @@ pub async fn capture_face(
             persist(&station, &officer.username, &saved)?;
         }
         let detail = match &outcome {
-            Ok(_) => "face photo taken".to_owned(),
+            Ok(_) if saved.draft.face_quality() == Some(100) => {
+                "face photo taken by hand; every check passed".to_owned()
+            }
+            Ok(_) => {
+                "face photo taken by hand although it fails the checks (force-captured)".to_owned()
+            }
             Err(error) => format!("face capture failed: {error}"),
         };
         record(&station, &officer.username, "capture.face", &detail)?;
         Ok(outcome?)
     })
     .await
+}
+
+/// Watches the camera, sending each frame's preview and checks to `events`, and takes the photo
+/// itself once every check has passed on enough frames in a row. `None` when stopped (see
+/// [`face_live_stop`]) or after two minutes without a good run.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn face_live(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    devices: State<'_, Devices>,
+    draft: State<'_, DraftSlot>,
+    live: State<'_, FaceLive>,
+    events: tauri::ipc::Channel<FaceLiveView>,
+) -> Result<Option<ImageView>, CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let (camera, draft, stop) = (
+        devices.camera.clone(),
+        draft.inner().clone(),
+        live.0.clone(),
+    );
+    stop.store(false, std::sync::atomic::Ordering::Relaxed);
+    off_main_thread(move || {
+        let outcome = station_core::quality::face::watch(
+            camera.as_ref(),
+            AUTO_CAPTURE_FRAMES,
+            FACE_WATCH_LIMIT,
+            &stop,
+            |frame, assessment, auto| {
+                // A closed window drops the channel; the watch then ends with the step.
+                if events
+                    .send(FaceLiveView::new(frame, assessment, auto))
+                    .is_err()
+                {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+        );
+        let (frame, assessment) = match outcome {
+            Ok(Ok(taken)) => taken,
+            Ok(Err(_)) => return Ok(None),
+            Err(error) => {
+                record(
+                    &station,
+                    &officer.username,
+                    "capture.face",
+                    &format!("face live view failed: {error}"),
+                )?;
+                return Err(enrollment::EnrollmentError::Device(error).into());
+            }
+        };
+        let mut saved = draft.lock();
+        let view = saved
+            .draft
+            .keep_face(&frame, &assessment, &camera.info())
+            .map(ImageView::from)?;
+        persist(&station, &officer.username, &saved)?;
+        record(
+            &station,
+            &officer.username,
+            "capture.face",
+            "face photo taken automatically: every check passed",
+        )?;
+        Ok(Some(view))
+    })
+    .await
+}
+
+/// Stops the face step's live watch.
+#[tauri::command]
+pub fn face_live_stop(live: State<'_, FaceLive>) {
+    live.0.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 #[tauri::command]

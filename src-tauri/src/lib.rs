@@ -64,6 +64,8 @@ pub fn run() {
             commands::save_form,
             commands::validate_form,
             commands::capture_face,
+            commands::face_live,
+            commands::face_live_stop,
             commands::capture_fingers,
             commands::submit_enrollment,
             commands::list_enrollments,

@@ -144,6 +144,10 @@ impl DraftSlot {
     }
 }
 
+/// The face step's live watch: set to stop it (the officer left the step or took the photo).
+#[derive(Clone, Default)]
+pub struct FaceLive(pub Arc<std::sync::atomic::AtomicBool>);
+
 /// Wakes the background upload loop; the loop stops when the app (and this handle) goes.
 #[derive(Default)]
 pub struct SyncSlot(Mutex<Option<SyncHandle>>);
@@ -294,6 +298,7 @@ impl AppState {
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());
+        app.manage(FaceLive::default());
     }
 }
 

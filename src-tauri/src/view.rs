@@ -2,12 +2,14 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use hardware::image::RgbFrame;
 use protocol::content::{FaceImage, FingerImage, FingerPosition};
 use serde::Serialize;
 use station_core::drafts::SavedDraft;
 use station_core::enrollment::SubmittedEnrollment;
 use station_core::enrollment::{EnrollmentDraft, ListedEnrollment};
 use station_core::officers::Officer;
+use station_core::quality::face::{AutoCapture, FaceAssessment, FaceCheck};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,6 +44,74 @@ impl From<&Officer> for OfficerView {
             has_draft: false,
         }
     }
+}
+
+/// One frame of the face step's live view: a small preview and the checks' results.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceLiveView {
+    /// The frame at half size, as a JPEG data URL.
+    pub preview: String,
+    pub checks: Vec<FaceCheckView>,
+    /// Good frames in a row so far, and how many make a photo.
+    pub streak: usize,
+    pub required: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceCheckView {
+    pub check: FaceCheck,
+    pub label: &'static str,
+    pub passed: bool,
+    pub advice: Option<String>,
+}
+
+impl FaceLiveView {
+    pub fn new(frame: &RgbFrame, assessment: &FaceAssessment, auto: &AutoCapture) -> Self {
+        let half = halve(frame);
+        let preview = hardware::convert::rgb_to_jpeg(&half, 70)
+            .map(|jpeg| data_url("image/jpeg", &jpeg))
+            .unwrap_or_default();
+        // Every check is listed; those not run (no single face) show as not passed.
+        let checks = FaceCheck::ALL
+            .into_iter()
+            .map(|check| {
+                let result = assessment.checks.iter().find(|c| c.check == check);
+                FaceCheckView {
+                    check,
+                    label: check.label(),
+                    passed: result.is_some_and(|r| r.passed),
+                    advice: result.and_then(|r| r.advice.clone()),
+                }
+            })
+            .collect();
+        Self {
+            preview,
+            checks,
+            streak: auto.streak(),
+            required: auto.required(),
+        }
+    }
+}
+
+/// `frame` at half size (2×2 averages).
+fn halve(frame: &RgbFrame) -> RgbFrame {
+    let (w, h) = (frame.width() as usize / 2, frame.height() as usize / 2);
+    let stride = frame.width() as usize * 3;
+    let source = frame.pixels();
+    let mut pixels = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let at = |dx: usize, dy: usize| {
+                    u16::from(source[(2 * y + dy) * stride + (2 * x + dx) * 3 + c])
+                };
+                pixels.push(((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4) as u8);
+            }
+        }
+    }
+    RgbFrame::new(w as u32, h as u32, pixels).unwrap_or_else(|| frame.clone())
 }
 
 #[derive(Debug, Serialize)]

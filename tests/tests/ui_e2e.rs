@@ -288,14 +288,33 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     officer.screenshot("03-applicant").await;
     officer.click("#form-next").await;
 
-    officer.click("#capture-face").await;
+    // The face step watches the camera and lists the ICAO checks live; nobody clicks: the
+    // photo is taken by itself once every check passes on enough frames in a row.
     officer
         .wait_until(
-            "the face photo is shown",
+            "the live checks are listed",
             Duration::from_secs(20),
+            async |o| o.count("#face-checks li").await == 9,
+        )
+        .await;
+    officer.screenshot("04a-face-live").await;
+    officer
+        .wait_until(
+            "the photo is taken automatically",
+            Duration::from_secs(30),
             async |o| o.decoded_images("#face-preview").await == 1,
         )
         .await;
+    officer.screenshot("04-face").await;
+    assert_eq!(
+        officer.count("#face-checks li.pass").await,
+        9,
+        "the photo was taken with every check passing"
+    );
+    assert!(
+        officer.text("#face-progress").await.contains("Photo taken"),
+        "the officer is told the photo was taken"
+    );
     officer.screenshot("04-face").await;
 
     // The app stops half-way (a crash, a power cut): the draft was saved, encrypted, after the

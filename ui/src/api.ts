@@ -1,6 +1,6 @@
 // The one place that talks to the Rust side. Every command the shell offers has exactly one
 // typed wrapper here; the rest of the UI never calls `invoke` itself.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 
 export interface FieldError {
   field: string;
@@ -38,6 +38,21 @@ export interface ImageView {
   dataUrl: string;
   width: number;
   height: number;
+}
+
+export interface FaceCheckView {
+  check: string;
+  label: string;
+  passed: boolean;
+  advice: string | null;
+}
+
+/** One frame of the face step's live view. */
+export interface FaceLiveView {
+  preview: string;
+  checks: FaceCheckView[];
+  streak: number;
+  required: number;
 }
 
 export interface FingerView {
@@ -116,6 +131,13 @@ export const api = {
   saveForm: (form: Demographics) => invoke<void>("save_form", { form }),
   validateForm: (form: Demographics) => invoke<FieldError[]>("validate_form", { form }),
   captureFace: () => invoke<ImageView>("capture_face"),
+  /** Watches the camera until it takes the photo itself (or is stopped: null). */
+  faceLive: (onFrame: (frame: FaceLiveView) => void) => {
+    const events = new Channel<FaceLiveView>();
+    events.onmessage = onFrame;
+    return invoke<ImageView | null>("face_live", { events });
+  },
+  faceLiveStop: () => invoke<void>("face_live_stop"),
   captureFingers: () => invoke<FingerView[]>("capture_fingers"),
   submitEnrollment: (form: Demographics) => invoke<Submitted>("submit_enrollment", { form }),
   listEnrollments: () => invoke<EnrollmentView[]>("list_enrollments"),

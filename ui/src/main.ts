@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, EnrollmentView, FingerView, ImageView, Officer, StationStatus, SyncStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, EnrollmentView, FaceLiveView, FingerView, ImageView, Officer, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -436,12 +436,59 @@ function renderApplicant(): void {
   inputs.get("full_name")?.focus();
 }
 
+/** True while the face step's live watch runs; leaving the step stops it. */
+let faceLiveRunning = false;
+
+function stopFaceLive(): Promise<void> {
+  if (!faceLiveRunning) return Promise.resolve();
+  faceLiveRunning = false;
+  return api.faceLiveStop().catch(() => undefined);
+}
+
 function renderFace(): void {
   const preview = el("div", { class: "preview face" });
+  const checklist = el("ul", { id: "face-checks", class: "checks", "aria-live": "polite" });
+  const progress = el("p", { id: "face-progress", class: "muted" }, "");
   const message = el("p", { id: "face-error", class: "error", role: "alert" }, "");
-  const next = el("button", { id: "face-next", class: "primary", disabled: !state.draft.face, onclick: () => renderStep("fingers") }, "Next: fingerprints");
-  const showFace = (face: ImageView) =>
+  const next = el("button", { id: "face-next", class: "primary", disabled: !state.draft.face, onclick: () => void stopFaceLive().then(() => renderStep("fingers")) }, "Next: fingerprints");
+  const showFace = (face: ImageView) => {
+    // The checklist keeps the last live frame's results: why the photo was taken.
     preview.replaceChildren(el("img", { id: "face-preview", src: face.dataUrl, alt: "Captured face photo" }));
+    progress.textContent = "Photo taken.";
+    next.disabled = false;
+    next.focus();
+  };
+  const live = el("img", { id: "face-live", alt: "Live camera view" });
+  const showFrame = (frame: FaceLiveView) => {
+    if (!live.isConnected) preview.replaceChildren(live);
+    live.src = frame.preview;
+    checklist.replaceChildren(
+      ...frame.checks.map((c) =>
+        el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${c.label}${c.advice ? ` — ${c.advice}` : ""}`),
+      ),
+    );
+    const failing = frame.checks.filter((c) => !c.passed).length;
+    progress.textContent = failing === 0 ? `All checks pass — taking the photo (${frame.streak}/${frame.required})` : `${failing} check(s) to fix`;
+  };
+  const startLive = async () => {
+    message.textContent = "";
+    faceLiveRunning = true;
+    progress.textContent = "Starting the camera…";
+    try {
+      const taken = await api.faceLive(showFrame);
+      if (taken) {
+        state.draft.face = taken;
+        showFace(taken);
+        capture.textContent = "Retake photo";
+      } else if (faceLiveRunning) {
+        progress.textContent = "No good photo yet: fix the checks, or take the photo by hand.";
+      }
+    } catch (e) {
+      showError(message, e);
+    } finally {
+      faceLiveRunning = false;
+    }
+  };
   if (state.draft.face) showFace(state.draft.face);
   else preview.append(el("span", { class: "muted" }, "Ask the applicant to look straight at the camera."));
   const capture = el("button", {
@@ -450,26 +497,32 @@ function renderFace(): void {
       message.textContent = "";
       capture.disabled = true;
       try {
+        if (state.draft.face && !faceLiveRunning) {
+          // Retake: watch again; the photo is taken when every check passes.
+          capture.disabled = false;
+          await startLive();
+          return;
+        }
+        await stopFaceLive();
         state.draft.face = await api.captureFace();
         showFace(state.draft.face);
-        next.disabled = false;
-        next.focus();
       } catch (e) {
         showError(message, e);
       } finally {
         capture.disabled = false;
       }
     },
-  }, state.draft.face ? "Retake photo" : "Capture photo");
+  }, state.draft.face ? "Retake photo" : "Take photo now");
   wizard(
     "face",
     el("h1", {}, "Face photo"),
-    el("p", { class: "muted" }, `Camera: ${state.status?.camera ?? "unknown"}`),
-    preview,
+    el("p", { class: "muted" }, `Camera: ${state.status?.camera ?? "unknown"}. The photo is taken by itself when every check passes.`),
+    el("div", { class: "face-step" }, preview, el("div", {}, checklist, progress)),
     message,
-    el("div", { class: "actions" }, el("button", { id: "face-back", onclick: () => renderStep("applicant") }, "Back"), capture, next),
+    el("div", { class: "actions" }, el("button", { id: "face-back", onclick: () => void stopFaceLive().then(() => renderStep("applicant")) }, "Back"), capture, next),
   );
   capture.focus();
+  if (!state.draft.face) void startLive();
 }
 
 function fingerGrid(fingers: FingerView[]): HTMLElement {

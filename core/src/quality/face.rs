@@ -83,6 +83,36 @@ pub enum FaceCheck {
     Background,
 }
 
+impl FaceCheck {
+    /// Every check, in the order they are run.
+    pub const ALL: [FaceCheck; 9] = [
+        FaceCheck::OneFace,
+        FaceCheck::Size,
+        FaceCheck::Centred,
+        FaceCheck::Roll,
+        FaceCheck::Pose,
+        FaceCheck::Exposure,
+        FaceCheck::Contrast,
+        FaceCheck::Sharpness,
+        FaceCheck::Background,
+    ];
+
+    /// A short name for the officer's checklist.
+    pub fn label(self) -> &'static str {
+        match self {
+            FaceCheck::OneFace => "One face",
+            FaceCheck::Size => "Distance",
+            FaceCheck::Centred => "Centred",
+            FaceCheck::Roll => "Head straight",
+            FaceCheck::Pose => "Facing the camera",
+            FaceCheck::Exposure => "Lighting",
+            FaceCheck::Contrast => "Contrast",
+            FaceCheck::Sharpness => "Sharp",
+            FaceCheck::Background => "Plain background",
+        }
+    }
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
@@ -635,7 +665,7 @@ pub fn token_frontal(frame: &RgbFrame, geometry: &FaceGeometry) -> RgbFrame {
 pub struct AutoCapture {
     required: usize,
     streak: usize,
-    best: Option<(f64, RgbFrame, FaceGeometry)>,
+    best: Option<(RgbFrame, FaceAssessment)>,
 }
 
 impl AutoCapture {
@@ -653,33 +683,81 @@ impl AutoCapture {
         self.streak
     }
 
-    /// Feeds one frame and its assessment; returns the chosen frame and its face when the streak
-    /// is long enough (and starts over).
+    /// Good frames in a row needed.
+    pub fn required(&self) -> usize {
+        self.required
+    }
+
+    /// Feeds one frame and its assessment; returns the chosen frame and its assessment when the
+    /// streak is long enough (and starts over).
     pub fn feed(
         &mut self,
         frame: &RgbFrame,
         assessment: &FaceAssessment,
-    ) -> Option<(RgbFrame, FaceGeometry)> {
-        let Some(geometry) = assessment.geometry.filter(|_| assessment.compliant()) else {
+    ) -> Option<(RgbFrame, FaceAssessment)> {
+        if !assessment.compliant() {
             self.streak = 0;
             self.best = None;
             return None;
-        };
+        }
         self.streak += 1;
         if self
             .best
             .as_ref()
-            .is_none_or(|(sharpness, _, _)| assessment.sharpness > *sharpness)
+            .is_none_or(|(_, best)| assessment.sharpness > best.sharpness)
         {
-            self.best = Some((assessment.sharpness, frame.clone(), geometry));
+            self.best = Some((frame.clone(), assessment.clone()));
         }
         if self.streak >= self.required {
             self.streak = 0;
-            return self
-                .best
-                .take()
-                .map(|(_, frame, geometry)| (frame, geometry));
+            return self.best.take();
         }
         None
+    }
+}
+
+/// How a live watch ended without a photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// Stopped from outside (the officer left the step or took the photo by hand).
+    Stopped,
+    /// No run of good frames within the time allowed.
+    TimedOut,
+}
+
+/// Watches `camera`'s live stream, checking every frame and telling `on_frame` the frame, its
+/// assessment and the auto-capture streak, until `required` consecutive good frames have been
+/// seen (returns the sharpest of them), `stop` is set, or `limit` passes.
+///
+/// # Errors
+/// The camera's error when the stream cannot open or breaks.
+pub fn watch(
+    camera: &dyn hardware::Camera,
+    required: usize,
+    limit: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    mut on_frame: impl FnMut(&RgbFrame, &FaceAssessment, &AutoCapture),
+) -> Result<Result<(RgbFrame, FaceAssessment), WatchEnd>, hardware::DeviceError> {
+    let mut checker = FaceChecker::new().map_err(|error| hardware::DeviceError::Fault {
+        device: "face checks".into(),
+        reason: error.to_string(),
+    })?;
+    let mut stream = camera.open_stream()?;
+    let mut auto = AutoCapture::new(required);
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(Err(WatchEnd::Stopped));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(Err(WatchEnd::TimedOut));
+        }
+        let frame = stream.next_frame()?;
+        let assessment = checker.assess(&frame);
+        let taken = auto.feed(&frame, &assessment);
+        on_frame(&frame, &assessment, &auto);
+        if let Some(taken) = taken {
+            return Ok(Ok(taken));
+        }
     }
 }
