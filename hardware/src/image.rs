@@ -101,3 +101,21 @@ impl fmt::Debug for FingerprintImage {
         )
     }
 }
+
+/// The grey level below which `percent` % of `pixels` lie (255 for an empty slice): the 95th
+/// percentile of a fingerprint image is its glass, with a few hot pixels ignored.
+pub fn grey_percentile(pixels: &[u8], percent: usize) -> u8 {
+    let mut histogram = [0usize; 256];
+    for &value in pixels {
+        histogram[usize::from(value)] += 1;
+    }
+    let target = pixels.len() * percent.min(100) / 100;
+    let mut seen = 0;
+    for (level, count) in histogram.iter().enumerate() {
+        seen += count;
+        if seen >= target {
+            return level as u8;
+        }
+    }
+    255
+}

@@ -80,7 +80,7 @@ pub fn segment(slap: &FingerprintImage, set: FingerSet) -> Result<Segmentation, 
     if columns == 0 || rows == 0 {
         return Err(SlapError::NoFingers);
     }
-    let glass = percentile(pixels, 95);
+    let glass = f64::from(hardware::image::grey_percentile(pixels, 95));
     let mut mask = vec![false; columns * rows];
     for row in 0..rows {
         for column in 0..columns {
@@ -336,22 +336,6 @@ fn components(mask: &[bool], columns: usize, rows: usize) -> Vec<Vec<usize>> {
         groups.push(group);
     }
     groups
-}
-
-fn percentile(pixels: &[u8], percent: usize) -> f64 {
-    let mut histogram = [0usize; 256];
-    for &value in pixels {
-        histogram[usize::from(value)] += 1;
-    }
-    let target = pixels.len() * percent / 100;
-    let mut seen = 0;
-    for (level, count) in histogram.iter().enumerate() {
-        seen += count;
-        if seen >= target {
-            return level as f64;
-        }
-    }
-    255.0
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

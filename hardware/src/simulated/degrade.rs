@@ -141,22 +141,10 @@ pub fn degrade(
     .expect("the same size as the source")
 }
 
-/// The brightest common level: the glass around the finger.
+/// The brightest common level: the glass around the finger (the 95th percentile, so a few hot
+/// pixels do not count as background).
 fn background_level(pixels: &[u8]) -> f64 {
-    let mut histogram = [0usize; 256];
-    for &value in pixels {
-        histogram[usize::from(value)] += 1;
-    }
-    // The 95th percentile, so a few hot pixels do not count as background.
-    let target = pixels.len() * 95 / 100;
-    let mut seen = 0;
-    for (level, count) in histogram.iter().enumerate() {
-        seen += count;
-        if seen >= target {
-            return level as f64;
-        }
-    }
-    255.0
+    f64::from(crate::image::grey_percentile(pixels, 95))
 }
 
 /// A separable Gaussian blur with standard deviation `sigma` (no blur below 0.3), edges clamped.
