@@ -11,7 +11,11 @@ use hardware::{Camera, FingerPosition, FingerprintScanner};
 use station_core::quality::face::{token_frontal, FaceChecker};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seed: u64 = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1);
+    let seed: u64 = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1);
     let scanner = SimulatedScanner::new(seed);
     let (mut png, mut wsq) = (0usize, 0usize);
     for finger in FingerPosition::ALL {
@@ -32,7 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let frame = SimulatedCamera::new(seed).capture_still()?;
     let assessment = FaceChecker::new()?.assess(&frame);
-    let geometry = assessment.geometry.ok_or("no face on the simulated camera")?;
+    let geometry = assessment
+        .geometry
+        .ok_or("no face on the simulated camera")?;
     let token = token_frontal(&frame, &geometry);
     let face = hardware::convert::rgb_to_jpeg(&token, 90)?.len();
     println!("ten fingers, PNG records:   {png:>9} bytes");

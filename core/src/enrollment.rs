@@ -256,14 +256,14 @@ impl EnrollmentDraft {
         *self.attempts.entry(finger.iso_code()).or_default() += 1;
         let print = scanner.capture(finger)?;
         let quality = crate::quality::finger::assess(&print).score;
-        let png = imaging::encode_finger_png(&print)
+        let record = imaging::encode_finger_record(&print, finger)
             .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
         let image = FingerImage {
             position: finger,
             width: print.width(),
             height: print.height(),
             resolution_ppi: print.resolution_ppi(),
-            png: BiometricBytes::new(png),
+            record: BiometricBytes::new(record),
         };
         let captured = Captured {
             image,
@@ -659,7 +659,7 @@ mod tests {
     }
 
     #[test]
-    fn captured_images_are_valid_jpeg_and_png() {
+    fn captured_images_are_a_jpeg_and_wsq_finger_records() {
         let mut draft = EnrollmentDraft::new();
         let face = draft
             .capture_face(&SimulatedCamera::new(1))
@@ -673,6 +673,16 @@ mod tests {
         let finger = draft
             .capture_finger(&SimulatedScanner::new(1), FingerPosition::LeftThumb)
             .expect("finger");
-        assert_eq!(&finger.png.as_bytes()[..8], b"\x89PNG\r\n\x1a\n");
+        let record = hardware::records::finger::FingerRecord::from_bytes(finger.record.as_bytes())
+            .expect("an ISO 19794-4 record");
+        assert_eq!(record.views.len(), 1);
+        assert_eq!(
+            record.views[0].compression,
+            hardware::records::finger::Compression::Wsq
+        );
+        assert_eq!(
+            record.views[0].position,
+            FingerPosition::LeftThumb.iso_code()
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! Encoding device pixels into the image formats a packet carries.
 
 use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::PngEncoder;
-use image::{ExtendedColorType, ImageEncoder};
+use image::ExtendedColorType;
 
 use hardware::image::{FingerprintImage, RgbFrame};
+use hardware::records::finger::{Compression, FingerRecord, FingerView};
+use hardware::records::{CaptureDevice, CaptureTime, RecordError};
+use hardware::FingerPosition;
 
 /// JPEG quality for face photos: high enough for face comparison, small enough for a packet.
 const FACE_JPEG_QUALITY: u8 = 90;
@@ -20,13 +22,38 @@ pub(crate) fn encode_face_jpeg(frame: &RgbFrame) -> Result<Vec<u8>, image::Image
     Ok(out)
 }
 
-pub(crate) fn encode_finger_png(print: &FingerprintImage) -> Result<Vec<u8>, image::ImageError> {
-    let mut out = Vec::new();
-    PngEncoder::new(&mut out).write_image(
-        print.pixels(),
-        print.width(),
-        print.height(),
+/// `print` of `finger` as an ISO/IEC 19794-4 finger image record, WSQ-compressed, captured now.
+pub(crate) fn encode_finger_record(
+    print: &FingerprintImage,
+    finger: FingerPosition,
+) -> Result<Vec<u8>, RecordError> {
+    FingerRecord {
+        captured_at: CaptureTime::from_datetime(time::OffsetDateTime::now_utc()),
+        device: CaptureDevice::default(),
+        views: vec![FingerView {
+            position: finger.iso_code(),
+            quality: Vec::new(),
+            impression: 0, // live-scan plain
+            image: print.clone(),
+            compression: Compression::Wsq,
+        }],
+    }
+    .to_bytes()
+}
+
+/// A finger record's image as PNG, for a screen (browsers cannot show WSQ); `None` for a record
+/// that does not read.
+pub fn finger_record_png(record: &[u8]) -> Option<Vec<u8>> {
+    let record = FingerRecord::from_bytes(record).ok()?;
+    let image = &record.views.first()?.image;
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        image.pixels(),
+        image.width(),
+        image.height(),
         ExtendedColorType::L8,
-    )?;
-    Ok(out)
+    )
+    .ok()?;
+    Some(png)
 }

@@ -25,6 +25,7 @@ pub mod clock;
 pub mod devices;
 pub mod drafts;
 pub mod enrollment;
+pub mod imaging;
 pub mod keyring;
 pub mod officers;
 pub mod provision;
@@ -36,5 +37,3 @@ pub mod station;
 pub mod store;
 pub mod sync;
 pub mod vault;
-
-mod imaging;

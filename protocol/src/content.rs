@@ -14,7 +14,7 @@ use crate::packet::Part;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The version of [`EnrollmentContent`] this build writes.
-pub const CONTENT_SCHEMA_VERSION: u32 = 1;
+pub const CONTENT_SCHEMA_VERSION: u32 = 2;
 
 /// Bytes of a biometric image: never printed, zeroized on drop, base64url in JSON.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -244,8 +244,9 @@ pub struct FingerImage {
     pub height: u32,
     /// Scan resolution, pixels per inch.
     pub resolution_ppi: u16,
-    /// 8-bit greyscale PNG bytes (lossless).
-    pub png: BiometricBytes,
+    /// An ISO/IEC 19794-4:2011 finger image record holding this one finger, its 8-bit grey
+    /// image compressed with WSQ (0.75 bit per pixel).
+    pub record: BiometricBytes,
 }
 
 /// Everything one enrollment's sealed payload carries to the server. Who, when and how it was
@@ -269,10 +270,13 @@ pub const FACE_PART: &str = "face.jpg";
 /// Name of the audit excerpt part.
 pub const AUDIT_PART: &str = "audit.json";
 
-/// Name of a finger's part, e.g. `finger-07.png` for the left index finger.
+/// Name of a finger's part, e.g. `finger-07.fir` for the left index finger.
 pub fn finger_part(position: FingerPosition) -> String {
-    format!("finger-{:02}.png", position.iso_code())
+    format!("finger-{:02}.fir", position.iso_code())
 }
+
+/// Media type of a finger part: an ISO/IEC 19794-4 finger image record.
+pub const FINGER_MEDIA_TYPE: &str = "application/x-iso19794-4";
 
 impl EnrollmentContent {
     /// The payload parts, in the order of `docs/packet-format.md`: demographics, face, the
@@ -294,8 +298,8 @@ impl EnrollmentContent {
         for finger in fingers {
             parts.push(Part::new(
                 finger_part(finger.position),
-                "image/png",
-                finger.png.as_bytes().to_vec(),
+                FINGER_MEDIA_TYPE,
+                finger.record.as_bytes().to_vec(),
             ));
         }
         parts.push(Part::new(
@@ -349,7 +353,7 @@ impl EnrollmentContent {
                 width: capture.width,
                 height: capture.height,
                 resolution_ppi: capture.resolution_ppi.unwrap_or(500),
-                png: BiometricBytes::new(take(&name)?),
+                record: BiometricBytes::new(take(&name)?),
             });
         }
         Ok(Self {

@@ -57,7 +57,7 @@ pub struct KeyWrap {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartDigest {
-    /// The part's name, e.g. `demographics.json` or `finger-07.png`.
+    /// The part's name, e.g. `demographics.json` or `finger-07.fir`.
     pub name: String,
     /// Its media type, e.g. `image/png`.
     pub media_type: String,

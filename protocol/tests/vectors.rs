@@ -247,18 +247,41 @@ fn generate() -> VectorFile {
             .expect("jpeg");
         bytes
     };
-    let finger_png = |code: u8| {
-        let image = image::GrayImage::from_fn(16, 20, |x, y| {
-            image::Luma([(((x + y + u32::from(code)) % 4) * 60) as u8])
-        });
-        let mut bytes = Vec::new();
-        image
-            .write_to(
-                &mut std::io::Cursor::new(&mut bytes),
-                image::ImageFormat::Png,
-            )
-            .expect("png");
-        bytes
+    // Ridge-like stripes, 96×96 (WSQ needs 81 pixels each way), in an ISO 19794-4 record.
+    let finger_record = |code: u8| {
+        use station_hardware::records::finger::{Compression, FingerRecord, FingerView};
+        let pixels = (0..96u32 * 96)
+            .map(|i| {
+                let (x, y) = (i % 96, i / 96);
+                if (x + y + u32::from(code)) % 9 < 4 {
+                    60
+                } else {
+                    200
+                }
+            })
+            .collect();
+        FingerRecord {
+            captured_at: station_hardware::records::CaptureTime {
+                year: 2026,
+                month: 11,
+                day: 23,
+                hour: 9,
+                minute: 0,
+                second: 0,
+                millisecond: 0,
+            },
+            device: Default::default(),
+            views: vec![FingerView {
+                position: code,
+                quality: Vec::new(),
+                impression: 0,
+                image: station_hardware::image::FingerprintImage::new(96, 96, 500, pixels)
+                    .expect("96×96"),
+                compression: Compression::Wsq,
+            }],
+        }
+        .to_bytes()
+        .expect("record")
     };
     let content = EnrollmentContent {
         demographics: Demographics {
@@ -277,10 +300,10 @@ fn generate() -> VectorFile {
             .iter()
             .map(|&position| FingerImage {
                 position,
-                width: 16,
-                height: 20,
+                width: 96,
+                height: 96,
                 resolution_ppi: 500,
-                png: BiometricBytes::new(finger_png(position.iso_code())),
+                record: BiometricBytes::new(finger_record(position.iso_code())),
             })
             .collect(),
         audit: Vec::new(),
@@ -313,8 +336,8 @@ fn generate() -> VectorFile {
             modality: Modality::Finger,
             finger: Some(position),
             part: Some(station_protocol::content::finger_part(position)),
-            width: 16,
-            height: 20,
+            width: 96,
+            height: 96,
             resolution_ppi: Some(500),
             device: device("scanner-0", "Simulated fingerprint scanner"),
             attempts: if position == FingerPosition::LeftLittle {
@@ -396,9 +419,16 @@ fn invalid_vectors(file: &VectorFile, packet: &[u8], parts: &[Part]) -> Vec<Inva
     };
     add("empty input", Vec::new(), "truncated");
     add(
-        "cut in the middle of the payload",
-        packet[..packet.len() / 2].to_vec(),
+        "cut in the middle of the manifest",
+        packet[..9 + manifest_len / 2].to_vec(),
         "truncated",
+    );
+    // Cut inside the ciphertext, the packet still parses (its end is taken for the packet
+    // signature), but the signature no longer covers what is there: an altered payload.
+    add(
+        "cut in the middle of the payload",
+        packet[..(manifest_end + 64 + packet.len()) / 2].to_vec(),
+        "payload_tampered",
     );
     add("wrong magic", edit(&|b| b[0] = b'X'), "bad_magic");
     add(

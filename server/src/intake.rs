@@ -13,6 +13,7 @@
 //!    entries an accepted packet carries are kept with the station's earlier ones, so the server
 //!    holds its own copy of each station's log (`enrollment-server audit`).
 
+use hardware::records::finger::FingerRecord;
 use image::ImageFormat;
 use protocol::audit::AuditRecord;
 use protocol::content::{EnrollmentContent, CONTENT_SCHEMA_VERSION};
@@ -188,15 +189,27 @@ fn check_content(
         return Err("the face photo's size does not match its capture record".into());
     }
     for finger in &content.fingers {
-        let print = image::load_from_memory_with_format(finger.png.as_bytes(), ImageFormat::Png)
-            .map_err(|e| format!("the {:?} image is not a valid PNG: {e}", finger.position))?;
-        if print.color() != image::ColorType::L8 {
-            return Err(format!(
-                "the {:?} image is not 8-bit greyscale",
+        // The record must read (its WSQ image decodes) and hold this one finger.
+        let record = FingerRecord::from_bytes(finger.record.as_bytes()).map_err(|e| {
+            format!(
+                "the {:?} image is not a valid ISO 19794-4 record: {e}",
                 finger.position
+            )
+        })?;
+        let [view] = record.views.as_slice() else {
+            return Err(format!(
+                "the {:?} record holds {} views, not one",
+                finger.position,
+                record.views.len()
+            ));
+        };
+        if view.position != finger.position.iso_code() {
+            return Err(format!(
+                "the {:?} record holds finger position {}",
+                finger.position, view.position
             ));
         }
-        if (print.width(), print.height()) != (finger.width, finger.height) {
+        if (view.image.width(), view.image.height()) != (finger.width, finger.height) {
             return Err(format!(
                 "the {:?} image's size does not match its capture record",
                 finger.position

@@ -162,7 +162,9 @@ impl From<&FingerImage> for FingerView {
             position: finger.position,
             label: finger_label(finger.position).to_owned(),
             image: ImageView {
-                data_url: data_url("image/png", finger.png.as_bytes()),
+                data_url: station_core::imaging::finger_record_png(finger.record.as_bytes())
+                    .map(|png| data_url("image/png", &png))
+                    .unwrap_or_default(),
                 width: finger.width,
                 height: finger.height,
             },

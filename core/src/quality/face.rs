@@ -13,7 +13,7 @@
 //! | size | 60 px ≤ eye distance, and the token crop (5.3 eye distances tall) fits the frame | "move closer" / "move back" |
 //! | centring | the eyes' midpoint within 10 % of the frame's width of its centre, the token crop inside the frame | "move left/right", "raise/lower the camera" |
 //! | roll | the eye line within 8° of level | "keep the head straight" |
-//! | pose | yaw and pitch estimates within 5° | "look straight at the camera" |
+//! | pose | yaw and pitch estimates within 10° (ISO asks 5°; the estimate is good to about ±4°) | "look straight at the camera" |
 //! | exposure | face mean ≥ 70 and < 2 % of it clipped | "too dark" / "too bright" |
 //! | contrast | face standard deviation ≥ 25 | "light the face evenly" |
 //! | sharpness | fine detail (Laplacian) relative to contrast above a floor | "hold still" |
@@ -46,7 +46,10 @@ pub const TOKEN_HEIGHT: u32 = 480;
 /// Thresholds (ISO/IEC 19794-5 and ICAO 9303 where they give one).
 const MIN_EYE_DISTANCE: f64 = 60.0;
 const MAX_ROLL_DEGREES: f64 = 8.0;
-const MAX_YAW_PITCH_DEGREES: f64 = 5.0;
+/// ISO/IEC 19794-5 allows 5° of yaw and pitch, but an estimate from two eyes and a detector box
+/// (whose position moves in steps of about 10 pixels at 640 across) is only good to about ±4°:
+/// the check refuses a clear turn or nod, not the last few degrees.
+const MAX_YAW_PITCH_DEGREES: f64 = 10.0;
 const MIN_FACE_MEAN: f64 = 70.0;
 const MAX_CLIPPED: f64 = 0.02;
 const MIN_FACE_STD: f64 = 25.0;

@@ -64,7 +64,7 @@ async fn nothing_the_station_holds_can_open_a_packet_it_sealed() {
     let content =
         EnrollmentContent::from_parts(parts, &verified().manifest().captures).expect("content");
     let face_sample = &content.face.jpeg.as_bytes()[200..264];
-    let finger_sample = &content.fingers[0].png.as_bytes()[100..164];
+    let finger_sample = &content.fingers[0].record.as_bytes()[100..164];
 
     let files = every_file(rig.station_dir.path());
     assert!(
@@ -153,7 +153,7 @@ async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphras
         let face = draft.face().expect("face").jpeg.as_bytes().to_vec();
         biometric_samples.push(face[300..364].to_vec());
         for finger in draft.fingers() {
-            biometric_samples.push(finger.png.as_bytes()[120..184].to_vec());
+            biometric_samples.push(finger.record.as_bytes()[120..184].to_vec());
         }
         let form = Demographics {
             document_number: document.into(),
