@@ -46,9 +46,20 @@ function emptyDraft(): Draft {
   };
 }
 
+/** True while the face step's live watch runs; leaving the step stops it. */
+let faceLiveRunning = false;
+
+function stopFaceLive(): Promise<void> {
+  if (!faceLiveRunning) return Promise.resolve();
+  faceLiveRunning = false;
+  return api.faceLiveStop().catch(() => undefined);
+}
+
+/** Every screen change stops what the previous screen had running: list polling, the face step's live camera watch. */
 function stopPolling(): void {
   if (state.pollTimer !== undefined) window.clearInterval(state.pollTimer);
   state.pollTimer = undefined;
+  void stopFaceLive();
 }
 
 function toast(message: string): void {
@@ -181,6 +192,7 @@ function renderLogin(message = ""): void {
 }
 
 async function logout(): Promise<void> {
+  await stopFaceLive();
   await api.logout();
   state.officer = null;
   state.draft = emptyDraft();
@@ -434,15 +446,6 @@ function renderApplicant(): void {
   });
   wizard("applicant", el("h1", {}, "Applicant details"), form);
   inputs.get("full_name")?.focus();
-}
-
-/** True while the face step's live watch runs; leaving the step stops it. */
-let faceLiveRunning = false;
-
-function stopFaceLive(): Promise<void> {
-  if (!faceLiveRunning) return Promise.resolve();
-  faceLiveRunning = false;
-  return api.faceLiveStop().catch(() => undefined);
 }
 
 function renderFace(): void {
