@@ -154,11 +154,12 @@ impl FaceGeometry {
     }
 
     fn eye_midpoint(&self) -> (f64, f64) {
-        (
-            (self.left_eye.0 + self.right_eye.0) / 2.0,
-            (self.left_eye.1 + self.right_eye.1) / 2.0,
-        )
+        midpoint(self.left_eye, self.right_eye)
     }
+}
+
+fn midpoint(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+    ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
 }
 
 /// A frame's assessment.
@@ -183,11 +184,6 @@ impl FaceAssessment {
     /// The checks that failed.
     pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks.iter().filter(|c| !c.passed)
-    }
-
-    /// Whether `check` failed.
-    pub fn failed(&self, check: FaceCheck) -> bool {
-        self.failures().any(|c| c.check == check)
     }
 }
 
@@ -330,11 +326,12 @@ impl FaceChecker {
 
     /// Face boxes in frame pixels.
     fn detect(&mut self, grey: &Grey) -> Vec<(f64, f64, f64, f64)> {
-        let scale = f64::from(grey.width) / f64::from(DETECTION_WIDTH);
         let small = grey.shrink(DETECTION_WIDTH);
         if small.width < 24 || small.height < 24 {
             return Vec::new();
         }
+        // A frame narrower than the detection width is not shrunk: the scale is 1 then.
+        let scale = f64::from(grey.width) / f64::from(small.width);
         let data = rustface::ImageData::new(&small.pixels, small.width, small.height);
         self.detector
             .detect(&data)
@@ -471,6 +468,11 @@ fn locate_eyes(grey: &Grey, (x, y, w, h): (f64, f64, f64, f64)) -> FaceGeometry 
     let integral = Integral::new(grey, x as i64, y as i64, w as i64 + 1, h as i64 + 1);
     let inner = (w * 0.035).max(2.0) as i64;
     let outer = (w * 0.09).max(4.0) as i64;
+    // The areas of the two squares, for the ring's mean.
+    let (a_in, a_out) = (
+        ((2 * inner + 1) as f64).powi(2),
+        ((2 * outer + 1) as f64).powi(2),
+    );
     let find = |from: f64, to: f64| {
         let mut best = (f64::NEG_INFINITY, (x + w * (from + to) / 2.0, y + h * 0.4));
         let (ya, yb) = ((y + h * 0.22) as i64, (y + h * 0.58) as i64);
@@ -479,11 +481,6 @@ fn locate_eyes(grey: &Grey, (x, y, w, h): (f64, f64, f64, f64)) -> FaceGeometry 
             for cx in xa..=xb {
                 let dark = integral.mean(cx, cy, inner);
                 let around = integral.mean(cx, cy, outer);
-                // The ring's mean from the two boxes.
-                let (a_in, a_out) = (
-                    ((2 * inner + 1) as f64).powi(2),
-                    ((2 * outer + 1) as f64).powi(2),
-                );
                 let ring = (around * a_out - dark * a_in) / (a_out - a_in);
                 let response = ring - dark;
                 if response > best.0 {
@@ -497,10 +494,7 @@ fn locate_eyes(grey: &Grey, (x, y, w, h): (f64, f64, f64, f64)) -> FaceGeometry 
     let right_eye = find(0.52, 0.88);
     let (dx, dy) = (right_eye.0 - left_eye.0, right_eye.1 - left_eye.1);
     let roll_degrees = dy.atan2(dx).to_degrees();
-    let mid = (
-        (left_eye.0 + right_eye.0) / 2.0,
-        (left_eye.1 + right_eye.1) / 2.0,
-    );
+    let mid = midpoint(left_eye, right_eye);
     // A frontal face has its eye midpoint on the box's centre line: an offset of a fraction f
     // of the half-width is a turn of about asin(f).
     let yaw_degrees = ((mid.0 - (x + w / 2.0)) / (w / 2.0))
@@ -606,18 +600,7 @@ fn background_advice(
     let patch = |x0: f64| {
         let (xa, xb) = (x0 as i64, (x0 + width * 0.2) as i64);
         let (ya, yb) = (top.max(0.0) as i64, (top.max(0.0) + height / 7.0) as i64);
-        let (mut n, mut sum, mut sum2) = (0f64, 0f64, 0f64);
-        for y in ya..yb {
-            for x in xa..xb {
-                let v = f64::from(grey.at(x, y));
-                n += 1.0;
-                sum += v;
-                sum2 += v * v;
-            }
-        }
-        let n = n.max(1.0);
-        let mean = sum / n;
-        (mean, (sum2 / n - mean * mean).max(0.0).sqrt())
+        super::mean_std((ya..yb).flat_map(|y| (xa..xb).map(move |x| f64::from(grey.at(x, y)))))
     };
     let (left_mean, left_std) = patch(left);
     let (right_mean, right_std) = patch(left + width * 0.8);

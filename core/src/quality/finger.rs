@@ -22,6 +22,8 @@ use std::f32::consts::PI;
 use hardware::image::FingerprintImage;
 use serde::Serialize;
 
+use super::mean_std;
+
 /// Block size, in pixels at 500 ppi, as NFIQ 2's local features use.
 const BLOCK: usize = 32;
 /// The band across the ridges a block's signature is taken from: ±16 pixels across, ±8 along.
@@ -184,8 +186,10 @@ pub fn assess(print: &FingerprintImage) -> FingerQuality {
     if !foreground.is_empty() {
         let n = foreground.len() as f64;
         features.orientation_certainty = foreground.iter().map(|b| b.ocl).sum::<f64>() / n;
-        features.local_clarity = foreground.iter().map(|b| b.lcs).sum::<f64>() / n;
-        features.frequency = foreground.iter().map(|b| b.fda).sum::<f64>() / n;
+        (features.local_clarity, features.clarity_spread) =
+            mean_std(foreground.iter().map(|b| b.lcs));
+        (features.frequency, features.frequency_spread) =
+            mean_std(foreground.iter().map(|b| b.fda));
         features.ridge_valley_uniformity = foreground.iter().map(|b| b.rvu).sum::<f64>() / n;
         features.orientation_flow = orientation_flow(&blocks, &grid);
         features.foreground_mean = foreground.iter().map(|b| b.mean).sum::<f64>() / n;
@@ -194,8 +198,6 @@ pub fn assess(print: &FingerprintImage) -> FingerQuality {
         let fg: Vec<bool> = blocks.iter().map(|b| b.foreground).collect();
         (features.minutiae, features.minutiae_foreground) =
             count_minutiae(pixels, width, height, &grid, &clear, &fg);
-        features.clarity_spread = mean_std(foreground.iter().map(|b| b.lcs)).1;
-        features.frequency_spread = mean_std(foreground.iter().map(|b| b.fda)).1;
         features.unclear = foreground.iter().filter(|b| b.lcs < 0.5).count() as f64 / n;
     }
     let raw: f64 = model_inputs(&features)
@@ -222,20 +224,6 @@ pub fn assess(print: &FingerprintImage) -> FingerQuality {
         features,
         feedback,
     }
-}
-
-fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut n, mut sum, mut sum2) = (0.0, 0.0, 0.0);
-    for v in values {
-        n += 1.0;
-        sum += v;
-        sum2 += v * v;
-    }
-    if n == 0.0 {
-        return (0.0, 0.0);
-    }
-    let mean = sum / n;
-    (mean, (sum2 / n - mean * mean).max(0.0).sqrt())
 }
 
 /// The block grid, centred on the image.

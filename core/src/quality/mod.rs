@@ -11,3 +11,18 @@
 pub mod face;
 pub mod finger;
 pub mod slap;
+
+/// Mean and standard deviation of `values` in one pass; (0, 0) for none.
+pub(crate) fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut n, mut sum, mut sum2) = (0.0, 0.0, 0.0);
+    for v in values {
+        n += 1.0;
+        sum += v;
+        sum2 += v * v;
+    }
+    if n == 0.0 {
+        return (0.0, 0.0);
+    }
+    let mean = sum / n;
+    (mean, (sum2 / n - mean * mean).max(0.0).sqrt())
+}

@@ -84,18 +84,10 @@ pub fn segment(slap: &FingerprintImage, set: FingerSet) -> Result<Segmentation, 
     let mut mask = vec![false; columns * rows];
     for row in 0..rows {
         for column in 0..columns {
-            let (mut sum, mut sum2) = (0f64, 0f64);
-            for y in row * block..(row + 1) * block {
-                for &value in &pixels[y * width + column * block..y * width + (column + 1) * block]
-                {
-                    let v = f64::from(value);
-                    sum += v;
-                    sum2 += v * v;
-                }
-            }
-            let n = (block * block) as f64;
-            let mean = sum / n;
-            let std = (sum2 / n - mean * mean).max(0.0).sqrt();
+            let (mean, std) = super::mean_std((row * block..(row + 1) * block).flat_map(|y| {
+                let start = y * width + column * block;
+                pixels[start..start + block].iter().map(|&v| f64::from(v))
+            }));
             mask[row * columns + column] = std >= 12.0 || mean < glass - 60.0;
         }
     }
