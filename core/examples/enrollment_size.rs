@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .geometry
         .ok_or("no face on the simulated camera")?;
     let token = token_frontal(&frame, &geometry);
-    let face = hardware::convert::rgb_to_jpeg(&token, 90)?.len();
+    let face = station_core::imaging::encode_face_jpeg(&token)?.len();
     println!("ten fingers, PNG records:   {png:>9} bytes");
     println!("ten fingers, WSQ records:   {wsq:>9} bytes");
     println!("face, token crop JPEG q90:  {face:>9} bytes");

@@ -1,8 +1,6 @@
 //! Encoding device pixels into the image formats a packet carries.
 
-use image::codecs::jpeg::JpegEncoder;
-use image::ExtendedColorType;
-
+use hardware::convert::{grey_to_png, rgb_to_jpeg, ConvertError};
 use hardware::image::{FingerprintImage, RgbFrame};
 use hardware::records::finger::{Compression, FingerRecord, FingerView};
 use hardware::records::{CaptureDevice, CaptureTime, RecordError};
@@ -11,15 +9,12 @@ use hardware::FingerPosition;
 /// JPEG quality for face photos: high enough for face comparison, small enough for a packet.
 const FACE_JPEG_QUALITY: u8 = 90;
 
-pub(crate) fn encode_face_jpeg(frame: &RgbFrame) -> Result<Vec<u8>, image::ImageError> {
-    let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, FACE_JPEG_QUALITY).encode(
-        frame.pixels(),
-        frame.width(),
-        frame.height(),
-        ExtendedColorType::Rgb8,
-    )?;
-    Ok(out)
+/// The face photo as a packet carries it: JPEG at [`FACE_JPEG_QUALITY`].
+///
+/// # Errors
+/// When the encoder fails.
+pub fn encode_face_jpeg(frame: &RgbFrame) -> Result<Vec<u8>, ConvertError> {
+    rgb_to_jpeg(frame, FACE_JPEG_QUALITY)
 }
 
 /// `print` of `finger` as an ISO/IEC 19794-4 finger image record, WSQ-compressed, captured now.
@@ -45,15 +40,5 @@ pub(crate) fn encode_finger_record(
 /// that does not read.
 pub fn finger_record_png(record: &[u8]) -> Option<Vec<u8>> {
     let record = FingerRecord::from_bytes(record).ok()?;
-    let image = &record.views.first()?.image;
-    let mut png = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut png),
-        image.pixels(),
-        image.width(),
-        image.height(),
-        ExtendedColorType::L8,
-    )
-    .ok()?;
-    Some(png)
+    grey_to_png(&record.views.first()?.image).ok()
 }

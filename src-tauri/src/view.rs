@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hardware::image::RgbFrame;
-use protocol::content::{FaceImage, FingerImage, FingerPosition};
+use protocol::content::{FaceImage, FingerPosition};
 use serde::Serialize;
 use station_core::drafts::SavedDraft;
 use station_core::enrollment::SubmittedEnrollment;
@@ -148,27 +148,18 @@ impl FingerView {
         draft
             .fingers()
             .map(|finger| Self {
+                position: finger.position,
+                label: finger_label(finger.position).to_owned(),
+                image: ImageView {
+                    data_url: station_core::imaging::finger_record_png(finger.record.as_bytes())
+                        .map(|png| data_url("image/png", &png))
+                        .unwrap_or_default(),
+                    width: finger.width,
+                    height: finger.height,
+                },
                 quality: draft.finger_quality(finger.position),
-                ..Self::from(finger)
             })
             .collect()
-    }
-}
-
-impl From<&FingerImage> for FingerView {
-    fn from(finger: &FingerImage) -> Self {
-        Self {
-            quality: None,
-            position: finger.position,
-            label: finger_label(finger.position).to_owned(),
-            image: ImageView {
-                data_url: station_core::imaging::finger_record_png(finger.record.as_bytes())
-                    .map(|png| data_url("image/png", &png))
-                    .unwrap_or_default(),
-                width: finger.width,
-                height: finger.height,
-            },
-        }
     }
 }
 

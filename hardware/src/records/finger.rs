@@ -92,7 +92,8 @@ impl FingerRecord {
         for (number, view) in self.views.iter().enumerate() {
             let data = match view.compression {
                 Compression::Uncompressed => view.image.pixels().to_vec(),
-                Compression::Png => encode_png(&view.image)?,
+                Compression::Png => crate::convert::grey_to_png(&view.image)
+                    .map_err(|error| RecordError::Image(error.to_string()))?,
                 Compression::Wsq => encode_wsq(&view.image)?,
             };
             let mut rep =
@@ -235,19 +236,6 @@ fn decode_wsq(
     }
     FingerprintImage::new(width, height, ppi, decoded.pixels)
         .ok_or_else(|| RecordError::Image("the WSQ image has the wrong number of pixels".into()))
-}
-
-fn encode_png(image: &FingerprintImage) -> Result<Vec<u8>, RecordError> {
-    let mut out = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut out),
-        image.pixels(),
-        image.width(),
-        image.height(),
-        image::ExtendedColorType::L8,
-    )
-    .map_err(|error| RecordError::Image(error.to_string()))?;
-    Ok(out)
 }
 
 fn decode_png(
