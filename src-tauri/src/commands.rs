@@ -245,7 +245,6 @@ pub async fn capture_face(
 /// itself once every check has passed on enough frames in a row. `None` when stopped (see
 /// [`face_live_stop`]) or after two minutes without a good run.
 #[tauri::command]
-#[allow(clippy::too_many_arguments)]
 pub async fn face_live(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
