@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use hardware::image::RgbFrame;
-use hardware::{Camera, DeviceError, DeviceInfo, FingerPosition, FingerprintScanner};
+use hardware::image::{FingerprintImage, RgbFrame};
+use hardware::{
+    Camera, DeviceError, DeviceInfo, FingerPosition, FingerSet, FingerprintScanner, SetCapture,
+};
 use protocol::content::{
     finger_part, BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError,
     FingerImage, CONTENT_SCHEMA_VERSION, FACE_PART,
@@ -24,6 +26,7 @@ use crate::clock::{rfc3339, Clock};
 use crate::imaging;
 use crate::officers::{Officer, Permission};
 use crate::quality::face::{self, FaceAssessment, FaceChecker};
+use crate::quality::finger::FingerFeedback;
 use crate::station::Station;
 use crate::store::enrollments::{EnrollmentRow, EnrollmentSummary};
 use crate::store::outbox::NewOutboxEntry;
@@ -49,6 +52,9 @@ pub enum EnrollmentError {
     /// A declared exception is not acceptable.
     #[error("{0}")]
     InvalidException(String),
+    /// Every attempt at a capture is used up.
+    #[error("the {0} has been captured {MAX_FINGER_ATTEMPTS} times: the best capture is kept; declare an exception if it cannot be used")]
+    NoAttemptsLeft(String),
     /// An image could not be encoded.
     #[error("could not encode the captured image: {0}")]
     Encoding(String),
@@ -135,6 +141,52 @@ pub(crate) fn seal_legacy_rows(station: &Station) -> Result<(), EnrollmentError>
         station.store().seal_legacy_row(&id, &sealed)?;
     }
     Ok(())
+}
+
+/// The station quality score a fingerprint needs (0–100): MOSIP's threshold for slaps and
+/// thumbs.
+pub const FINGER_THRESHOLD: u8 = 40;
+/// Captures of a finger before its best image is accepted whatever its score.
+pub const MAX_FINGER_ATTEMPTS: u32 = 3;
+
+/// What one capture of a finger gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FingerResult {
+    /// Which finger.
+    pub position: FingerPosition,
+    /// The station's score of this capture.
+    pub score: u8,
+    /// The best score of the finger so far: the kept image's.
+    pub best: u8,
+    /// This capture is the one kept.
+    pub kept: bool,
+    /// NFIQ 2-style feedback on this capture.
+    pub feedback: Vec<FingerFeedback>,
+    /// Captures of the finger so far, this one included.
+    pub attempts: u32,
+}
+
+impl FingerResult {
+    /// The finger is not yet good enough and may be captured again.
+    pub fn retry(&self) -> bool {
+        self.best < FINGER_THRESHOLD && self.attempts < MAX_FINGER_ATTEMPTS
+    }
+}
+
+/// What one capture of a set gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetResult {
+    /// The set.
+    pub set: FingerSet,
+    /// Each finger captured, left to right on the glass.
+    pub fingers: Vec<FingerResult>,
+}
+
+impl SetResult {
+    /// Some finger is not yet good enough and the set may be captured again.
+    pub fn retry(&self) -> bool {
+        self.fingers.iter().any(FingerResult::retry)
+    }
 }
 
 /// An image with what the packet manifest records about its capture.
@@ -244,36 +296,129 @@ impl EnrollmentDraft {
         self.face.as_ref().and_then(|captured| captured.quality)
     }
 
-    /// Images `finger` from `scanner`, replacing any earlier image of it.
+    /// Images `finger` from `scanner` and keeps the better of it and any earlier image of it
+    /// (see [`EnrollmentDraft::capture_set`] for the policy).
     ///
     /// # Errors
-    /// When the reader fails or the image cannot be encoded; the earlier image is kept then.
+    /// [`EnrollmentError::NoAttemptsLeft`] after [`MAX_FINGER_ATTEMPTS`]; when the reader fails
+    /// or the image cannot be encoded, the earlier image is kept.
     pub fn capture_finger(
         &mut self,
         scanner: &dyn FingerprintScanner,
         finger: FingerPosition,
-    ) -> Result<&FingerImage, EnrollmentError> {
+    ) -> Result<FingerResult, EnrollmentError> {
+        self.check_attempts_left(&[finger])?;
         *self.attempts.entry(finger.iso_code()).or_default() += 1;
         let print = scanner.capture(finger)?;
-        let quality = crate::quality::finger::assess(&print).score;
-        let record = imaging::encode_finger_record(&print, finger)
-            .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
-        let image = FingerImage {
-            position: finger,
-            width: print.width(),
-            height: print.height(),
-            resolution_ppi: print.resolution_ppi(),
-            record: BiometricBytes::new(record),
-        };
-        let captured = Captured {
-            image,
-            device: identity(&scanner.info()),
-            quality: Some(quality),
-            forced: false,
-        };
+        self.keep_finger(&print, finger, &scanner.info())
+    }
+
+    /// Captures `set` from `scanner` at once (a slap reader; a single-finger reader images the
+    /// fingers one after the other), leaving out the fingers declared exceptions. Each finger
+    /// is scored by the station ([`crate::quality::finger`]) and the better of it and any
+    /// earlier image of the finger is kept. MOSIP's policy: a finger needs
+    /// [`FINGER_THRESHOLD`]; below it the officer captures the set again, up to
+    /// [`MAX_FINGER_ATTEMPTS`] times, after which the best image is accepted and marked
+    /// force-captured (the enrollment then waits for a supervisor).
+    ///
+    /// # Errors
+    /// [`EnrollmentError::NoAttemptsLeft`] after the last attempt; when the reader fails or an
+    /// image cannot be encoded, the earlier images are kept.
+    pub fn capture_set(
+        &mut self,
+        scanner: &dyn FingerprintScanner,
+        set: FingerSet,
+    ) -> Result<SetResult, EnrollmentError> {
+        let excused: Vec<FingerPosition> = set
+            .fingers()
+            .iter()
+            .copied()
+            .filter(|finger| self.exceptions.contains_key(finger))
+            .collect();
+        let expected: Vec<FingerPosition> = set
+            .fingers()
+            .iter()
+            .copied()
+            .filter(|finger| !excused.contains(finger))
+            .collect();
+        self.check_attempts_left(&expected)?;
+        for finger in &expected {
+            *self.attempts.entry(finger.iso_code()).or_default() += 1;
+        }
+        let captures = scanner.capture_set(&SetCapture {
+            set,
+            exceptions: excused,
+            requested_score: FINGER_THRESHOLD,
+        })?;
+        let device = scanner.info();
+        let mut fingers = Vec::new();
+        for capture in captures
+            .iter()
+            .filter(|capture| expected.contains(&capture.position))
+        {
+            fingers.push(self.keep_finger(&capture.image, capture.position, &device)?);
+        }
+        Ok(SetResult { set, fingers })
+    }
+
+    fn check_attempts_left(&self, fingers: &[FingerPosition]) -> Result<(), EnrollmentError> {
+        match fingers
+            .iter()
+            .find(|finger| self.attempts(finger.iso_code()) >= MAX_FINGER_ATTEMPTS)
+        {
+            Some(finger) => Err(EnrollmentError::NoAttemptsLeft(format!(
+                "{} fingerprint",
+                crate::quality::placement::finger_name(*finger)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Scores `print` and keeps it as `finger`'s image unless an earlier one scored higher.
+    fn keep_finger(
+        &mut self,
+        print: &FingerprintImage,
+        finger: FingerPosition,
+        device: &DeviceInfo,
+    ) -> Result<FingerResult, EnrollmentError> {
+        let quality = crate::quality::finger::assess(print);
+        let earlier = self.finger_quality(finger);
+        let kept = earlier.is_none_or(|best| quality.score > best);
+        if kept {
+            let record = imaging::encode_finger_record(print, finger)
+                .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
+            let image = FingerImage {
+                position: finger,
+                width: print.width(),
+                height: print.height(),
+                resolution_ppi: print.resolution_ppi(),
+                record: BiometricBytes::new(record),
+            };
+            self.fingers.insert(
+                finger,
+                Captured {
+                    image,
+                    device: identity(device),
+                    quality: Some(quality.score),
+                    forced: false,
+                },
+            );
+        }
         self.exceptions.remove(&finger);
-        self.fingers.insert(finger, captured);
-        Ok(&self.fingers[&finger].image)
+        let attempts = self.attempts(finger.iso_code()).max(1);
+        let best = self.finger_quality(finger).unwrap_or(quality.score);
+        // Accepted below the threshold only once the attempts are used up.
+        if let Some(captured) = self.fingers.get_mut(&finger) {
+            captured.forced = best < FINGER_THRESHOLD;
+        }
+        Ok(FingerResult {
+            position: finger,
+            score: quality.score,
+            best,
+            kept,
+            feedback: quality.feedback,
+            attempts,
+        })
     }
 
     /// Declares that `finger` cannot be captured (amputated, bandaged, scarred), replacing any
@@ -416,14 +561,27 @@ impl EnrollmentDraft {
         if self.face.is_none() {
             missing.push("face photo".to_owned());
         }
-        missing.extend(
-            FingerPosition::ALL
-                .iter()
-                .filter(|finger| {
-                    !self.fingers.contains_key(finger) && !self.exceptions.contains_key(finger)
-                })
-                .map(|finger| format!("{finger:?} fingerprint")),
-        );
+        for finger in FingerPosition::ALL {
+            let name = crate::quality::placement::finger_name(finger);
+            match self.finger_quality(finger) {
+                None if !self.fingers.contains_key(&finger)
+                    && !self.exceptions.contains_key(&finger) =>
+                {
+                    missing.push(format!("{name} fingerprint"));
+                }
+                Some(best)
+                    if best < FINGER_THRESHOLD
+                        && self.attempts(finger.iso_code()) < MAX_FINGER_ATTEMPTS =>
+                {
+                    missing.push(format!(
+                        "a better {name} fingerprint (quality {best}, below {FINGER_THRESHOLD}; \
+                         attempt {} of {MAX_FINGER_ATTEMPTS})",
+                        self.attempts(finger.iso_code())
+                    ));
+                }
+                _ => {}
+            }
+        }
         missing
     }
 }
@@ -558,6 +716,101 @@ mod tests {
     }
 
     #[test]
+    fn the_three_sets_capture_all_ten_fingers_each_scored_by_the_station() {
+        let scanner = SimulatedScanner::new(4);
+        let mut draft = EnrollmentDraft::new();
+        for set in FingerSet::ALL {
+            let result = draft.capture_set(&scanner, set).expect("set");
+            assert_eq!(result.fingers.len(), set.fingers().len());
+            assert!(!result.retry(), "good prints need no second attempt");
+            assert!(result
+                .fingers
+                .iter()
+                .all(|f| f.kept && f.best >= FINGER_THRESHOLD));
+        }
+        assert_eq!(draft.fingers().count(), 10);
+        assert_eq!(draft.missing(), vec!["face photo".to_owned()]);
+    }
+
+    #[test]
+    fn a_poor_set_is_captured_again_keeping_the_best_and_accepted_force_captured_after_three() {
+        let scanner = SimulatedScanner::new(4);
+        let mut draft = EnrollmentDraft::new();
+        scanner.set_conditions(hardware::simulated::Conditions::for_quality(20));
+        let first = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
+        assert!(first.retry(), "{first:?}");
+        assert!(
+            draft
+                .missing()
+                .iter()
+                .any(|m| m.starts_with("a better left thumb fingerprint")),
+            "{:?}",
+            draft.missing()
+        );
+        scanner.set_conditions(hardware::simulated::Conditions::for_quality(0));
+        let worse = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
+        for (before, after) in first.fingers.iter().zip(&worse.fingers) {
+            if after.score < before.best {
+                assert!(!after.kept, "a worse capture must not replace a better one");
+                assert_eq!(after.best, before.best);
+            }
+        }
+        let third = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
+        assert!(!third.retry(), "the third attempt is the last");
+        assert!(draft.missing().iter().all(|m| !m.contains("thumb")));
+        let forced = draft
+            .capture_records()
+            .into_iter()
+            .filter(|r| r.force_captured)
+            .count();
+        assert_eq!(forced, 2, "both thumbs accepted below the threshold");
+        let refused = draft.capture_set(&scanner, FingerSet::Thumbs);
+        assert!(
+            matches!(refused, Err(EnrollmentError::NoAttemptsLeft(_))),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_better_second_attempt_replaces_a_poor_first_one() {
+        let scanner = SimulatedScanner::new(4);
+        let mut draft = EnrollmentDraft::new();
+        scanner.set_conditions(hardware::simulated::Conditions::for_quality(20));
+        draft
+            .capture_set(&scanner, FingerSet::RightSlap)
+            .expect("set");
+        scanner.set_conditions(hardware::simulated::Conditions::GOOD);
+        let second = draft
+            .capture_set(&scanner, FingerSet::RightSlap)
+            .expect("set");
+        assert!(second.fingers.iter().all(|f| f.kept && f.attempts == 2));
+        assert!(!second.retry());
+        assert!(draft.capture_records().iter().all(|r| !r.force_captured));
+    }
+
+    #[test]
+    fn fingers_declared_missing_are_not_captured_with_their_set() {
+        let scanner = SimulatedScanner::new(4);
+        let mut draft = EnrollmentDraft::new();
+        draft
+            .declare_finger_exception(FingerPosition::LeftRing, "amputated")
+            .expect("exception");
+        let result = draft
+            .capture_set(&scanner, FingerSet::LeftSlap)
+            .expect("set");
+        let captured: Vec<FingerPosition> = result.fingers.iter().map(|f| f.position).collect();
+        assert_eq!(
+            captured,
+            vec![
+                FingerPosition::LeftLittle,
+                FingerPosition::LeftMiddle,
+                FingerPosition::LeftIndex
+            ]
+        );
+        assert_eq!(draft.exceptions().count(), 1, "the exception stands");
+    }
+
+    #[test]
     fn a_failed_recapture_keeps_the_earlier_image() {
         let camera = SimulatedCamera::new(1);
         let mut draft = EnrollmentDraft::new();
@@ -670,9 +923,10 @@ mod tests {
             &[0xFF, 0xD8, 0xFF],
             "JPEG start-of-image marker"
         );
-        let finger = draft
+        draft
             .capture_finger(&SimulatedScanner::new(1), FingerPosition::LeftThumb)
             .expect("finger");
+        let finger = draft.fingers().next().expect("the thumb");
         let record = hardware::records::finger::FingerRecord::from_bytes(finger.record.as_bytes())
             .expect("an ISO 19794-4 record");
         assert_eq!(record.views.len(), 1);

@@ -702,14 +702,7 @@ impl AutoCapture {
     }
 }
 
-/// How a live watch ended without a photo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WatchEnd {
-    /// Stopped from outside (the officer left the step or took the photo by hand).
-    Stopped,
-    /// No run of good frames within the time allowed.
-    TimedOut,
-}
+pub use super::WatchEnd;
 
 /// Watches `camera`'s live stream, checking every frame and telling `on_frame` the frame, its
 /// assessment and the auto-capture streak, until `required` consecutive good frames have been

@@ -7,10 +7,22 @@
 //!   actionable feedback.
 //! - [`slap`]: a four-finger slap or the two thumbs cut into one image per finger, with missing
 //!   fingers named and the wrong hand refused.
+//! - [`placement`]: the live check of a slap reader's preview (every finger asked for on the
+//!   glass, the right hand, lying still) that tells the station when to capture.
 
 pub mod face;
 pub mod finger;
+pub mod placement;
 pub mod slap;
+
+/// How a live watch ended without a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// Stopped from outside (the officer left the step or captured by hand).
+    Stopped,
+    /// No run of good frames within the time allowed.
+    TimedOut,
+}
 
 /// Mean and standard deviation of `values` in one pass; (0, 0) for none.
 pub(crate) fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {

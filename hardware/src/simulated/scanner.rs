@@ -9,9 +9,11 @@ use crate::{
     FrameStream, StreamFormat,
 };
 
-/// A single-finger reader that renders a synthetic print per (applicant seed, finger). Its
-/// preview shows the empty platen, with a latent print left on it when told to
-/// ([`SimulatedScanner::set_residue`]).
+/// A reader that renders a synthetic print per (applicant seed, finger), one finger at a time.
+/// Its preview shows a slap platen (800×520 at 250 ppi, 10 frames per second) as a 4-4-2 reader
+/// shows it while the applicant places the set asked for: the empty glass for half a second
+/// (with a latent print left on it when told to, [`SimulatedScanner::set_residue`]), then the
+/// fingers sliding down into place for half a second, then lying still.
 #[derive(Debug)]
 pub struct SimulatedScanner {
     seed: u64,
@@ -67,10 +69,10 @@ impl FingerprintScanner for SimulatedScanner {
     }
 
     fn preview(&self, set: FingerSet) -> Result<Box<dyn FrameStream>, DeviceError> {
-        let _ = set;
         self.faults.next_error("Simulated fingerprint reader")?;
         Ok(Box::new(PlatenStream {
             seed: self.seed,
+            set,
             faults: Arc::clone(&self.faults),
             residue: Arc::clone(&self.residue),
             frame: 0,
@@ -91,20 +93,27 @@ impl FingerprintScanner for SimulatedScanner {
     }
 }
 
-/// The empty platen at 10 frames per second: light glass and sensor noise, plus a faint
-/// latent print when residue is left.
+/// The platen at 10 frames per second: light glass and sensor noise (plus a faint latent slap
+/// when residue is left) until the applicant's fingers arrive.
 struct PlatenStream {
     seed: u64,
+    set: FingerSet,
     faults: Arc<FaultScript>,
     residue: Arc<AtomicBool>,
     frame: u64,
 }
 
+/// Preview frames of the empty platen before the fingers arrive.
+const EMPTY_FRAMES: u64 = 5;
+/// How far above their resting place the fingers arrive, and how far they slide each frame.
+const SLIDE: u64 = 50;
+const SLIDE_STEP: u64 = 10;
+
 impl FrameStream for PlatenStream {
     fn format(&self) -> StreamFormat {
         StreamFormat {
-            width: 400,
-            height: 500,
+            width: 800,
+            height: 520,
             fps: 10,
             encoding: "GREY".into(),
         }
@@ -118,14 +127,23 @@ impl FrameStream for PlatenStream {
         }
         std::thread::sleep(Duration::from_millis(100));
         self.frame += 1;
-        let latent = self
-            .residue
-            .load(Ordering::SeqCst)
-            .then(|| fingerprint::render_fingerprint(self.seed, FingerPosition::RightIndex));
+        if self.frame > EMPTY_FRAMES {
+            let slid = (self.frame - EMPTY_FRAMES) * SLIDE_STEP;
+            let settle = SLIDE.saturating_sub(slid) as u32;
+            return Ok(fingerprint::render_slap(self.seed, self.set, settle));
+        }
+        let latent = self.residue.load(Ordering::SeqCst).then(|| {
+            let slap = fingerprint::render_slap(self.seed, FingerSet::RightSlap, 0);
+            slap.pixels()
+                .iter()
+                .step_by(3)
+                .copied()
+                .collect::<Vec<u8>>()
+        });
         Ok(fingerprint::render_empty_platen(
-            400,
-            500,
-            latent.as_ref().map(|print| (print.pixels(), 250.0)),
+            800,
+            520,
+            latent.as_deref().map(|grey| (grey, 244.0)),
             self.seed ^ self.frame,
         ))
     }
@@ -151,6 +169,28 @@ mod tests {
         assert_eq!(thumb, again, "a finger must give the same print every time");
         assert_ne!(thumb, index, "two fingers must not share a print");
         assert_eq!(thumb.resolution_ppi(), 500);
+    }
+
+    #[test]
+    fn the_preview_shows_the_empty_platen_then_the_fingers_sliding_into_place() {
+        let scanner = SimulatedScanner::new(3);
+        let mut stream = scanner.preview(FingerSet::LeftSlap).expect("preview");
+        let frames: Vec<RgbFrame> = (0..12)
+            .map(|_| stream.next_frame().expect("frame"))
+            .collect();
+        let dark = |frame: &RgbFrame| frame.pixels().iter().filter(|&&v| v < 128).count();
+        assert!(
+            frames[..5].iter().all(|f| dark(f) == 0),
+            "the platen starts empty"
+        );
+        assert!(dark(&frames[5]) > 10_000, "then the fingers arrive");
+        assert_ne!(frames[5], frames[6], "sliding down");
+        assert_eq!(frames[10], frames[11], "and then lying still");
+        assert_eq!(
+            frames[11],
+            fingerprint::render_slap(3, FingerSet::LeftSlap, 0),
+            "in their resting place"
+        );
     }
 
     #[test]
