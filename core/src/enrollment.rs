@@ -550,6 +550,13 @@ impl EnrollmentDraft {
             .and_then(|captured| captured.quality)
     }
 
+    /// The kept image of `finger` was accepted below [`FINGER_THRESHOLD`].
+    pub fn finger_forced(&self, finger: FingerPosition) -> bool {
+        self.fingers
+            .get(&finger)
+            .is_some_and(|captured| captured.forced)
+    }
+
     /// The fingers imaged so far, in ISO order.
     pub fn fingers(&self) -> impl Iterator<Item = &FingerImage> {
         self.fingers.values().map(|finger| &finger.image)

@@ -264,6 +264,14 @@ pub trait FingerprintScanner: Send + Sync {
 
     /// Starts a new enrollment: readers that chain their captures (SBI) start a new chain.
     fn begin_enrollment(&self) {}
+
+    /// The reader itself waits for the fingers and captures once they are placed well enough
+    /// (an SBI device's RCapture with its requested score): the station starts the capture at
+    /// once and shows the preview while it runs. Otherwise the station watches the preview and
+    /// starts the capture when the fingers lie still.
+    fn captures_when_placed(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Camera + ?Sized> Camera for std::sync::Arc<T> {
@@ -299,5 +307,9 @@ impl<T: FingerprintScanner + ?Sized> FingerprintScanner for std::sync::Arc<T> {
 
     fn begin_enrollment(&self) {
         (**self).begin_enrollment();
+    }
+
+    fn captures_when_placed(&self) -> bool {
+        (**self).captures_when_placed()
     }
 }

@@ -1,28 +1,36 @@
 //! One command per UI action; each takes its state, calls one core function and maps the error.
 //! Work that may take more than a frame (hashing, capture, sealing) runs off the main thread.
 
+use hardware::{FingerPosition, FingerSet};
 use protocol::content::{Demographics, FieldError};
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::{Clock, SystemClock};
 use station_core::drafts::{self, SavedDraft};
 use station_core::enrollment;
 use station_core::officers::{self, Password, Permission};
+use station_core::quality::placement::{self, Placement};
+use station_core::quality::WatchEnd;
 use station_core::station::Station;
 use station_core::sync::machine::SyncStatus;
 use station_core::vault::Passphrase;
+use std::sync::atomic::Ordering;
 use tauri::{Manager, State};
 
 use crate::error::CommandError;
-use crate::state::{Devices, DraftSlot, FaceLive, Session, StationSlot, SyncSlot};
+use crate::state::{Devices, DraftSlot, FaceLive, FingerLive, Session, StationSlot, SyncSlot};
 use crate::view::{
-    DraftView, EnrollmentView, FaceLiveView, FingerView, ImageView, OfficerView, StationStatusView,
-    SubmittedView,
+    DraftView, EnrollmentView, FaceLiveView, FingerLiveView, ImageView, OfficerView, SetView,
+    StationStatusView, SubmittedView,
 };
 
 /// Good frames in a row that make an automatic photo (a third of a second at 30 fps).
 const AUTO_CAPTURE_FRAMES: usize = 10;
 /// How long the face step watches the camera before handing over to the officer.
 const FACE_WATCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+/// Ready preview frames in a row that make the station capture a set (0.3 s at 10 fps).
+const SET_READY_FRAMES: usize = 3;
+/// How long the fingerprint step watches the reader before handing over to the officer.
+const FINGER_WATCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 async fn off_main_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CommandError> + Send + 'static,
@@ -313,37 +321,170 @@ pub fn face_live_stop(live: State<'_, FaceLive>) {
     live.0.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Captures `set` now, by hand: the officer pressed "Capture" (or the reader has no preview).
 #[tauri::command]
-pub async fn capture_fingers(
+pub async fn capture_set(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
     devices: State<'_, Devices>,
     draft: State<'_, DraftSlot>,
-) -> Result<Vec<FingerView>, CommandError> {
+    set: FingerSet,
+) -> Result<SetView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
     let (scanner, draft) = (devices.scanner.clone(), draft.inner().clone());
     off_main_thread(move || {
-        let mut saved = draft.lock();
-        let outcome = hardware::FingerPosition::ALL
-            .into_iter()
-            .try_for_each(|finger| {
-                saved
-                    .draft
-                    .capture_finger(scanner.as_ref(), finger)
-                    .map(drop)
-            });
-        // Whatever was captured before a failure is kept.
-        persist(&station, &officer.username, &saved)?;
-        let detail = match &outcome {
-            Ok(()) => "ten fingerprints captured".to_owned(),
-            Err(error) => format!("fingerprint capture failed: {error}"),
-        };
-        record(&station, &officer.username, "capture.fingers", &detail)?;
-        outcome?;
-        Ok(FingerView::all(&saved.draft))
+        capture_and_keep(
+            &station,
+            &officer.username,
+            &scanner,
+            &draft,
+            set,
+            "by hand",
+        )
     })
     .await
+}
+
+/// Watches the reader's preview while the applicant places `set`, sending each frame and its
+/// placement check to `events`, and captures the set itself once every finger asked for has
+/// lain still for a moment. A reader that waits for the fingers itself (SBI) is asked to
+/// capture at once and its preview is shown meanwhile; a reader without a preview simply
+/// captures. `None` when stopped without capturing (see [`fingers_live_stop`]) or after two
+/// minutes without the fingers in place.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)] // Tauri hands each piece of state as its own argument.
+pub async fn fingers_live(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    devices: State<'_, Devices>,
+    draft: State<'_, DraftSlot>,
+    live: State<'_, FingerLive>,
+    set: FingerSet,
+    events: tauri::ipc::Channel<FingerLiveView>,
+) -> Result<Option<SetView>, CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let (scanner, draft, live) = (
+        devices.scanner.clone(),
+        draft.inner().clone(),
+        live.inner().clone(),
+    );
+    live.stop.store(false, Ordering::Relaxed);
+    live.capture_now.store(false, Ordering::Relaxed);
+    off_main_thread(move || {
+        let excused: Vec<FingerPosition> = draft
+            .lock()
+            .draft
+            .exceptions()
+            .map(|(finger, _)| finger)
+            .filter(|finger| set.fingers().contains(finger))
+            .collect();
+        let send = |frame: &hardware::image::RgbFrame, placement: &Placement, streak| {
+            let view = FingerLiveView::new(frame, placement, streak, SET_READY_FRAMES);
+            // A closed window drops the channel; the watch then ends with the step.
+            if events.send(view).is_err() {
+                live.stop.store(true, Ordering::Relaxed);
+            }
+        };
+        if scanner.captures_when_placed() {
+            return std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    // The preview only informs here; its end or failure changes nothing.
+                    let _ = placement::watch(
+                        scanner.as_ref(),
+                        set,
+                        &excused,
+                        usize::MAX,
+                        FINGER_WATCH_LIMIT,
+                        &live.stop,
+                        send,
+                    );
+                });
+                let outcome = capture_and_keep(
+                    &station,
+                    &officer.username,
+                    &scanner,
+                    &draft,
+                    set,
+                    "by the reader once the fingers were placed",
+                );
+                live.stop.store(true, Ordering::Relaxed);
+                outcome.map(Some)
+            });
+        }
+        let watched = placement::watch(
+            scanner.as_ref(),
+            set,
+            &excused,
+            SET_READY_FRAMES,
+            FINGER_WATCH_LIMIT,
+            &live.stop,
+            send,
+        );
+        let how = match watched {
+            Ok(Ok(())) => "automatically: every finger lay still on the glass",
+            Ok(Err(WatchEnd::Stopped)) if live.capture_now.load(Ordering::Relaxed) => "by hand",
+            Ok(Err(_)) => return Ok(None),
+            Err(hardware::DeviceError::Unsupported { .. }) => "by a reader without a preview",
+            Err(error) => {
+                record(
+                    &station,
+                    &officer.username,
+                    "capture.fingers",
+                    &format!("{} live view failed: {error}", placement::set_name(set)),
+                )?;
+                return Err(enrollment::EnrollmentError::Device(error).into());
+            }
+        };
+        capture_and_keep(&station, &officer.username, &scanner, &draft, set, how).map(Some)
+    })
+    .await
+}
+
+/// Ends the fingerprint step's live watch; with `capture` the set is captured at once.
+#[tauri::command]
+pub fn fingers_live_stop(live: State<'_, FingerLive>, capture: bool) {
+    live.capture_now.store(capture, Ordering::Relaxed);
+    live.stop.store(true, Ordering::Relaxed);
+}
+
+/// Captures `set` into the draft, saves the draft and records the capture in the audit log
+/// (scores and attempts only: never the images).
+fn capture_and_keep(
+    station: &Station,
+    officer: &str,
+    scanner: &std::sync::Arc<dyn hardware::FingerprintScanner>,
+    draft: &DraftSlot,
+    set: FingerSet,
+    how: &str,
+) -> Result<SetView, CommandError> {
+    let mut saved = draft.lock();
+    let outcome = saved.draft.capture_set(scanner.as_ref(), set);
+    // Whatever was kept before a failure stays kept.
+    persist(station, officer, &saved)?;
+    let name = placement::set_name(set);
+    let detail = match &outcome {
+        Ok(result) => {
+            let scores: Vec<String> = result
+                .fingers
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} (best {}, attempt {})",
+                        placement::finger_name(f.position),
+                        f.score,
+                        f.best,
+                        f.attempts
+                    )
+                })
+                .collect();
+            format!("{name} captured {how}: {}", scores.join(", "))
+        }
+        Err(error) => format!("{name} capture failed: {error}"),
+    };
+    record(station, officer, "capture.fingers", &detail)?;
+    Ok(SetView::new(&outcome?, &saved.draft))
 }
 
 #[tauri::command]

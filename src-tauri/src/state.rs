@@ -148,6 +148,14 @@ impl DraftSlot {
 #[derive(Clone, Default)]
 pub struct FaceLive(pub Arc<std::sync::atomic::AtomicBool>);
 
+/// The fingerprint step's live watch: `stop` ends it; `capture_now` with it makes the set be
+/// captured at once (the officer pressed "Capture now").
+#[derive(Clone, Default)]
+pub struct FingerLive {
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
+    pub capture_now: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Wakes the background upload loop; the loop stops when the app (and this handle) goes.
 #[derive(Default)]
 pub struct SyncSlot(Mutex<Option<SyncHandle>>);
@@ -299,6 +307,7 @@ impl AppState {
         app.manage(Session::default());
         app.manage(DraftSlot::default());
         app.manage(FaceLive::default());
+        app.manage(FingerLive::default());
     }
 }
 

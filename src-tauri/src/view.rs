@@ -8,8 +8,10 @@ use serde::Serialize;
 use station_core::drafts::SavedDraft;
 use station_core::enrollment::SubmittedEnrollment;
 use station_core::enrollment::{EnrollmentDraft, ListedEnrollment};
+use station_core::enrollment::{FingerResult, SetResult};
 use station_core::officers::Officer;
 use station_core::quality::face::{AutoCapture, FaceAssessment, FaceCheck};
+use station_core::quality::placement::{OnGlass, Placement};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,6 +142,10 @@ pub struct FingerView {
     pub image: ImageView,
     /// The station's quality score, 0–100.
     pub quality: Option<u8>,
+    /// Captures of the finger so far.
+    pub attempts: u32,
+    /// Accepted below the quality threshold after the last attempt.
+    pub forced: bool,
 }
 
 impl FingerView {
@@ -158,8 +164,102 @@ impl FingerView {
                     height: finger.height,
                 },
                 quality: draft.finger_quality(finger.position),
+                attempts: draft.attempts(finger.position.iso_code()),
+                forced: draft.finger_forced(finger.position),
             })
             .collect()
+    }
+}
+
+/// One frame of the fingerprint step's live view.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FingerLiveView {
+    /// The platen at half size, as a JPEG data URL.
+    pub preview: String,
+    pub fingers: Vec<OnGlassView>,
+    /// What to tell the applicant; `None` when the fingers are ready.
+    pub advice: Option<String>,
+    /// Ready frames in a row so far, and how many make a capture.
+    pub streak: usize,
+    pub required: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnGlassView {
+    pub position: FingerPosition,
+    pub label: &'static str,
+    pub state: OnGlass,
+}
+
+impl FingerLiveView {
+    pub fn new(frame: &RgbFrame, placement: &Placement, streak: usize, required: usize) -> Self {
+        Self {
+            preview: hardware::convert::rgb_to_jpeg(&halve(frame), 70)
+                .map(|jpeg| data_url("image/jpeg", &jpeg))
+                .unwrap_or_default(),
+            fingers: placement
+                .fingers
+                .iter()
+                .map(|finger| OnGlassView {
+                    position: finger.position,
+                    label: finger_label(finger.position),
+                    state: finger.state,
+                })
+                .collect(),
+            advice: placement.problem.as_ref().map(|problem| problem.advice()),
+            streak,
+            required,
+        }
+    }
+}
+
+/// What one capture of a set gave, and every finger kept so far.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetView {
+    pub results: Vec<FingerResultView>,
+    /// Some finger is below the threshold and the set may be captured again.
+    pub retry: bool,
+    pub fingers: Vec<FingerView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FingerResultView {
+    pub position: FingerPosition,
+    pub label: &'static str,
+    /// This capture's score, and the best so far (the kept image's).
+    pub score: u8,
+    pub best: u8,
+    pub attempts: u32,
+    pub retry: bool,
+    /// What to do about this capture.
+    pub advice: Vec<&'static str>,
+}
+
+impl SetView {
+    pub fn new(result: &SetResult, draft: &EnrollmentDraft) -> Self {
+        Self {
+            results: result.fingers.iter().map(FingerResultView::from).collect(),
+            retry: result.retry(),
+            fingers: FingerView::all(draft),
+        }
+    }
+}
+
+impl From<&FingerResult> for FingerResultView {
+    fn from(result: &FingerResult) -> Self {
+        Self {
+            position: result.position,
+            label: finger_label(result.position),
+            score: result.score,
+            best: result.best,
+            attempts: result.attempts,
+            retry: result.retry(),
+            advice: result.feedback.iter().map(|f| f.advice()).collect(),
+        }
     }
 }
 

@@ -355,14 +355,41 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         .await;
     officer.click("#face-next").await;
 
-    officer.click("#capture-fingers").await;
+    // The fingerprint step watches the reader by itself: the live checklist ticks off each
+    // finger of the set on the glass, and the station captures the set once they lie still,
+    // then moves on — left hand, right hand, thumbs — with no button pressed.
     officer
         .wait_until(
-            "all ten fingers are shown",
+            "the left hand is captured by itself",
             Duration::from_secs(30),
-            async |o| o.decoded_images("#finger-grid img").await == 10,
+            async |o| o.count("#finger-sets li.done").await >= 1,
         )
         .await;
+    officer.screenshot("05a-fingers-live").await;
+    officer
+        .wait_until(
+            "all three sets are captured by themselves and the ten fingers shown",
+            Duration::from_secs(60),
+            async |o| {
+                o.count("#finger-sets li.done").await == 3
+                    && o.decoded_images("#finger-grid img").await == 10
+            },
+        )
+        .await;
+    assert_eq!(
+        officer.count("#finger-checks li.pass").await,
+        2,
+        "the live checklist shows both thumbs on the glass when they were captured"
+    );
+    assert_eq!(
+        officer.count("#finger-grid .quality-bar").await,
+        10,
+        "every finger shows its quality"
+    );
+    assert!(
+        officer.text("#finger-progress").await.contains("captured"),
+        "the step says the last set was captured"
+    );
     officer.screenshot("05-fingers").await;
     officer.click("#fingers-next").await;
 
@@ -428,13 +455,22 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
 
     let station =
         Station::open(StationPaths::new(station_dir.path()), &passphrase()).expect("station");
-    let actions: Vec<String> = station
-        .store()
-        .audit_entries()
-        .expect("audit log")
-        .into_iter()
-        .map(|entry| entry.action)
+    let entries = station.store().audit_entries().expect("audit log");
+    let finger_captures: Vec<&str> = entries
+        .iter()
+        .filter(|entry| entry.action == "capture.fingers")
+        .map(|entry| entry.detail.as_str())
         .collect();
+    for (detail, set) in finger_captures
+        .iter()
+        .zip(["left slap", "right slap", "thumbs"])
+    {
+        assert!(
+            detail.starts_with(&format!("{set} captured automatically")),
+            "the station captured the {set} by itself: {detail}"
+        );
+    }
+    let actions: Vec<String> = entries.into_iter().map(|entry| entry.action).collect();
     assert_eq!(
         actions,
         [
@@ -447,6 +483,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "station.unlocked",
             "login",
             "enrollment.resumed",
+            "capture.fingers",
+            "capture.fingers",
             "capture.fingers",
             "enrollment.submitted",
         ],

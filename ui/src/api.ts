@@ -61,6 +61,46 @@ export interface FingerView {
   image: ImageView;
   /** The station's own quality score, 0–100 (NFIQ 2 features), when it computed one. */
   quality: number | null;
+  /** Captures of the finger so far. */
+  attempts: number;
+  /** Accepted below the quality threshold after the last attempt. */
+  forced: boolean;
+}
+
+/** The sets a ten-print enrollment captures, in order (4-4-2). */
+export type FingerSet = "left_slap" | "right_slap" | "thumbs";
+
+export interface OnGlassView {
+  position: string;
+  label: string;
+  state: "placed" | "absent" | "excused";
+}
+
+/** One frame of the fingerprint step's live view. */
+export interface FingerLiveView {
+  preview: string;
+  fingers: OnGlassView[];
+  /** What to tell the applicant; null when the fingers are ready. */
+  advice: string | null;
+  streak: number;
+  required: number;
+}
+
+export interface FingerResultView {
+  position: string;
+  label: string;
+  score: number;
+  best: number;
+  attempts: number;
+  retry: boolean;
+  advice: string[];
+}
+
+/** What one capture of a set gave, and every finger kept so far. */
+export interface SetView {
+  results: FingerResultView[];
+  retry: boolean;
+  fingers: FingerView[];
 }
 
 export type DeliveryState = "pending" | "accepted" | "rejected";
@@ -138,7 +178,16 @@ export const api = {
     return invoke<ImageView | null>("face_live", { events });
   },
   faceLiveStop: () => invoke<void>("face_live_stop"),
-  captureFingers: () => invoke<FingerView[]>("capture_fingers"),
+  /** Captures a set now, by hand. */
+  captureSet: (set: FingerSet) => invoke<SetView>("capture_set", { set }),
+  /** Watches the reader until it captures the set itself (or is stopped: null). */
+  fingersLive: (set: FingerSet, onFrame: (frame: FingerLiveView) => void) => {
+    const events = new Channel<FingerLiveView>();
+    events.onmessage = onFrame;
+    return invoke<SetView | null>("fingers_live", { set, events });
+  },
+  /** Ends the live watch; with `capture` the set is captured at once. */
+  fingersLiveStop: (capture: boolean) => invoke<void>("fingers_live_stop", { capture }),
   submitEnrollment: (form: Demographics) => invoke<Submitted>("submit_enrollment", { form }),
   listEnrollments: () => invoke<EnrollmentView[]>("list_enrollments"),
   syncNow: () => invoke<void>("sync_now"),

@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, EnrollmentView, FaceLiveView, FingerView, ImageView, Officer, StationStatus, SyncStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, EnrollmentView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, SetView, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -60,6 +60,7 @@ function stopPolling(): void {
   if (state.pollTimer !== undefined) window.clearInterval(state.pollTimer);
   state.pollTimer = undefined;
   void stopFaceLive();
+  void stopFingersLive();
 }
 
 function toast(message: string): void {
@@ -193,6 +194,7 @@ function renderLogin(message = ""): void {
 
 async function logout(): Promise<void> {
   await stopFaceLive();
+  await stopFingersLive();
   await api.logout();
   state.officer = null;
   state.draft = emptyDraft();
@@ -532,44 +534,164 @@ function fingerGrid(fingers: FingerView[]): HTMLElement {
   return el(
     "div",
     { id: "finger-grid", class: "finger-grid" },
-    ...fingers.map((f) =>
-      el("figure", { "data-position": f.position }, el("img", { src: f.image.dataUrl, alt: f.label }), el("figcaption", {}, f.quality === null ? f.label : `${f.label} · quality ${f.quality}`)),
-    ),
+    ...fingers.map((f) => {
+      const quality = f.quality ?? 0;
+      return el(
+        "figure",
+        { "data-position": f.position, class: f.forced ? "forced" : quality < FINGER_THRESHOLD ? "poor" : "good" },
+        el("img", { src: f.image.dataUrl, alt: f.label }),
+        el("div", { class: "quality-bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(quality), "aria-label": `${f.label} quality` }, el("span", { style: `width: ${quality}%` })),
+        el("figcaption", {}, f.quality === null ? f.label : `${f.label} · quality ${f.quality}${f.forced ? " · accepted below threshold" : ""}`),
+      );
+    }),
   );
 }
 
+/** MOSIP's threshold for slaps and thumbs; the station enforces it, the UI only colours by it. */
+const FINGER_THRESHOLD = 40;
+
+const SETS: { id: FingerSet; label: string; fingers: string[] }[] = [
+  { id: "left_slap", label: "Left hand", fingers: ["left_little", "left_ring", "left_middle", "left_index"] },
+  { id: "right_slap", label: "Right hand", fingers: ["right_index", "right_middle", "right_ring", "right_little"] },
+  { id: "thumbs", label: "Both thumbs", fingers: ["left_thumb", "right_thumb"] },
+];
+
+/** True while the fingerprint step's live watch runs; leaving the step stops it. */
+let fingersLiveRunning = false;
+
+function stopFingersLive(capture = false): Promise<void> {
+  if (!fingersLiveRunning) return Promise.resolve();
+  if (!capture) fingersLiveRunning = false;
+  return api.fingersLiveStop(capture).catch(() => undefined);
+}
+
+/** A set is done when each of its fingers is kept at the threshold or was accepted after the last attempt. */
+function setDone(set: (typeof SETS)[number], fingers: FingerView[]): boolean {
+  return set.fingers.every((position) => {
+    const kept = fingers.find((f) => f.position === position);
+    return kept !== undefined && ((kept.quality ?? 0) >= FINGER_THRESHOLD || kept.forced);
+  });
+}
+
 function renderFingers(): void {
-  const area = el("div", {}, state.draft.fingers.length ? fingerGrid(state.draft.fingers) : el("p", { class: "muted" }, "Place each finger on the reader when asked."));
+  const area = el("div", {}, state.draft.fingers.length ? fingerGrid(state.draft.fingers) : el("p", { class: "muted" }, "Each set is captured by itself once the fingers lie still on the glass."));
   const message = el("p", { id: "fingers-error", class: "error", role: "alert" }, "");
-  const next = el("button", { id: "fingers-next", class: "primary", disabled: state.draft.fingers.length !== 10, onclick: () => renderStep("review") }, "Next: review");
+  const title = el("h2", { id: "finger-set" }, "");
+  const preview = el("div", { class: "preview platen" });
+  const live = el("img", { id: "finger-live", alt: "Live view of the reader's glass" });
+  const checklist = el("ul", { id: "finger-checks", class: "checks", "aria-live": "polite" });
+  const progress = el("p", { id: "finger-progress", class: "muted" }, "");
+  const setList = el("ol", { id: "finger-sets", class: "sets" });
+  const next = el("button", { id: "fingers-next", class: "primary", onclick: () => void stopFingersLive().then(() => renderStep("review")) }, "Next: review");
+  let current = SETS.find((set) => !setDone(set, state.draft.fingers)) ?? null;
+
+  const refresh = () => {
+    area.replaceChildren(fingerGrid(state.draft.fingers));
+    setList.replaceChildren(
+      ...SETS.map((set) =>
+        el("li", { class: setDone(set, state.draft.fingers) ? "done" : set === current ? "current" : "", "data-set": set.id }, set.label),
+      ),
+    );
+    next.disabled = !SETS.every((set) => setDone(set, state.draft.fingers));
+    title.textContent = current ? `${current.label}: place the fingers flat on the glass` : "All fingerprints captured";
+    capture.disabled = current === null;
+  };
+  const showFrame = (frame: FingerLiveView) => {
+    if (!live.isConnected) preview.replaceChildren(live);
+    live.src = frame.preview;
+    checklist.replaceChildren(
+      ...frame.fingers.map((f) =>
+        el("li", { class: f.state === "placed" ? "pass" : f.state === "excused" ? "excused" : "fail", "data-finger": f.position }, `${f.state === "placed" ? "✓" : f.state === "excused" ? "–" : "✗"} ${f.label}${f.state === "excused" ? " (declared missing)" : ""}`),
+      ),
+    );
+    progress.textContent = frame.advice === null ? `Fingers in place — capturing (${frame.streak}/${frame.required})` : frame.advice;
+  };
+  const showResult = (set: (typeof SETS)[number], result: SetView) => {
+    state.draft.fingers = result.fingers;
+    if (result.retry) {
+      const poor = result.results.filter((r) => r.retry);
+      const attempt = Math.max(...poor.map((r) => r.attempts)) + 1;
+      progress.textContent = `${poor.map((r) => `${r.label} quality ${r.best}`).join(", ")} — below ${FINGER_THRESHOLD}. ${poor[0]?.advice[0] ?? "Clean the glass and the fingers, press firmly."} Capture again (attempt ${attempt} of 3).`;
+      capture.textContent = "Capture again";
+    } else {
+      current = SETS.find((s) => !setDone(s, state.draft.fingers)) ?? null;
+      progress.textContent = `${set.label} captured.`;
+      capture.textContent = "Capture now";
+    }
+    refresh();
+  };
+  const watch = async () => {
+    const set = current;
+    if (!set) return;
+    message.textContent = "";
+    fingersLiveRunning = true;
+    // The last set's frame and checks go: what shows is this set's.
+    checklist.replaceChildren();
+    preview.replaceChildren(el("span", { class: "muted" }, "Waiting for the reader…"));
+    progress.textContent = "Starting the reader…";
+    try {
+      const result = await api.fingersLive(set.id, showFrame);
+      if (result) {
+        showResult(set, result);
+        if (!result.retry && current && fingersLiveRunning) {
+          void watch();
+          return;
+        }
+        if (!current) next.focus();
+        else capture.focus();
+      } else if (fingersLiveRunning) {
+        progress.textContent = "The fingers were not placed in time: capture by hand, or start again.";
+      }
+    } catch (e) {
+      showError(message, e);
+    } finally {
+      if (current === set || !current) fingersLiveRunning = false;
+    }
+  };
   const capture = el("button", {
     id: "capture-fingers",
     onclick: async () => {
+      if (!current) return;
       message.textContent = "";
+      if (fingersLiveRunning) {
+        // The running watch captures the set at once and carries on with the next one.
+        await stopFingersLive(true);
+        return;
+      }
+      if (capture.textContent === "Capture again") {
+        capture.textContent = "Capture now";
+        void watch();
+        return;
+      }
+      const set = current;
       capture.disabled = true;
-      capture.textContent = "Capturing…";
       try {
-        state.draft.fingers = await api.captureFingers();
-        area.replaceChildren(fingerGrid(state.draft.fingers));
-        next.disabled = state.draft.fingers.length !== 10;
-        next.focus();
+        showResult(set, await api.captureSet(set.id));
       } catch (e) {
         showError(message, e);
       } finally {
-        capture.disabled = false;
-        capture.textContent = "Capture all ten fingers";
+        capture.disabled = current === null;
       }
     },
-  }, "Capture all ten fingers");
+  }, "Capture now");
+  refresh();
   wizard(
     "fingers",
     el("h1", {}, "Fingerprints"),
-    el("p", { class: "muted" }, `Reader: ${state.status?.scanner ?? "unknown"}`),
+    el("p", { class: "muted" }, `Reader: ${state.status?.scanner ?? "unknown"}. Left hand, right hand, then both thumbs; each set is captured by itself.`),
+    setList,
+    title,
+    el("div", { class: "face-step" }, preview, el("div", {}, checklist, progress)),
     area,
     message,
-    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => renderStep("face") }, "Back"), capture, next),
+    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => void stopFingersLive().then(() => renderStep("face")) }, "Back"), capture, next),
   );
-  capture.focus();
+  if (current) {
+    capture.focus();
+    void watch();
+  } else {
+    next.focus();
+  }
 }
 
 function renderReview(): void {

@@ -95,6 +95,15 @@ pub fn finger_name(finger: FingerPosition) -> String {
     format!("{hand} {name}")
 }
 
+/// A set's name in words ("left slap").
+pub fn set_name(set: FingerSet) -> &'static str {
+    match set {
+        FingerSet::LeftSlap => "left slap",
+        FingerSet::RightSlap => "right slap",
+        FingerSet::Thumbs => "thumbs",
+    }
+}
+
 /// The live check of one preview frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {

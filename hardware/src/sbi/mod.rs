@@ -587,6 +587,10 @@ impl FingerprintScanner for SbiDevice {
         self.device_info()
     }
 
+    fn captures_when_placed(&self) -> bool {
+        true
+    }
+
     fn capture(
         &self,
         finger: FingerPosition,
