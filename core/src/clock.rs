@@ -19,7 +19,7 @@ impl Clock for SystemClock {
 }
 
 /// Formats a time as RFC 3339 for storage.
-pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }

@@ -14,7 +14,9 @@ use hardware::{DeviceInfo, DeviceKind, Host};
 use serde::Serialize;
 
 /// A fault to force on a simulated device, for drills and tests of the self-test itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Drill {
     /// The camera's picture freezes.
     CameraFreeze,
@@ -180,6 +182,63 @@ pub struct Chosen {
     pub camera: Arc<dyn hardware::Camera>,
     /// The fingerprint reader.
     pub scanner: Arc<dyn hardware::FingerprintScanner>,
+    /// Those of them that are simulated, for drills.
+    pub simulated: Simulated,
+}
+
+/// The simulated devices in use, on which a technician may force a fault to practise with the
+/// self-test. Real devices are never touched.
+#[derive(Debug, Clone, Default)]
+pub struct Simulated {
+    /// The simulated camera, when it is the one in use.
+    pub camera: Option<Arc<hardware::simulated::SimulatedCamera>>,
+    /// The simulated reader, when it is the one in use.
+    pub scanner: Option<Arc<hardware::simulated::SimulatedScanner>>,
+}
+
+impl Simulated {
+    /// Forces `drill`'s fault on the simulated device it concerns.
+    ///
+    /// # Errors
+    /// When that device is a real one: drills never touch real devices.
+    pub fn drill(&self, drill: Drill) -> Result<(), String> {
+        let real = |what: &str| {
+            format!("the {what} in use is a real device: drills only run on simulated devices")
+        };
+        match drill {
+            Drill::CameraFreeze | Drill::CameraBlack | Drill::CameraUnplugged => {
+                let camera = self.camera.as_ref().ok_or_else(|| real("camera"))?;
+                match drill {
+                    Drill::CameraFreeze => camera.script_fault(SimulatedFault::Freeze),
+                    Drill::CameraBlack => camera.script_fault(SimulatedFault::BlackFrames),
+                    _ => camera.set_unplugged(true),
+                }
+            }
+            Drill::ReaderResidue | Drill::ReaderUnplugged => {
+                let scanner = self
+                    .scanner
+                    .as_ref()
+                    .ok_or_else(|| real("fingerprint reader"))?;
+                if drill == Drill::ReaderResidue {
+                    scanner.set_residue(true);
+                } else {
+                    scanner.set_unplugged(true);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every drill: the simulated devices are plugged in and clean again.
+    pub fn end_drills(&self) {
+        if let Some(camera) = &self.camera {
+            camera.set_unplugged(false);
+        }
+        if let Some(scanner) = &self.scanner {
+            scanner.set_unplugged(false);
+            scanner.set_residue(false);
+        }
+    }
 }
 
 /// Picks the devices for enrolling: a real camera and reader when the enabled backends find one
@@ -195,13 +254,16 @@ pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
     };
     let devices = Devices::new(&real)?;
     let found = devices.list();
+    let mut simulated = Simulated::default();
     let camera = found
         .iter()
         .filter(|device| device.kind == DeviceKind::Camera)
         .find_map(|device| devices.registry.open_camera(device).ok())
         .map(Arc::from)
         .unwrap_or_else(|| {
-            Arc::new(hardware::simulated::SimulatedCamera::new(seed)) as Arc<dyn hardware::Camera>
+            let camera = Arc::new(hardware::simulated::SimulatedCamera::new(seed));
+            simulated.camera = Some(Arc::clone(&camera));
+            camera as Arc<dyn hardware::Camera>
         });
     let scanner = found
         .iter()
@@ -209,13 +271,18 @@ pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
         .find_map(|device| devices.registry.open_reader(device).ok())
         .map(Arc::from)
         .unwrap_or_else(|| {
-            Arc::new(hardware::simulated::SimulatedScanner::new(seed))
-                as Arc<dyn hardware::FingerprintScanner>
+            let scanner = Arc::new(hardware::simulated::SimulatedScanner::new(seed));
+            simulated.scanner = Some(Arc::clone(&scanner));
+            scanner as Arc<dyn hardware::FingerprintScanner>
         });
     tracing::info!(
         camera = %camera.info().name,
         scanner = %scanner.info().name,
         "devices chosen"
     );
-    Ok(Chosen { camera, scanner })
+    Ok(Chosen {
+        camera,
+        scanner,
+        simulated,
+    })
 }

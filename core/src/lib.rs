@@ -30,6 +30,7 @@ pub mod keyring;
 pub mod officers;
 pub mod provision;
 pub mod quality;
+pub mod report;
 pub mod retention;
 pub mod selftest;
 pub mod session;

@@ -151,6 +151,7 @@ pub trait Camera: Send + Sync {
 }
 
 /// The finger sets a slap reader captures at once (SBI `deviceSubId` 1, 2, 3).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FingerSet {

@@ -39,6 +39,7 @@ impl fmt::Debug for BiometricBytes {
 }
 
 /// The applicant's demographic fields as the officer typed them.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Demographics {
@@ -55,6 +56,7 @@ pub struct Demographics {
 }
 
 /// One invalid form field and what is wrong with it, in words an officer can act on.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// The field name as in [`Demographics`].
@@ -160,6 +162,7 @@ fn parse_date(text: &str) -> Option<Date> {
 }
 
 /// A finger, numbered as the finger position codes of ISO/IEC 19794-4.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FingerPosition {

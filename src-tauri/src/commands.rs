@@ -3,24 +3,30 @@
 
 use hardware::{FingerPosition, FingerSet};
 use protocol::content::{Demographics, FieldError};
+use station_core::approval;
 use station_core::audit::{self, AuditEvent};
-use station_core::clock::{Clock, SystemClock};
+use station_core::clock::{rfc3339, Clock, SystemClock};
+use station_core::devices::Drill;
 use station_core::drafts::{self, SavedDraft};
 use station_core::enrollment;
 use station_core::officers::{self, Password, Permission};
 use station_core::quality::placement::{self, Placement};
-use station_core::quality::WatchEnd;
+use station_core::report::{Section, TechnicianReport};
+use station_core::selftest;
 use station_core::station::Station;
 use station_core::sync::machine::SyncStatus;
+use station_core::sync::{SyncConfig, Uploader};
 use station_core::vault::Passphrase;
 use std::sync::atomic::Ordering;
 use tauri::{Manager, State};
 
 use crate::error::CommandError;
-use crate::state::{Devices, DraftSlot, FaceLive, FingerLive, Session, StationSlot, SyncSlot};
+use crate::state::{
+    Devices, DraftSlot, FaceLive, FingerLive, LastReport, Session, StationSlot, SyncSlot,
+};
 use crate::view::{
-    DraftView, EnrollmentView, FaceLiveView, FingerLiveView, ImageView, OfficerView, SetView,
-    StationStatusView, SubmittedView,
+    DraftView, EnrollmentView, FaceLiveView, FingerLiveView, FlaggedView, ImageView, OfficerView,
+    SetView, StationStatusView, SubmittedView,
 };
 
 /// Good frames in a row that make an automatic photo (a third of a second at 30 fps).
@@ -59,6 +65,7 @@ fn persist(station: &Station, officer: &str, saved: &SavedDraft) -> Result<(), C
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn station_status(
     station: State<'_, StationSlot>,
     devices: State<'_, Devices>,
@@ -77,6 +84,7 @@ pub async fn station_status(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn unlock_station(
     passphrase: String,
     app: tauri::AppHandle,
@@ -101,6 +109,7 @@ pub async fn unlock_station(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn login(
     username: String,
     password: String,
@@ -136,6 +145,7 @@ pub async fn login(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn logout(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -149,6 +159,7 @@ pub async fn logout(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn start_enrollment(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -173,6 +184,7 @@ pub async fn start_enrollment(
 
 /// Loads the officer's saved draft (after a crash, a restart or a logout) to continue it.
 #[tauri::command]
+#[specta::specta]
 pub async fn resume_enrollment(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -196,6 +208,7 @@ pub async fn resume_enrollment(
 
 /// Keeps the form as typed so far with the draft, so a crash does not lose it.
 #[tauri::command]
+#[specta::specta]
 pub async fn save_form(
     form: Demographics,
     station: State<'_, StationSlot>,
@@ -210,12 +223,14 @@ pub async fn save_form(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn validate_form(form: Demographics) -> Result<Vec<FieldError>, CommandError> {
     let today = SystemClock.now().date();
     Ok(form.normalized().validate(today).err().unwrap_or_default())
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn capture_face(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -253,6 +268,7 @@ pub async fn capture_face(
 /// itself once every check has passed on enough frames in a row. `None` when stopped (see
 /// [`face_live_stop`]) or after two minutes without a good run.
 #[tauri::command]
+#[specta::specta]
 pub async fn face_live(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -317,12 +333,14 @@ pub async fn face_live(
 
 /// Stops the face step's live watch.
 #[tauri::command]
+#[specta::specta]
 pub fn face_live_stop(live: State<'_, FaceLive>) {
     live.0.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Captures `set` now, by hand: the officer pressed "Capture" (or the reader has no preview).
 #[tauri::command]
+#[specta::specta]
 pub async fn capture_set(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -353,6 +371,7 @@ pub async fn capture_set(
 /// captures. `None` when stopped without capturing (see [`fingers_live_stop`]) or after two
 /// minutes without the fingers in place.
 #[tauri::command]
+#[specta::specta]
 #[allow(clippy::too_many_arguments)] // Tauri hands each piece of state as its own argument.
 pub async fn fingers_live(
     station: State<'_, StationSlot>,
@@ -387,46 +406,28 @@ pub async fn fingers_live(
                 live.stop.store(true, Ordering::Relaxed);
             }
         };
-        if scanner.captures_when_placed() {
-            return std::thread::scope(|scope| {
-                scope.spawn(|| {
-                    // The preview only informs here; its end or failure changes nothing.
-                    let _ = placement::watch(
-                        scanner.as_ref(),
-                        set,
-                        &excused,
-                        usize::MAX,
-                        FINGER_WATCH_LIMIT,
-                        &live.stop,
-                        send,
-                    );
-                });
-                let outcome = capture_and_keep(
-                    &station,
-                    &officer.username,
-                    &scanner,
-                    &draft,
-                    set,
-                    "by the reader once the fingers were placed",
-                );
-                live.stop.store(true, Ordering::Relaxed);
-                outcome.map(Some)
-            });
-        }
-        let watched = placement::watch(
+        let outcome = placement::live_set(
             scanner.as_ref(),
             set,
             &excused,
             SET_READY_FRAMES,
             FINGER_WATCH_LIMIT,
             &live.stop,
+            &live.capture_now,
             send,
+            |trigger| {
+                capture_and_keep(
+                    &station,
+                    &officer.username,
+                    &scanner,
+                    &draft,
+                    set,
+                    trigger.describe(),
+                )
+            },
         );
-        let how = match watched {
-            Ok(Ok(())) => "automatically: every finger lay still on the glass",
-            Ok(Err(WatchEnd::Stopped)) if live.capture_now.load(Ordering::Relaxed) => "by hand",
-            Ok(Err(_)) => return Ok(None),
-            Err(hardware::DeviceError::Unsupported { .. }) => "by a reader without a preview",
+        match outcome {
+            Ok(captured) => captured.transpose(),
             Err(error) => {
                 record(
                     &station,
@@ -434,16 +435,16 @@ pub async fn fingers_live(
                     "capture.fingers",
                     &format!("{} live view failed: {error}", placement::set_name(set)),
                 )?;
-                return Err(enrollment::EnrollmentError::Device(error).into());
+                Err(enrollment::EnrollmentError::Device(error).into())
             }
-        };
-        capture_and_keep(&station, &officer.username, &scanner, &draft, set, how).map(Some)
+        }
     })
     .await
 }
 
 /// Ends the fingerprint step's live watch; with `capture` the set is captured at once.
 #[tauri::command]
+#[specta::specta]
 pub fn fingers_live_stop(live: State<'_, FingerLive>, capture: bool) {
     live.capture_now.store(capture, Ordering::Relaxed);
     live.stop.store(true, Ordering::Relaxed);
@@ -488,6 +489,7 @@ fn capture_and_keep(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn submit_enrollment(
     form: Demographics,
     station: State<'_, StationSlot>,
@@ -511,6 +513,7 @@ pub async fn submit_enrollment(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn list_enrollments(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
@@ -521,6 +524,7 @@ pub async fn list_enrollments(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_now(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
@@ -532,6 +536,7 @@ pub async fn sync_now(
 
 /// Stops sending until resumed (e.g. to free a metered link); nothing waiting is lost.
 #[tauri::command]
+#[specta::specta]
 pub async fn pause_sync(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
@@ -543,6 +548,7 @@ pub async fn pause_sync(
 
 /// Sends again after a pause.
 #[tauri::command]
+#[specta::specta]
 pub async fn resume_sync(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
@@ -554,10 +560,285 @@ pub async fn resume_sync(
 
 /// What sending is doing: progress, and the officer's message for any problem.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_status(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
 ) -> Result<Option<SyncStatus>, CommandError> {
     session.check(Permission::Enroll)?;
     Ok(sync.status())
+}
+
+/// How long the self-test streams the camera.
+const SELFTEST_CAMERA_TIME: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// One step of the technician's self-test, as it starts (`section` empty) and as it ends.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SelfTestProgress {
+    /// "station", "camera", "reader" or "server".
+    pub key: String,
+    pub section: Option<Section>,
+}
+
+/// Runs the technician's self-test — the station (storage, crypto, audit log), the camera, the
+/// fingerprint reader and the server link — telling `events` as each part starts and ends.
+/// With `drill`, that fault is first forced on the simulated device it concerns (practice; real
+/// devices are refused) and every drill ends with the run.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_selftest(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    devices: State<'_, Devices>,
+    last: State<'_, LastReport>,
+    drill: Option<Drill>,
+    events: tauri::ipc::Channel<SelfTestProgress>,
+) -> Result<TechnicianReport, CommandError> {
+    let technician = session.act(Permission::RunSelfTests)?;
+    let station = station.get()?;
+    let (camera, scanner, simulated) = (
+        devices.camera.clone(),
+        devices.scanner.clone(),
+        devices.simulated.clone(),
+    );
+    if let Some(drill) = drill {
+        simulated
+            .drill(drill)
+            .map_err(|reason| CommandError::new("drill_refused", reason))?;
+    }
+    let report = off_main_thread(move || {
+        let step = |key: &str, run: &mut dyn FnMut() -> Result<Section, CommandError>| {
+            // A closed window drops the channel; the run still completes and is recorded.
+            let _ = events.send(SelfTestProgress {
+                key: key.to_owned(),
+                section: None,
+            });
+            let section = run()?;
+            let _ = events.send(SelfTestProgress {
+                key: key.to_owned(),
+                section: Some(section.clone()),
+            });
+            Ok::<_, CommandError>(section)
+        };
+        let sections = vec![
+            step("station", &mut || {
+                Ok(Section::station(&selftest::run(
+                    &station,
+                    &technician.username,
+                    &SystemClock,
+                )?))
+            })?,
+            step("camera", &mut || {
+                Ok(Section::device(
+                    "camera",
+                    &hardware::selftest::test_camera(camera.as_ref(), SELFTEST_CAMERA_TIME),
+                ))
+            })?,
+            step("reader", &mut || {
+                Ok(Section::device(
+                    "reader",
+                    &hardware::selftest::test_reader(
+                        scanner.as_ref(),
+                        enrollment::FINGER_THRESHOLD,
+                    ),
+                ))
+            })?,
+            step("server", &mut || {
+                let url = station.config().server_url.clone();
+                let config = SyncConfig {
+                    request_timeout: std::time::Duration::from_secs(10),
+                    ..SyncConfig::default()
+                };
+                let started = std::time::Instant::now();
+                let outcome = match Uploader::to_server(
+                    &station,
+                    &url,
+                    &config,
+                    std::sync::Arc::new(SystemClock),
+                ) {
+                    Ok(uploader) => tauri::async_runtime::block_on(uploader.check_link()),
+                    Err(error) => Err(error.to_string()),
+                };
+                let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                Ok(Section::server(&url, outcome, took))
+            })?,
+        ];
+        simulated.end_drills();
+        let report = TechnicianReport::new(
+            rfc3339(SystemClock.now()),
+            station.config().station_name.clone(),
+            station.config().station_id.to_string(),
+            technician.username.clone(),
+            drill.map(|d| format!("{d:?}")),
+            sections,
+        );
+        let summary: Vec<String> = report
+            .sections
+            .iter()
+            .map(|s| format!("{} {}", s.key, s.verdict.label()))
+            .collect();
+        record(
+            &station,
+            &technician.username,
+            "selftest.devices",
+            &format!(
+                "{}{}",
+                summary.join(", "),
+                drill
+                    .map(|d| format!(" (drill: {d:?})"))
+                    .unwrap_or_default()
+            ),
+        )?;
+        Ok(report)
+    })
+    .await;
+    // Whatever happened, no drill outlives the run.
+    devices.simulated.end_drills();
+    let report = report?;
+    *last
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report.clone());
+    Ok(report)
+}
+
+/// The formats a self-test report is exported in.
+#[derive(Debug, Clone, Copy, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// For tools.
+    Json,
+    /// Printable.
+    Html,
+}
+
+/// Writes the last self-test report to the station's `reports` folder; returns the file's path.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_selftest(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    last: State<'_, LastReport>,
+    format: ReportFormat,
+) -> Result<String, CommandError> {
+    let technician = session.act(Permission::RunSelfTests)?;
+    let station = station.get()?;
+    let report = last
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+        .ok_or_else(|| CommandError::new("no_report", "run the self-test first"))?;
+    off_main_thread(move || {
+        let (text, extension) = match format {
+            ReportFormat::Json => (report.to_json(), "json"),
+            ReportFormat::Html => (report.to_html(), "html"),
+        };
+        let dir = station.paths().root().join("reports");
+        let stamp: String = report
+            .at
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let path = dir.join(format!("selftest-{stamp}.{extension}"));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|error| {
+                CommandError::new(
+                    "export_failed",
+                    format!("could not write {}: {error}", path.display()),
+                )
+            })?;
+        let shown = path.display().to_string();
+        record(&station, &technician.username, "selftest.exported", &shown)?;
+        Ok(shown)
+    })
+    .await
+}
+
+/// Declares that `finger` cannot be captured (amputated, bandaged, …) for `reason`, replacing
+/// any image of it; the enrollment will then wait for a supervisor. The audit log records the
+/// finger, not the reason (the reason travels sealed in the packet).
+#[tauri::command]
+#[specta::specta]
+pub async fn declare_exception(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    draft: State<'_, DraftSlot>,
+    finger: FingerPosition,
+    reason: String,
+) -> Result<SetView, CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let draft = draft.inner().clone();
+    off_main_thread(move || {
+        let mut saved = draft.lock();
+        saved.draft.declare_finger_exception(finger, &reason)?;
+        persist(&station, &officer.username, &saved)?;
+        record(
+            &station,
+            &officer.username,
+            "capture.exception",
+            &format!(
+                "{} declared missing or unusable",
+                placement::finger_name(finger)
+            ),
+        )?;
+        Ok(SetView::unchanged(&saved.draft))
+    })
+    .await
+}
+
+/// The enrollments held for a supervisor, oldest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_approvals(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+) -> Result<Vec<FlaggedView>, CommandError> {
+    let supervisor = session.act(Permission::Approve)?;
+    let station = station.get()?;
+    off_main_thread(move || {
+        Ok(approval::awaiting(&station, &supervisor)?
+            .into_iter()
+            .map(FlaggedView::from)
+            .collect())
+    })
+    .await
+}
+
+/// Records the logged-in supervisor's decision on enrollment `id`: approved ones go to the
+/// server, refused ones never leave the station. A refusal needs a comment.
+#[tauri::command]
+#[specta::specta]
+pub async fn decide_approval(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    sync: State<'_, SyncSlot>,
+    id: String,
+    approve: bool,
+    comment: String,
+) -> Result<(), CommandError> {
+    let supervisor = session.act(Permission::Approve)?;
+    let station = station.get()?;
+    let decision = if approve {
+        approval::Decision::Approve
+    } else {
+        approval::Decision::Refuse
+    };
+    off_main_thread(move || {
+        Ok(approval::decide(
+            &station,
+            &supervisor,
+            &id,
+            decision,
+            &comment,
+            &SystemClock,
+        )?)
+    })
+    .await?;
+    // An approved packet may go at once.
+    sync.sync_now();
+    Ok(())
 }

@@ -9,7 +9,7 @@ use station_core::store::StoreError;
 
 /// `{ code, message, fields }`: `code` is stable for the UI to branch on, `message` is for the
 /// officer, `fields` lists form fields to correct.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct CommandError {
     code: &'static str,
     message: String,
@@ -51,6 +51,20 @@ impl From<LoginError> for CommandError {
             LoginError::LockedOut { .. } => Self::new("locked_out", error.to_string()),
             LoginError::Store(error) => error.into(),
             other => Self::new("login_failed", other.to_string()),
+        }
+    }
+}
+
+impl From<station_core::approval::ApprovalError> for CommandError {
+    fn from(error: station_core::approval::ApprovalError) -> Self {
+        use station_core::approval::ApprovalError as E;
+        let message = error.to_string();
+        match error {
+            E::NotPermitted(_) => Self::new("not_permitted", message),
+            E::NotAwaiting(_) => Self::new("not_awaiting", message),
+            E::MissingComment => Self::new("missing_comment", message),
+            E::Store(error) => error.into(),
+            _ => Self::new("approval_failed", message),
         }
     }
 }

@@ -37,24 +37,12 @@ fn data_dir_from(args: impl Iterator<Item = String>) -> PathBuf {
         .unwrap_or_else(default_data_dir)
 }
 
-/// Starts the app.
-pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let data_dir = data_dir_from(std::env::args().skip(1));
-    tracing::info!(data_dir = %data_dir.display(), "starting the enrollment station");
-    let app_state = state::AppState::open(&data_dir);
-    let result = tauri::Builder::default()
-        .setup(move |app| {
-            app_state.manage_into(app.handle());
-            Ok(())
-        })
-        .invoke_handler(tauri::generate_handler![
+/// Every command the UI may call, with the types of their arguments, results and channel
+/// messages: the one list both the invoke handler and the UI's TypeScript bindings
+/// (`ui/src/bindings.ts`, checked by the `the_typescript_bindings_match_the_commands` test) come from.
+pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![
             commands::station_status,
             commands::unlock_station,
             commands::login,
@@ -75,7 +63,52 @@ pub fn run() {
             commands::pause_sync,
             commands::resume_sync,
             commands::sync_status,
+            commands::run_selftest,
+            commands::export_selftest,
+            commands::declare_exception,
+            commands::list_approvals,
+            commands::decide_approval,
         ])
+        // Errors reach the UI thrown as `CommandError` ({ code, message, fields }).
+        .error_handling(tauri_specta::ErrorHandlingMode::Throw)
+        // Byte counts and sizes are u64 in Rust; none comes near 2^53.
+        .dangerously_cast_bigints_to_number()
+        // The views only go to the UI and the form only comes from it: one shape each.
+        .disable_serde_phases()
+}
+
+/// Writes the UI's TypeScript bindings to `path`.
+///
+/// # Errors
+/// When they cannot be rendered or written.
+pub fn export_bindings(path: &std::path::Path) -> anyhow::Result<()> {
+    bindings()
+        .export(
+            specta_typescript::Typescript::default()
+                .header("// Generated from the Rust commands by `cargo run -p enrollment-station --example export_bindings`: do not edit.\n"),
+            path,
+        )
+        .map_err(|error| anyhow::anyhow!("exporting the TypeScript bindings: {error}"))
+}
+
+/// Starts the app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let data_dir = data_dir_from(std::env::args().skip(1));
+    tracing::info!(data_dir = %data_dir.display(), "starting the enrollment station");
+    let app_state = state::AppState::open(&data_dir);
+    let result = tauri::Builder::default()
+        .setup(move |app| {
+            app_state.manage_into(app.handle());
+            Ok(())
+        })
+        .invoke_handler(bindings().invoke_handler())
         .run(tauri::generate_context!());
     if let Err(error) = result {
         tracing::error!(%error, "the app stopped with an error");
@@ -86,6 +119,22 @@ pub fn run() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_typescript_bindings_match_the_commands() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let fresh = dir.path().join("bindings.ts");
+        export_bindings(&fresh).expect("export");
+        let checked_in =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings.ts");
+        let checked_in = std::fs::read_to_string(&checked_in).unwrap_or_default();
+        let fresh = std::fs::read_to_string(&fresh).expect("read the fresh bindings");
+        assert!(
+            checked_in == fresh,
+            "ui/src/bindings.ts is out of date with the Rust commands: run \
+             `cargo run -p enrollment-station --example export_bindings` and commit the result"
+        );
+    }
 
     fn args(list: &[&str]) -> impl Iterator<Item = String> {
         list.iter()

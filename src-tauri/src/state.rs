@@ -98,7 +98,13 @@ impl StationSlot {
 pub struct Devices {
     pub camera: Arc<dyn Camera>,
     pub scanner: Arc<dyn FingerprintScanner>,
+    /// Those that are simulated, on which the technician's self-test may run a drill.
+    pub simulated: station_core::devices::Simulated,
 }
+
+/// The technician's last self-test report, for export.
+#[derive(Default)]
+pub struct LastReport(pub Mutex<Option<station_core::report::TechnicianReport>>);
 
 /// The logged-in officer, if any, with idle logout (see `station_core::session`).
 #[derive(Default)]
@@ -268,12 +274,21 @@ impl AppState {
             Ok(chosen) => Devices {
                 camera: chosen.camera,
                 scanner: chosen.scanner,
+                simulated: chosen.simulated,
             },
             Err(error) => {
                 tracing::warn!(%error, "device setup failed; using the simulated devices");
+                let (camera, scanner) = (
+                    Arc::new(SimulatedCamera::new(seed)),
+                    Arc::new(SimulatedScanner::new(seed)),
+                );
                 Devices {
-                    camera: Arc::new(SimulatedCamera::new(seed)),
-                    scanner: Arc::new(SimulatedScanner::new(seed)),
+                    camera: camera.clone(),
+                    scanner: scanner.clone(),
+                    simulated: station_core::devices::Simulated {
+                        camera: Some(camera),
+                        scanner: Some(scanner),
+                    },
                 }
             }
         };
@@ -308,6 +323,7 @@ impl AppState {
         app.manage(DraftSlot::default());
         app.manage(FaceLive::default());
         app.manage(FingerLive::default());
+        app.manage(LastReport::default());
     }
 }
 

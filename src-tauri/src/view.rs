@@ -13,7 +13,7 @@ use station_core::officers::Officer;
 use station_core::quality::face::{AutoCapture, FaceAssessment, FaceCheck};
 use station_core::quality::placement::{OnGlass, Placement};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct StationStatusView {
     pub provisioned: bool,
@@ -27,7 +27,7 @@ pub struct StationStatusView {
     pub scanner: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct OfficerView {
     pub username: String,
@@ -49,7 +49,7 @@ impl From<&Officer> for OfficerView {
 }
 
 /// One frame of the face step's live view: a small preview and the checks' results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceLiveView {
     /// The frame at half size, as a JPEG data URL.
@@ -60,7 +60,7 @@ pub struct FaceLiveView {
     pub required: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceCheckView {
     pub check: FaceCheck,
@@ -116,7 +116,7 @@ fn halve(frame: &RgbFrame) -> RgbFrame {
     RgbFrame::new(w as u32, h as u32, pixels).unwrap_or_else(|| frame.clone())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageView {
     pub data_url: String,
@@ -134,7 +134,7 @@ impl From<&FaceImage> for ImageView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FingerView {
     pub position: FingerPosition,
@@ -172,7 +172,7 @@ impl FingerView {
 }
 
 /// One frame of the fingerprint step's live view.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FingerLiveView {
     /// The platen at half size, as a JPEG data URL.
@@ -185,7 +185,7 @@ pub struct FingerLiveView {
     pub required: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct OnGlassView {
     pub position: FingerPosition,
@@ -216,16 +216,72 @@ impl FingerLiveView {
 }
 
 /// What one capture of a set gave, and every finger kept so far.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SetView {
     pub results: Vec<FingerResultView>,
     /// Some finger is below the threshold and the set may be captured again.
     pub retry: bool,
     pub fingers: Vec<FingerView>,
+    pub exceptions: Vec<ExceptionView>,
 }
 
-#[derive(Debug, Serialize)]
+/// A finger declared missing or unusable, with the officer's reason.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionView {
+    pub position: FingerPosition,
+    pub label: &'static str,
+    pub reason: String,
+}
+
+impl ExceptionView {
+    /// The draft's declared exceptions.
+    pub fn all(draft: &EnrollmentDraft) -> Vec<Self> {
+        draft
+            .exceptions()
+            .map(|(position, reason)| Self {
+                position,
+                label: finger_label(position),
+                reason: reason.to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// An enrollment held for a supervisor, with why.
+#[derive(Debug, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct FlaggedView {
+    pub id: String,
+    pub created_at: String,
+    pub officer: String,
+    pub exceptions: Vec<ExceptionView>,
+    /// Captures kept although they failed the quality checks.
+    pub force_captured: u32,
+}
+
+impl From<station_core::approval::Flagged> for FlaggedView {
+    fn from(flagged: station_core::approval::Flagged) -> Self {
+        Self {
+            id: flagged.id,
+            created_at: flagged.created_at,
+            officer: flagged.officer,
+            exceptions: flagged
+                .exceptions
+                .into_iter()
+                .map(|(position, reason)| ExceptionView {
+                    position,
+                    label: finger_label(position),
+                    reason,
+                })
+                .collect(),
+            force_captured: u32::try_from(flagged.force_captured).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FingerResultView {
     pub position: FingerPosition,
@@ -240,11 +296,22 @@ pub struct FingerResultView {
 }
 
 impl SetView {
+    /// The draft's fingers and exceptions, after a change that captured nothing.
+    pub fn unchanged(draft: &EnrollmentDraft) -> Self {
+        Self {
+            results: Vec::new(),
+            retry: false,
+            fingers: FingerView::all(draft),
+            exceptions: ExceptionView::all(draft),
+        }
+    }
+
     pub fn new(result: &SetResult, draft: &EnrollmentDraft) -> Self {
         Self {
             results: result.fingers.iter().map(FingerResultView::from).collect(),
             retry: result.retry(),
             fingers: FingerView::all(draft),
+            exceptions: ExceptionView::all(draft),
         }
     }
 }
@@ -263,14 +330,14 @@ impl From<&FingerResult> for FingerResultView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollmentView {
     pub id: String,
     pub applicant_name: String,
     pub document_number: String,
     pub created_at: String,
-    pub state: &'static str,
+    pub state: station_core::store::outbox::OutboxState,
     pub failed_attempts: u32,
     pub last_error: Option<String>,
     pub server_reason: Option<String>,
@@ -286,7 +353,7 @@ impl From<ListedEnrollment> for EnrollmentView {
             applicant_name: listed.applicant.full_name,
             document_number: listed.applicant.document_number,
             created_at: summary.enrollment.created_at,
-            state: summary.state.as_str(),
+            state: summary.state,
             failed_attempts: summary.failed_attempts,
             last_error: summary.last_error,
             server_reason: summary.server_reason,
@@ -297,12 +364,13 @@ impl From<ListedEnrollment> for EnrollmentView {
 }
 
 /// A saved draft as the wizard resumes it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DraftView {
     pub form: protocol::content::Demographics,
     pub face: Option<ImageView>,
     pub fingers: Vec<FingerView>,
+    pub exceptions: Vec<ExceptionView>,
 }
 
 impl From<&SavedDraft> for DraftView {
@@ -311,11 +379,12 @@ impl From<&SavedDraft> for DraftView {
             form: saved.demographics.clone(),
             face: saved.draft.face().map(ImageView::from),
             fingers: FingerView::all(&saved.draft),
+            exceptions: ExceptionView::all(&saved.draft),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmittedView {
     pub id: String,

@@ -347,3 +347,22 @@ pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     );
     path
 }
+
+/// Forces an `sbi-sim` listening on `port` to behave as `settings` (JSON) say, through its admin
+/// endpoint.
+pub fn sbi_admin(port: u16, settings: &str) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("admin connection");
+    write!(
+        stream,
+        "POST /admin/state HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{settings}",
+        settings.len()
+    )
+    .expect("admin request");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "admin refused: {answer}"
+    );
+}

@@ -191,7 +191,17 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     let app = app_binary();
     let (server_dir, station_dir) = (temp_dir(), temp_dir());
     let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
-    drop(provision_station(station_dir.path(), &server.url, &server.data).await);
+    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
+    station_core::officers::add_officer(
+        station.store(),
+        "sari",
+        "Sari Dewi",
+        station_core::officers::Role::Supervisor,
+        &station_core::officers::Password::new(OFFICER_PASSWORD.into()),
+        &station_core::clock::SystemClock,
+    )
+    .expect("supervisor account");
+    drop(station);
 
     let shots = workspace_root().join("target/e2e-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot directory");
@@ -391,7 +401,44 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "the step says the last set was captured"
     );
     officer.screenshot("05-fingers").await;
+
+    // The applicant's right little finger is scarred smooth: the officer declares it unusable
+    // (its image goes), and the enrollment will wait for a supervisor.
+    officer.click("#declare-exception").await;
+    officer
+        .find("#exception-finger")
+        .await
+        .select_by_value("right_little")
+        .await
+        .expect("choose the finger");
+    officer
+        .find("#exception-reason")
+        .await
+        .select_by_value("Scarred or worn: no ridges to capture")
+        .await
+        .expect("choose the reason");
+    officer.click("#exception-submit").await;
+    officer
+        .wait_until(
+            "the exception is listed and the finger's image dropped",
+            Duration::from_secs(10),
+            async |o| {
+                o.count("#exception-list li[data-position='right_little']")
+                    .await
+                    == 1
+                    && o.count("#finger-grid img").await == 9
+            },
+        )
+        .await;
+    officer.screenshot("05b-exception").await;
     officer.click("#fingers-next").await;
+    assert!(
+        officer
+            .text("#review-exceptions")
+            .await
+            .contains("Right little: Scarred or worn"),
+        "the review shows the declared exception"
+    );
 
     assert_eq!(
         officer.text("#review-details dd").await,
@@ -406,7 +453,52 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     officer.click("#submit-enrollment").await;
     officer
         .wait_until(
-            "the officer is told the station is offline",
+            "the list shows the enrollment waiting for a supervisor",
+            Duration::from_secs(30),
+            async |o| o.count("#enrollment-list .approval-awaiting").await == 1,
+        )
+        .await;
+    officer.screenshot("07a-held").await;
+
+    // A supervisor approves it, with a comment, from the approval queue.
+    officer.click("#logout").await;
+    officer.type_into("#login-username", "sari").await;
+    officer.type_into("#login-password", OFFICER_PASSWORD).await;
+    officer.click("#login-submit").await;
+    officer.click("#open-approvals").await;
+    officer
+        .wait_until(
+            "the held enrollment is in the approval queue",
+            Duration::from_secs(20),
+            async |o| o.count("#approval-list tr[data-id]").await == 1,
+        )
+        .await;
+    let why = officer.text("#approval-list tr[data-id]").await;
+    assert!(
+        why.contains("Right little missing: Scarred or worn") && why.contains("budi"),
+        "the queue says who enrolled it and why it waits: {why}"
+    );
+    officer.screenshot("07b-approvals").await;
+    officer
+        .type_into(
+            "#approval-list tr[data-id] input.comment",
+            "Scar seen; the other nine prints are good",
+        )
+        .await;
+    officer
+        .click("#approval-list tr[data-id] button.approve")
+        .await;
+    officer
+        .wait_until(
+            "nothing waits for approval any more",
+            Duration::from_secs(20),
+            async |o| o.count("#approval-list tr[data-id]").await == 0,
+        )
+        .await;
+    officer.click("#approvals-back").await;
+    officer
+        .wait_until(
+            "the supervisor is told the station is offline",
             Duration::from_secs(30),
             async |o| o.count("#sync-status[data-problem='offline']").await == 1,
         )
@@ -442,7 +534,104 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "row: {row}"
     );
     officer.screenshot("08-accepted").await;
+    let shots = officer.shots.clone();
     officer.client.close().await.expect("close the session");
+
+    // A technician checks the station before the day's work: the station, both devices and the
+    // server link pass; then a practice drill blacks out the simulated camera and the self-test
+    // names the fault; the report is exported as JSON and as a printable page.
+    {
+        let station =
+            Station::open(StationPaths::new(station_dir.path()), &passphrase()).expect("station");
+        station_core::officers::add_officer(
+            station.store(),
+            "tari",
+            "Tari Wibowo",
+            station_core::officers::Role::Technician,
+            &station_core::officers::Password::new(OFFICER_PASSWORD.into()),
+            &station_core::clock::SystemClock,
+        )
+        .expect("technician account");
+    }
+    let technician = Officer {
+        client: connect().await,
+        shots,
+    };
+    technician
+        .type_into("#unlock-passphrase", STATION_PASSPHRASE)
+        .await;
+    technician.click("#unlock-submit").await;
+    technician.type_into("#login-username", "tari").await;
+    technician
+        .type_into("#login-password", OFFICER_PASSWORD)
+        .await;
+    technician.click("#login-submit").await;
+    technician.click("#selftest-run").await;
+    technician
+        .wait_until(
+            "the self-test finishes",
+            Duration::from_secs(90),
+            async |o| o.count("#selftest-verdict[data-verdict]").await == 1,
+        )
+        .await;
+    for section in ["station", "reader", "server"] {
+        assert_eq!(
+            technician
+                .count(&format!("[data-section='{section}'][data-verdict='pass']"))
+                .await,
+            1,
+            "the {section} passes: {}",
+            technician.text("#selftest-results").await
+        );
+    }
+    technician.screenshot("09-selftest").await;
+
+    technician
+        .find("#selftest-drill")
+        .await
+        .select_by_value("camera-black")
+        .await
+        .expect("choose the drill");
+    technician.click("#selftest-run").await;
+    technician
+        .wait_until(
+            "the self-test with the drill finishes and names the fault",
+            Duration::from_secs(90),
+            async |o| o.count("#selftest-verdict[data-verdict='fail']").await == 1,
+        )
+        .await;
+    let camera = technician
+        .text("[data-section='camera'][data-verdict='fail']")
+        .await;
+    assert!(
+        camera.contains("frames were black: is the lens covered?"),
+        "the camera's failed check says what is wrong: {camera}"
+    );
+    technician.screenshot("10-selftest-fault").await;
+    let mut exported = Vec::new();
+    for (button, extension) in [
+        ("#selftest-export-html", ".html"),
+        ("#selftest-export-json", ".json"),
+    ] {
+        technician.click(button).await;
+        technician
+            .wait_until("the report is saved", Duration::from_secs(10), async |o| {
+                o.text("#selftest-exported").await.ends_with(extension)
+            })
+            .await;
+        let line = technician.text("#selftest-exported").await;
+        let path = line.trim_start_matches("Report saved: ").to_owned();
+        exported.push(std::fs::read_to_string(&path).expect("the exported report"));
+    }
+    assert!(
+        exported[0].contains("<!DOCTYPE html>")
+            && exported[0].contains("frames were black: is the lens covered?"),
+        "the printable report names the fault"
+    );
+    let json: serde_json::Value = serde_json::from_str(&exported[1]).expect("JSON report");
+    assert_eq!(json["verdict"], "fail");
+    assert_eq!(json["drill"], "CameraBlack");
+    technician.client.close().await.expect("close the session");
     drop(driver);
 
     let packets = server.data.packets().expect("server packets");
@@ -486,7 +675,19 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "capture.fingers",
             "capture.fingers",
             "capture.fingers",
+            "capture.exception",
             "enrollment.submitted",
+            "logout",
+            "login",
+            "enrollment.approved",
+            "station.unlocked",
+            "login",
+            "selftest.run",
+            "selftest.devices",
+            "selftest.run",
+            "selftest.devices",
+            "selftest.exported",
+            "selftest.exported",
         ],
         "every officer action in the app leaves an audit entry, in order"
     );

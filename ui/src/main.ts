@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, EnrollmentView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, SetView, StationStatus, SyncStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -24,6 +24,7 @@ interface Draft {
   form: Demographics;
   face: ImageView | null;
   fingers: FingerView[];
+  exceptions: ExceptionView[];
 }
 
 const state: {
@@ -43,6 +44,7 @@ function emptyDraft(): Draft {
     form: { full_name: "", date_of_birth: "", sex: "", nationality: "", document_number: "" },
     face: null,
     fingers: [],
+    exceptions: [],
   };
 }
 
@@ -181,7 +183,7 @@ function renderLogin(message = ""): void {
     error.textContent = "";
     try {
       state.officer = await api.login(username.value, password.value);
-      renderHome();
+      renderStart();
     } catch (e) {
       error.textContent = asCommandError(e).message;
       password.value = "";
@@ -284,6 +286,197 @@ async function refreshList(body: HTMLElement, summary: HTMLElement): Promise<voi
   }
 }
 
+/** Where a role starts: technicians at the self-test, everyone else at the enrollment list. */
+function renderStart(): void {
+  if (state.officer?.role === "technician") renderSelfTest();
+  else renderHome();
+}
+
+// ---------- Supervisor: approvals ----------
+
+function renderApprovals(): void {
+  stopPolling();
+  const body = el("tbody", {});
+  const message = el("p", { id: "approvals-error", class: "error", role: "alert" }, "");
+  const load = async () => {
+    try {
+      const held = await api.listApprovals();
+      body.replaceChildren(
+        ...(held.length
+          ? held.map((item) => {
+              const comment = el("input", { class: "comment", autocomplete: "off", placeholder: "Comment (needed to refuse)", "aria-label": "Comment" });
+              const decide = (approve: boolean) => async () => {
+                message.textContent = "";
+                try {
+                  await api.decideApproval(item.id, approve, comment.value);
+                  toast(approve ? "Approved: it will be sent." : "Refused: it will not be sent.");
+                  await load();
+                } catch (e) {
+                  showError(message, e);
+                }
+              };
+              const why = [
+                ...item.exceptions.map((e) => `${e.label} missing: ${e.reason}`),
+                ...(item.forceCaptured ? [`${item.forceCaptured} capture(s) kept below the quality checks`] : []),
+              ];
+              return el(
+                "tr",
+                { "data-id": item.id },
+                el("td", {}, new Date(item.createdAt).toLocaleString()),
+                el("td", {}, item.officer),
+                el("td", {}, el("ul", { class: "reasons" }, ...why.map((w) => el("li", {}, w)))),
+                el(
+                  "td",
+                  {},
+                  comment,
+                  el("div", { class: "actions" }, el("button", { class: "approve primary", onclick: decide(true) }, "Approve"), el("button", { class: "refuse", onclick: decide(false) }, "Refuse")),
+                ),
+              );
+            })
+          : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, "Nothing waits for approval."))]),
+      );
+    } catch (e) {
+      showError(message, e);
+    }
+  };
+  mount(
+    root,
+    header(),
+    el(
+      "main",
+      {},
+      el(
+        "section",
+        { class: "card" },
+        el("h1", {}, "Waiting for approval"),
+        el("p", { class: "muted" }, "Enrollments with a missing finger or a capture kept below the quality checks leave the station only once a supervisor approves them."),
+        el("table", { id: "approval-list" }, el("thead", {}, el("tr", {}, el("th", {}, "Enrolled"), el("th", {}, "Officer"), el("th", {}, "Why it waits"), el("th", {}, "Decision"))), body),
+        message,
+        el("div", { class: "actions" }, el("button", { id: "approvals-back", onclick: () => renderHome() }, "Back to enrollments")),
+      ),
+    ),
+  );
+  void load();
+}
+
+// ---------- Technician: self-test ----------
+
+const SECTIONS: { key: string; label: string }[] = [
+  { key: "station", label: "Station: storage, keys, audit log" },
+  { key: "camera", label: "Camera" },
+  { key: "reader", label: "Fingerprint reader" },
+  { key: "server", label: "Server link" },
+];
+
+const DRILLS: { value: Drill | ""; label: string }[] = [
+  { value: "", label: "No drill: test the devices as they are" },
+  { value: "camera-black", label: "Camera delivers black frames" },
+  { value: "camera-freeze", label: "Camera picture freezes" },
+  { value: "camera-unplugged", label: "Camera unplugged" },
+  { value: "reader-residue", label: "Latent print left on the reader" },
+  { value: "reader-unplugged", label: "Reader unplugged" },
+];
+
+function sectionBlock(key: string, label: string, section: Section | null, running: boolean): HTMLElement {
+  const verdict = section ? section.verdict : running ? "running" : "waiting";
+  const word = section ? (section.verdict === "pass" ? "Pass" : section.verdict === "warn" ? "Warning" : "Fail") : running ? "Running…" : "Waiting";
+  return el(
+    "div",
+    { class: `selftest-section ${verdict}`, "data-section": key, "data-verdict": verdict },
+    el("h2", {}, el("span", { class: "verdict" }, word), ` ${label}`, section ? el("span", { class: "muted" }, ` — ${section.subject}`) : null),
+    section
+      ? el(
+          "ul",
+          { class: "checks" },
+          ...section.checks.map((c) => el("li", { class: c.verdict === "pass" ? "pass" : c.verdict === "warn" ? "warn" : "fail", "data-check": c.name }, `${c.verdict === "pass" ? "✓" : c.verdict === "warn" ? "!" : "✗"} ${c.name}: ${c.detail}`)),
+        )
+      : null,
+  );
+}
+
+function renderSelfTest(): void {
+  stopPolling();
+  const results = el("div", { id: "selftest-results", "aria-live": "polite" });
+  const verdict = el("p", { id: "selftest-verdict", class: "muted" }, "Run the self-test to check this station before the day's work.");
+  const message = el("p", { id: "selftest-error", class: "error", role: "alert" }, "");
+  const exported = el("p", { id: "selftest-exported", class: "muted" }, "");
+  const drill = el("select", { id: "selftest-drill" }, ...DRILLS.map((d) => el("option", { value: d.value }, d.label)));
+  const sections = new Map<string, Section | null>(SECTIONS.map((s) => [s.key, null]));
+  let running: string | null = null;
+  const draw = () =>
+    results.replaceChildren(...SECTIONS.map((s) => sectionBlock(s.key, s.label, sections.get(s.key) ?? null, running === s.key)));
+  const exportAs = (format: ReportFormat) => async () => {
+    message.textContent = "";
+    try {
+      const path = await api.exportSelftest(format);
+      exported.textContent = `Report saved: ${path}`;
+    } catch (e) {
+      showError(message, e);
+    }
+  };
+  const exportJson = el("button", { id: "selftest-export-json", disabled: true, onclick: exportAs("json") }, "Export JSON");
+  const exportHtml = el("button", { id: "selftest-export-html", disabled: true, onclick: exportAs("html") }, "Export printable report");
+  const run = el("button", {
+    id: "selftest-run",
+    class: "primary",
+    onclick: async () => {
+      message.textContent = "";
+      exported.textContent = "";
+      run.disabled = true;
+      SECTIONS.forEach((s) => sections.set(s.key, null));
+      verdict.textContent = "Testing…";
+      verdict.className = "muted";
+      draw();
+      try {
+        const chosen = drill.value === "" ? null : (drill.value as Drill);
+        const report = await api.runSelftest(chosen, (progress) => {
+          running = progress.section ? null : progress.key;
+          if (progress.section) sections.set(progress.key, progress.section);
+          draw();
+        });
+        running = null;
+        report.sections.forEach((s) => sections.set(s.key, s));
+        draw();
+        verdict.textContent =
+          report.verdict === "pass" ? "Everything works." : report.verdict === "warn" ? "Works, with warnings: see below." : "Something does not work: see the failed checks below.";
+        verdict.className = `selftest-verdict ${report.verdict}`;
+        verdict.dataset.verdict = report.verdict;
+        exportJson.disabled = false;
+        exportHtml.disabled = false;
+      } catch (e) {
+        verdict.textContent = "";
+        showError(message, e);
+      } finally {
+        running = null;
+        run.disabled = false;
+      }
+    },
+  }, "Run self-test");
+  draw();
+  mount(
+    root,
+    header(),
+    el(
+      "main",
+      {},
+      problemBanner() ?? "",
+      el(
+        "section",
+        { class: "card" },
+        el("h1", {}, "Station self-test"),
+        el("p", { class: "muted" }, "Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server."),
+        el("div", { class: "field" }, el("label", { for: "selftest-drill" }, "Practice drill (simulated devices only)"), drill),
+        el("div", { class: "actions" }, run, exportJson, exportHtml),
+        verdict,
+        message,
+        results,
+        exported,
+      ),
+    ),
+  );
+  run.focus();
+}
+
 function renderHome(): void {
   stopPolling();
   const body = el("tbody", {});
@@ -305,6 +498,7 @@ function renderHome(): void {
       ? el("button", { id: "resume-enrollment", class: "primary", onclick: () => void resumeEnrollment() }, "Resume enrollment")
       : null,
     el("button", { id: "new-enrollment", class: state.officer?.hasDraft ? "" : "primary", onclick: () => void startEnrollment() }, "New enrollment"),
+    state.officer?.role === "supervisor" ? el("button", { id: "open-approvals", onclick: () => renderApprovals() }, "Approvals") : null,
     el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary), (e) => showError(summary, e)) }, "Sync now"),
     el(
       "button",
@@ -328,7 +522,7 @@ function renderHome(): void {
 async function resumeEnrollment(): Promise<void> {
   try {
     const saved = await api.resumeEnrollment();
-    state.draft = { form: saved.form, face: saved.face, fingers: saved.fingers };
+    state.draft = { form: saved.form, face: saved.face, fingers: saved.fingers, exceptions: saved.exceptions };
     if (state.officer) state.officer.hasDraft = false;
     renderStep("applicant");
   } catch (e) {
@@ -565,12 +759,36 @@ function stopFingersLive(capture = false): Promise<void> {
   return api.fingersLiveStop(capture).catch(() => undefined);
 }
 
-/** A set is done when each of its fingers is kept at the threshold or was accepted after the last attempt. */
-function setDone(set: (typeof SETS)[number], fingers: FingerView[]): boolean {
+/** A set is done when each of its fingers is kept at the threshold, was accepted after the last attempt, or is declared missing. */
+function setDone(set: (typeof SETS)[number], fingers: FingerView[], exceptions: ExceptionView[] = state.draft.exceptions): boolean {
   return set.fingers.every((position) => {
+    if (exceptions.some((e) => e.position === position)) return true;
     const kept = fingers.find((f) => f.position === position);
     return kept !== undefined && ((kept.quality ?? 0) >= FINGER_THRESHOLD || kept.forced);
   });
+}
+
+const FINGER_NAMES: Record<string, string> = {
+  left_little: "Left little",
+  left_ring: "Left ring",
+  left_middle: "Left middle",
+  left_index: "Left index",
+  left_thumb: "Left thumb",
+  right_thumb: "Right thumb",
+  right_index: "Right index",
+  right_middle: "Right middle",
+  right_ring: "Right ring",
+  right_little: "Right little",
+};
+
+const EXCEPTION_REASONS = ["Amputated", "Bandaged or injured", "Scarred or worn: no ridges to capture", "Other"];
+
+function exceptionList(exceptions: ExceptionView[]): HTMLElement {
+  return el(
+    "ul",
+    { id: "exception-list", class: "exceptions" },
+    ...exceptions.map((e) => el("li", { "data-position": e.position }, `${e.label}: ${e.reason}`)),
+  );
 }
 
 function renderFingers(): void {
@@ -608,6 +826,7 @@ function renderFingers(): void {
   };
   const showResult = (set: (typeof SETS)[number], result: SetView) => {
     state.draft.fingers = result.fingers;
+    state.draft.exceptions = result.exceptions;
     if (result.retry) {
       const poor = result.results.filter((r) => r.retry);
       const attempt = Math.max(...poor.map((r) => r.attempts)) + 1;
@@ -620,9 +839,12 @@ function renderFingers(): void {
     }
     refresh();
   };
+  // Each watch has its number: one that ends after a newer one started leaves the flag alone.
+  let generation = 0;
   const watch = async () => {
     const set = current;
     if (!set) return;
+    const mine = ++generation;
     message.textContent = "";
     fingersLiveRunning = true;
     // The last set's frame and checks go: what shows is this set's.
@@ -645,9 +867,61 @@ function renderFingers(): void {
     } catch (e) {
       showError(message, e);
     } finally {
-      if (current === set || !current) fingersLiveRunning = false;
+      if (mine === generation) fingersLiveRunning = false;
     }
   };
+  // A finger that cannot be captured is declared with a reason; its set then goes without it.
+  const exceptions = el("div", { id: "exceptions" }, state.draft.exceptions.length ? exceptionList(state.draft.exceptions) : null);
+  const exceptionFinger = el("select", { id: "exception-finger" });
+  const exceptionReason = el("select", { id: "exception-reason" }, ...EXCEPTION_REASONS.map((r) => el("option", { value: r }, r)));
+  const exceptionDetail = el("input", { id: "exception-detail", autocomplete: "off", placeholder: "Details (optional)" });
+  const exceptionForm = el(
+    "form",
+    { id: "exception-form", class: "exception-form", hidden: true },
+    el("label", { for: "exception-finger" }, "Finger"),
+    exceptionFinger,
+    el("label", { for: "exception-reason" }, "Reason"),
+    exceptionReason,
+    exceptionDetail,
+    el("button", { id: "exception-submit", type: "submit" }, "Declare missing"),
+  );
+  exceptionForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    const detail = exceptionDetail.value.trim();
+    const reason = detail ? `${exceptionReason.value}: ${detail}` : exceptionReason.value;
+    try {
+      const changed = await api.declareException(exceptionFinger.value as FingerView["position"], reason);
+      state.draft.fingers = changed.fingers;
+      state.draft.exceptions = changed.exceptions;
+      exceptions.replaceChildren(exceptionList(changed.exceptions));
+      exceptionForm.hidden = true;
+      const watching = fingersLiveRunning ? current : null;
+      current = SETS.find((s) => !setDone(s, state.draft.fingers)) ?? null;
+      refresh();
+      // A running watch expects the old set of fingers: start it again without the excused one.
+      if (watching) {
+        await stopFingersLive();
+        void watch();
+      }
+    } catch (e) {
+      showError(message, e);
+    }
+  });
+  const declare = el("button", {
+    id: "declare-exception",
+    type: "button",
+    onclick: () => {
+      const excused = new Set(state.draft.exceptions.map((e) => e.position));
+      exceptionFinger.replaceChildren(
+        ...SETS.flatMap((s) => s.fingers)
+          .filter((position) => !excused.has(position as FingerView["position"]))
+          .map((position) => el("option", { value: position }, FINGER_NAMES[position] ?? position)),
+      );
+      exceptionForm.hidden = !exceptionForm.hidden;
+      if (!exceptionForm.hidden) exceptionFinger.focus();
+    },
+  }, "Finger missing or unusable…");
   const capture = el("button", {
     id: "capture-fingers",
     onclick: async () => {
@@ -683,8 +957,10 @@ function renderFingers(): void {
     title,
     el("div", { class: "face-step" }, preview, el("div", {}, checklist, progress)),
     area,
+    exceptions,
+    exceptionForm,
     message,
-    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => void stopFingersLive().then(() => renderStep("face")) }, "Back"), capture, next),
+    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => void stopFingersLive().then(() => renderStep("face")) }, "Back"), capture, declare, next),
   );
   if (current) {
     capture.focus();
@@ -733,6 +1009,15 @@ function renderReview(): void {
       details,
     ),
     fingerGrid(fingers),
+    state.draft.exceptions.length
+      ? el(
+          "div",
+          { id: "review-exceptions" },
+          el("h2", {}, "Declared missing or unusable"),
+          exceptionList(state.draft.exceptions),
+          el("p", { class: "muted" }, "This enrollment will wait for a supervisor's approval before it is sent."),
+        )
+      : document.createTextNode(""),
     message,
     el("div", { class: "actions" }, el("button", { id: "review-back", onclick: () => renderStep("fingers") }, "Back"), submit),
   );

@@ -63,6 +63,7 @@ const MAX_BACKGROUND_STD: f64 = 18.0;
 const MAX_BACKGROUND_DIFFERENCE: f64 = 30.0;
 
 /// One of the checks.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaceCheck {

@@ -21,6 +21,7 @@ const PLATEN_WIDTH_CENTI_INCHES: u32 = 320;
 const STILL_MM: f64 = 0.3;
 
 /// Where one finger of the set is.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnGlass {
@@ -258,6 +259,72 @@ pub fn watch(
     }
 }
 
+/// Why a set was captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The station saw every finger asked for lie still on the glass.
+    Placed,
+    /// The officer asked for it (`capture_now` with `stop`).
+    ByHand,
+    /// The reader waits for the fingers itself ([`FingerprintScanner::captures_when_placed`]).
+    Reader,
+    /// The reader shows no preview; its capture waits for the fingers.
+    NoPreview,
+}
+
+impl Trigger {
+    /// How the capture came about, in words for the audit log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Placed => "automatically: every finger lay still on the glass",
+            Self::ByHand => "by hand",
+            Self::Reader => "by the reader once the fingers were placed",
+            Self::NoPreview => "by a reader without a preview",
+        }
+    }
+}
+
+/// Runs one set's live step: shows `on_frame` the preview with its checks, and calls `capture`
+/// when the set should be captured — when the fingers lie still for `required` frames, at
+/// once for a reader that waits for the fingers itself (the preview is then shown while the
+/// capture runs), at once for a reader without a preview, or when the officer sets
+/// `capture_now` and `stop`. `Ok(None)` when stopped without capturing or after `limit`.
+///
+/// # Errors
+/// The reader's error when its preview fails (a capture's own errors are `capture`'s result).
+#[allow(clippy::too_many_arguments)] // each is one independent knob of the live step
+pub fn live_set<T: Send>(
+    scanner: &dyn FingerprintScanner,
+    set: FingerSet,
+    excused: &[FingerPosition],
+    required: usize,
+    limit: Duration,
+    stop: &AtomicBool,
+    capture_now: &AtomicBool,
+    on_frame: impl FnMut(&RgbFrame, &Placement, usize) + Send,
+    capture: impl FnOnce(Trigger) -> T,
+) -> Result<Option<T>, DeviceError> {
+    if scanner.captures_when_placed() {
+        return Ok(Some(std::thread::scope(|scope| {
+            scope.spawn(|| {
+                // The preview only informs here; its end or failure changes nothing.
+                let _ = watch(scanner, set, excused, usize::MAX, limit, stop, on_frame);
+            });
+            let outcome = capture(Trigger::Reader);
+            stop.store(true, Ordering::Relaxed);
+            outcome
+        })));
+    }
+    let trigger = match watch(scanner, set, excused, required, limit, stop, on_frame) {
+        Ok(Ok(())) => Trigger::Placed,
+        Ok(Err(WatchEnd::Stopped)) if capture_now.load(Ordering::Relaxed) => Trigger::ByHand,
+        Ok(Err(_)) => return Ok(None),
+        Err(DeviceError::Unsupported { .. }) => Trigger::NoPreview,
+        Err(error) => return Err(error),
+    };
+    Ok(Some(capture(trigger)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +439,58 @@ mod tests {
             seen.last().map(|s| s.1),
             Some(3),
             "three ready frames in a row"
+        );
+    }
+
+    #[test]
+    fn the_live_step_captures_once_the_fingers_settle_or_at_once_when_asked() {
+        let scanner = SimulatedScanner::new(6);
+        let (stop, now) = (AtomicBool::new(false), AtomicBool::new(false));
+        let mut frames = 0;
+        let captured = live_set(
+            &scanner,
+            FingerSet::RightSlap,
+            &[],
+            3,
+            Duration::from_secs(20),
+            &stop,
+            &now,
+            |_, _, _| frames += 1,
+            |trigger| trigger,
+        )
+        .expect("preview");
+        assert_eq!(captured, Some(Trigger::Placed));
+        assert!(frames >= 3, "the preview was shown first");
+
+        let (stop, now) = (AtomicBool::new(true), AtomicBool::new(true));
+        let by_hand = live_set(
+            &scanner,
+            FingerSet::Thumbs,
+            &[],
+            3,
+            Duration::from_secs(5),
+            &stop,
+            &now,
+            |_, _, _| {},
+            |trigger| trigger,
+        );
+        assert_eq!(by_hand.expect("preview"), Some(Trigger::ByHand));
+        let now = AtomicBool::new(false);
+        let left = live_set(
+            &scanner,
+            FingerSet::Thumbs,
+            &[],
+            3,
+            Duration::from_secs(5),
+            &stop,
+            &now,
+            |_, _, _| {},
+            |trigger| trigger,
+        );
+        assert_eq!(
+            left.expect("preview"),
+            None,
+            "leaving the step captures nothing"
         );
     }
 

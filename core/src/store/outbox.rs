@@ -54,7 +54,9 @@ INSERT INTO outbox_bytes (packet_id, packet)
 ALTER TABLE outbox DROP COLUMN packet;";
 
 /// Where a packet is in delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum OutboxState {
     /// Waiting to be uploaded, or being retried.
     Pending,

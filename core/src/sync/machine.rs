@@ -30,6 +30,7 @@ pub struct PacketInfo {
 }
 
 /// The kinds of trouble the officer is told apart.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
@@ -87,6 +88,7 @@ impl ProblemKind {
 }
 
 /// A classified failure with what was seen, for the log and the technician.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     /// The class.
@@ -201,6 +203,7 @@ pub enum Action {
 }
 
 /// What the sync loop is doing.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -215,6 +218,7 @@ pub enum Phase {
 }
 
 /// Progress and trouble, for the UI.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {

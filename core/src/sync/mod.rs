@@ -144,6 +144,24 @@ impl Uploader {
         })
     }
 
+    /// Checks the link to the server with one signed request (a status query about nothing):
+    /// it exercises the network, TLS, the clocks and the station's registration without
+    /// sending a packet. `Ok` says how the server answered, `Err` what stood in the way.
+    ///
+    /// # Errors
+    /// The officer's message for the problem met, with its detail.
+    pub async fn check_link(&self) -> Result<String, String> {
+        match self.client.statuses(Vec::new()).await {
+            Ok(_) => Ok("the server accepted a request signed by this station".to_owned()),
+            Err(Failure::Problem(problem)) => Err(format!(
+                "{} ({})",
+                problem.kind.officer_message(),
+                problem.detail
+            )),
+            Err(other) => Err(format!("the server answered out of turn: {other:?}")),
+        }
+    }
+
     /// A fresh machine for this uploader.
     pub fn machine(&self) -> Machine {
         Machine::new(self.config, self.receipt_key)

@@ -35,21 +35,7 @@ impl SbiSimProcess {
 
     /// Forces the simulator's behaviour through its admin endpoint.
     fn admin(&self, settings: &str) {
-        use std::io::{Read, Write};
-        let mut stream =
-            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("admin connection");
-        write!(
-            stream,
-            "POST /admin/state HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{settings}",
-            settings.len()
-        )
-        .expect("admin request");
-        let mut answer = String::new();
-        let _ = stream.read_to_string(&mut answer);
-        assert!(
-            answer.starts_with("HTTP/1.1 200"),
-            "admin refused: {answer}"
-        );
+        sbi_admin(self.port, settings);
     }
 }
 

@@ -1,5 +1,6 @@
 //! System tests: the station core against a real central server over loopback HTTP.
 
+mod capture;
 mod delivery;
 mod devices;
 mod faults;
