@@ -36,4 +36,4 @@ ui/node_modules/.bin/tauri build --bundles deb --config '{
 
 deb=$(ls -t target/release/bundle/deb/*.deb | head -n 1)
 say "Built $deb"
-dpkg-deb --contents "$deb" | awk '{print $6}' | grep -E 'usr/bin/|\.desktop$'
+dpkg-deb --contents "$deb" | sed -E 's/^([^ ]+ +){5}//' | grep -E 'usr/bin/.|\.desktop$'
