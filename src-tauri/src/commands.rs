@@ -664,7 +664,6 @@ pub async fn run_selftest(
                 Ok(Section::server(&url, outcome, took))
             })?,
         ];
-        simulated.end_drills();
         let report = TechnicianReport::new(
             rfc3339(SystemClock.now()),
             station.config().station_name.clone(),

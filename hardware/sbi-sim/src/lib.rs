@@ -34,7 +34,7 @@ use hardware::records::finger::{Compression, FingerRecord, FingerView};
 use hardware::records::{CaptureDevice, CaptureTime, QualityBlock};
 use hardware::sbi::wire::{self, CaptureRequest, DigitalId, StreamRequest};
 use hardware::simulated::{
-    render_empty_platen, render_slap, Conditions, SimulatedCamera, SimulatedScanner,
+    render_empty_slap_platen, render_slap, Conditions, SimulatedCamera, SimulatedScanner,
 };
 use hardware::{Camera, FingerPosition, FingerSet, FingerprintScanner};
 use serde::{Deserialize, Serialize};
@@ -810,7 +810,11 @@ fn preview(shared: &Shared, stream: &TcpStream, body: &[u8]) {
             }
             Some(_) => {
                 settling = 50;
-                Some(empty_platen(state.person, shared.state().residue, n))
+                Some(render_empty_slap_platen(
+                    state.person,
+                    shared.state().residue,
+                    u64::from(n),
+                ))
             }
             None => camera.capture_still().ok(),
         };
@@ -824,20 +828,6 @@ fn preview(shared: &Shared, stream: &TcpStream, body: &[u8]) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = std::io::Write::write_all(&mut &*stream, format!("--{boundary}--\r\n").as_bytes());
-}
-
-/// The empty 800×520 platen, with a faint latent slap when `residue`.
-fn empty_platen(person: u64, residue: bool, frame: u32) -> RgbFrame {
-    let latent: Option<Vec<u8>> = residue.then(|| {
-        let slap = render_slap(person, FingerSet::RightSlap, 0);
-        slap.pixels().iter().step_by(3).copied().collect()
-    });
-    render_empty_platen(
-        800,
-        520,
-        latent.as_deref().map(|grey| (grey, 244.0)),
-        u64::from(frame),
-    )
 }
 
 /// Fails unless `versions` lists only versions the simulator speaks.

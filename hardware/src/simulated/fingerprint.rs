@@ -333,6 +333,21 @@ pub fn render_slap_without(
     RgbFrame::new(width as u32, height as u32, rgb).expect("the buffer has 800 × 520 × 3 bytes")
 }
 
+/// The empty 800×520 platen of a slap reader's preview, with a faint latent right slap of the
+/// applicant `seed` when `residue` (see [`render_empty_platen`]).
+pub fn render_empty_slap_platen(seed: u64, residue: bool, noise_seed: u64) -> RgbFrame {
+    let latent: Option<Vec<u8>> = residue.then(|| {
+        let slap = render_slap(seed, crate::FingerSet::RightSlap, 0);
+        slap.pixels().iter().step_by(3).copied().collect()
+    });
+    render_empty_platen(
+        800,
+        520,
+        latent.as_deref().map(|grey| (grey, 244.0)),
+        noise_seed,
+    )
+}
+
 /// An empty platen as a reader's preview shows it: light glass with sensor noise (different for
 /// each `noise_seed`) and, when `latent` gives grey pixels of the same size on a light background
 /// of the given level, the smudge an earlier finger left — about a third of its contrast.

@@ -20,8 +20,8 @@ use std::time::Duration;
 pub use camera::SimulatedCamera;
 pub use degrade::{degrade, Degradation};
 pub use fingerprint::{
-    render_empty_platen, render_fingerprint, render_fingerprint_with, render_slap,
-    render_slap_without, Conditions,
+    render_empty_platen, render_empty_slap_platen, render_fingerprint, render_fingerprint_with,
+    render_slap, render_slap_without, Conditions,
 };
 pub use host::SimulatedHost;
 pub use scanner::SimulatedScanner;

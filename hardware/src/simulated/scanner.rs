@@ -132,18 +132,9 @@ impl FrameStream for PlatenStream {
             let settle = SLIDE.saturating_sub(slid) as u32;
             return Ok(fingerprint::render_slap(self.seed, self.set, settle));
         }
-        let latent = self.residue.load(Ordering::SeqCst).then(|| {
-            let slap = fingerprint::render_slap(self.seed, FingerSet::RightSlap, 0);
-            slap.pixels()
-                .iter()
-                .step_by(3)
-                .copied()
-                .collect::<Vec<u8>>()
-        });
-        Ok(fingerprint::render_empty_platen(
-            800,
-            520,
-            latent.as_deref().map(|grey| (grey, 244.0)),
+        Ok(fingerprint::render_empty_slap_platen(
+            self.seed,
+            self.residue.load(Ordering::SeqCst),
             self.seed ^ self.frame,
         ))
     }
