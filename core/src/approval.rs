@@ -197,11 +197,21 @@ mod tests {
             "an exception stands in for the finger"
         );
         let form = Demographics {
-            full_name: "Siti Rahayu".into(),
-            date_of_birth: "1990-04-12".into(),
+            form: "wna-visa".into(),
+            form_version: "2026.11".into(),
+            full_name: "Marie Dupont".into(),
+            date_of_birth: "1985-03-17".into(),
             sex: "F".into(),
-            nationality: "IDN".into(),
-            document_number: "C1234567".into(),
+            nationality: "FRA".into(),
+            document_number: "X4K7Q2M19".into(),
+            fields: [
+                ("issuing_state", "FRA"),
+                ("passport_expiry", "2099-09-15"),
+                ("visa_type", "visit"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         };
         enrollment::submit(station, officer, &form, &draft, &SystemClock)
             .expect("submit")

@@ -14,6 +14,7 @@ use protocol::content::{
     finger_part, BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError,
     FingerImage, CONTENT_SCHEMA_VERSION, FACE_PART,
 };
+use protocol::form::FormLibrary;
 use protocol::manifest::{CaptureRecord, DeviceIdentity, Modality};
 use protocol::packet::{self, PacketError, SealParams};
 use protocol::random::SystemRandom;
@@ -602,6 +603,14 @@ pub struct SubmittedEnrollment {
     pub packet_bytes: usize,
 }
 
+/// `demographics` normalized by the form it names (as typed when the form is unknown, which
+/// validation then reports).
+pub fn normalized(forms: &FormLibrary, demographics: &Demographics) -> Demographics {
+    forms
+        .find(&demographics.form, &demographics.form_version)
+        .map_or_else(|| demographics.clone(), |form| form.normalize(demographics))
+}
+
 /// Validates the form and the draft, seals the enrollment for the server and stores it with its
 /// outbox row in one transaction.
 ///
@@ -618,9 +627,10 @@ pub fn submit(
         return Err(EnrollmentError::NotPermitted(officer.role.as_str()));
     }
     let now = clock.now();
-    let demographics = demographics.normalized();
-    demographics
-        .validate(now.date())
+    let demographics = normalized(station.forms(), demographics);
+    station
+        .forms()
+        .validate(&demographics, now.date())
         .map_err(EnrollmentError::InvalidForm)?;
     let missing = draft.missing();
     let Some(face) = draft.face.as_ref().filter(|_| missing.is_empty()) else {

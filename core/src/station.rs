@@ -16,6 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use protocol::form::{FormLibrary, FormSet};
 use protocol::keys::{KeyError, ServerPublicKey, StationPublicKey, StationSigningKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -75,6 +76,33 @@ impl StationPaths {
     pub fn database(&self) -> PathBuf {
         self.root.join("station.db")
     }
+
+    /// Form definitions that replace the built-in ones (a regulation change), when present.
+    pub fn forms(&self) -> PathBuf {
+        self.root.join("forms.json")
+    }
+}
+
+/// The built-in forms, then `forms.json` in the data directory when there is one: new
+/// enrollments use the newest; drafts begun on the built-in version still check.
+///
+/// # Errors
+/// [`OpenError::Forms`] when the file cannot be read or is not a consistent definition.
+pub fn load_forms(paths: &StationPaths) -> Result<FormLibrary, OpenError> {
+    let file = paths.forms();
+    let forms_error = |reason: String| OpenError::Forms {
+        path: file.clone(),
+        reason,
+    };
+    let mut sets = vec![FormSet::builtin().map_err(|e| forms_error(e.to_string()))?];
+    if file.exists() {
+        let text = read(&file)?;
+        let text = String::from_utf8(text).map_err(|e| forms_error(e.to_string()))?;
+        let set = FormSet::parse(&text).map_err(|e| forms_error(e.to_string()))?;
+        sets.retain(|known| known.version != set.version);
+        sets.push(set);
+    }
+    Ok(FormLibrary::new(sets))
 }
 
 /// Who the station is and which server it sends to; written once at provisioning.
@@ -136,6 +164,14 @@ pub enum OpenError {
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `forms.json` is not a valid form definition.
+    #[error("{path} is not a valid form definition: {reason}")]
+    Forms {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// An open, provisioned station.
@@ -146,6 +182,7 @@ pub struct Station {
     data_key: Arc<DataKey>,
     store: Store,
     paths: StationPaths,
+    forms: Arc<FormLibrary>,
 }
 
 impl Station {
@@ -195,12 +232,14 @@ impl Station {
         keys: Unlocked,
     ) -> Result<Self, OpenError> {
         let store = Store::open(&paths.database())?;
+        let forms = Arc::new(load_forms(&paths)?);
         let station = Self {
             config,
             signing_key: Arc::new(keys.signing_key),
             data_key: Arc::new(keys.data_key),
             store,
             paths,
+            forms,
         };
         crate::enrollment::seal_legacy_rows(&station)
             .map_err(|e| OpenError::Legacy(e.to_string()))?;
@@ -220,6 +259,11 @@ impl Station {
     /// The files.
     pub fn paths(&self) -> &StationPaths {
         &self.paths
+    }
+
+    /// The enrollment forms: the built-in ones and the data directory's `forms.json`.
+    pub fn forms(&self) -> &FormLibrary {
+        &self.forms
     }
 
     pub(crate) fn signing_key(&self) -> &StationSigningKey {
@@ -360,5 +404,38 @@ mod tests {
         drop(station);
         let reopened = Station::open(paths, &passphrase).expect("reopen from the vault");
         assert_eq!(reopened.public_key(), public);
+    }
+
+    #[test]
+    fn a_forms_file_in_the_data_directory_updates_the_forms_without_a_new_build() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = test_station(dir.path());
+        let builtin = station.forms().current().expect("forms").version.clone();
+        drop(station);
+        let mut newer = FormSet::builtin().expect("builtin");
+        newer.version = "2027.01".into();
+        newer.forms.truncate(1);
+        let paths = StationPaths::new(dir.path());
+        fs::write(paths.forms(), serde_json::to_vec(&newer).expect("json")).expect("write");
+        let passphrase = Passphrase::new("core test passphrase".into());
+        let station = Station::open(paths.clone(), &passphrase).expect("open");
+        let current = station.forms().current().expect("forms");
+        assert_eq!(current.version, "2027.01");
+        assert_eq!(current.forms.len(), 1);
+        assert!(
+            station.forms().find("wna-visa", &builtin).is_some(),
+            "drafts begun on the built-in forms still check"
+        );
+        drop(station);
+
+        fs::write(paths.forms(), b"{\"version\": \"2027.02\", \"forms\": []}").expect("write");
+        let error = Station::open(paths, &passphrase).expect_err("no forms");
+        assert!(
+            error
+                .to_string()
+                .contains("forms.json is not a valid form definition")
+                && error.to_string().contains("there are no forms"),
+            "{error}"
+        );
     }
 }

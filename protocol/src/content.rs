@@ -3,18 +3,20 @@
 //! The same validation runs on the station (to give the officer field-by-field feedback) and
 //! on the server (which trusts nothing it receives).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::audit::AuditRecord;
+use crate::form::{FormLibrary, Label};
 use crate::manifest::CaptureRecord;
 use crate::packet::Part;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The version of [`EnrollmentContent`] this build writes.
-pub const CONTENT_SCHEMA_VERSION: u32 = 2;
+pub const CONTENT_SCHEMA_VERSION: u32 = 3;
 
 /// Bytes of a biometric image: never printed, zeroized on drop, base64url in JSON.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -38,12 +40,17 @@ impl fmt::Debug for BiometricBytes {
     }
 }
 
-/// The applicant's demographic fields as the officer typed them.
+/// The applicant's form as the officer filled it in: which form (and version) it is, the five
+/// fields every form has, and the form's other fields by name.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Demographics {
-    /// Full name as on the civil record.
+    /// The form's id in the form definitions, e.g. `wni-passport`.
+    pub form: String,
+    /// The version of the form definitions, e.g. `2026.11`.
+    pub form_version: String,
+    /// Full name as on the civil record or passport.
     pub full_name: String,
     /// Date of birth, `YYYY-MM-DD`.
     pub date_of_birth: String,
@@ -51,114 +58,62 @@ pub struct Demographics {
     pub sex: String,
     /// Nationality as an ICAO/ISO 3166-1 alpha-3 code, e.g. `IDN`.
     pub nationality: String,
-    /// Passport, visa or national id number.
+    /// The NIK of a citizen, the passport number of a foreigner.
     pub document_number: String,
+    /// The form's other fields, by name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// One invalid form field and what is wrong with it, in words an officer can act on.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
-    /// The field name as in [`Demographics`].
+    /// The field name as in the form definition.
     pub field: String,
     /// What to fix.
-    pub message: String,
+    pub message: Label,
+}
+
+impl FieldError {
+    /// An error on `field`.
+    pub fn new(field: &str, message: Label) -> Self {
+        Self {
+            field: field.to_owned(),
+            message,
+        }
+    }
 }
 
 impl Demographics {
-    /// Trims surrounding space and upper-cases the coded fields.
-    pub fn normalized(&self) -> Self {
-        Self {
-            full_name: self
-                .full_name
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-            date_of_birth: self.date_of_birth.trim().to_owned(),
-            sex: self.sex.trim().to_uppercase(),
-            nationality: self.nationality.trim().to_uppercase(),
-            document_number: self.document_number.trim().to_uppercase(),
+    /// The value of the field `name`, a core field or one of [`Self::fields`].
+    pub fn value(&self, name: &str) -> Option<&str> {
+        match name {
+            "full_name" => Some(&self.full_name),
+            "date_of_birth" => Some(&self.date_of_birth),
+            "sex" => Some(&self.sex),
+            "nationality" => Some(&self.nationality),
+            "document_number" => Some(&self.document_number),
+            other => self.fields.get(other).map(String::as_str),
         }
     }
 
-    /// Checks every field against `today`'s date and lists all problems at once.
-    ///
-    /// # Errors
-    /// One [`FieldError`] per invalid field.
-    pub fn validate(&self, today: Date) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut fail = |field: &str, message: String| {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message,
-            });
-        };
-        let name_chars = self.full_name.chars().count();
-        if name_chars == 0 {
-            fail("full_name", "Enter the applicant's full name.".into());
-        } else if name_chars > 100 {
-            fail(
-                "full_name",
-                "The name is longer than 100 characters.".into(),
-            );
-        } else if !self
-            .full_name
-            .chars()
-            .all(|c| c.is_alphabetic() || " '-.".contains(c))
-        {
-            fail(
-                "full_name",
-                "Use letters, spaces, apostrophes, hyphens and dots only.".into(),
-            );
-        }
-        match parse_date(&self.date_of_birth) {
-            None => fail(
-                "date_of_birth",
-                "Enter the date of birth as YYYY-MM-DD.".into(),
-            ),
-            Some(date) if date > today => fail(
-                "date_of_birth",
-                "The date of birth is in the future.".into(),
-            ),
-            Some(date) if today.year() - date.year() > 130 => fail(
-                "date_of_birth",
-                "The date of birth is more than 130 years ago.".into(),
-            ),
-            Some(_) => {}
-        }
-        if !matches!(self.sex.as_str(), "F" | "M" | "X") {
-            fail("sex", "Choose F, M or X.".into());
-        }
-        if self.nationality.len() != 3 || !self.nationality.chars().all(|c| c.is_ascii_uppercase())
-        {
-            fail(
-                "nationality",
-                "Use the three-letter country code, e.g. IDN.".into(),
-            );
-        }
-        let doc_len = self.document_number.len();
-        if !(5..=20).contains(&doc_len)
-            || !self
-                .document_number
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        {
-            fail(
-                "document_number",
-                "Use 5 to 20 letters A–Z and digits.".into(),
-            );
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
+    /// Sets the field `name`; an empty value removes an optional field.
+    pub fn set(&mut self, name: &str, value: String) {
+        match name {
+            "full_name" => self.full_name = value,
+            "date_of_birth" => self.date_of_birth = value,
+            "sex" => self.sex = value,
+            "nationality" => self.nationality = value,
+            "document_number" => self.document_number = value,
+            other if value.is_empty() => {
+                self.fields.remove(other);
+            }
+            other => {
+                self.fields.insert(other.to_owned(), value);
+            }
         }
     }
-}
-
-fn parse_date(text: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, format).ok()
 }
 
 /// A finger, numbered as the finger position codes of ISO/IEC 19794-4.
@@ -367,16 +322,22 @@ impl EnrollmentContent {
         })
     }
 
-    /// Checks what can be checked without decoding images: the form fields, and that each of
+    /// Checks what can be checked without decoding images: the form fields (against the form
+    /// and version they name in `forms`), and that each of
     /// the ten fingers is present exactly once, or declared missing in `captures`.
     ///
     /// # Errors
     /// A sentence naming the first problem found.
-    pub fn check_structure(&self, today: Date, captures: &[CaptureRecord]) -> Result<(), String> {
-        if let Err(errors) = self.demographics.validate(today) {
+    pub fn check_structure(
+        &self,
+        forms: &FormLibrary,
+        today: Date,
+        captures: &[CaptureRecord],
+    ) -> Result<(), String> {
+        if let Err(errors) = forms.validate(&self.demographics, today) {
             let fields: Vec<_> = errors
                 .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
+                .map(|e| format!("{}: {}", e.field, e.message.en))
                 .collect();
             return Err(format!("invalid demographics ({})", fields.join("; ")));
         }
@@ -410,69 +371,6 @@ impl EnrollmentContent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::date;
-
-    fn valid() -> Demographics {
-        Demographics {
-            full_name: "Siti Rahayu".into(),
-            date_of_birth: "1990-04-12".into(),
-            sex: "F".into(),
-            nationality: "IDN".into(),
-            document_number: "C1234567".into(),
-        }
-    }
-
-    #[test]
-    fn a_complete_form_is_valid() {
-        assert_eq!(valid().validate(date!(2026 - 11 - 23)), Ok(()));
-    }
-
-    #[test]
-    fn every_bad_field_is_reported_at_once_with_its_name() {
-        let form = Demographics {
-            full_name: "R2-D2".into(),
-            date_of_birth: "12/04/1990".into(),
-            sex: "female".into(),
-            nationality: "Indonesia".into(),
-            document_number: "12".into(),
-        };
-        let errors = form
-            .validate(date!(2026 - 11 - 23))
-            .expect_err("all invalid");
-        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "full_name",
-                "date_of_birth",
-                "sex",
-                "nationality",
-                "document_number"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_birth_date_in_the_future_is_refused() {
-        let form = Demographics {
-            date_of_birth: "2027-01-01".into(),
-            ..valid()
-        };
-        let errors = form.validate(date!(2026 - 11 - 23)).expect_err("future");
-        assert!(errors[0].message.contains("future"));
-    }
-
-    #[test]
-    fn normalizing_fixes_case_and_spacing_an_officer_would_not_notice() {
-        let sloppy = Demographics {
-            full_name: "  Siti   Rahayu ".into(),
-            sex: "f".into(),
-            nationality: "idn".into(),
-            document_number: " c1234567".into(),
-            ..valid()
-        };
-        assert_eq!(sloppy.normalized(), valid());
-    }
 
     #[test]
     fn iso_finger_codes_round_trip() {

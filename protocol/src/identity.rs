@@ -53,6 +53,30 @@ pub enum NikError {
     },
 }
 
+impl NikError {
+    /// The same explanation in Bahasa Indonesia, for officers working in it.
+    pub fn indonesian(&self) -> String {
+        match self {
+            Self::Shape => "NIK terdiri dari 16 angka".into(),
+            Self::Province(code) => {
+                format!("dua angka pertama NIK ({code:02}) bukan kode provinsi Indonesia")
+            }
+            Self::ZeroPart => {
+                "kode kabupaten, kecamatan atau nomor urut NIK bernilai 00/0000".into()
+            }
+            Self::BirthDate => "angka ke-7 s.d. 12 NIK bukan tanggal lahir (tanggal, +40 untuk \
+                                perempuan; bulan; tahun)"
+                .into(),
+            Self::BirthDateMismatch { nik, form } => {
+                format!("NIK menyatakan lahir {nik}, formulir menyatakan {form}")
+            }
+            Self::SexMismatch { nik, form } => {
+                format!("NIK menyatakan jenis kelamin {nik}, formulir menyatakan {form}")
+            }
+        }
+    }
+}
+
 /// Province codes of Indonesia (Kemendagri), including the Papua provinces formed in 2022.
 const PROVINCES: [u8; 38] = [
     11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53, 61, 62, 63, 64, 65,
@@ -175,6 +199,34 @@ pub enum MrzError {
     Date(&'static str),
 }
 
+impl MrzError {
+    /// The same explanation in Bahasa Indonesia, for officers working in it.
+    pub fn indonesian(&self) -> String {
+        match self {
+            Self::Shape => "MRZ paspor terdiri dari dua baris 44 karakter (A–Z, 0–9 dan <)".into(),
+            Self::NotPassport => "ini bukan MRZ paspor (baris pertama harus diawali P)".into(),
+            Self::CheckDigit(name) => format!(
+                "digit pemeriksa {} tidak cocok; pindai atau ketik ulang MRZ",
+                match *name {
+                    "document number" => "nomor dokumen",
+                    "date of birth" => "tanggal lahir",
+                    "date of expiry" => "tanggal habis berlaku",
+                    "personal number" => "nomor pribadi",
+                    _ => "seluruh zona",
+                }
+            ),
+            Self::Date(name) => format!(
+                "{} pada MRZ bukan tanggal",
+                if *name == "date of birth" {
+                    "tanggal lahir"
+                } else {
+                    "tanggal habis berlaku"
+                }
+            ),
+        }
+    }
+}
+
 /// The ICAO 9303 check digit of `field`: weights 7, 3, 1; digits as themselves, `A`–`Z` as 10–35,
 /// `<` as 0; the sum modulo 10.
 pub fn check_digit(field: &str) -> u8 {
@@ -231,18 +283,26 @@ fn unfill(field: &str) -> String {
     field.trim_end_matches('<').replace('<', " ")
 }
 
-/// Reads a TD3 passport MRZ (two lines of 44 characters; surrounding space and a blank line
-/// between them are ignored) and verifies all five check digits. `this_year` picks the century
-/// of the birth date (not after this year).
+/// Reads a TD3 passport MRZ (two lines of 44 characters, or the 88 characters run together as
+/// some readers type them; surrounding space and a blank line between them are ignored) and
+/// verifies all five check digits. `this_year` picks the century of the birth date (not after
+/// this year).
 ///
 /// # Errors
 /// See [`MrzError`].
 pub fn parse_passport_mrz(text: &str, this_year: i32) -> Result<PassportMrz, MrzError> {
-    let lines: Vec<String> = text
+    let mut lines: Vec<String> = text
         .lines()
         .map(|l| l.trim().to_ascii_uppercase())
         .filter(|l| !l.is_empty())
         .collect();
+    // Some MRZ readers type both lines without a line break between them.
+    if let [joined] = lines.as_slice() {
+        if joined.len() == 88 && joined.is_ascii() {
+            let (one, two) = joined.split_at(44);
+            lines = vec![one.to_owned(), two.to_owned()];
+        }
+    }
     let valid = |l: &String| {
         l.len() == 44
             && l.bytes()
@@ -310,6 +370,12 @@ mod tests {
         assert_eq!(mrz.date_of_expiry, "2012-04-15");
         assert_eq!(mrz.personal_number, "ZE184226B");
         assert_eq!(mrz.document_type, "P");
+        let joined = SPECIMEN.replace('\n', "");
+        assert_eq!(
+            parse_passport_mrz(&joined, 2026),
+            Ok(mrz),
+            "a reader that types both lines without a break"
+        );
     }
 
     #[test]

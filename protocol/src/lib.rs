@@ -9,6 +9,8 @@
 //! - [`audit`]: audit entries and their hash chain, checked by station and server alike.
 //! - [`content`]: what a packet carries once opened (demographics and images), with the
 //!   field validation that both the station and the server apply.
+//! - [`form`]: the enrollment forms, read from a versioned definition file, and how each
+//!   field is checked.
 //! - [`identity`]: the Indonesian NIK and passport MRZ (ICAO 9303 TD3), read and checked.
 //! - [`api`]: the JSON bodies of the server's HTTP API.
 //! - [`request`]: how a station signs every API request (timestamp, nonce, body hash).
@@ -18,6 +20,7 @@
 pub mod api;
 pub mod audit;
 pub mod content;
+pub mod form;
 pub mod identity;
 pub mod keys;
 pub mod manifest;

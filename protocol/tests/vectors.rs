@@ -285,11 +285,21 @@ fn generate() -> VectorFile {
     };
     let content = EnrollmentContent {
         demographics: Demographics {
+            form: "wni-passport".into(),
+            form_version: "2026.11".into(),
             full_name: "Siti Rahayu".into(),
             date_of_birth: "1990-04-12".into(),
             sex: "F".into(),
             nationality: "IDN".into(),
-            document_number: "C1234567".into(),
+            document_number: "3174055204900003".into(),
+            fields: [
+                ("place_of_birth", "Jakarta"),
+                ("passport_type", "ordinary"),
+                ("address", "Jl. Merdeka 1, Jakarta"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         },
         face: FaceImage {
             width: 24,

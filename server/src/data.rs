@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use protocol::api::ProvisioningToken;
 use protocol::audit::AuditRecord;
+use protocol::form::{FormLibrary, FormSet};
 use protocol::keys::{ServerDecryptionKey, StationPublicKey, StationSigningKey};
 use protocol::packet::sha256_hex;
 use protocol::random::{RandomSource, SystemRandom};
@@ -167,6 +168,32 @@ pub struct UploadRecord {
     pub received: u64,
 }
 
+/// The built-in form definitions, then every `*.json` file in `dir` (by file name): a
+/// regulation change is a new file here, and older versions stay so packets from stations not
+/// yet updated still check.
+fn load_forms(dir: &Path) -> Result<FormLibrary, DataError> {
+    let builtin = FormSet::builtin().map_err(|e| DataError::Corrupt(e.to_string()))?;
+    let mut sets = vec![builtin];
+    let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io(format!("cannot read {}", dir.display()))(e)),
+    };
+    files.sort();
+    for file in files {
+        let text =
+            fs::read_to_string(&file).map_err(io(format!("cannot read {}", file.display())))?;
+        let set = FormSet::parse(&text)
+            .map_err(|e| DataError::Corrupt(format!("{}: {e}", file.display())))?;
+        sets.push(set);
+    }
+    Ok(FormLibrary::new(sets))
+}
+
 /// The open data directory.
 pub struct ServerData {
     root: PathBuf,
@@ -174,6 +201,7 @@ pub struct ServerData {
     key: ServerDecryptionKey,
     receipt_key: StationSigningKey,
     appending: Mutex<()>,
+    forms: FormLibrary,
 }
 
 impl std::fmt::Debug for ServerData {
@@ -202,12 +230,14 @@ impl ServerData {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         db.execute_batch(SCHEMA)?;
+        let forms = load_forms(&root.join("forms"))?;
         Ok(Self {
             root: root.to_owned(),
             db: Mutex::new(db),
             key,
             receipt_key,
             appending: Mutex::new(()),
+            forms,
         })
     }
 
@@ -254,6 +284,9 @@ impl ServerData {
 pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The key that signs receipts.
     fn receipt_key(&self) -> &StationSigningKey;
+
+    /// Every version of the enrollment forms packets are checked against.
+    fn forms(&self) -> &FormLibrary;
 
     /// Remembers a request nonce; false when the station used it before within the window.
     /// Nonces older than twice the clock-skew window are forgotten (a request that old is
@@ -395,6 +428,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 impl Storage for ServerData {
     fn receipt_key(&self) -> &StationSigningKey {
         &self.receipt_key
+    }
+
+    fn forms(&self) -> &FormLibrary {
+        &self.forms
     }
 
     fn remember_nonce(
@@ -838,6 +875,28 @@ mod tests {
         StationSigningKey::generate(&SystemRandom)
             .expect("key")
             .public_key()
+    }
+
+    #[test]
+    fn form_versions_dropped_into_the_forms_folder_are_known_next_to_the_built_in_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut newer = FormSet::builtin().expect("builtin");
+        let builtin = newer.version.clone();
+        newer.version = "2027.01".into();
+        fs::create_dir_all(dir.path().join("forms")).expect("mkdir");
+        fs::write(
+            dir.path().join("forms").join("2027.01.json"),
+            serde_json::to_vec(&newer).expect("json"),
+        )
+        .expect("write");
+        let data = ServerData::open(dir.path()).expect("open");
+        assert!(data.forms().find("wni-passport", &builtin).is_some());
+        assert!(data.forms().find("wni-passport", "2027.01").is_some());
+        assert!(data.forms().find("wni-passport", "2099.01").is_none());
+
+        fs::write(dir.path().join("forms").join("broken.json"), b"{").expect("write");
+        let error = ServerData::open(dir.path()).expect_err("broken file");
+        assert!(error.to_string().contains("broken.json"), "{error}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use hardware::records::finger::FingerRecord;
 use image::ImageFormat;
 use protocol::audit::AuditRecord;
 use protocol::content::{EnrollmentContent, CONTENT_SCHEMA_VERSION};
+use protocol::form::FormLibrary;
 use protocol::manifest::Manifest;
 use protocol::packet::{sha256_hex, PacketError, Part, SealedPacket};
 use time::OffsetDateTime;
@@ -118,7 +119,7 @@ fn judge(
         return repeat(existing, &sha256);
     }
     let judged = match verified.open(data.encryption_key()) {
-        Ok(parts) => check_content(parts, &header, now),
+        Ok(parts) => check_content(data.forms(), parts, &header, now),
         Err(PacketError::WrongRecipient(key_id)) => {
             return Err(IntakeError::WrongRecipient(key_id))
         }
@@ -170,6 +171,7 @@ fn repeat(existing: PacketRecord, sha256: &str) -> Result<Judged, IntakeError> {
 /// Checks opened content and returns its audit excerpt; the error is the rejection reason sent
 /// back to the station.
 fn check_content(
+    forms: &FormLibrary,
     parts: Vec<Part>,
     manifest: &Manifest,
     now: OffsetDateTime,
@@ -181,7 +183,7 @@ fn check_content(
         ));
     }
     let content = EnrollmentContent::from_parts(parts, &manifest.captures)?;
-    content.check_structure(now.date(), &manifest.captures)?;
+    content.check_structure(forms, now.date(), &manifest.captures)?;
     protocol::audit::check_excerpt(&content.audit)?;
     let face = image::load_from_memory_with_format(content.face.jpeg.as_bytes(), ImageFormat::Jpeg)
         .map_err(|e| format!("the face photo is not a valid JPEG: {e}"))?;

@@ -142,14 +142,25 @@ pub fn log_in(station: &Station) -> Officer {
     .expect("login")
 }
 
-/// A valid form.
+/// A valid citizen's passport form (built-in forms) for a woman born 12 April 1990.
 pub fn demographics(name: &str) -> Demographics {
     Demographics {
+        form: "wni-passport".into(),
+        form_version: "2026.11".into(),
         full_name: name.into(),
         date_of_birth: "1990-04-12".into(),
         sex: "F".into(),
         nationality: "IDN".into(),
-        document_number: "C1234567".into(),
+        // Jakarta Selatan; day 12 + 40 for a woman.
+        document_number: "3174055204900003".into(),
+        fields: [
+            ("place_of_birth", "Jakarta"),
+            ("passport_type", "ordinary"),
+            ("address", "Jl. Merdeka 1, Jakarta"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
     }
 }
 

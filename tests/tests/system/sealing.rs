@@ -142,9 +142,9 @@ fn clear_text_forms(text: &str) -> Vec<Vec<u8>> {
 async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphrase() {
     let rig = Rig::start().await;
     let applicants = [
-        ("Siti Rahayu", "C7301942", "1987-02-03", 11),
-        ("Bambang Wijaya", "X8815520", "1975-11-30", 12),
-        ("Dewi Lestari", "B2039471", "2001-06-17", 13),
+        ("Siti Rahayu", "3273014302870001", "1987-02-03", 11),
+        ("Ratna Wijaya", "3578027011750002", "1975-11-30", 12),
+        ("Dewi Lestari", "5171015706010003", "2001-06-17", 13),
     ];
     let officer = log_in(&rig.station);
     let mut biometric_samples: Vec<Vec<u8>> = Vec::new();
@@ -171,7 +171,7 @@ async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphras
     biometric_samples.push(draft_face[300..364].to_vec());
     let saved = SavedDraft {
         demographics: Demographics {
-            document_number: "E5550172".into(),
+            document_number: "5103024909990004".into(),
             date_of_birth: "1999-09-09".into(),
             ..demographics("Putu Ayu Saraswati")
         },
@@ -184,12 +184,12 @@ async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphras
     copy_dir(rig.station_dir.path(), copy.path());
 
     let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
-    for (name, document, born, _) in
-        applicants
-            .iter()
-            .copied()
-            .chain([("Putu Ayu Saraswati", "E5550172", "1999-09-09", 0)])
-    {
+    for (name, document, born, _) in applicants.iter().copied().chain([(
+        "Putu Ayu Saraswati",
+        "5103024909990004",
+        "1999-09-09",
+        0,
+    )]) {
         for text in [name, document, born] {
             for form in clear_text_forms(text) {
                 secrets.push((format!("applicant text {text:?}"), form));
@@ -238,7 +238,7 @@ async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphras
         .map(|e| e.applicant.full_name)
         .collect();
     assert_eq!(names.len(), 3);
-    assert!(names.contains(&"Bambang Wijaya".to_owned()));
+    assert!(names.contains(&"Ratna Wijaya".to_owned()));
     let resumed = drafts::load(&unlocked, "budi")
         .expect("draft")
         .expect("the draft survives");
