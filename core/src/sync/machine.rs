@@ -240,6 +240,9 @@ pub struct SyncStatus {
     pub message: Option<String>,
     /// When the next attempt comes, while retrying.
     pub retry_in_ms: Option<u64>,
+    /// When a pass last ended with no problem (RFC 3339): the last time the station was in
+    /// step with the server. Stamped by the loop driving the machine, which has the clock.
+    pub last_success: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +287,7 @@ impl Machine {
                 problem: None,
                 message: None,
                 retry_in_ms: None,
+                last_success: None,
             },
         }
     }

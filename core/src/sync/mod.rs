@@ -381,6 +381,7 @@ pub fn start(uploader: Uploader) -> (SyncHandle, impl Future<Output = ()> + Send
     let (publish, status) = watch::channel(machine.status().clone());
     let task = async move {
         let mut current = None;
+        let mut last_success: Option<String> = None;
         let mut queue: VecDeque<Action> = machine.handle(Event::Wake, jitter()).into();
         loop {
             loop {
@@ -412,7 +413,11 @@ pub fn start(uploader: Uploader) -> (SyncHandle, impl Future<Output = ()> + Send
                         }
                     }
                 }
-                Some(Action::Publish(status)) => {
+                Some(Action::Publish(mut status)) => {
+                    if status.phase == machine::Phase::Idle && status.problem.is_none() {
+                        last_success = Some(rfc3339(time::OffsetDateTime::now_utc()));
+                    }
+                    status.last_success.clone_from(&last_success);
                     publish.send_replace(status);
                 }
                 Some(action) => {
