@@ -3,6 +3,7 @@
 
 use hardware::{FingerPosition, FingerSet};
 use protocol::content::{Demographics, FieldError};
+use protocol::form::{FormSet, Prefill};
 use station_core::approval;
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::{rfc3339, Clock, SystemClock};
@@ -222,11 +223,73 @@ pub async fn save_form(
     persist(&station, &officer.username, &saved)
 }
 
+/// Checks the form against the definition it names; every problem, in both languages.
 #[tauri::command]
 #[specta::specta]
-pub async fn validate_form(form: Demographics) -> Result<Vec<FieldError>, CommandError> {
+pub async fn validate_form(
+    form: Demographics,
+    station: State<'_, StationSlot>,
+) -> Result<Vec<FieldError>, CommandError> {
+    let station = station.get()?;
     let today = SystemClock.now().date();
-    Ok(form.normalized().validate(today).err().unwrap_or_default())
+    let form = enrollment::normalized(station.forms(), &form);
+    Ok(station
+        .forms()
+        .validate(&form, today)
+        .err()
+        .unwrap_or_default())
+}
+
+/// The forms new enrollments use (the newest version the station has).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_forms(station: State<'_, StationSlot>) -> Result<FormSet, CommandError> {
+    let station = station.get()?;
+    station
+        .forms()
+        .current()
+        .cloned()
+        .ok_or_else(|| CommandError::new("no_forms", "this station has no enrollment forms"))
+}
+
+/// A blank form of kind `form_id` (fixed values such as a citizen's nationality filled in).
+#[tauri::command]
+#[specta::specta]
+pub async fn blank_form(
+    form_id: String,
+    station: State<'_, StationSlot>,
+) -> Result<Demographics, CommandError> {
+    let station = station.get()?;
+    let set = station
+        .forms()
+        .current()
+        .ok_or_else(|| CommandError::new("no_forms", "this station has no enrollment forms"))?;
+    let form = set
+        .form(&form_id)
+        .ok_or_else(|| CommandError::new("unknown_form", format!("there is no form {form_id}")))?;
+    Ok(form.blank(&set.version))
+}
+
+/// Reads a passport's machine-readable zone (typed, or from a keyboard-wedge MRZ reader) into
+/// the fields of the form it fills; a misread zone is refused naming the check digit.
+#[tauri::command]
+#[specta::specta]
+pub async fn prefill_from_mrz(
+    form: Demographics,
+    zone: String,
+    station: State<'_, StationSlot>,
+) -> Result<Prefill, CommandError> {
+    let station = station.get()?;
+    let definition = station
+        .forms()
+        .find(&form.form, &form.form_version)
+        .ok_or_else(|| {
+            CommandError::new("unknown_form", format!("there is no form {}", form.form))
+        })?;
+    let year = SystemClock.now().year();
+    definition
+        .prefill_from_mrz(&zone, year)
+        .map_err(|message| CommandError::field("invalid_mrz", FieldError::new("mrz", message)))
 }
 
 #[tauri::command]

@@ -26,6 +26,17 @@ impl CommandError {
     }
 }
 
+impl CommandError {
+    /// A refusal about one field, with its message in each language.
+    pub fn field(code: &'static str, field: FieldError) -> Self {
+        Self {
+            code,
+            message: field.message.en.clone(),
+            fields: vec![field],
+        }
+    }
+}
+
 impl From<SessionError> for CommandError {
     fn from(error: SessionError) -> Self {
         let code = match error {

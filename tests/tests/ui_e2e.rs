@@ -167,10 +167,11 @@ impl Officer {
     ) {
         let deadline = tokio::time::Instant::now() + limit;
         while !check(self).await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out after {limit:?} waiting until {what}"
-            );
+            if tokio::time::Instant::now() >= deadline {
+                // What the screen showed, for whoever reads the failure.
+                self.screenshot("timed-out").await;
+                panic!("timed out after {limit:?} waiting until {what} (screen: timed-out.png)");
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -239,6 +240,11 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     };
 
     officer.find("#unlock-passphrase").await;
+    // The language choice outlives the app (the web view's storage): start in English.
+    if officer.count("#lang-switch[data-lang='id']").await == 1 {
+        officer.click("#lang-switch").await;
+    }
+    officer.find("#lang-switch[data-lang='en']").await;
     officer.screenshot("00-unlock").await;
     officer
         .type_into("#unlock-passphrase", "not the passphrase")
@@ -273,6 +279,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     officer.screenshot("02-enrollments-empty").await;
 
     officer.click("#new-enrollment").await;
+    // A citizen applying for a passport: the form comes from the form definitions.
+    officer.click("#form-type-wni-passport").await;
     officer.click("#form-next").await;
     officer
         .wait_until(
@@ -281,9 +289,25 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             async |o| !o.text("#error-full_name").await.is_empty(),
         )
         .await;
+    assert_eq!(
+        officer
+            .find("#field-nationality")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .as_deref(),
+        Some("IDN"),
+        "a citizen's form already says IDN"
+    );
     officer.type_into("#field-full_name", "Siti Rahayu").await;
+    // The NIK encodes 12 April 1990 for a woman; a typo in the birth date is caught.
     officer
-        .type_into("#field-date_of_birth", "1990-04-12")
+        .type_into("#field-document_number", "3174055204900003")
+        .await;
+    officer.type_into("#field-place_of_birth", "Jakarta").await;
+    officer
+        .type_into("#field-date_of_birth", "1990-04-13")
         .await;
     officer
         .find("#field-sex")
@@ -291,9 +315,29 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         .select_by_value("F")
         .await
         .expect("choose sex");
-    officer.type_into("#field-nationality", "IDN").await;
     officer
-        .type_into("#field-document_number", "C1234567")
+        .find("#field-passport_type")
+        .await
+        .select_by_value("electronic")
+        .await
+        .expect("choose the passport type");
+    officer
+        .type_into("#field-address", "Jl. Merdeka 1, Jakarta")
+        .await;
+    officer.click("#form-next").await;
+    officer
+        .wait_until(
+            "the NIK is checked against the birth date",
+            Duration::from_secs(10),
+            async |o| {
+                o.text("#error-document_number")
+                    .await
+                    .contains("The NIK says born 12-04-90")
+            },
+        )
+        .await;
+    officer
+        .type_into("#field-date_of_birth", "1990-04-12")
         .await;
     officer.screenshot("03-applicant").await;
     officer.click("#form-next").await;
@@ -508,6 +552,18 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         line.contains("No connection to the central server"),
         "sync status: {line}"
     );
+    officer
+        .wait_until(
+            "the status bar says offline and the outbox holds the enrollment",
+            Duration::from_secs(10),
+            async |o| {
+                o.count("#status-link[data-link='offline']").await == 1
+                    && o.text("#outbox-progress-text")
+                        .await
+                        .contains("0 of 1 sent")
+            },
+        )
+        .await;
     officer.screenshot("07-offline").await;
     officer.click("#sync-toggle").await;
     officer
@@ -533,7 +589,165 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         row.contains("Siti Rahayu") && row.contains("Accepted by server"),
         "row: {row}"
     );
+    officer
+        .wait_until(
+            "the outbox says the enrollment was sent",
+            Duration::from_secs(10),
+            async |o| {
+                o.text("#outbox-progress-text")
+                    .await
+                    .contains("Sent 1 of 1")
+            },
+        )
+        .await;
+    let bar = officer.find("#outbox-progress").await;
+    let (value, max) = (
+        bar.attr("value").await.expect("value"),
+        bar.attr("max").await.expect("max"),
+    );
+    assert_eq!(
+        (value.as_deref(), max.as_deref()),
+        (Some("1"), Some("1")),
+        "the bar is full"
+    );
+    officer
+        .wait_until(
+            "the status bar says online, with the last sync time",
+            Duration::from_secs(10),
+            async |o| {
+                o.count("#status-link[data-link='online']").await == 1
+                    && o.text("#status-last-sync").await.contains("Last sync")
+            },
+        )
+        .await;
     officer.screenshot("08-accepted").await;
+
+    // The officer works in Bahasa Indonesia: the whole screen switches at once.
+    officer.click("#lang-switch").await;
+    officer
+        .wait_until(
+            "the list is in Indonesian",
+            Duration::from_secs(10),
+            async |o| {
+                o.text("#new-enrollment").await == "Perekaman baru"
+                    && o.text("#enrollment-list tr[data-state='accepted']")
+                        .await
+                        .contains("Diterima server")
+                    && o.text("#status-link").await.contains("Daring")
+            },
+        )
+        .await;
+    officer.screenshot("08b-list-indonesian").await;
+
+    // A foreign visitor applies for a visa: the passport's machine-readable zone fills the
+    // form; a misread zone is refused by its check digit first.
+    officer.click("#new-enrollment").await;
+    officer.click("#form-type-wna-visa").await;
+    let zone = "P<FRADUPONT<<MARIE<CLAIRE<<<<<<<<<<<<<<<<<<<\nX4K7Q2M198FRA8503172F3109155<<<<<<<<<<<<<<<4";
+    officer
+        .type_into("#mrz-input", &zone.replace("X4K7Q2M198", "X4K7Q2M188"))
+        .await;
+    officer.click("#mrz-read").await;
+    officer
+        .wait_until(
+            "the misread zone is refused, in Indonesian",
+            Duration::from_secs(10),
+            async |o| {
+                o.text("#mrz-error")
+                    .await
+                    .contains("digit pemeriksa nomor dokumen")
+            },
+        )
+        .await;
+    officer.type_into("#mrz-input", zone).await;
+    officer.click("#mrz-read").await;
+    officer
+        .wait_until(
+            "the zone fills the form",
+            Duration::from_secs(10),
+            async |o| {
+                o.find("#field-full_name")
+                    .await
+                    .prop("value")
+                    .await
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some("MARIE CLAIRE DUPONT")
+            },
+        )
+        .await;
+    for (field, expected) in [
+        ("document_number", "X4K7Q2M19"),
+        ("nationality", "FRA"),
+        ("date_of_birth", "1985-03-17"),
+        ("sex", "F"),
+        ("passport_expiry", "2031-09-15"),
+    ] {
+        let value = officer
+            .find(&format!("#field-{field}"))
+            .await
+            .prop("value")
+            .await
+            .expect("value");
+        assert_eq!(value.as_deref(), Some(expected), "{field} from the zone");
+    }
+    officer
+        .find("#field-visa_type")
+        .await
+        .select_by_value("visit")
+        .await
+        .expect("choose the visa");
+    officer.screenshot("03b-applicant-wna-mrz").await;
+    officer.click("#form-next").await;
+    officer
+        .wait_until(
+            "the visitor's photo is taken automatically",
+            Duration::from_secs(30),
+            async |o| o.decoded_images("#face-preview").await == 1,
+        )
+        .await;
+    officer.click("#face-next").await;
+    officer
+        .wait_until(
+            "the visitor's ten fingers are captured by themselves",
+            Duration::from_secs(60),
+            async |o| {
+                o.count("#finger-sets li.done").await == 3
+                    && o.decoded_images("#finger-grid img").await == 10
+            },
+        )
+        .await;
+    officer.click("#fingers-next").await;
+    assert_eq!(
+        officer.text("#review-details dd").await,
+        "MARIE CLAIRE DUPONT",
+        "the review shows the name read from the zone"
+    );
+    officer.click("#submit-enrollment").await;
+    officer
+        .wait_until(
+            "the visitor's enrollment is accepted",
+            Duration::from_secs(60),
+            async |o| o.count("#enrollment-list tr[data-state='accepted']").await == 2,
+        )
+        .await;
+    officer.type_into("#list-search", "dupont").await;
+    officer
+        .wait_until(
+            "searching finds the visitor alone",
+            Duration::from_secs(10),
+            async |o| {
+                o.count("#enrollment-list tr[data-id]").await == 1
+                    && o.text("#enrollment-list tr[data-id]")
+                        .await
+                        .contains("MARIE CLAIRE DUPONT")
+            },
+        )
+        .await;
+    officer.click("#lang-switch").await;
+    officer.find("#new-enrollment").await;
+    assert_eq!(officer.text("#new-enrollment").await, "New enrollment");
     let shots = officer.shots.clone();
     officer.client.close().await.expect("close the session");
 
@@ -637,10 +851,10 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     let packets = server.data.packets().expect("server packets");
     assert_eq!(
         packets.len(),
-        1,
-        "the server holds exactly the one enrollment"
+        2,
+        "the server holds exactly the two enrollments, each once"
     );
-    assert_eq!(packets[0].verdict, "accepted");
+    assert!(packets.iter().all(|p| p.verdict == "accepted"));
 
     let station =
         Station::open(StationPaths::new(station_dir.path()), &passphrase()).expect("station");
@@ -652,7 +866,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         .collect();
     for (detail, set) in finger_captures
         .iter()
-        .zip(["left slap", "right slap", "thumbs"])
+        .zip(["left slap", "right slap", "thumbs"].iter().cycle())
     {
         assert!(
             detail.starts_with(&format!("{set} captured automatically")),
@@ -680,6 +894,12 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "logout",
             "login",
             "enrollment.approved",
+            "enrollment.started",
+            "capture.face",
+            "capture.fingers",
+            "capture.fingers",
+            "capture.fingers",
+            "enrollment.submitted",
             "station.unlocked",
             "login",
             "selftest.run",

@@ -15,7 +15,17 @@ export const commands = {
 	resumeEnrollment: () => __TAURI_INVOKE<DraftView>("resume_enrollment"),
 	/**  Keeps the form as typed so far with the draft, so a crash does not lose it. */
 	saveForm: (form: Demographics) => __TAURI_INVOKE<null>("save_form", { form }),
+	/**  Checks the form against the definition it names; every problem, in both languages. */
 	validateForm: (form: Demographics) => __TAURI_INVOKE<FieldError[]>("validate_form", { form }),
+	/**  The forms new enrollments use (the newest version the station has). */
+	listForms: () => __TAURI_INVOKE<FormSet>("list_forms"),
+	/**  A blank form of kind `form_id` (fixed values such as a citizen's nationality filled in). */
+	blankForm: (formId: string) => __TAURI_INVOKE<Demographics>("blank_form", { formId }),
+	/**
+	 *  Reads a passport's machine-readable zone (typed, or from a keyboard-wedge MRZ reader) into
+	 *  the fields of the form it fills; a misread zone is refused naming the check digit.
+	 */
+	prefillFromMrz: (form: Demographics, zone: string) => __TAURI_INVOKE<Prefill>("prefill_from_mrz", { form, zone }),
 	captureFace: () => __TAURI_INVOKE<ImageView>("capture_face"),
 	/**
 	 *  Watches the camera, sending each frame's preview and checks to `events`, and takes the photo
@@ -72,6 +82,21 @@ export const commands = {
 };
 
 /* Types */
+/**  Who fills in a form. */
+export type Applicant = 
+/**  An Indonesian citizen (warga negara Indonesia). */
+"wni" | 
+/**  A foreigner (warga negara asing). */
+"wna";
+
+/**  One choice of a [`FieldKind::Choice`] field. */
+export type ChoiceOption = {
+	/**  What is stored. */
+	value: string,
+	/**  What the officer sees. */
+	label: Label,
+};
+
 /**
  *  `{ code, message, fields }`: `code` is stable for the UI to branch on, `message` is for the
  *  officer, `fields` lists form fields to correct.
@@ -82,9 +107,16 @@ export type CommandError = {
 	fields: FieldError[],
 };
 
-/**  The applicant's demographic fields as the officer typed them. */
+/**
+ *  The applicant's form as the officer filled it in: which form (and version) it is, the five
+ *  fields every form has, and the form's other fields by name.
+ */
 export type Demographics = {
-	/**  Full name as on the civil record. */
+	/**  The form's id in the form definitions, e.g. `wni-passport`. */
+	form: string,
+	/**  The version of the form definitions, e.g. `2026.11`. */
+	form_version: string,
+	/**  Full name as on the civil record or passport. */
 	full_name: string,
 	/**  Date of birth, `YYYY-MM-DD`. */
 	date_of_birth: string,
@@ -92,8 +124,10 @@ export type Demographics = {
 	sex: string,
 	/**  Nationality as an ICAO/ISO 3166-1 alpha-3 code, e.g. `IDN`. */
 	nationality: string,
-	/**  Passport, visa or national id number. */
+	/**  The NIK of a citizen, the passport number of a foreigner. */
 	document_number: string,
+	/**  The form's other fields, by name. */
+	fields?: { [key in string]: string },
 };
 
 /**  A saved draft as the wizard resumes it. */
@@ -175,13 +209,60 @@ export type FaceLiveView = {
 	required: number,
 };
 
+/**  One field of a form. */
+export type FieldDef = {
+	/**  The key it is stored under: a [`CORE_FIELDS`] name or a key of [`Demographics::fields`]. */
+	name: string,
+	/**  What the officer sees. */
+	label: Label,
+	/**  Help shown under the field. */
+	hint?: Label | null,
+	/**  Whether it must be filled in. */
+	required: boolean,
+	/**  The zone field that prefills it from a scanned passport. */
+	mrz?: MrzSource | null,
+	/**  How it is checked. */
+	kind: FieldKind,
+};
+
 /**  One invalid form field and what is wrong with it, in words an officer can act on. */
 export type FieldError = {
-	/**  The field name as in [`Demographics`]. */
+	/**  The field name as in the form definition. */
 	field: string,
 	/**  What to fix. */
-	message: string,
+	message: Label,
 };
+
+/**  What a field holds, and so how it is checked and shown. */
+export type FieldKind = 
+/**  A person's name: letters, spaces, apostrophes, hyphens and dots, at most 100 characters. */
+{ type: "name" } | 
+/**  A date, `YYYY-MM-DD`. */
+{ type: "date"; 
+/**  Before or after today. */
+when: When } | 
+/**  `F`, `M` or `X` (ICAO 9303). */
+{ type: "sex" } | 
+/**  An ICAO alpha-3 country code, limited to `only` when given, never one of `except`. */
+{ type: "country"; 
+/**  The only codes allowed (empty: any). */
+only?: string[]; 
+/**  Codes not allowed. */
+except?: string[] } | 
+/**  A passport or travel document number: 5 to 20 letters A–Z and digits. */
+{ type: "document_number" } | 
+/**  An Indonesian NIK, cross-checked against the form's date of birth and sex. */
+{ type: "nik" } | 
+/**  A telephone number: 8 to 15 digits, an optional leading `+`. */
+{ type: "phone" } | 
+/**  Free text up to `max_len` characters. */
+{ type: "text"; 
+/**  The longest allowed, in characters. */
+max_len: number } | 
+/**  One of a fixed list. */
+{ type: "choice"; 
+/**  The allowed values. */
+options: ChoiceOption[] };
 
 /**  One frame of the fingerprint step's live view. */
 export type FingerLiveView = {
@@ -261,11 +342,56 @@ export type FlaggedView = {
 	forceCaptured: number,
 };
 
+/**  The form for one kind of application. */
+export type FormDef = {
+	/**  Stable key, e.g. `wni-passport`. */
+	id: string,
+	/**  Citizen or foreigner. */
+	applicant: Applicant,
+	/**  What the officer picks, e.g. "Citizen (WNI): passport". */
+	title: Label,
+	/**  The fields in the order they are shown. */
+	fields: FieldDef[],
+};
+
+/**  One version of the form definitions: every form an office uses. */
+export type FormSet = {
+	/**  The version packets name, e.g. `2026.11`. */
+	version: string,
+	/**  The forms, in the order the officer is offered them. */
+	forms: FormDef[],
+};
+
 export type ImageView = {
 	dataUrl: string,
 	width: number,
 	height: number,
 };
+
+/**  Text in each language of the app. */
+export type Label = {
+	/**  English. */
+	en: string,
+	/**  Bahasa Indonesia. */
+	id: string,
+};
+
+/**  A field of a passport's machine-readable zone that can fill a form field. */
+export type MrzSource = 
+/**  Given names, then surname. */
+"full_name" | 
+/**  The passport number. */
+"document_number" | 
+/**  Nationality. */
+"nationality" | 
+/**  The issuing state. */
+"issuing_state" | 
+/**  Date of birth. */
+"date_of_birth" | 
+/**  Sex. */
+"sex" | 
+/**  Date of expiry. */
+"date_of_expiry";
 
 export type OfficerView = {
 	username: string,
@@ -309,6 +435,12 @@ export type Phase =
 "retrying" | 
 /**  Paused by a person. */
 "paused";
+
+/**  A passport's zone read into a form's fields. */
+export type Prefill = {
+	/**  Field name → value, for every field of the form the zone fills. */
+	values: { [key in string]: string },
+};
 
 /**  A classified failure with what was seen, for the log and the technician. */
 export type Problem = {
@@ -430,6 +562,11 @@ export type SyncStatus = {
 	message: string | null,
 	/**  When the next attempt comes, while retrying. */
 	retryInMs: number | null,
+	/**
+	 *  When a pass last ended with no problem (RFC 3339): the last time the station was in
+	 *  step with the server. Stamped by the loop driving the machine, which has the clock.
+	 */
+	lastSuccess: string | null,
 };
 
 /**  A whole-station self-test. */
@@ -449,4 +586,11 @@ export type TechnicianReport = {
 	/**  The station, each device, the server link. */
 	sections: Section[],
 };
+
+/**  Whether a date must lie before or after today. */
+export type When = 
+/**  Today or earlier, at most 130 years ago (a birth date). */
+"past" | 
+/**  After today (an expiry date). */
+"future";
 

@@ -1,23 +1,16 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, FieldDef, FieldError, FormDef, FormSet, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
+import { Lang, lang, N, pick, setLang, t } from "./i18n";
 
 const root = document.getElementById("app") as HTMLElement;
 
 type Step = "applicant" | "face" | "fingers" | "review";
 const STEPS: { id: Step; label: string }[] = [
-  { id: "applicant", label: "Applicant" },
-  { id: "face", label: "Face" },
-  { id: "fingers", label: "Fingerprints" },
-  { id: "review", label: "Review" },
-];
-
-const FIELDS: { name: keyof Demographics; label: string; hint: string }[] = [
-  { name: "full_name", label: "Full name", hint: "As on the civil record" },
-  { name: "date_of_birth", label: "Date of birth", hint: "YYYY-MM-DD" },
-  { name: "sex", label: "Sex", hint: "" },
-  { name: "nationality", label: "Nationality", hint: "Three-letter code, e.g. IDN" },
-  { name: "document_number", label: "Document number", hint: "Passport, visa or ID number" },
+  { id: "applicant", label: N("Applicant") },
+  { id: "face", label: N("Face") },
+  { id: "fingers", label: N("Fingerprints") },
+  { id: "review", label: N("Review") },
 ];
 
 interface Draft {
@@ -31,17 +24,42 @@ const state: {
   status: StationStatus | null;
   officer: Officer | null;
   draft: Draft;
+  /** The forms new enrollments use, loaded when an enrollment starts. */
+  forms: FormSet | null;
   pollTimer: number | undefined;
 } = {
   status: null,
   officer: null,
   draft: emptyDraft(),
+  forms: null,
   pollTimer: undefined,
 };
 
+const CORE_FIELDS = ["full_name", "date_of_birth", "sex", "nationality", "document_number"] as const;
+type CoreField = (typeof CORE_FIELDS)[number];
+
+function isCore(name: string): name is CoreField {
+  return (CORE_FIELDS as readonly string[]).includes(name);
+}
+
+/** A field's value, a core field or one of the form's other fields. */
+function fieldValue(form: Demographics, name: string): string {
+  return isCore(name) ? form[name] : (form.fields?.[name] ?? "");
+}
+
+function setFieldValue(form: Demographics, name: string, value: string): void {
+  if (isCore(name)) form[name] = value;
+  else form.fields = { ...(form.fields ?? {}), [name]: value };
+}
+
+/** The definition of the form the draft is on, when the station knows it. */
+function currentForm(): FormDef | null {
+  return state.forms?.forms.find((f) => f.id === state.draft.form.form) ?? null;
+}
+
 function emptyDraft(): Draft {
   return {
-    form: { full_name: "", date_of_birth: "", sex: "", nationality: "", document_number: "" },
+    form: { form: "", form_version: "", full_name: "", date_of_birth: "", sex: "", nationality: "", document_number: "", fields: {} },
     face: null,
     fingers: [],
     exceptions: [],
@@ -73,22 +91,107 @@ function toast(message: string): void {
   window.setTimeout(() => node.remove(), 5000);
 }
 
+/** Draws the current screen again (after a language switch); each screen sets it. */
+let redraw: () => void = () => undefined;
+
+function roleName(role: string): string {
+  return role === "supervisor" ? t("supervisor") : role === "technician" ? t("technician") : t("officer");
+}
+
 function header(): HTMLElement {
   const status = state.status;
+  const other: Lang = lang() === "en" ? "id" : "en";
   return el(
     "header",
     { class: "topbar" },
-    el("div", { class: "brand" }, "Enrollment Station"),
-    el("div", { class: "station" }, status?.stationName ?? "Not provisioned"),
-    state.officer
-      ? el(
-          "div",
-          { class: "who" },
-          el("span", {}, `${state.officer.displayName} · ${state.officer.role}`),
-          el("button", { id: "logout", class: "link", onclick: () => void logout() }, "Log out"),
-        )
-      : null,
+    el("div", { class: "brand" }, t("Enrollment Station")),
+    el("div", { class: "station" }, status?.stationName ?? t("Not provisioned")),
+    el(
+      "div",
+      { class: "who" },
+      state.officer ? el("span", {}, `${state.officer.displayName} · ${roleName(state.officer.role)}`) : null,
+      el(
+        "button",
+        {
+          id: "lang-switch",
+          class: "link",
+          lang: other,
+          "data-lang": lang(),
+          onclick: () => {
+            setLang(other);
+            redraw();
+            void refreshStatusBar();
+          },
+        },
+        other === "id" ? "Bahasa Indonesia" : "English",
+      ),
+      state.officer ? el("button", { id: "logout", class: "link", onclick: () => void logout() }, t("Log out")) : null,
+    ),
   );
+}
+
+// ---------- Status bar: online or not, last sync, devices ----------
+
+let statusTimer: number | undefined;
+
+function timeOf(rfc3339: string): string {
+  return new Date(rfc3339).toLocaleTimeString(lang() === "id" ? "id-ID" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+}
+
+async function refreshStatusBar(): Promise<void> {
+  let bar = document.getElementById("status-bar");
+  if (!state.officer) {
+    bar?.remove();
+    return;
+  }
+  if (!bar) {
+    bar = el("footer", { id: "status-bar", class: "status-bar", role: "status" });
+    document.body.append(bar);
+  }
+  let sync: SyncStatus | null = null;
+  try {
+    sync = await api.syncStatus();
+  } catch {
+    sync = null;
+  }
+  const offline = sync?.problem?.kind === "offline";
+  const link = !sync ? "unknown" : sync.phase === "paused" ? "paused" : offline ? "offline" : sync.problem ? "trouble" : "online";
+  const linkText: Record<string, string> = {
+    unknown: t("Server link: unknown"),
+    paused: t("Sending paused"),
+    offline: t("Offline: enrollments wait in the outbox"),
+    trouble: t("Server link: trouble"),
+    online: t("Online"),
+  };
+  bar.replaceChildren(
+    el("span", { id: "status-link", class: `link-${link}`, "data-link": link }, linkText[link]),
+    el(
+      "span",
+      { id: "status-last-sync" },
+      sync?.lastSuccess ? t("Last sync {time}", { time: timeOf(sync.lastSuccess) }) : t("Not synced since the app started"),
+    ),
+    el(
+      "span",
+      { id: "status-outbox" },
+      sync ? t("Outbox: {count} waiting", { count: sync.backlogPackets }) : "",
+    ),
+    el(
+      "span",
+      { id: "status-devices" },
+      t("Camera: {camera} · Reader: {reader}", { camera: state.status?.camera ?? "—", reader: state.status?.scanner ?? "—" }),
+    ),
+  );
+}
+
+function startStatusBar(): void {
+  if (statusTimer === undefined) statusTimer = window.setInterval(() => void refreshStatusBar(), 2000);
+  void refreshStatusBar();
+}
+
+function stopStatusBar(): void {
+  if (statusTimer !== undefined) window.clearInterval(statusTimer);
+  statusTimer = undefined;
+  document.getElementById("status-bar")?.remove();
 }
 
 function problemBanner(): HTMLElement | null {
@@ -114,6 +217,8 @@ function showError(target: HTMLElement, e: unknown): void {
 // ---------- Unlock ----------
 
 function renderUnlock(): void {
+  redraw = renderUnlock;
+  stopStatusBar();
   stopPolling();
   const error = el("p", { id: "unlock-error", class: "error", role: "alert" }, "");
   const passphrase = el("input", {
@@ -123,13 +228,13 @@ function renderUnlock(): void {
     autocomplete: "off",
     required: true,
   });
-  const button = el("button", { id: "unlock-submit", type: "submit", class: "primary" }, "Unlock");
+  const button = el("button", { id: "unlock-submit", type: "submit", class: "primary" }, t("Unlock"));
   const form = el(
     "form",
     { id: "unlock-form", class: "card narrow" },
-    el("h1", {}, "Unlock this station"),
-    el("p", { class: "muted" }, "The station's data is encrypted. Enter the station passphrase set when it was provisioned."),
-    el("label", { for: "unlock-passphrase" }, "Station passphrase"),
+    el("h1", {}, t("Unlock this station")),
+    el("p", { class: "muted" }, t("The station's data is encrypted. Enter the station passphrase set when it was provisioned.")),
+    el("label", { for: "unlock-passphrase" }, t("Station passphrase")),
     passphrase,
     error,
     button,
@@ -138,7 +243,7 @@ function renderUnlock(): void {
     event.preventDefault();
     error.textContent = "";
     button.disabled = true;
-    button.textContent = "Unlocking…";
+    button.textContent = t("Unlocking…");
     try {
       state.status = await api.unlockStation(passphrase.value);
       renderLogin();
@@ -146,7 +251,7 @@ function renderUnlock(): void {
       error.textContent = asCommandError(e).message;
       passphrase.value = "";
       button.disabled = false;
-      button.textContent = "Unlock";
+      button.textContent = t("Unlock");
       passphrase.focus();
     }
   });
@@ -157,6 +262,8 @@ function renderUnlock(): void {
 // ---------- Login ----------
 
 function renderLogin(message = ""): void {
+  redraw = () => renderLogin(message);
+  stopStatusBar();
   stopPolling();
   const error = el("p", { id: "login-error", class: "error", role: "alert" }, message);
   const username = el("input", { id: "login-username", name: "username", autocomplete: "username", required: true });
@@ -170,13 +277,13 @@ function renderLogin(message = ""): void {
   const form = el(
     "form",
     { id: "login-form", class: "card narrow" },
-    el("h1", {}, "Officer login"),
-    el("label", { for: "login-username" }, "Username"),
+    el("h1", {}, t("Officer login")),
+    el("label", { for: "login-username" }, t("Username")),
     username,
-    el("label", { for: "login-password" }, "Password"),
+    el("label", { for: "login-password" }, t("Password")),
     password,
     error,
-    el("button", { id: "login-submit", type: "submit", class: "primary" }, "Log in"),
+    el("button", { id: "login-submit", type: "submit", class: "primary" }, t("Log in")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -198,6 +305,7 @@ async function logout(): Promise<void> {
   await stopFaceLive();
   await stopFingersLive();
   await api.logout();
+  stopStatusBar();
   state.officer = null;
   state.draft = emptyDraft();
   renderLogin();
@@ -205,37 +313,37 @@ async function logout(): Promise<void> {
 
 // ---------- Enrollment list ----------
 
-const STATE_LABELS: Record<string, string> = {
-  pending: "Waiting to upload",
-  accepted: "Accepted by server",
-  rejected: "Rejected",
-};
+/** The list's filters: what an officer looks for. */
+type ListFilter = "all" | "pending" | "held" | "accepted" | "rejected";
 
-const APPROVAL_LABELS: Record<string, string> = {
-  awaiting: "Waiting for supervisor approval",
-  refused: "Refused by supervisor",
-};
+function rowState(item: EnrollmentView): Exclude<ListFilter, "all"> {
+  const held = item.state === "pending" && item.approval !== null && item.approval !== "approved";
+  return held ? "held" : item.state;
+}
 
 function enrollmentRow(item: EnrollmentView): HTMLElement {
-  const held = item.state === "pending" && item.approval !== null && item.approval !== "approved";
-  const label = held ? APPROVAL_LABELS[item.approval ?? ""] : (STATE_LABELS[item.state] ?? item.state);
-  const detail = held
-    ? item.approvalNote
-    : item.state === "rejected"
-      ? item.serverReason
-      : item.state === "pending"
-        ? item.lastError
-        : null;
+  const shown = rowState(item);
+  const label =
+    shown === "held"
+      ? item.approval === "refused"
+        ? t("Refused by supervisor")
+        : t("Waiting for supervisor approval")
+      : shown === "pending"
+        ? t("Waiting to upload")
+        : shown === "accepted"
+          ? t("Accepted by server")
+          : t("Rejected");
+  const detail = shown === "held" ? item.approvalNote : shown === "rejected" ? item.serverReason : shown === "pending" ? item.lastError : null;
   return el(
     "tr",
     { "data-id": item.id, "data-state": item.state },
     el("td", {}, item.applicantName),
     el("td", {}, item.documentNumber),
-    el("td", {}, new Date(item.createdAt).toLocaleString()),
+    el("td", {}, new Date(item.createdAt).toLocaleString(lang() === "id" ? "id-ID" : "en-GB")),
     el(
       "td",
       {},
-      el("span", { class: `status-badge ${held ? `approval-${item.approval}` : item.state}` }, label),
+      el("span", { class: `status-badge ${shown === "held" ? `approval-${item.approval}` : item.state}` }, label),
       detail ? el("div", { class: "detail" }, detail) : null,
     ),
   );
@@ -250,17 +358,13 @@ function showSync(line: HTMLElement, toggle: HTMLButtonElement, status: SyncStat
     line.textContent = "";
     return;
   }
-  toggle.textContent = status.phase === "paused" ? "Resume sending" : "Pause sending";
+  toggle.textContent = status.phase === "paused" ? t("Resume sending") : t("Pause sending");
   toggle.dataset.paused = String(status.phase === "paused");
   const parts: string[] = [];
-  if (status.phase === "paused") parts.push("Sending is paused.");
-  if (status.phase === "sending" && status.current) {
-    const [, held, size] = status.current;
-    parts.push(`Sending: ${kib(held)} of ${kib(size)}; ${status.backlogPackets} waiting (${kib(status.backlogBytes)}).`);
-  }
+  if (status.phase === "paused") parts.push(t("Sending is paused."));
   if (status.message) parts.push(status.message);
   if (status.phase === "retrying" && status.retryInMs !== null) {
-    parts.push(`Next attempt in ${Math.max(1, Math.round(status.retryInMs / 1000))} s.`);
+    parts.push(t("Next attempt in {seconds} s.", { seconds: Math.max(1, Math.round(status.retryInMs / 1000)) }));
   }
   line.textContent = parts.join(" ");
   line.dataset.problem = status.problem?.kind ?? "";
@@ -268,22 +372,64 @@ function showSync(line: HTMLElement, toggle: HTMLButtonElement, status: SyncStat
   line.className = status.problem ? "sync-status problem" : "sync-status muted";
 }
 
-async function refreshList(body: HTMLElement, summary: HTMLElement): Promise<void> {
-  try {
-    const line = document.getElementById("sync-status");
-    const toggle = document.getElementById("sync-toggle") as HTMLButtonElement | null;
-    if (line && toggle) showSync(line, toggle, await api.syncStatus());
-    const items = await api.listEnrollments();
-    body.replaceChildren(
-      ...(items.length
-        ? items.map(enrollmentRow)
-        : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No enrollments yet."))]),
-    );
-    const pending = items.filter((i) => i.state === "pending").length;
-    summary.textContent = pending ? `${pending} waiting to upload` : "Everything is uploaded";
-  } catch (e) {
-    showError(summary, e);
+/** The outbox panel: a progress bar over the packets of the current (or last) sending pass. */
+function showOutbox(panel: HTMLElement, status: SyncStatus | null): void {
+  const total = status ? status.packetsDone + status.backlogPackets : 0;
+  if (!status || (total === 0 && status.phase !== "sending")) {
+    panel.hidden = true;
+    return;
   }
+  const fraction = status.current && status.current[2] > 0 ? status.current[1] / status.current[2] : 0;
+  const value = Math.min(total, status.packetsDone + fraction);
+  const bar = el("progress", { id: "outbox-progress", max: String(total), value: String(value), "data-phase": status.phase });
+  const words =
+    status.phase === "sending" && status.current
+      ? t("Sending {n} of {total}: {held} of {size}", { n: status.packetsDone + 1, total, held: kib(status.current[1]), size: kib(status.current[2]) })
+      : status.backlogPackets === 0
+        ? t("Sent {done} of {total}.", { done: status.packetsDone, total })
+        : t("{done} of {total} sent; {waiting} waiting ({bytes}).", { done: status.packetsDone, total, waiting: status.backlogPackets, bytes: kib(status.backlogBytes) });
+  panel.hidden = false;
+  panel.replaceChildren(el("h2", {}, t("Outbox")), bar, el("span", { id: "outbox-progress-text" }, words));
+}
+
+async function refreshList(view: ListView): Promise<void> {
+  try {
+    const status = await api.syncStatus();
+    const toggle = document.getElementById("sync-toggle") as HTMLButtonElement | null;
+    if (toggle) showSync(view.line, toggle, status);
+    showOutbox(view.outbox, status);
+    view.items = await api.listEnrollments();
+    drawList(view);
+  } catch (e) {
+    showError(view.summary, e);
+  }
+}
+
+interface ListView {
+  body: HTMLElement;
+  summary: HTMLElement;
+  line: HTMLElement;
+  outbox: HTMLElement;
+  search: HTMLInputElement;
+  filter: HTMLSelectElement;
+  items: EnrollmentView[];
+}
+
+function drawList(view: ListView): void {
+  const needle = view.search.value.trim().toLowerCase();
+  const filter = view.filter.value as ListFilter;
+  const shown = view.items.filter(
+    (i) =>
+      (filter === "all" || rowState(i) === filter) &&
+      (!needle || i.applicantName.toLowerCase().includes(needle) || i.documentNumber.toLowerCase().includes(needle)),
+  );
+  view.body.replaceChildren(
+    ...(shown.length
+      ? shown.map(enrollmentRow)
+      : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, view.items.length ? t("No enrollment matches.") : t("No enrollments yet.")))]),
+  );
+  const pending = view.items.filter((i) => i.state === "pending").length;
+  view.summary.textContent = pending ? t("{count} waiting to upload", { count: pending }) : t("Everything is uploaded");
 }
 
 /** Where a role starts: technicians at the self-test, everyone else at the enrollment list. */
@@ -295,6 +441,8 @@ function renderStart(): void {
 // ---------- Supervisor: approvals ----------
 
 function renderApprovals(): void {
+  redraw = renderApprovals;
+  startStatusBar();
   stopPolling();
   const body = el("tbody", {});
   const message = el("p", { id: "approvals-error", class: "error", role: "alert" }, "");
@@ -304,20 +452,20 @@ function renderApprovals(): void {
       body.replaceChildren(
         ...(held.length
           ? held.map((item) => {
-              const comment = el("input", { class: "comment", autocomplete: "off", placeholder: "Comment (needed to refuse)", "aria-label": "Comment" });
+              const comment = el("input", { class: "comment", autocomplete: "off", placeholder: t("Comment (needed to refuse)"), "aria-label": t("Comment") });
               const decide = (approve: boolean) => async () => {
                 message.textContent = "";
                 try {
                   await api.decideApproval(item.id, approve, comment.value);
-                  toast(approve ? "Approved: it will be sent." : "Refused: it will not be sent.");
+                  toast(approve ? t("Approved: it will be sent.") : t("Refused: it will not be sent."));
                   await load();
                 } catch (e) {
                   showError(message, e);
                 }
               };
               const why = [
-                ...item.exceptions.map((e) => `${e.label} missing: ${e.reason}`),
-                ...(item.forceCaptured ? [`${item.forceCaptured} capture(s) kept below the quality checks`] : []),
+                ...item.exceptions.map((e) => t("{finger} missing: {reason}", { finger: fingerName(e.position), reason: reasonText(e.reason) })),
+                ...(item.forceCaptured ? [t("{count} capture(s) kept below the quality checks", { count: item.forceCaptured })] : []),
               ];
               return el(
                 "tr",
@@ -329,11 +477,11 @@ function renderApprovals(): void {
                   "td",
                   {},
                   comment,
-                  el("div", { class: "actions" }, el("button", { class: "approve primary", onclick: decide(true) }, "Approve"), el("button", { class: "refuse", onclick: decide(false) }, "Refuse")),
+                  el("div", { class: "actions" }, el("button", { class: "approve primary", onclick: decide(true) }, t("Approve")), el("button", { class: "refuse", onclick: decide(false) }, t("Refuse"))),
                 ),
               );
             })
-          : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, "Nothing waits for approval."))]),
+          : [el("tr", {}, el("td", { colspan: "4", class: "empty" }, t("Nothing waits for approval.")))]),
       );
     } catch (e) {
       showError(message, e);
@@ -348,11 +496,11 @@ function renderApprovals(): void {
       el(
         "section",
         { class: "card" },
-        el("h1", {}, "Waiting for approval"),
-        el("p", { class: "muted" }, "Enrollments with a missing finger or a capture kept below the quality checks leave the station only once a supervisor approves them."),
-        el("table", { id: "approval-list" }, el("thead", {}, el("tr", {}, el("th", {}, "Enrolled"), el("th", {}, "Officer"), el("th", {}, "Why it waits"), el("th", {}, "Decision"))), body),
+        el("h1", {}, t("Waiting for approval")),
+        el("p", { class: "muted" }, t("Enrollments with a missing finger or a capture kept below the quality checks leave the station only once a supervisor approves them.")),
+        el("table", { id: "approval-list" }, el("thead", {}, el("tr", {}, el("th", {}, t("Enrolled")), el("th", {}, t("Officer")), el("th", {}, t("Why it waits")), el("th", {}, t("Decision")))), body),
         message,
-        el("div", { class: "actions" }, el("button", { id: "approvals-back", onclick: () => renderHome() }, "Back to enrollments")),
+        el("div", { class: "actions" }, el("button", { id: "approvals-back", onclick: () => renderHome() }, t("Back to enrollments"))),
       ),
     ),
   );
@@ -362,24 +510,24 @@ function renderApprovals(): void {
 // ---------- Technician: self-test ----------
 
 const SECTIONS: { key: string; label: string }[] = [
-  { key: "station", label: "Station: storage, keys, audit log" },
-  { key: "camera", label: "Camera" },
-  { key: "reader", label: "Fingerprint reader" },
-  { key: "server", label: "Server link" },
+  { key: "station", label: N("Station: storage, keys, audit log") },
+  { key: "camera", label: N("Camera") },
+  { key: "reader", label: N("Fingerprint reader") },
+  { key: "server", label: N("Server link") },
 ];
 
 const DRILLS: { value: Drill | ""; label: string }[] = [
-  { value: "", label: "No drill: test the devices as they are" },
-  { value: "camera-black", label: "Camera delivers black frames" },
-  { value: "camera-freeze", label: "Camera picture freezes" },
-  { value: "camera-unplugged", label: "Camera unplugged" },
-  { value: "reader-residue", label: "Latent print left on the reader" },
-  { value: "reader-unplugged", label: "Reader unplugged" },
+  { value: "", label: N("No drill: test the devices as they are") },
+  { value: "camera-black", label: N("Camera delivers black frames") },
+  { value: "camera-freeze", label: N("Camera picture freezes") },
+  { value: "camera-unplugged", label: N("Camera unplugged") },
+  { value: "reader-residue", label: N("Latent print left on the reader") },
+  { value: "reader-unplugged", label: N("Reader unplugged") },
 ];
 
 function sectionBlock(key: string, label: string, section: Section | null, running: boolean): HTMLElement {
   const verdict = section ? section.verdict : running ? "running" : "waiting";
-  const word = section ? (section.verdict === "pass" ? "Pass" : section.verdict === "warn" ? "Warning" : "Fail") : running ? "Running…" : "Waiting";
+  const word = section ? (section.verdict === "pass" ? t("Pass") : section.verdict === "warn" ? t("Warning") : t("Fail")) : running ? t("Running…") : t("Waiting");
   return el(
     "div",
     { class: `selftest-section ${verdict}`, "data-section": key, "data-verdict": verdict },
@@ -395,27 +543,29 @@ function sectionBlock(key: string, label: string, section: Section | null, runni
 }
 
 function renderSelfTest(): void {
+  redraw = renderSelfTest;
+  startStatusBar();
   stopPolling();
   const results = el("div", { id: "selftest-results", "aria-live": "polite" });
-  const verdict = el("p", { id: "selftest-verdict", class: "muted" }, "Run the self-test to check this station before the day's work.");
+  const verdict = el("p", { id: "selftest-verdict", class: "muted" }, t("Run the self-test to check this station before the day's work."));
   const message = el("p", { id: "selftest-error", class: "error", role: "alert" }, "");
   const exported = el("p", { id: "selftest-exported", class: "muted" }, "");
-  const drill = el("select", { id: "selftest-drill" }, ...DRILLS.map((d) => el("option", { value: d.value }, d.label)));
+  const drill = el("select", { id: "selftest-drill" }, ...DRILLS.map((d) => el("option", { value: d.value }, t(d.label))));
   const sections = new Map<string, Section | null>(SECTIONS.map((s) => [s.key, null]));
   let running: string | null = null;
   const draw = () =>
-    results.replaceChildren(...SECTIONS.map((s) => sectionBlock(s.key, s.label, sections.get(s.key) ?? null, running === s.key)));
+    results.replaceChildren(...SECTIONS.map((s) => sectionBlock(s.key, t(s.label), sections.get(s.key) ?? null, running === s.key)));
   const exportAs = (format: ReportFormat) => async () => {
     message.textContent = "";
     try {
       const path = await api.exportSelftest(format);
-      exported.textContent = `Report saved: ${path}`;
+      exported.textContent = t("Report saved: {path}", { path });
     } catch (e) {
       showError(message, e);
     }
   };
-  const exportJson = el("button", { id: "selftest-export-json", disabled: true, onclick: exportAs("json") }, "Export JSON");
-  const exportHtml = el("button", { id: "selftest-export-html", disabled: true, onclick: exportAs("html") }, "Export printable report");
+  const exportJson = el("button", { id: "selftest-export-json", disabled: true, onclick: exportAs("json") }, t("Export JSON"));
+  const exportHtml = el("button", { id: "selftest-export-html", disabled: true, onclick: exportAs("html") }, t("Export printable report"));
   const run = el("button", {
     id: "selftest-run",
     class: "primary",
@@ -424,7 +574,7 @@ function renderSelfTest(): void {
       exported.textContent = "";
       run.disabled = true;
       SECTIONS.forEach((s) => sections.set(s.key, null));
-      verdict.textContent = "Testing…";
+      verdict.textContent = t("Testing…");
       verdict.className = "muted";
       draw();
       try {
@@ -438,7 +588,7 @@ function renderSelfTest(): void {
         report.sections.forEach((s) => sections.set(s.key, s));
         draw();
         verdict.textContent =
-          report.verdict === "pass" ? "Everything works." : report.verdict === "warn" ? "Works, with warnings: see below." : "Something does not work: see the failed checks below.";
+          report.verdict === "pass" ? t("Everything works.") : report.verdict === "warn" ? t("Works, with warnings: see below.") : t("Something does not work: see the failed checks below.");
         verdict.className = `selftest-verdict ${report.verdict}`;
         verdict.dataset.verdict = report.verdict;
         exportJson.disabled = false;
@@ -451,7 +601,7 @@ function renderSelfTest(): void {
         run.disabled = false;
       }
     },
-  }, "Run self-test");
+  }, t("Run self-test"));
   draw();
   mount(
     root,
@@ -463,9 +613,9 @@ function renderSelfTest(): void {
       el(
         "section",
         { class: "card" },
-        el("h1", {}, "Station self-test"),
-        el("p", { class: "muted" }, "Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server."),
-        el("div", { class: "field" }, el("label", { for: "selftest-drill" }, "Practice drill (simulated devices only)"), drill),
+        el("h1", {}, t("Station self-test")),
+        el("p", { class: "muted" }, t("Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server.")),
+        el("div", { class: "field" }, el("label", { for: "selftest-drill" }, t("Practice drill (simulated devices only)")), drill),
         el("div", { class: "actions" }, run, exportJson, exportHtml),
         verdict,
         message,
@@ -479,48 +629,88 @@ function renderSelfTest(): void {
 
 function renderHome(): void {
   stopPolling();
+  redraw = renderHome;
+  startStatusBar();
   const body = el("tbody", {});
-  const summary = el("span", { id: "outbox-summary", class: "muted" }, "");
+  const search = el("input", { id: "list-search", type: "search", autocomplete: "off", placeholder: t("Search by name or document number"), "aria-label": t("Search") });
+  const filter = el(
+    "select",
+    { id: "list-filter", "aria-label": t("Show") },
+    ...(
+      [
+        ["all", t("All enrollments")],
+        ["pending", t("Waiting to upload")],
+        ["held", t("Waiting for supervisor approval")],
+        ["accepted", t("Accepted by server")],
+        ["rejected", t("Rejected")],
+      ] as const
+    ).map(([value, text]) => el("option", { value }, text)),
+  );
+  const view: ListView = {
+    body,
+    summary: el("span", { id: "outbox-summary", class: "muted" }, ""),
+    line: el("p", { id: "sync-status", class: "sync-status muted", role: "status" }, ""),
+    outbox: el("section", { id: "outbox-panel", class: "outbox", hidden: true }),
+    search,
+    filter,
+    items: [],
+  };
+  search.addEventListener("input", () => drawList(view));
+  filter.addEventListener("change", () => drawList(view));
   const table = el(
     "table",
     { id: "enrollment-list" },
-    el(
-      "thead",
-      {},
-      el("tr", {}, el("th", {}, "Applicant"), el("th", {}, "Document"), el("th", {}, "Enrolled"), el("th", {}, "Status")),
-    ),
+    el("thead", {}, el("tr", {}, el("th", {}, t("Applicant")), el("th", {}, t("Document")), el("th", {}, t("Enrolled")), el("th", {}, t("Status")))),
     body,
   );
+  const refresh = () => refreshList(view);
   const actions = el(
     "div",
     { class: "actions" },
-    state.officer?.hasDraft
-      ? el("button", { id: "resume-enrollment", class: "primary", onclick: () => void resumeEnrollment() }, "Resume enrollment")
-      : null,
-    el("button", { id: "new-enrollment", class: state.officer?.hasDraft ? "" : "primary", onclick: () => void startEnrollment() }, "New enrollment"),
-    state.officer?.role === "supervisor" ? el("button", { id: "open-approvals", onclick: () => renderApprovals() }, "Approvals") : null,
-    el("button", { id: "sync-now", onclick: () => void api.syncNow().then(() => refreshList(body, summary), (e) => showError(summary, e)) }, "Sync now"),
+    state.officer?.hasDraft ? el("button", { id: "resume-enrollment", class: "primary", onclick: () => void resumeEnrollment() }, t("Resume enrollment")) : null,
+    el("button", { id: "new-enrollment", class: state.officer?.hasDraft ? "" : "primary", onclick: () => void startEnrollment() }, t("New enrollment")),
+    state.officer?.role === "supervisor" ? el("button", { id: "open-approvals", onclick: () => renderApprovals() }, t("Approvals")) : null,
+    el("button", { id: "sync-now", onclick: () => void api.syncNow().then(refresh, (e) => showError(view.summary, e)) }, t("Sync now")),
     el(
       "button",
       {
         id: "sync-toggle",
         onclick: (event: Event) => {
           const paused = (event.currentTarget as HTMLElement).dataset.paused === "true";
-          void (paused ? api.resumeSync() : api.pauseSync()).then(() => refreshList(body, summary), (e) => showError(summary, e));
+          void (paused ? api.resumeSync() : api.pauseSync()).then(refresh, (e) => showError(view.summary, e));
         },
       },
-      "Pause sending",
+      t("Pause sending"),
     ),
-    summary,
+    view.summary,
   );
-  mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, "Enrollments"), actions, el("p", { id: "sync-status", class: "sync-status muted", role: "status" }, ""), table)));
-  void refreshList(body, summary);
-  state.pollTimer = window.setInterval(() => void refreshList(body, summary), 1500);
+  mount(
+    root,
+    header(),
+    el(
+      "main",
+      {},
+      problemBanner() ?? "",
+      el(
+        "section",
+        { class: "card" },
+        el("h1", {}, t("Enrollments")),
+        actions,
+        view.line,
+        view.outbox,
+        el("div", { class: "actions list-tools" }, search, filter),
+        table,
+      ),
+    ),
+  );
+  void refresh();
+  state.pollTimer = window.setInterval(() => void refresh(), 1000);
   (document.querySelector("#resume-enrollment, #new-enrollment") as HTMLButtonElement).focus();
 }
 
 async function resumeEnrollment(): Promise<void> {
   try {
+    state.forms = await api.listForms();
     const saved = await api.resumeEnrollment();
     state.draft = { form: saved.form, face: saved.face, fingers: saved.fingers, exceptions: saved.exceptions };
     if (state.officer) state.officer.hasDraft = false;
@@ -533,6 +723,7 @@ async function resumeEnrollment(): Promise<void> {
 
 async function startEnrollment(): Promise<void> {
   try {
+    state.forms = await api.listForms();
     await api.startEnrollment();
     state.draft = emptyDraft();
     if (state.officer) state.officer.hasDraft = false;
@@ -549,20 +740,21 @@ function stepIndicator(current: Step): HTMLElement {
   const index = STEPS.findIndex((s) => s.id === current);
   return el(
     "ol",
-    { class: "steps", "aria-label": "Enrollment steps" },
+    { class: "steps", "aria-label": t("Enrollment steps") },
     ...STEPS.map((step, i) =>
       el(
         "li",
         { class: i < index ? "done" : i === index ? "current" : "", "aria-current": i === index ? "step" : undefined },
-        `${i + 1}. ${step.label}`,
+        `${i + 1}. ${t(step.label)}`,
       ),
     ),
   );
 }
 
 function wizard(step: Step, ...content: Node[]): void {
+  startStatusBar();
   stopPolling();
-  const cancel = el("button", { id: "cancel-enrollment", class: "link", type: "button", onclick: () => renderHome() }, "Cancel");
+  const cancel = el("button", { id: "cancel-enrollment", class: "link", type: "button", onclick: () => renderHome() }, t("Cancel"));
   mount(root, header(), el("main", {}, el("section", { class: "card" }, stepIndicator(step), ...content, cancel)));
 }
 
@@ -579,30 +771,75 @@ function renderStep(step: Step): void {
   }
 }
 
-function fieldInput(name: keyof Demographics, value: string): HTMLInputElement | HTMLSelectElement {
-  if (name === "sex") {
-    const select = el(
-      "select",
-      { id: `field-${name}`, name },
-      el("option", { value: "" }, "Choose…"),
-      el("option", { value: "F" }, "F — female"),
-      el("option", { value: "M" }, "M — male"),
-      el("option", { value: "X" }, "X — unspecified"),
-    );
+function fieldInput(field: FieldDef, value: string): HTMLInputElement | HTMLSelectElement {
+  const id = `field-${field.name}`;
+  const kind = field.kind;
+  const options: [string, string][] =
+    kind.type === "sex"
+      ? [
+          ["F", t("F — female")],
+          ["M", t("M — male")],
+          ["X", t("X — unspecified")],
+        ]
+      : kind.type === "choice"
+        ? kind.options.map((o) => [o.value, pick(o.label)])
+        : [];
+  if (options.length) {
+    const select = el("select", { id, name: field.name }, el("option", { value: "" }, t("Choose…")), ...options.map(([v, text]) => el("option", { value: v }, text)));
     select.value = value;
     return select;
   }
-  const input = el("input", { id: `field-${name}`, name, autocomplete: "off" });
+  const fixed = kind.type === "country" && kind.only?.length === 1;
+  const input = el("input", {
+    id,
+    name: field.name,
+    autocomplete: "off",
+    readonly: fixed,
+    inputmode: kind.type === "nik" || kind.type === "phone" ? "numeric" : undefined,
+    placeholder: kind.type === "date" ? t("YYYY-MM-DD") : undefined,
+  });
   input.value = value;
   return input;
 }
 
+/** First part of the applicant step: citizen or foreigner, and for what. */
+function renderApplicantType(): void {
+  redraw = renderApplicantType;
+  const forms = state.forms?.forms ?? [];
+  const choose = (form: FormDef) => async () => {
+    try {
+      if (state.draft.form.form !== form.id) state.draft.form = await api.blankForm(form.id);
+      renderApplicant();
+    } catch (e) {
+      const error = asCommandError(e);
+      if (!sessionEnded(error)) toast(error.message);
+    }
+  };
+  const buttons = forms.map((form) =>
+    el(
+      "button",
+      { id: `form-type-${form.id}`, class: `choice ${form.id === state.draft.form.form ? "chosen" : ""}`, onclick: choose(form) },
+      el("strong", {}, pick(form.title)),
+      el("span", { class: "muted" }, form.applicant === "wni" ? t("Indonesian citizen (WNI)") : t("Foreign national (WNA)")),
+    ),
+  );
+  wizard("applicant", el("h1", {}, t("Type of application")), el("div", { id: "form-types", class: "choices" }, ...buttons));
+  (buttons.find((b) => b.classList.contains("chosen")) ?? buttons[0])?.focus();
+}
+
 function renderApplicant(): void {
-  const inputs = new Map<keyof Demographics, HTMLInputElement | HTMLSelectElement>();
+  redraw = renderApplicant;
+  const definition = currentForm();
+  if (!definition) return renderApplicantType();
+  const draftForm = state.draft.form;
+  const inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   const errors = new Map<string, HTMLElement>();
   const form = el("form", { id: "form-applicant", class: "grid-form", novalidate: true });
-  for (const field of FIELDS) {
-    const input = fieldInput(field.name, state.draft.form[field.name]);
+  for (const field of definition.fields) {
+    const input = fieldInput(field, fieldValue(draftForm, field.name));
+    // Typed values go into the draft at once, so a language switch or a step back keeps them.
+    input.addEventListener("input", () => setFieldValue(draftForm, field.name, input.value));
+    input.addEventListener("change", () => setFieldValue(draftForm, field.name, input.value));
     const error = el("span", { id: `error-${field.name}`, class: "error", role: "alert" }, "");
     inputs.set(field.name, input);
     errors.set(field.name, error);
@@ -610,77 +847,135 @@ function renderApplicant(): void {
       el(
         "div",
         { class: "field" },
-        el("label", { for: input.id }, field.label),
+        el("label", { for: input.id }, pick(field.label), field.required ? "" : el("span", { class: "muted" }, ` (${t("optional")})`)),
         input,
-        field.hint ? el("span", { class: "hint" }, field.hint) : null,
+        field.hint ? el("span", { class: "hint" }, pick(field.hint)) : null,
         error,
       ),
     );
   }
-  form.append(el("div", { class: "actions" }, el("button", { id: "form-next", type: "submit", class: "primary" }, "Next: face")));
+  const mrzFields = definition.fields.filter((f) => f.mrz);
+  let mrzBox: HTMLElement | null = null;
+  if (mrzFields.length) {
+    const zone = el("textarea", { id: "mrz-input", rows: "2", cols: "46", spellcheck: "false", autocomplete: "off", class: "mrz" });
+    const mrzError = el("p", { id: "mrz-error", class: "error", role: "alert" }, "");
+    const mrzDone = el("p", { id: "mrz-filled", class: "muted", role: "status" }, "");
+    const read = el("button", {
+      id: "mrz-read",
+      type: "button",
+      onclick: async () => {
+        mrzError.textContent = "";
+        mrzDone.textContent = "";
+        try {
+          const prefill = await api.prefillFromMrz(draftForm, zone.value);
+          const entries = Object.entries(prefill.values);
+          for (const [name, value] of entries) {
+            setFieldValue(draftForm, name, value);
+            const input = inputs.get(name);
+            if (input) input.value = value;
+          }
+          mrzDone.textContent = t("Filled {count} fields from the passport: check them against the passport.", { count: entries.length });
+          const firstEmpty = definition.fields.find((f) => f.required && !fieldValue(draftForm, f.name));
+          inputs.get(firstEmpty?.name ?? "full_name")?.focus();
+        } catch (e) {
+          const error = asCommandError(e);
+          if (sessionEnded(error)) return;
+          mrzError.textContent = error.fields[0] ? pick(error.fields[0].message) : error.message;
+          zone.focus();
+        }
+      },
+    }, t("Fill from passport"));
+    mrzBox = el(
+      "div",
+      { class: "mrz-box" },
+      el("label", { for: "mrz-input" }, t("Passport machine-readable zone (MRZ)")),
+      el("span", { class: "hint" }, t("Scan the two lines at the bottom of the photo page, or type them.")),
+      zone,
+      el("div", { class: "actions" }, read, mrzDone),
+      mrzError,
+    );
+  }
+  form.append(
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { id: "form-back", type: "button", onclick: () => renderApplicantType() }, t("Back: type of application")),
+      el("button", { id: "form-next", type: "submit", class: "primary" }, t("Next: face")),
+    ),
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    for (const field of FIELDS) state.draft.form[field.name] = inputs.get(field.name)?.value ?? "";
+    for (const field of definition.fields) setFieldValue(draftForm, field.name, inputs.get(field.name)?.value ?? "");
     try {
-      await api.saveForm(state.draft.form);
+      await api.saveForm(draftForm);
     } catch (e) {
       const error = asCommandError(e);
       if (!sessionEnded(error)) toast(error.message);
       return;
     }
-    const problems = await api.validateForm(state.draft.form);
+    let problems: FieldError[];
+    try {
+      problems = await api.validateForm(draftForm);
+    } catch (e) {
+      const error = asCommandError(e);
+      if (!sessionEnded(error)) toast(error.message);
+      return;
+    }
     errors.forEach((node) => (node.textContent = ""));
     for (const problem of problems) {
       const node = errors.get(problem.field);
-      if (node) node.textContent = problem.message;
+      if (node) node.textContent = pick(problem.message);
+      else toast(pick(problem.message));
     }
     if (problems.length === 0) {
       renderStep("face");
     } else {
-      inputs.get(problems[0].field as keyof Demographics)?.focus();
+      inputs.get(problems[0].field)?.focus();
     }
   });
-  wizard("applicant", el("h1", {}, "Applicant details"), form);
-  inputs.get("full_name")?.focus();
+  wizard("applicant", el("h1", {}, pick(definition.title)), mrzBox ?? document.createTextNode(""), form);
+  if (mrzBox) (document.getElementById("mrz-input") as HTMLElement | null)?.focus();
+  else inputs.get(definition.fields[0]?.name ?? "")?.focus();
 }
 
 function renderFace(): void {
+  redraw = renderFace;
   const preview = el("div", { class: "preview face" });
   const checklist = el("ul", { id: "face-checks", class: "checks", "aria-live": "polite" });
   const progress = el("p", { id: "face-progress", class: "muted" }, "");
   const message = el("p", { id: "face-error", class: "error", role: "alert" }, "");
-  const next = el("button", { id: "face-next", class: "primary", disabled: !state.draft.face, onclick: () => void stopFaceLive().then(() => renderStep("fingers")) }, "Next: fingerprints");
+  const next = el("button", { id: "face-next", class: "primary", disabled: !state.draft.face, onclick: () => void stopFaceLive().then(() => renderStep("fingers")) }, t("Next: fingerprints"));
   const showFace = (face: ImageView) => {
     // The checklist keeps the last live frame's results: why the photo was taken.
-    preview.replaceChildren(el("img", { id: "face-preview", src: face.dataUrl, alt: "Captured face photo" }));
-    progress.textContent = "Photo taken.";
+    preview.replaceChildren(el("img", { id: "face-preview", src: face.dataUrl, alt: t("Captured face photo") }));
+    progress.textContent = t("Photo taken.");
     next.disabled = false;
     next.focus();
   };
-  const live = el("img", { id: "face-live", alt: "Live camera view" });
+  const live = el("img", { id: "face-live", alt: t("Live camera view") });
   const showFrame = (frame: FaceLiveView) => {
     if (!live.isConnected) preview.replaceChildren(live);
     live.src = frame.preview;
     checklist.replaceChildren(
       ...frame.checks.map((c) =>
-        el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${c.label}${c.advice ? ` — ${c.advice}` : ""}`),
+        el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${c.advice}` : ""}`),
       ),
     );
     const failing = frame.checks.filter((c) => !c.passed).length;
-    progress.textContent = failing === 0 ? `All checks pass — taking the photo (${frame.streak}/${frame.required})` : `${failing} check(s) to fix`;
+    progress.textContent = failing === 0 ? t("All checks pass — taking the photo ({streak}/{required})", { streak: frame.streak, required: frame.required }) : t("{count} check(s) to fix", { count: failing });
   };
   const startLive = async () => {
     message.textContent = "";
     faceLiveRunning = true;
-    progress.textContent = "Starting the camera…";
+    progress.textContent = t("Starting the camera…");
     try {
       const taken = await api.faceLive(showFrame);
       if (taken) {
         state.draft.face = taken;
         showFace(taken);
-        capture.textContent = "Retake photo";
+        capture.textContent = t("Retake photo");
       } else if (faceLiveRunning) {
-        progress.textContent = "No good photo yet: fix the checks, or take the photo by hand.";
+        progress.textContent = t("No good photo yet: fix the checks, or take the photo by hand.");
       }
     } catch (e) {
       showError(message, e);
@@ -689,7 +984,7 @@ function renderFace(): void {
     }
   };
   if (state.draft.face) showFace(state.draft.face);
-  else preview.append(el("span", { class: "muted" }, "Ask the applicant to look straight at the camera."));
+  else preview.append(el("span", { class: "muted" }, t("Ask the applicant to look straight at the camera.")));
   const capture = el("button", {
     id: "capture-face",
     onclick: async () => {
@@ -711,14 +1006,14 @@ function renderFace(): void {
         capture.disabled = false;
       }
     },
-  }, state.draft.face ? "Retake photo" : "Take photo now");
+  }, state.draft.face ? t("Retake photo") : t("Take photo now"));
   wizard(
     "face",
-    el("h1", {}, "Face photo"),
-    el("p", { class: "muted" }, `Camera: ${state.status?.camera ?? "unknown"}. The photo is taken by itself when every check passes.`),
+    el("h1", {}, t("Face photo")),
+    el("p", { class: "muted" }, t("Camera: {camera}. The photo is taken by itself when every check passes.", { camera: state.status?.camera ?? "—" })),
     el("div", { class: "face-step" }, preview, el("div", {}, checklist, progress)),
     message,
-    el("div", { class: "actions" }, el("button", { id: "face-back", onclick: () => void stopFaceLive().then(() => renderStep("applicant")) }, "Back"), capture, next),
+    el("div", { class: "actions" }, el("button", { id: "face-back", onclick: () => void stopFaceLive().then(() => renderStep("applicant")) }, t("Back")), capture, next),
   );
   capture.focus();
   if (!state.draft.face) void startLive();
@@ -733,9 +1028,9 @@ function fingerGrid(fingers: FingerView[]): HTMLElement {
       return el(
         "figure",
         { "data-position": f.position, class: f.forced ? "forced" : quality < FINGER_THRESHOLD ? "poor" : "good" },
-        el("img", { src: f.image.dataUrl, alt: f.label }),
-        el("div", { class: "quality-bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(quality), "aria-label": `${f.label} quality` }, el("span", { style: `width: ${quality}%` })),
-        el("figcaption", {}, f.quality === null ? f.label : `${f.label} · quality ${f.quality}${f.forced ? " · accepted below threshold" : ""}`),
+        el("img", { src: f.image.dataUrl, alt: fingerName(f.position) }),
+        el("div", { class: "quality-bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(quality), "aria-label": t("{finger} quality", { finger: fingerName(f.position) }) }, el("span", { style: `width: ${quality}%` })),
+        el("figcaption", {}, f.quality === null ? fingerName(f.position) : `${t("{finger} · quality {quality}", { finger: fingerName(f.position), quality: f.quality })}${f.forced ? ` · ${t("accepted below threshold")}` : ""}`),
       );
     }),
   );
@@ -745,9 +1040,9 @@ function fingerGrid(fingers: FingerView[]): HTMLElement {
 const FINGER_THRESHOLD = 40;
 
 const SETS: { id: FingerSet; label: string; fingers: string[] }[] = [
-  { id: "left_slap", label: "Left hand", fingers: ["left_little", "left_ring", "left_middle", "left_index"] },
-  { id: "right_slap", label: "Right hand", fingers: ["right_index", "right_middle", "right_ring", "right_little"] },
-  { id: "thumbs", label: "Both thumbs", fingers: ["left_thumb", "right_thumb"] },
+  { id: "left_slap", label: N("Left hand"), fingers: ["left_little", "left_ring", "left_middle", "left_index"] },
+  { id: "right_slap", label: N("Right hand"), fingers: ["right_index", "right_middle", "right_ring", "right_little"] },
+  { id: "thumbs", label: N("Both thumbs"), fingers: ["left_thumb", "right_thumb"] },
 ];
 
 /** True while the fingerprint step's live watch runs; leaving the step stops it. */
@@ -769,49 +1064,74 @@ function setDone(set: (typeof SETS)[number], fingers: FingerView[], exceptions: 
 }
 
 const FINGER_NAMES: Record<string, string> = {
-  left_little: "Left little",
-  left_ring: "Left ring",
-  left_middle: "Left middle",
-  left_index: "Left index",
-  left_thumb: "Left thumb",
-  right_thumb: "Right thumb",
-  right_index: "Right index",
-  right_middle: "Right middle",
-  right_ring: "Right ring",
-  right_little: "Right little",
+  left_little: N("Left little"),
+  left_ring: N("Left ring"),
+  left_middle: N("Left middle"),
+  left_index: N("Left index"),
+  left_thumb: N("Left thumb"),
+  right_thumb: N("Right thumb"),
+  right_index: N("Right index"),
+  right_middle: N("Right middle"),
+  right_ring: N("Right ring"),
+  right_little: N("Right little"),
 };
 
-const EXCEPTION_REASONS = ["Amputated", "Bandaged or injured", "Scarred or worn: no ridges to capture", "Other"];
+const FACE_CHECK_NAMES: Record<string, string> = {
+  one_face: N("One face"),
+  size: N("Distance"),
+  centred: N("Centred"),
+  roll: N("Head straight"),
+  pose: N("Facing the camera"),
+  exposure: N("Lighting"),
+  contrast: N("Contrast"),
+  sharpness: N("Sharp"),
+  background: N("Plain background"),
+};
+
+/** Stored in English (the supervisor's queue and the server read them); shown translated. */
+const EXCEPTION_REASONS = [N("Amputated"), N("Bandaged or injured"), N("Scarred or worn: no ridges to capture"), N("Other")];
+
+/** A declared reason as the officer reads it: a chosen reason translated, typed details as typed. */
+function reasonText(reason: string): string {
+  const known = EXCEPTION_REASONS.find((r) => reason === r || reason.startsWith(`${r}: `));
+  return known ? t(known) + reason.slice(known.length) : reason;
+}
+
+function fingerName(position: string): string {
+  const name = FINGER_NAMES[position];
+  return name ? t(name) : position;
+}
 
 function exceptionList(exceptions: ExceptionView[]): HTMLElement {
   return el(
     "ul",
     { id: "exception-list", class: "exceptions" },
-    ...exceptions.map((e) => el("li", { "data-position": e.position }, `${e.label}: ${e.reason}`)),
+    ...exceptions.map((e) => el("li", { "data-position": e.position }, `${fingerName(e.position)}: ${reasonText(e.reason)}`)),
   );
 }
 
 function renderFingers(): void {
-  const area = el("div", {}, state.draft.fingers.length ? fingerGrid(state.draft.fingers) : el("p", { class: "muted" }, "Each set is captured by itself once the fingers lie still on the glass."));
+  redraw = renderFingers;
+  const area = el("div", {}, state.draft.fingers.length ? fingerGrid(state.draft.fingers) : el("p", { class: "muted" }, t("Each set is captured by itself once the fingers lie still on the glass.")));
   const message = el("p", { id: "fingers-error", class: "error", role: "alert" }, "");
   const title = el("h2", { id: "finger-set" }, "");
   const preview = el("div", { class: "preview platen" });
-  const live = el("img", { id: "finger-live", alt: "Live view of the reader's glass" });
+  const live = el("img", { id: "finger-live", alt: t("Live view of the reader's glass") });
   const checklist = el("ul", { id: "finger-checks", class: "checks", "aria-live": "polite" });
   const progress = el("p", { id: "finger-progress", class: "muted" }, "");
   const setList = el("ol", { id: "finger-sets", class: "sets" });
-  const next = el("button", { id: "fingers-next", class: "primary", onclick: () => void stopFingersLive().then(() => renderStep("review")) }, "Next: review");
+  const next = el("button", { id: "fingers-next", class: "primary", onclick: () => void stopFingersLive().then(() => renderStep("review")) }, t("Next: review"));
   let current = SETS.find((set) => !setDone(set, state.draft.fingers)) ?? null;
 
   const refresh = () => {
     area.replaceChildren(fingerGrid(state.draft.fingers));
     setList.replaceChildren(
       ...SETS.map((set) =>
-        el("li", { class: setDone(set, state.draft.fingers) ? "done" : set === current ? "current" : "", "data-set": set.id }, set.label),
+        el("li", { class: setDone(set, state.draft.fingers) ? "done" : set === current ? "current" : "", "data-set": set.id }, t(set.label)),
       ),
     );
     next.disabled = !SETS.every((set) => setDone(set, state.draft.fingers));
-    title.textContent = current ? `${current.label}: place the fingers flat on the glass` : "All fingerprints captured";
+    title.textContent = current ? t("{set}: place the fingers flat on the glass", { set: t(current.label) }) : t("All fingerprints captured");
     capture.disabled = current === null;
   };
   const showFrame = (frame: FingerLiveView) => {
@@ -819,10 +1139,10 @@ function renderFingers(): void {
     live.src = frame.preview;
     checklist.replaceChildren(
       ...frame.fingers.map((f) =>
-        el("li", { class: f.state === "placed" ? "pass" : f.state === "excused" ? "excused" : "fail", "data-finger": f.position }, `${f.state === "placed" ? "✓" : f.state === "excused" ? "–" : "✗"} ${f.label}${f.state === "excused" ? " (declared missing)" : ""}`),
+        el("li", { class: f.state === "placed" ? "pass" : f.state === "excused" ? "excused" : "fail", "data-finger": f.position }, `${f.state === "placed" ? "✓" : f.state === "excused" ? "–" : "✗"} ${fingerName(f.position)}${f.state === "excused" ? ` (${t("declared missing")})` : ""}`),
       ),
     );
-    progress.textContent = frame.advice === null ? `Fingers in place — capturing (${frame.streak}/${frame.required})` : frame.advice;
+    progress.textContent = frame.advice === null ? t("Fingers in place — capturing ({streak}/{required})", { streak: frame.streak, required: frame.required }) : frame.advice;
   };
   const showResult = (set: (typeof SETS)[number], result: SetView) => {
     state.draft.fingers = result.fingers;
@@ -830,12 +1150,12 @@ function renderFingers(): void {
     if (result.retry) {
       const poor = result.results.filter((r) => r.retry);
       const attempt = Math.max(...poor.map((r) => r.attempts)) + 1;
-      progress.textContent = `${poor.map((r) => `${r.label} quality ${r.best}`).join(", ")} — below ${FINGER_THRESHOLD}. ${poor[0]?.advice[0] ?? "Clean the glass and the fingers, press firmly."} Capture again (attempt ${attempt} of 3).`;
-      capture.textContent = "Capture again";
+      progress.textContent = `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: FINGER_THRESHOLD })} ${poor[0]?.advice[0] ?? t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of 3).", { attempt })}`;
+      capture.textContent = t("Capture again");
     } else {
       current = SETS.find((s) => !setDone(s, state.draft.fingers)) ?? null;
-      progress.textContent = `${set.label} captured.`;
-      capture.textContent = "Capture now";
+      progress.textContent = t("{set} captured.", { set: t(set.label) });
+      capture.textContent = t("Capture now");
     }
     refresh();
   };
@@ -849,8 +1169,8 @@ function renderFingers(): void {
     fingersLiveRunning = true;
     // The last set's frame and checks go: what shows is this set's.
     checklist.replaceChildren();
-    preview.replaceChildren(el("span", { class: "muted" }, "Waiting for the reader…"));
-    progress.textContent = "Starting the reader…";
+    preview.replaceChildren(el("span", { class: "muted" }, t("Waiting for the reader…")));
+    progress.textContent = t("Starting the reader…");
     try {
       const result = await api.fingersLive(set.id, showFrame);
       if (result) {
@@ -862,7 +1182,7 @@ function renderFingers(): void {
         if (!current) next.focus();
         else capture.focus();
       } else if (fingersLiveRunning) {
-        progress.textContent = "The fingers were not placed in time: capture by hand, or start again.";
+        progress.textContent = t("The fingers were not placed in time: capture by hand, or start again.");
       }
     } catch (e) {
       showError(message, e);
@@ -873,17 +1193,17 @@ function renderFingers(): void {
   // A finger that cannot be captured is declared with a reason; its set then goes without it.
   const exceptions = el("div", { id: "exceptions" }, state.draft.exceptions.length ? exceptionList(state.draft.exceptions) : null);
   const exceptionFinger = el("select", { id: "exception-finger" });
-  const exceptionReason = el("select", { id: "exception-reason" }, ...EXCEPTION_REASONS.map((r) => el("option", { value: r }, r)));
-  const exceptionDetail = el("input", { id: "exception-detail", autocomplete: "off", placeholder: "Details (optional)" });
+  const exceptionReason = el("select", { id: "exception-reason" }, ...EXCEPTION_REASONS.map((r) => el("option", { value: r }, t(r))));
+  const exceptionDetail = el("input", { id: "exception-detail", autocomplete: "off", placeholder: t("Details (optional)") });
   const exceptionForm = el(
     "form",
     { id: "exception-form", class: "exception-form", hidden: true },
-    el("label", { for: "exception-finger" }, "Finger"),
+    el("label", { for: "exception-finger" }, t("Finger")),
     exceptionFinger,
-    el("label", { for: "exception-reason" }, "Reason"),
+    el("label", { for: "exception-reason" }, t("Reason")),
     exceptionReason,
     exceptionDetail,
-    el("button", { id: "exception-submit", type: "submit" }, "Declare missing"),
+    el("button", { id: "exception-submit", type: "submit" }, t("Declare missing")),
   );
   exceptionForm.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -916,12 +1236,12 @@ function renderFingers(): void {
       exceptionFinger.replaceChildren(
         ...SETS.flatMap((s) => s.fingers)
           .filter((position) => !excused.has(position as FingerView["position"]))
-          .map((position) => el("option", { value: position }, FINGER_NAMES[position] ?? position)),
+          .map((position) => el("option", { value: position }, fingerName(position))),
       );
       exceptionForm.hidden = !exceptionForm.hidden;
       if (!exceptionForm.hidden) exceptionFinger.focus();
     },
-  }, "Finger missing or unusable…");
+  }, t("Finger missing or unusable…"));
   const capture = el("button", {
     id: "capture-fingers",
     onclick: async () => {
@@ -932,8 +1252,8 @@ function renderFingers(): void {
         await stopFingersLive(true);
         return;
       }
-      if (capture.textContent === "Capture again") {
-        capture.textContent = "Capture now";
+      if (capture.textContent === t("Capture again")) {
+        capture.textContent = t("Capture now");
         void watch();
         return;
       }
@@ -947,12 +1267,12 @@ function renderFingers(): void {
         capture.disabled = current === null;
       }
     },
-  }, "Capture now");
+  }, t("Capture now"));
   refresh();
   wizard(
     "fingers",
-    el("h1", {}, "Fingerprints"),
-    el("p", { class: "muted" }, `Reader: ${state.status?.scanner ?? "unknown"}. Left hand, right hand, then both thumbs; each set is captured by itself.`),
+    el("h1", {}, t("Fingerprints")),
+    el("p", { class: "muted" }, t("Reader: {reader}. Left hand, right hand, then both thumbs; each set is captured by itself.", { reader: state.status?.scanner ?? "—" })),
     setList,
     title,
     el("div", { class: "face-step" }, preview, el("div", {}, checklist, progress)),
@@ -960,7 +1280,7 @@ function renderFingers(): void {
     exceptions,
     exceptionForm,
     message,
-    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => void stopFingersLive().then(() => renderStep("face")) }, "Back"), capture, declare, next),
+    el("div", { class: "actions" }, el("button", { id: "fingers-back", onclick: () => void stopFingersLive().then(() => renderStep("face")) }, t("Back")), capture, declare, next),
   );
   if (current) {
     capture.focus();
@@ -970,13 +1290,21 @@ function renderFingers(): void {
   }
 }
 
+/** What the officer chose, as shown in the form (the option's label for a choice). */
+function choiceText(field: FieldDef, value: string): string {
+  return field.kind.type === "choice" ? pick(field.kind.options.find((o) => o.value === value)?.label ?? { en: value, id: value }) : value;
+}
+
 function renderReview(): void {
+  redraw = renderReview;
   const { form, face, fingers } = state.draft;
   const message = el("p", { id: "submit-error", class: "error", role: "alert" }, "");
   const details = el(
     "dl",
     { id: "review-details", class: "review" },
-    ...FIELDS.flatMap((f) => [el("dt", {}, f.label), el("dd", {}, form[f.name])]),
+    ...(currentForm()?.fields ?? [])
+      .filter((f) => fieldValue(form, f.name))
+      .flatMap((f) => [el("dt", {}, pick(f.label)), el("dd", { "data-field": f.name }, choiceText(f, fieldValue(form, f.name)))]),
   );
   const submit = el("button", {
     id: "submit-enrollment",
@@ -988,24 +1316,24 @@ function renderReview(): void {
         const submitted = await api.submitEnrollment(form);
         state.draft = emptyDraft();
         renderHome();
-        toast(`Enrollment ${submitted.id.slice(0, 8)} sealed and queued for upload.`);
+        toast(t("Enrollment {id} sealed and queued for upload.", { id: submitted.id.slice(0, 8) }));
       } catch (e) {
         const error = asCommandError(e);
         if (sessionEnded(error)) return;
         message.textContent = error.fields.length
-          ? `${error.message}: ${error.fields.map((f) => f.message).join(" ")}`
+          ? `${error.message}: ${error.fields.map((f) => pick(f.message)).join(" ")}`
           : error.message;
         submit.disabled = false;
       }
     },
-  }, "Seal and submit");
+  }, t("Seal and submit"));
   wizard(
     "review",
-    el("h1", {}, "Review"),
+    el("h1", {}, t("Review")),
     el(
       "div",
       { class: "review-layout" },
-      face ? el("img", { id: "review-face", class: "review-face", src: face.dataUrl, alt: "Face photo" }) : el("span", {}, "No photo"),
+      face ? el("img", { id: "review-face", class: "review-face", src: face.dataUrl, alt: t("Face photo") }) : el("span", {}, t("No photo")),
       details,
     ),
     fingerGrid(fingers),
@@ -1013,13 +1341,13 @@ function renderReview(): void {
       ? el(
           "div",
           { id: "review-exceptions" },
-          el("h2", {}, "Declared missing or unusable"),
+          el("h2", {}, t("Declared missing or unusable")),
           exceptionList(state.draft.exceptions),
-          el("p", { class: "muted" }, "This enrollment will wait for a supervisor's approval before it is sent."),
+          el("p", { class: "muted" }, t("This enrollment will wait for a supervisor's approval before it is sent.")),
         )
       : document.createTextNode(""),
     message,
-    el("div", { class: "actions" }, el("button", { id: "review-back", onclick: () => renderStep("fingers") }, "Back"), submit),
+    el("div", { class: "actions" }, el("button", { id: "review-back", onclick: () => renderStep("fingers") }, t("Back")), submit),
   );
   submit.focus();
 }
