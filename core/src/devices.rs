@@ -28,6 +28,14 @@ pub enum Drill {
     ReaderResidue,
     /// The reader is unplugged.
     ReaderUnplugged,
+    /// The applicant's fingers are dry: the next set placed on the reader comes out too poor
+    /// (four captures), the placement after is good again.
+    ReaderDryFingers,
+}
+
+/// Dry skin on a light touch: prints the station scores well under its threshold.
+fn dry() -> hardware::simulated::Conditions {
+    hardware::simulated::Conditions::for_quality(5)
 }
 
 /// Which backends to use.
@@ -95,6 +103,7 @@ impl Devices {
                     Drill::CameraUnplugged => host.camera().set_unplugged(true),
                     Drill::ReaderResidue => host.scanner().set_residue(true),
                     Drill::ReaderUnplugged => host.scanner().set_unplugged(true),
+                    Drill::ReaderDryFingers => host.scanner().set_conditions_for_next(dry(), 4),
                 }
             }
             hosts.push(host);
@@ -214,15 +223,15 @@ impl Simulated {
                     _ => camera.set_unplugged(true),
                 }
             }
-            Drill::ReaderResidue | Drill::ReaderUnplugged => {
+            Drill::ReaderResidue | Drill::ReaderUnplugged | Drill::ReaderDryFingers => {
                 let scanner = self
                     .scanner
                     .as_ref()
                     .ok_or_else(|| real("fingerprint reader"))?;
-                if drill == Drill::ReaderResidue {
-                    scanner.set_residue(true);
-                } else {
-                    scanner.set_unplugged(true);
+                match drill {
+                    Drill::ReaderResidue => scanner.set_residue(true),
+                    Drill::ReaderUnplugged => scanner.set_unplugged(true),
+                    _ => scanner.set_conditions_for_next(dry(), 4),
                 }
             }
         }
@@ -237,6 +246,7 @@ impl Simulated {
         if let Some(scanner) = &self.scanner {
             scanner.set_unplugged(false);
             scanner.set_residue(false);
+            scanner.set_conditions_for_next(hardware::simulated::Conditions::GOOD, 0);
         }
     }
 }

@@ -458,6 +458,14 @@ impl EnrollmentDraft {
         self.attempts.is_empty()
     }
 
+    /// Whether the enrollment will wait for a supervisor (an exception or a force-captured
+    /// biometric).
+    pub fn needs_approval(&self) -> bool {
+        self.capture_records()
+            .iter()
+            .any(CaptureRecord::needs_approval)
+    }
+
     /// The manifest's capture records for the kept images.
     fn capture_records(&self) -> Vec<CaptureRecord> {
         let record = |modality,
@@ -803,6 +811,28 @@ mod tests {
         assert!(second.fingers.iter().all(|f| f.kept && f.attempts == 2));
         assert!(!second.retry());
         assert!(draft.capture_records().iter().all(|r| !r.force_captured));
+    }
+
+    #[test]
+    fn the_dry_fingers_drill_spoils_one_set_and_the_retry_is_good() {
+        let simulated = crate::devices::Simulated {
+            camera: None,
+            scanner: Some(std::sync::Arc::new(SimulatedScanner::new(4))),
+        };
+        simulated
+            .drill(crate::devices::Drill::ReaderDryFingers)
+            .expect("a simulated reader takes the drill");
+        let scanner = simulated.scanner.clone().expect("scanner");
+        let mut draft = EnrollmentDraft::new();
+        let first = draft
+            .capture_set(scanner.as_ref(), FingerSet::LeftSlap)
+            .expect("set");
+        assert!(first.retry(), "dry fingers come out too poor");
+        assert!(first.fingers.iter().all(|f| f.score < FINGER_THRESHOLD));
+        let second = draft
+            .capture_set(scanner.as_ref(), FingerSet::LeftSlap)
+            .expect("set");
+        assert!(!second.retry(), "the next placement is good: {second:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
 //!   packet and stored with its outbox row in one transaction.
 //! - [`quality`]: fingerprint quality computed on the station.
+//! - [`receipt`]: the applicant's receipt: enrollment id as a QR code, photo, finger quality; as a PDF.
 //! - [`approval`]: enrollments with exceptions held until a supervisor approves them.
 //! - [`store`]: the SQLite database, one module per table.
 //! - [`sync`]: the background loop that uploads pending packets and records the server's answers.
@@ -30,6 +31,7 @@ pub mod keyring;
 pub mod officers;
 pub mod provision;
 pub mod quality;
+pub mod receipt;
 pub mod report;
 pub mod retention;
 pub mod selftest;

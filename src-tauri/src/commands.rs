@@ -12,6 +12,7 @@ use station_core::drafts::{self, SavedDraft};
 use station_core::enrollment;
 use station_core::officers::{self, Password, Permission};
 use station_core::quality::placement::{self, Placement};
+use station_core::receipt::Receipt;
 use station_core::report::{Section, TechnicianReport};
 use station_core::selftest;
 use station_core::station::Station;
@@ -23,11 +24,12 @@ use tauri::{Manager, State};
 
 use crate::error::CommandError;
 use crate::state::{
-    Devices, DraftSlot, FaceLive, FingerLive, LastReport, Session, StationSlot, SyncSlot,
+    Devices, DraftSlot, FaceLive, FingerLive, LastReceipt, LastReport, Session, StationSlot,
+    SyncSlot,
 };
 use crate::view::{
     DraftView, EnrollmentView, FaceLiveView, FingerLiveView, FlaggedView, ImageView, OfficerView,
-    SetView, StationStatusView, SubmittedView,
+    ReceiptView, SetView, StationStatusView,
 };
 
 /// Good frames in a row that make an automatic photo (a third of a second at 30 fps).
@@ -151,7 +153,9 @@ pub async fn logout(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
+    receipt: State<'_, LastReceipt>,
 ) -> Result<(), CommandError> {
+    receipt.set(None);
     if let (Some(officer), Ok(station)) = (session.end(), station.get()) {
         record(&station, &officer.username, "logout", "logged out")?;
     }
@@ -166,9 +170,11 @@ pub async fn start_enrollment(
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
     devices: State<'_, Devices>,
+    receipt: State<'_, LastReceipt>,
 ) -> Result<(), CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
+    receipt.set(None);
     record(
         &station,
         &officer.username,
@@ -555,24 +561,99 @@ fn capture_and_keep(
 #[specta::specta]
 pub async fn submit_enrollment(
     form: Demographics,
+    consent: bool,
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
     draft: State<'_, DraftSlot>,
     sync: State<'_, SyncSlot>,
-) -> Result<SubmittedView, CommandError> {
+    receipt: State<'_, LastReceipt>,
+) -> Result<ReceiptView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
+    if !consent {
+        return Err(CommandError::new(
+            "no_consent",
+            "the applicant's consent to the use of their data and biometrics is needed before sealing",
+        ));
+    }
     let (station, draft) = (station.get()?, draft.inner().clone());
-    let submitted = off_main_thread(move || {
+    let made = off_main_thread(move || {
         let mut saved = draft.lock();
         let submitted = enrollment::submit(&station, &officer, &form, &saved.draft, &SystemClock)?;
+        let sealed_form = enrollment::normalized(station.forms(), &form);
+        let made = Receipt::of(
+            &station,
+            &sealed_form,
+            &saved.draft,
+            &submitted.id.to_string(),
+            &rfc3339(SystemClock.now()),
+        );
         // The sealed packet is the only copy now (the saved draft went in the same
         // transaction); the draft's images are dropped (and zeroized).
         *saved = SavedDraft::default();
-        Ok::<_, CommandError>(submitted)
+        Ok::<_, CommandError>(made)
     })
     .await?;
     sync.sync_now();
-    Ok(submitted.into())
+    let made =
+        made.ok_or_else(|| CommandError::new("no_receipt", "the enrollment has no photo"))?;
+    let view = ReceiptView::new(&made)?;
+    receipt.set(Some(made));
+    Ok(view)
+}
+
+/// Writes the last receipt as a PDF (in `lang`: `en` or `id`) for the applicant, into the
+/// Downloads folder (`STATION_RECEIPT_DIR` overrides it); returns the file's path. The file holds
+/// the applicant's photo: it is written only when the officer asks, and the audit log says so.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_receipt_pdf(
+    lang: String,
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    receipt: State<'_, LastReceipt>,
+) -> Result<String, CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let made = receipt
+        .get()
+        .ok_or_else(|| CommandError::new("no_receipt", "there is no receipt to save"))?;
+    off_main_thread(move || {
+        let pdf = made
+            .to_pdf(&lang)
+            .map_err(|e| CommandError::new("receipt_failed", e.to_string()))?;
+        let dir = receipt_dir();
+        let short: String = made.id.chars().take(8).collect();
+        let path = dir.join(format!("receipt-{short}.pdf"));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, pdf))
+            .map_err(|error| {
+                CommandError::new(
+                    "receipt_failed",
+                    format!("could not write {}: {error}", path.display()),
+                )
+            })?;
+        let shown = path.display().to_string();
+        record(
+            &station,
+            &officer.username,
+            "receipt.saved",
+            &format!("receipt of {} saved as {shown}", made.id),
+        )?;
+        Ok(shown)
+    })
+    .await
+}
+
+fn receipt_dir() -> std::path::PathBuf {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    from_env("STATION_RECEIPT_DIR")
+        .or_else(|| from_env("XDG_DOWNLOAD_DIR"))
+        .or_else(|| from_env("HOME").map(|home| home.join("Downloads")))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 #[tauri::command]

@@ -37,6 +37,27 @@ fn data_dir_from(args: impl Iterator<Item = String>) -> PathBuf {
         .unwrap_or_else(default_data_dir)
 }
 
+/// Practice faults to force on the simulated devices from the start: `--drill NAME`
+/// (repeatable; e.g. `reader-dry-fingers`, as the technician's self-test names them).
+fn drills_from(args: impl Iterator<Item = String>) -> Vec<station_core::devices::Drill> {
+    let args: Vec<String> = args.collect();
+    args.iter()
+        .enumerate()
+        .filter_map(|(i, arg)| {
+            arg.strip_prefix("--drill=").map(str::to_owned).or_else(|| {
+                (arg == "--drill")
+                    .then(|| args.get(i + 1).cloned())
+                    .flatten()
+            })
+        })
+        .filter_map(|name| {
+            serde_json::from_value(serde_json::Value::String(name.clone()))
+                .map_err(|_| tracing::warn!(%name, "unknown drill ignored"))
+                .ok()
+        })
+        .collect()
+}
+
 /// Every command the UI may call, with the types of their arguments, results and channel
 /// messages: the one list both the invoke handler and the UI's TypeScript bindings
 /// (`ui/src/bindings.ts`, checked by the `the_typescript_bindings_match_the_commands` test) come from.
@@ -61,6 +82,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::fingers_live,
             commands::fingers_live_stop,
             commands::submit_enrollment,
+            commands::save_receipt_pdf,
             commands::list_enrollments,
             commands::sync_now,
             commands::pause_sync,
@@ -106,6 +128,11 @@ pub fn run() {
     let data_dir = data_dir_from(std::env::args().skip(1));
     tracing::info!(data_dir = %data_dir.display(), "starting the enrollment station");
     let app_state = state::AppState::open(&data_dir);
+    for drill in drills_from(std::env::args().skip(1)) {
+        if let Err(error) = app_state.devices().simulated.drill(drill) {
+            tracing::warn!(%error, "drill not applied");
+        }
+    }
     let result = tauri::Builder::default()
         .setup(move |app| {
             app_state.manage_into(app.handle());
@@ -144,6 +171,21 @@ mod tests {
             .map(|s| (*s).to_owned())
             .collect::<Vec<_>>()
             .into_iter()
+    }
+
+    #[test]
+    fn drills_are_named_as_the_self_test_names_them_and_unknown_ones_ignored() {
+        use station_core::devices::Drill;
+        assert_eq!(
+            drills_from(args(&[
+                "--drill",
+                "reader-dry-fingers",
+                "--drill=camera-black",
+                "--drill",
+                "nonsense",
+            ])),
+            vec![Drill::ReaderDryFingers, Drill::CameraBlack]
+        );
     }
 
     #[test]

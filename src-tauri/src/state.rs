@@ -106,6 +106,27 @@ pub struct Devices {
 #[derive(Default)]
 pub struct LastReport(pub Mutex<Option<station_core::report::TechnicianReport>>);
 
+/// The receipt of the enrollment just submitted (it holds the applicant's photo: memory only,
+/// dropped at the next enrollment or logout), for saving as a PDF.
+#[derive(Default)]
+pub struct LastReceipt(pub Mutex<Option<station_core::receipt::Receipt>>);
+
+impl LastReceipt {
+    pub fn set(&self, receipt: Option<station_core::receipt::Receipt>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = receipt;
+    }
+
+    pub fn get(&self) -> Option<station_core::receipt::Receipt> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// The logged-in officer, if any, with idle logout (see `station_core::session`).
 #[derive(Default)]
 pub struct Session(Mutex<session::Session>);
@@ -301,6 +322,11 @@ impl AppState {
         }
     }
 
+    /// The devices chosen.
+    pub fn devices(&self) -> &Devices {
+        &self.devices
+    }
+
     /// Hands the state to Tauri; a station already open starts uploading.
     pub fn manage_into(self, app: &AppHandle) {
         app.manage(SyncSlot::default());
@@ -324,6 +350,7 @@ impl AppState {
         app.manage(FaceLive::default());
         app.manage(FingerLive::default());
         app.manage(LastReport::default());
+        app.manage(LastReceipt::default());
     }
 }
 

@@ -6,7 +6,6 @@ use hardware::image::RgbFrame;
 use protocol::content::{FaceImage, FingerPosition};
 use serde::Serialize;
 use station_core::drafts::SavedDraft;
-use station_core::enrollment::SubmittedEnrollment;
 use station_core::enrollment::{EnrollmentDraft, ListedEnrollment};
 use station_core::enrollment::{FingerResult, SetResult};
 use station_core::officers::Officer;
@@ -384,19 +383,61 @@ impl From<&SavedDraft> for DraftView {
     }
 }
 
+/// One finger on the receipt.
 #[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct SubmittedView {
-    pub id: String,
-    pub packet_bytes: usize,
+pub struct ReceiptFingerView {
+    pub position: FingerPosition,
+    pub quality: Option<u8>,
+    pub exception: Option<String>,
 }
 
-impl From<SubmittedEnrollment> for SubmittedView {
-    fn from(submitted: SubmittedEnrollment) -> Self {
-        Self {
-            id: submitted.id.to_string(),
-            packet_bytes: submitted.packet_bytes,
-        }
+/// The applicant's receipt, as the app shows it for printing.
+#[derive(Debug, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptView {
+    pub id: String,
+    pub created_at: String,
+    pub station_name: String,
+    pub application: protocol::form::Label,
+    pub full_name: String,
+    pub document_number: String,
+    /// The face photo, as a JPEG data URL.
+    pub photo: String,
+    /// The enrollment id as a QR code, SVG markup generated here (no applicant data in it).
+    pub qr_svg: String,
+    pub fingers: Vec<ReceiptFingerView>,
+    pub needs_approval: bool,
+    pub tracking: protocol::form::Label,
+}
+
+impl ReceiptView {
+    pub fn new(
+        receipt: &station_core::receipt::Receipt,
+    ) -> Result<Self, crate::error::CommandError> {
+        Ok(Self {
+            id: receipt.id.clone(),
+            created_at: receipt.created_at.clone(),
+            station_name: receipt.station_name.clone(),
+            application: receipt.application.clone(),
+            full_name: receipt.full_name.clone(),
+            document_number: receipt.document_number.clone(),
+            photo: data_url("image/jpeg", receipt.photo.as_bytes()),
+            qr_svg: receipt
+                .qr_svg()
+                .map_err(|e| crate::error::CommandError::new("receipt_failed", e.to_string()))?,
+            fingers: receipt
+                .fingers
+                .iter()
+                .map(|f| ReceiptFingerView {
+                    position: f.position,
+                    quality: f.quality,
+                    exception: f.exception.clone(),
+                })
+                .collect(),
+            needs_approval: receipt.needs_approval,
+            tracking: station_core::receipt::tracking_text(),
+        })
     }
 }
 

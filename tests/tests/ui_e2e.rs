@@ -119,8 +119,17 @@ impl Officer {
     }
 
     async fn click(&self, css: &str) {
-        self.find(css)
-            .await
+        let element = self.find(css).await;
+        // Centre it first: WebDriver only scrolls a half-visible element until its top shows,
+        // and its centre may then lie under the status bar.
+        let _ = self
+            .client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&element).expect("element reference")],
+            )
+            .await;
+        element
             .click()
             .await
             .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
@@ -176,6 +185,14 @@ impl Officer {
         }
     }
 
+    /// Scrolls the screen back to its top (for a screenshot of a long page).
+    async fn scroll_to_top(&self) {
+        let _ = self
+            .client
+            .execute("document.getElementById('app').scrollTop = 0;", vec![])
+            .await;
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("save screenshot");
@@ -211,7 +228,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "browserName": "wry",
         "tauri:options": {
             "application": app,
-            "args": ["--data-dir", station_dir.path()],
+            "args": ["--data-dir", station_dir.path(), "--drill", "reader-dry-fingers"],
         },
     });
     let connect = || async {
@@ -411,7 +428,23 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
 
     // The fingerprint step watches the reader by itself: the live checklist ticks off each
     // finger of the set on the glass, and the station captures the set once they lie still,
-    // then moves on — left hand, right hand, thumbs — with no button pressed.
+    // then moves on — left hand, right hand, thumbs — with no button pressed. This applicant's
+    // fingers are dry at first (a practice drill on the simulated reader): the left hand comes
+    // out below the quality threshold, the officer is told why and captures it again.
+    officer
+        .wait_until(
+            "the poor left hand is offered for capture again",
+            Duration::from_secs(30),
+            async |o| o.text("#capture-fingers").await == "Capture again",
+        )
+        .await;
+    let told = officer.text("#finger-progress").await;
+    assert!(
+        told.contains("below 40") && told.contains("attempt 2 of 3"),
+        "the officer is told the quality and the attempt: {told}"
+    );
+    officer.screenshot("05c-retry").await;
+    officer.click("#capture-fingers").await;
     officer
         .wait_until(
             "the left hand is captured by itself",
@@ -494,7 +527,57 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     // told why in words, not with a code.
     let address = server.address;
     server.stop().await;
+    assert_eq!(
+        officer
+            .find("#submit-enrollment")
+            .await
+            .prop("disabled")
+            .await
+            .expect("disabled")
+            .as_deref(),
+        Some("true"),
+        "nothing is sealed before the applicant consents"
+    );
+    officer.click("#consent").await;
     officer.click("#submit-enrollment").await;
+
+    // The receipt: the enrollment number as text and QR code, the photo, each finger.
+    officer
+        .wait_until(
+            "the receipt shows the photo and the QR code",
+            Duration::from_secs(30),
+            async |o| o.decoded_images("#receipt-photo, #receipt-qr").await == 2,
+        )
+        .await;
+    let receipt_id = officer.text("#receipt-id").await;
+    assert_eq!(receipt_id.len(), 36, "the enrollment number: {receipt_id}");
+    assert_eq!(officer.count("#receipt-fingers tr").await, 10);
+    assert!(
+        officer
+            .text("#receipt-fingers tr[data-position='right_little']")
+            .await
+            .contains("Missing: Scarred or worn"),
+        "the receipt names the declared finger"
+    );
+    officer.find("#receipt-approval").await;
+    officer.scroll_to_top().await;
+    officer.screenshot("06b-receipt").await;
+    officer.click("#receipt-pdf").await;
+    officer
+        .wait_until(
+            "the PDF receipt is saved",
+            Duration::from_secs(20),
+            async |o| o.text("#receipt-saved").await.starts_with("PDF saved: "),
+        )
+        .await;
+    let saved = officer.text("#receipt-saved").await;
+    let pdf = std::fs::read(saved.trim_start_matches("PDF saved: ")).expect("the PDF receipt");
+    assert!(pdf.starts_with(b"%PDF-1.4"), "a PDF");
+    assert!(
+        String::from_utf8_lossy(&pdf).contains(&format!("({receipt_id}) Tj")),
+        "the PDF carries the enrollment number"
+    );
+    officer.click("#receipt-done").await;
     officer
         .wait_until(
             "the list shows the enrollment waiting for a supervisor",
@@ -724,7 +807,16 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "MARIE CLAIRE DUPONT",
         "the review shows the name read from the zone"
     );
+    officer.click("#consent").await;
     officer.click("#submit-enrollment").await;
+    officer
+        .wait_until(
+            "the visitor's receipt is shown, in Indonesian",
+            Duration::from_secs(30),
+            async |o| o.text("#receipt h1").await == "Tanda terima perekaman",
+        )
+        .await;
+    officer.click("#receipt-done").await;
     officer
         .wait_until(
             "the visitor's enrollment is accepted",
@@ -864,10 +956,16 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         .filter(|entry| entry.action == "capture.fingers")
         .map(|entry| entry.detail.as_str())
         .collect();
-    for (detail, set) in finger_captures
-        .iter()
-        .zip(["left slap", "right slap", "thumbs"].iter().cycle())
-    {
+    assert_eq!(finger_captures.len(), 7, "{finger_captures:?}");
+    for (detail, set) in finger_captures.iter().zip([
+        "left slap",
+        "left slap",
+        "right slap",
+        "thumbs",
+        "left slap",
+        "right slap",
+        "thumbs",
+    ]) {
         assert!(
             detail.starts_with(&format!("{set} captured automatically")),
             "the station captured the {set} by itself: {detail}"
@@ -889,8 +987,10 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "capture.fingers",
             "capture.fingers",
             "capture.fingers",
+            "capture.fingers",
             "capture.exception",
             "enrollment.submitted",
+            "receipt.saved",
             "logout",
             "login",
             "enrollment.approved",

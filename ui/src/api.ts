@@ -13,7 +13,6 @@ import {
   OfficerView,
   SelfTestProgress,
   StationStatusView,
-  SubmittedView,
 } from "./bindings";
 
 export type {
@@ -37,6 +36,8 @@ export type {
   ImageView,
   OnGlassView,
   OutboxState as DeliveryState,
+  ReceiptFingerView,
+  ReceiptView,
   ReportFormat,
   Section,
   SelfTestProgress,
@@ -45,7 +46,6 @@ export type {
 } from "./bindings";
 export type StationStatus = StationStatusView;
 export type Officer = OfficerView;
-export type Submitted = SubmittedView;
 
 /** Any rejection as the one error shape every command throws. */
 export function asCommandError(error: unknown): CommandError {

@@ -48,7 +48,13 @@ export const commands = {
 	fingersLive: (set: FingerSet, events: Channel<FingerLiveView>) => __TAURI_INVOKE<SetView | null>("fingers_live", { set, events }),
 	/**  Ends the fingerprint step's live watch; with `capture` the set is captured at once. */
 	fingersLiveStop: (capture: boolean) => __TAURI_INVOKE<void>("fingers_live_stop", { capture }),
-	submitEnrollment: (form: Demographics) => __TAURI_INVOKE<SubmittedView>("submit_enrollment", { form }),
+	submitEnrollment: (form: Demographics, consent: boolean) => __TAURI_INVOKE<ReceiptView>("submit_enrollment", { form, consent }),
+	/**
+	 *  Writes the last receipt as a PDF (in `lang`: `en` or `id`) for the applicant, into the
+	 *  Downloads folder (`STATION_RECEIPT_DIR` overrides it); returns the file's path. The file holds
+	 *  the applicant's photo: it is written only when the officer asks, and the audit log says so.
+	 */
+	saveReceiptPdf: (lang: string) => __TAURI_INVOKE<string>("save_receipt_pdf", { lang }),
 	listEnrollments: () => __TAURI_INVOKE<EnrollmentView[]>("list_enrollments"),
 	syncNow: () => __TAURI_INVOKE<null>("sync_now"),
 	/**  Stops sending until resumed (e.g. to free a metered link); nothing waiting is lost. */
@@ -149,7 +155,12 @@ export type Drill =
 /**  A latent print is left on the reader's platen. */
 "reader-residue" | 
 /**  The reader is unplugged. */
-"reader-unplugged";
+"reader-unplugged" | 
+/**
+ *  The applicant's fingers are dry: the next set placed on the reader comes out too poor
+ *  (four captures), the placement after is good again.
+ */
+"reader-dry-fingers";
 
 export type EnrollmentView = {
 	id: string,
@@ -469,6 +480,30 @@ export type ProblemKind =
 /**  This station cannot read or write its own database (a full disk, most often). */
 "station_storage";
 
+/**  One finger on the receipt. */
+export type ReceiptFingerView = {
+	position: FingerPosition,
+	quality: number | null,
+	exception: string | null,
+};
+
+/**  The applicant's receipt, as the app shows it for printing. */
+export type ReceiptView = {
+	id: string,
+	createdAt: string,
+	stationName: string,
+	application: Label,
+	fullName: string,
+	documentNumber: string,
+	/**  The face photo, as a JPEG data URL. */
+	photo: string,
+	/**  The enrollment id as a QR code, SVG markup generated here (no applicant data in it). */
+	qrSvg: string,
+	fingers: ReceiptFingerView[],
+	needsApproval: boolean,
+	tracking: Label,
+};
+
 /**  One checked property of a section. */
 export type ReportCheck = {
 	/**  What was checked. */
@@ -535,11 +570,6 @@ export type StationStatusView = {
 	problem: string | null,
 	camera: string,
 	scanner: string,
-};
-
-export type SubmittedView = {
-	id: string,
-	packetBytes: number,
 };
 
 /**  Progress and trouble, for the UI. */

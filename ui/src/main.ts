@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, FieldDef, FieldError, FormDef, FormSet, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
+import { api, asCommandError, CommandError, Demographics, ReceiptView, FieldDef, FieldError, FormDef, FormSet, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
 import { Lang, lang, N, pick, setLang, t } from "./i18n";
 
@@ -523,6 +523,7 @@ const DRILLS: { value: Drill | ""; label: string }[] = [
   { value: "camera-unplugged", label: N("Camera unplugged") },
   { value: "reader-residue", label: N("Latent print left on the reader") },
   { value: "reader-unplugged", label: N("Reader unplugged") },
+  { value: "reader-dry-fingers", label: N("Applicant's fingers are dry: the next set comes out poor") },
 ];
 
 function sectionBlock(key: string, label: string, section: Section | null, running: boolean): HTMLElement {
@@ -1030,7 +1031,7 @@ function fingerGrid(fingers: FingerView[]): HTMLElement {
         { "data-position": f.position, class: f.forced ? "forced" : quality < FINGER_THRESHOLD ? "poor" : "good" },
         el("img", { src: f.image.dataUrl, alt: fingerName(f.position) }),
         el("div", { class: "quality-bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(quality), "aria-label": t("{finger} quality", { finger: fingerName(f.position) }) }, el("span", { style: `width: ${quality}%` })),
-        el("figcaption", {}, f.quality === null ? fingerName(f.position) : `${t("{finger} · quality {quality}", { finger: fingerName(f.position), quality: f.quality })}${f.forced ? ` · ${t("accepted below threshold")}` : ""}`),
+        el("figcaption", {}, f.quality === null ? fingerName(f.position) : `${t("{finger} · quality {quality}", { finger: fingerName(f.position), quality: f.quality })}${acceptedBelow(f) ? ` · ${t("accepted below threshold")}` : ""}`),
       );
     }),
   );
@@ -1038,6 +1039,20 @@ function fingerGrid(fingers: FingerView[]): HTMLElement {
 
 /** MOSIP's threshold for slaps and thumbs; the station enforces it, the UI only colours by it. */
 const FINGER_THRESHOLD = 40;
+const MAX_FINGER_ATTEMPTS = 3;
+
+/** Kept below the threshold because its attempts are used up (it will need a supervisor). */
+function acceptedBelow(finger: FingerView): boolean {
+  return finger.forced && finger.attempts >= MAX_FINGER_ATTEMPTS;
+}
+
+/** A sentence from the Rust side's advice fragment: capital first letter, a full stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) return "";
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
 
 const SETS: { id: FingerSet; label: string; fingers: string[] }[] = [
   { id: "left_slap", label: N("Left hand"), fingers: ["left_little", "left_ring", "left_middle", "left_index"] },
@@ -1059,7 +1074,7 @@ function setDone(set: (typeof SETS)[number], fingers: FingerView[], exceptions: 
   return set.fingers.every((position) => {
     if (exceptions.some((e) => e.position === position)) return true;
     const kept = fingers.find((f) => f.position === position);
-    return kept !== undefined && ((kept.quality ?? 0) >= FINGER_THRESHOLD || kept.forced);
+    return kept !== undefined && ((kept.quality ?? 0) >= FINGER_THRESHOLD || acceptedBelow(kept));
   });
 }
 
@@ -1150,7 +1165,7 @@ function renderFingers(): void {
     if (result.retry) {
       const poor = result.results.filter((r) => r.retry);
       const attempt = Math.max(...poor.map((r) => r.attempts)) + 1;
-      progress.textContent = `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: FINGER_THRESHOLD })} ${poor[0]?.advice[0] ?? t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of 3).", { attempt })}`;
+      progress.textContent = `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: FINGER_THRESHOLD })} ${poor[0]?.advice[0] ? sentence(poor[0].advice[0]) : t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of 3).", { attempt })}`;
       capture.textContent = t("Capture again");
     } else {
       current = SETS.find((s) => !setDone(s, state.draft.fingers)) ?? null;
@@ -1306,27 +1321,30 @@ function renderReview(): void {
       .filter((f) => fieldValue(form, f.name))
       .flatMap((f) => [el("dt", {}, pick(f.label)), el("dd", { "data-field": f.name }, choiceText(f, fieldValue(form, f.name)))]),
   );
+  const consent = el("input", { id: "consent", type: "checkbox" });
   const submit = el("button", {
     id: "submit-enrollment",
     class: "primary",
+    disabled: true,
     onclick: async () => {
       message.textContent = "";
       submit.disabled = true;
       try {
-        const submitted = await api.submitEnrollment(form);
+        const receipt = await api.submitEnrollment(form, consent.checked);
         state.draft = emptyDraft();
-        renderHome();
-        toast(t("Enrollment {id} sealed and queued for upload.", { id: submitted.id.slice(0, 8) }));
+        renderReceipt(receipt);
+        toast(t("Enrollment {id} sealed and queued for upload.", { id: receipt.id.slice(0, 8) }));
       } catch (e) {
         const error = asCommandError(e);
         if (sessionEnded(error)) return;
         message.textContent = error.fields.length
           ? `${error.message}: ${error.fields.map((f) => pick(f.message)).join(" ")}`
           : error.message;
-        submit.disabled = false;
+        submit.disabled = !consent.checked;
       }
     },
   }, t("Seal and submit"));
+  consent.addEventListener("change", () => (submit.disabled = !consent.checked));
   wizard(
     "review",
     el("h1", {}, t("Review")),
@@ -1346,10 +1364,93 @@ function renderReview(): void {
           el("p", { class: "muted" }, t("This enrollment will wait for a supervisor's approval before it is sent.")),
         )
       : document.createTextNode(""),
+    el(
+      "label",
+      { class: "consent", for: "consent" },
+      consent,
+      ` ${t("The applicant has read the privacy notice and agrees that these details, the photo and the fingerprints are used for this application.")}`,
+    ),
     message,
     el("div", { class: "actions" }, el("button", { id: "review-back", onclick: () => renderStep("fingers") }, t("Back")), submit),
   );
-  submit.focus();
+  consent.focus();
+}
+
+// ---------- Receipt ----------
+
+function renderReceipt(receipt: ReceiptView): void {
+  redraw = () => renderReceipt(receipt);
+  stopPolling();
+  const saved = el("p", { id: "receipt-saved", class: "muted", role: "status" }, "");
+  const qr = el("img", { id: "receipt-qr", class: "receipt-qr", alt: t("QR code of the enrollment number"), src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(receipt.qrSvg)}` });
+  const rows: [string, string][] = [
+    [t("Enrollment number"), receipt.id],
+    [t("Name"), receipt.fullName],
+    [t("Document"), receipt.documentNumber],
+    [t("Enrolled"), new Date(receipt.createdAt).toLocaleString(lang() === "id" ? "id-ID" : "en-GB")],
+    [t("Station"), receipt.stationName],
+  ];
+  const fingers = el(
+    "table",
+    { id: "receipt-fingers", class: "receipt-fingers" },
+    el("tbody", {}, ...receipt.fingers.map((f) =>
+      el(
+        "tr",
+        { "data-position": f.position },
+        el("td", {}, fingerName(f.position)),
+        el(
+          "td",
+          {},
+          f.exception !== null
+            ? t("Missing: {reason}", { reason: reasonText(f.exception) })
+            : f.quality !== null
+              ? el("span", { class: "quality-bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(f.quality), "aria-label": t("{finger} quality", { finger: fingerName(f.position) }) }, el("span", { style: `width: ${f.quality}%` }))
+              : "—",
+          f.quality !== null ? ` ${f.quality}` : "",
+        ),
+      ),
+    )),
+  );
+  const pdf = el("button", {
+    id: "receipt-pdf",
+    onclick: async () => {
+      saved.textContent = "";
+      try {
+        const path = await api.saveReceiptPdf(lang());
+        saved.textContent = t("PDF saved: {path}", { path });
+      } catch (e) {
+        showError(saved, e);
+      }
+    },
+  }, t("Save as PDF"));
+  const done = el("button", { id: "receipt-done", class: "primary", onclick: () => renderHome() }, t("Done: back to enrollments"));
+  mount(
+    root,
+    header(),
+    el(
+      "main",
+      {},
+      el(
+        "section",
+        { id: "receipt", class: "card receipt" },
+        el("h1", {}, t("Enrollment receipt")),
+        el("p", { id: "receipt-application", class: "muted" }, pick(receipt.application)),
+        el(
+          "div",
+          { class: "receipt-layout" },
+          el("dl", { class: "review" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { id: k === t("Enrollment number") ? "receipt-id" : undefined }, v)])),
+          el("div", { class: "receipt-images" }, el("img", { id: "receipt-photo", src: receipt.photo, alt: t("Face photo") }), qr),
+        ),
+        el("h2", {}, t("Fingerprints")),
+        fingers,
+        receipt.needsApproval ? el("p", { id: "receipt-approval" }, t("This enrollment will wait for a supervisor's approval before it is sent.")) : null,
+        el("p", { id: "receipt-tracking" }, pick(receipt.tracking)),
+        el("div", { class: "actions no-print" }, el("button", { id: "receipt-print", onclick: () => window.print() }, t("Print")), pdf, done),
+        saved,
+      ),
+    ),
+  );
+  done.focus();
 }
 
 // ---------- Start ----------

@@ -188,6 +188,7 @@ enum DrillArg {
     CameraUnplugged,
     ReaderResidue,
     ReaderUnplugged,
+    ReaderDryFingers,
 }
 
 #[derive(Subcommand)]
@@ -444,6 +445,7 @@ async fn main() -> anyhow::Result<()> {
                         DrillArg::CameraUnplugged => Drill::CameraUnplugged,
                         DrillArg::ReaderResidue => Drill::ReaderResidue,
                         DrillArg::ReaderUnplugged => Drill::ReaderUnplugged,
+                        DrillArg::ReaderDryFingers => Drill::ReaderDryFingers,
                     })
                     .collect(),
                 sbi: !backends.no_sbi,

@@ -20,6 +20,8 @@ pub struct SimulatedScanner {
     faults: Arc<FaultScript>,
     residue: Arc<AtomicBool>,
     conditions: std::sync::Mutex<fingerprint::Conditions>,
+    /// Captures still to come out under other conditions, before `conditions` apply again.
+    passing: std::sync::Mutex<Option<(fingerprint::Conditions, u32)>>,
 }
 
 impl SimulatedScanner {
@@ -30,7 +32,18 @@ impl SimulatedScanner {
             faults: Arc::default(),
             residue: Arc::default(),
             conditions: std::sync::Mutex::new(fingerprint::Conditions::GOOD),
+            passing: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The next `captures` captures are taken under `conditions` (dry fingers, say), the ones
+    /// after under the usual conditions again: an applicant whose first placement is poor.
+    pub fn set_conditions_for_next(&self, conditions: fingerprint::Conditions, captures: u32) {
+        *self
+            .passing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (captures > 0).then_some((conditions, captures));
     }
 
     /// How the applicant's fingers meet the platen from now on (pressure, dryness, …).
@@ -81,10 +94,21 @@ impl FingerprintScanner for SimulatedScanner {
 
     fn capture(&self, finger: FingerPosition) -> Result<FingerprintImage, DeviceError> {
         self.faults.next_error("Simulated fingerprint reader")?;
-        let conditions = *self
-            .conditions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let passing = {
+            let mut passing = self
+                .passing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = passing.map(|(conditions, _)| conditions);
+            *passing = passing.and_then(|(c, left)| (left > 1).then_some((c, left - 1)));
+            now
+        };
+        let conditions = passing.unwrap_or_else(|| {
+            *self
+                .conditions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
         Ok(fingerprint::render_fingerprint_with(
             self.seed,
             finger,
