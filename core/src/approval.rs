@@ -6,7 +6,7 @@
 //! sealed under the station's data key (it may name the applicant). The audit entry travels to
 //! the server in the audit excerpt of the next packet sealed.
 
-use protocol::content::FingerPosition;
+use protocol::content::{BiometricBytes, FingerPosition};
 use protocol::packet::SealedPacket;
 
 use crate::audit::{self, AuditEvent};
@@ -59,6 +59,8 @@ pub struct Flagged {
     pub exceptions: Vec<(FingerPosition, String)>,
     /// Captures kept although they failed the quality checks.
     pub force_captured: usize,
+    /// The photo of the hand with the declared finger(s), JPEG, when one was taken.
+    pub exception_photo: Option<BiometricBytes>,
 }
 
 /// The enrollments waiting for approval, oldest first. Reads only the packets' clear-text
@@ -78,7 +80,18 @@ pub fn awaiting(station: &Station, supervisor: &Officer) -> Result<Vec<Flagged>,
             .map_err(|e| StoreError::Corrupt(format!("outbox packet {id}: {e}")))?
             .manifest()
             .clone();
+        let exception_photo = store
+            .exception_photo(&id)?
+            .map(|sealed| {
+                station
+                    .data_key()
+                    .open(&crate::enrollment::exception_photo_context(&id), &sealed)
+            })
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("exception photo of {id}: {e}")))?
+            .map(|jpeg| BiometricBytes::new(jpeg.to_vec()));
         flagged.push(Flagged {
+            exception_photo,
             id,
             created_at,
             officer: manifest.officer_id,
@@ -192,10 +205,15 @@ mod tests {
         draft
             .declare_finger_exception(FingerPosition::RightLittle, "amputated")
             .expect("exception");
-        assert!(
-            draft.missing().is_empty(),
-            "an exception stands in for the finger"
+        assert_eq!(
+            draft.missing(),
+            ["a photo of the hand with the declared finger(s)"],
+            "an exception stands in for the finger, with a photo of the hand"
         );
+        draft
+            .take_exception_photo(&SimulatedCamera::new(3))
+            .expect("exception photo");
+        assert!(draft.missing().is_empty());
         let form = Demographics {
             form: "wna-visa".into(),
             form_version: "2026.11".into(),
@@ -245,6 +263,14 @@ mod tests {
             flagged[0].exceptions,
             [(FingerPosition::RightLittle, "amputated".to_owned())]
         );
+        let photo = flagged[0]
+            .exception_photo
+            .as_ref()
+            .expect("the hand's photo");
+        assert!(
+            photo.as_bytes().starts_with(&[0xFF, 0xD8]),
+            "the supervisor sees the JPEG photo of the hand"
+        );
 
         let by_officer = decide(&station, &officer, &id, Decision::Approve, "", &SystemClock);
         assert!(matches!(
@@ -266,6 +292,11 @@ mod tests {
         )
         .expect("approve");
         assert_eq!(pending_ids(&station), std::slice::from_ref(&id));
+        assert_eq!(
+            station.store().exception_photo(&id).expect("read"),
+            None,
+            "decided: only the sealed packet keeps the photo"
+        );
         let again = decide(
             &station,
             &supervisor,

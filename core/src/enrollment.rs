@@ -97,6 +97,10 @@ fn summary_context(id: &str) -> String {
     format!("enrollment:{id}")
 }
 
+pub(crate) fn exception_photo_context(id: &str) -> String {
+    format!("exception-photo:{id}")
+}
+
 /// Every enrollment, newest first, with the applicant fields decrypted.
 ///
 /// # Errors
@@ -218,6 +222,9 @@ pub struct EnrollmentDraft {
     /// an enrollment with exceptions before it leaves the station.
     #[serde(default)]
     exceptions: BTreeMap<FingerPosition, String>,
+    /// A photo of the hand(s) with the declared exceptions, for the supervisor and the server.
+    #[serde(default)]
+    exception_photo: Option<FaceImage>,
 }
 
 fn identity(info: &DeviceInfo) -> DeviceIdentity {
@@ -443,6 +450,37 @@ impl EnrollmentDraft {
         Ok(())
     }
 
+    /// Photographs the hand with the declared exception(s) — MOSIP's exception photo — replacing
+    /// an earlier one. The supervisor sees it before approving; it travels sealed in the packet.
+    ///
+    /// # Errors
+    /// [`EnrollmentError::InvalidException`] before any exception is declared; a device error.
+    pub fn take_exception_photo(
+        &mut self,
+        camera: &dyn Camera,
+    ) -> Result<&FaceImage, EnrollmentError> {
+        if self.exceptions.is_empty() {
+            return Err(EnrollmentError::InvalidException(
+                "declare the missing or unusable finger first: the photo shows it".into(),
+            ));
+        }
+        let frame = camera.capture_still()?;
+        let (jpeg, width, height) = imaging::encode_exception_jpeg(&frame)
+            .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
+        Ok(self.exception_photo.insert(FaceImage {
+            width,
+            height,
+            jpeg: BiometricBytes::new(jpeg),
+        }))
+    }
+
+    /// The exception photo, when taken and some exception is still declared.
+    pub fn exception_photo(&self) -> Option<&FaceImage> {
+        self.exception_photo
+            .as_ref()
+            .filter(|_| !self.exceptions.is_empty())
+    }
+
     /// The declared finger exceptions.
     pub fn exceptions(&self) -> impl Iterator<Item = (FingerPosition, &str)> {
         self.exceptions.iter().map(|(f, r)| (*f, r.as_str()))
@@ -577,6 +615,9 @@ impl EnrollmentDraft {
         if self.face.is_none() {
             missing.push("face photo".to_owned());
         }
+        if !self.exceptions.is_empty() && self.exception_photo.is_none() {
+            missing.push("a photo of the hand with the declared finger(s)".to_owned());
+        }
         for finger in FingerPosition::ALL {
             let name = crate::quality::placement::finger_name(finger);
             match self.finger_quality(finger) {
@@ -650,6 +691,7 @@ pub fn submit(
         demographics: demographics.clone(),
         face: face.image.clone(),
         fingers: draft.fingers().cloned().collect(),
+        exception_photo: draft.exception_photo().map(|photo| photo.jpeg.clone()),
         audit,
     };
     let parts = content.to_parts().map_err(EnrollmentError::Encoding)?;
@@ -713,9 +755,19 @@ pub fn submit(
         detail: &detail,
     };
     let signer = station.signing_key();
-    station.store().insert_enrollment(&row, &entry, &|last| {
-        audit::next_entry(signer, &event, &created_at, last)
-    })?;
+    let sealed_photo = draft
+        .exception_photo()
+        .map(|photo| {
+            station
+                .data_key()
+                .seal(&exception_photo_context(&id_text), photo.jpeg.as_bytes())
+        })
+        .transpose()?;
+    station
+        .store()
+        .insert_enrollment(&row, &entry, sealed_photo.as_deref(), &|last| {
+            audit::next_entry(signer, &event, &created_at, last)
+        })?;
     Ok(SubmittedEnrollment {
         id,
         packet_bytes: sealed.len(),

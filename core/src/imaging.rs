@@ -17,6 +17,32 @@ pub fn encode_face_jpeg(frame: &RgbFrame) -> Result<Vec<u8>, ConvertError> {
     rgb_to_jpeg(frame, FACE_JPEG_QUALITY)
 }
 
+/// JPEG quality for the exception photo of a hand: it shows which finger is missing, no more.
+const EXCEPTION_JPEG_QUALITY: u8 = 75;
+
+/// The photo of a hand with a declared exception: at most 640 pixels wide, JPEG.
+///
+/// # Errors
+/// When the encoder fails.
+pub fn encode_exception_jpeg(frame: &RgbFrame) -> Result<(Vec<u8>, u32, u32), ConvertError> {
+    let step = frame.width().div_ceil(640).max(1);
+    let (width, height) = (frame.width() / step, frame.height() / step);
+    let source = frame.pixels();
+    let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..height {
+        for x in 0..width {
+            let at = ((y * step) as usize * frame.width() as usize + (x * step) as usize) * 3;
+            pixels.extend_from_slice(&source[at..at + 3]);
+        }
+    }
+    let small = RgbFrame::new(width, height, pixels).unwrap_or_else(|| frame.clone());
+    Ok((
+        rgb_to_jpeg(&small, EXCEPTION_JPEG_QUALITY)?,
+        small.width(),
+        small.height(),
+    ))
+}
+
 /// `print` of `finger` as an ISO/IEC 19794-4 finger image record, WSQ-compressed, captured now.
 pub(crate) fn encode_finger_record(
     print: &FingerprintImage,

@@ -66,7 +66,7 @@ mod tests {
         };
         station
             .store()
-            .insert_enrollment(&row, &entry, &crate::store::audit::test_entry)
+            .insert_enrollment(&row, &entry, None, &crate::store::audit::test_entry)
             .expect("insert");
     }
 

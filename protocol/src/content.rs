@@ -217,6 +217,9 @@ pub struct EnrollmentContent {
     pub face: FaceImage,
     /// Ten finger images, one per finger.
     pub fingers: Vec<FingerImage>,
+    /// A photo (JPEG) of the hand(s) with the fingers declared missing; present exactly when
+    /// some finger is.
+    pub exception_photo: Option<BiometricBytes>,
     /// The station's audit entries since the previous packet's excerpt.
     pub audit: Vec<AuditRecord>,
 }
@@ -225,6 +228,8 @@ pub struct EnrollmentContent {
 pub const DEMOGRAPHICS_PART: &str = "demographics.json";
 /// Name of the face part.
 pub const FACE_PART: &str = "face.jpg";
+/// Name of the exception photo part.
+pub const EXCEPTION_PHOTO_PART: &str = "exception-photo.jpg";
 /// Name of the audit excerpt part.
 pub const AUDIT_PART: &str = "audit.json";
 
@@ -258,6 +263,13 @@ impl EnrollmentContent {
                 finger_part(finger.position),
                 FINGER_MEDIA_TYPE,
                 finger.record.as_bytes().to_vec(),
+            ));
+        }
+        if let Some(photo) = &self.exception_photo {
+            parts.push(Part::new(
+                EXCEPTION_PHOTO_PART,
+                "image/jpeg",
+                photo.as_bytes().to_vec(),
             ));
         }
         parts.push(Part::new(
@@ -314,10 +326,15 @@ impl EnrollmentContent {
                 record: BiometricBytes::new(take(&name)?),
             });
         }
+        let exception_photo = parts
+            .iter_mut()
+            .find(|part| part.name == EXCEPTION_PHOTO_PART)
+            .map(|part| BiometricBytes::new(part.take_bytes()));
         Ok(Self {
             demographics,
             face,
             fingers,
+            exception_photo,
             audit,
         })
     }
@@ -357,6 +374,16 @@ impl EnrollmentContent {
                      image(s) and {exceptions} exception(s)"
                 ));
             }
+        }
+        let declared = captures.iter().any(|c| c.exception.is_some());
+        match (declared, self.exception_photo.is_some()) {
+            (true, false) => {
+                return Err("fingers are declared missing but there is no exception photo".into())
+            }
+            (false, true) => {
+                return Err("there is an exception photo but no finger is declared missing".into())
+            }
+            _ => {}
         }
         if self.fingers.len() > FingerPosition::ALL.len() {
             return Err(format!(

@@ -316,6 +316,7 @@ fn generate() -> VectorFile {
                 record: BiometricBytes::new(finger_record(position.iso_code())),
             })
             .collect(),
+        exception_photo: None,
         audit: Vec::new(),
     };
     let parts = content.to_parts().expect("parts");

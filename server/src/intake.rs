@@ -190,6 +190,10 @@ fn check_content(
     if (face.width(), face.height()) != (content.face.width, content.face.height) {
         return Err("the face photo's size does not match its capture record".into());
     }
+    if let Some(photo) = &content.exception_photo {
+        image::load_from_memory_with_format(photo.as_bytes(), ImageFormat::Jpeg)
+            .map_err(|e| format!("the exception photo is not a valid JPEG: {e}"))?;
+    }
     for finger in &content.fingers {
         // The record must read (its WSQ image decodes) and hold this one finger.
         let record = FingerRecord::from_bytes(finger.record.as_bytes()).map_err(|e| {

@@ -933,6 +933,37 @@ pub async fn declare_exception(
     .await
 }
 
+/// Photographs the hand with the declared finger(s) — the exception photo the supervisor and
+/// the server see — with the camera, replacing an earlier one.
+#[tauri::command]
+#[specta::specta]
+pub async fn take_exception_photo(
+    station: State<'_, StationSlot>,
+    session: State<'_, Session>,
+    devices: State<'_, Devices>,
+    draft: State<'_, DraftSlot>,
+) -> Result<ImageView, CommandError> {
+    let officer = session.act(Permission::Enroll)?;
+    let station = station.get()?;
+    let (camera, draft) = (devices.camera.clone(), draft.inner().clone());
+    off_main_thread(move || {
+        let mut saved = draft.lock();
+        let view = saved
+            .draft
+            .take_exception_photo(camera.as_ref())
+            .map(ImageView::from)?;
+        persist(&station, &officer.username, &saved)?;
+        record(
+            &station,
+            &officer.username,
+            "capture.exception_photo",
+            "photo of the hand with the declared finger(s) taken",
+        )?;
+        Ok(view)
+    })
+    .await
+}
+
 /// The enrollments held for a supervisor, oldest first.
 #[tauri::command]
 #[specta::specta]

@@ -91,6 +91,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::run_selftest,
             commands::export_selftest,
             commands::declare_exception,
+            commands::take_exception_photo,
             commands::list_approvals,
             commands::decide_approval,
         ])

@@ -258,6 +258,8 @@ pub struct FlaggedView {
     pub exceptions: Vec<ExceptionView>,
     /// Captures kept although they failed the quality checks.
     pub force_captured: u32,
+    /// The photo of the hand with the declared finger(s), as a JPEG data URL.
+    pub exception_photo: Option<String>,
 }
 
 impl From<station_core::approval::Flagged> for FlaggedView {
@@ -276,6 +278,9 @@ impl From<station_core::approval::Flagged> for FlaggedView {
                 })
                 .collect(),
             force_captured: u32::try_from(flagged.force_captured).unwrap_or(u32::MAX),
+            exception_photo: flagged
+                .exception_photo
+                .map(|jpeg| data_url("image/jpeg", jpeg.as_bytes())),
         }
     }
 }
@@ -370,6 +375,7 @@ pub struct DraftView {
     pub face: Option<ImageView>,
     pub fingers: Vec<FingerView>,
     pub exceptions: Vec<ExceptionView>,
+    pub exception_photo: Option<ImageView>,
 }
 
 impl From<&SavedDraft> for DraftView {
@@ -379,6 +385,7 @@ impl From<&SavedDraft> for DraftView {
             face: saved.draft.face().map(ImageView::from),
             fingers: FingerView::all(&saved.draft),
             exceptions: ExceptionView::all(&saved.draft),
+            exception_photo: saved.draft.exception_photo().map(ImageView::from),
         }
     }
 }

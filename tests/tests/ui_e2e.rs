@@ -507,6 +507,15 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             },
         )
         .await;
+    // The hand is photographed to show the missing finger: the supervisor and the server see it.
+    officer.click("#exception-photo-take").await;
+    officer
+        .wait_until(
+            "the exception photo is shown",
+            Duration::from_secs(20),
+            async |o| o.decoded_images("#exception-photo").await == 1,
+        )
+        .await;
     officer.screenshot("05b-exception").await;
     officer.click("#fingers-next").await;
     assert!(
@@ -598,6 +607,17 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "the held enrollment is in the approval queue",
             Duration::from_secs(20),
             async |o| o.count("#approval-list tr[data-id]").await == 1,
+        )
+        .await;
+    officer
+        .wait_until(
+            "the supervisor sees the photo of the hand",
+            Duration::from_secs(20),
+            async |o| {
+                o.decoded_images("#approval-list tr[data-id] img.exception-photo")
+                    .await
+                    == 1
+            },
         )
         .await;
     let why = officer.text("#approval-list tr[data-id]").await;
@@ -989,6 +1009,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "capture.fingers",
             "capture.fingers",
             "capture.exception",
+            "capture.exception_photo",
             "enrollment.submitted",
             "receipt.saved",
             "logout",

@@ -78,6 +78,11 @@ export const commands = {
 	 *  finger, not the reason (the reason travels sealed in the packet).
 	 */
 	declareException: (finger: FingerPosition, reason: string) => __TAURI_INVOKE<SetView>("declare_exception", { finger, reason }),
+	/**
+	 *  Photographs the hand with the declared finger(s) — the exception photo the supervisor and
+	 *  the server see — with the camera, replacing an earlier one.
+	 */
+	takeExceptionPhoto: () => __TAURI_INVOKE<ImageView>("take_exception_photo"),
 	/**  The enrollments held for a supervisor, oldest first. */
 	listApprovals: () => __TAURI_INVOKE<FlaggedView[]>("list_approvals"),
 	/**
@@ -142,6 +147,7 @@ export type DraftView = {
 	face: ImageView | null,
 	fingers: FingerView[],
 	exceptions: ExceptionView[],
+	exceptionPhoto: ImageView | null,
 };
 
 /**  A fault to force on a simulated device, for drills and tests of the self-test itself. */
@@ -351,6 +357,8 @@ export type FlaggedView = {
 	exceptions: ExceptionView[],
 	/**  Captures kept although they failed the quality checks. */
 	forceCaptured: number,
+	/**  The photo of the hand with the declared finger(s), as a JPEG data URL. */
+	exceptionPhoto: string | null,
 };
 
 /**  The form for one kind of application. */

@@ -18,6 +18,7 @@ interface Draft {
   face: ImageView | null;
   fingers: FingerView[];
   exceptions: ExceptionView[];
+  exceptionPhoto: ImageView | null;
 }
 
 const state: {
@@ -63,6 +64,7 @@ function emptyDraft(): Draft {
     face: null,
     fingers: [],
     exceptions: [],
+    exceptionPhoto: null,
   };
 }
 
@@ -470,9 +472,14 @@ function renderApprovals(): void {
               return el(
                 "tr",
                 { "data-id": item.id },
-                el("td", {}, new Date(item.createdAt).toLocaleString()),
+                el("td", {}, new Date(item.createdAt).toLocaleString(lang() === "id" ? "id-ID" : "en-GB")),
                 el("td", {}, item.officer),
-                el("td", {}, el("ul", { class: "reasons" }, ...why.map((w) => el("li", {}, w)))),
+                el(
+                  "td",
+                  {},
+                  el("ul", { class: "reasons" }, ...why.map((w) => el("li", {}, w))),
+                  item.exceptionPhoto ? el("img", { class: "exception-photo", src: item.exceptionPhoto, alt: t("Photo of the hand with the declared finger(s)") }) : null,
+                ),
                 el(
                   "td",
                   {},
@@ -713,7 +720,7 @@ async function resumeEnrollment(): Promise<void> {
   try {
     state.forms = await api.listForms();
     const saved = await api.resumeEnrollment();
-    state.draft = { form: saved.form, face: saved.face, fingers: saved.fingers, exceptions: saved.exceptions };
+    state.draft = { form: saved.form, face: saved.face, fingers: saved.fingers, exceptions: saved.exceptions, exceptionPhoto: saved.exceptionPhoto };
     if (state.officer) state.officer.hasDraft = false;
     renderStep("applicant");
   } catch (e) {
@@ -1206,7 +1213,44 @@ function renderFingers(): void {
     }
   };
   // A finger that cannot be captured is declared with a reason; its set then goes without it.
-  const exceptions = el("div", { id: "exceptions" }, state.draft.exceptions.length ? exceptionList(state.draft.exceptions) : null);
+  const exceptions = el("div", { id: "exceptions" });
+  // The declared fingers, and the photo of the hand that shows them (MOSIP's exception photo).
+  const drawExceptions = () => {
+    if (!state.draft.exceptions.length) {
+      exceptions.replaceChildren();
+      return;
+    }
+    const photo = state.draft.exceptionPhoto;
+    const take = el("button", {
+      id: "exception-photo-take",
+      type: "button",
+      class: photo ? "" : "primary",
+      onclick: async () => {
+        message.textContent = "";
+        take.disabled = true;
+        try {
+          state.draft.exceptionPhoto = await api.takeExceptionPhoto();
+          drawExceptions();
+          (document.getElementById("exception-photo-take") as HTMLElement | null)?.focus();
+        } catch (e) {
+          showError(message, e);
+          take.disabled = false;
+        }
+      },
+    }, photo ? t("Photograph the hand again") : t("Photograph the hand"));
+    exceptions.replaceChildren(
+      exceptionList(state.draft.exceptions),
+      el(
+        "div",
+        { id: "exception-photo-box", class: "exception-photo-box" },
+        photo
+          ? el("img", { id: "exception-photo", src: photo.dataUrl, alt: t("Photo of the hand with the declared finger(s)") })
+          : el("p", { class: "muted" }, t("Hold the applicant's hand in front of the camera so the missing or unusable finger shows, then take its photo: the supervisor and the server see it.")),
+        take,
+      ),
+    );
+  };
+  drawExceptions();
   const exceptionFinger = el("select", { id: "exception-finger" });
   const exceptionReason = el("select", { id: "exception-reason" }, ...EXCEPTION_REASONS.map((r) => el("option", { value: r }, t(r))));
   const exceptionDetail = el("input", { id: "exception-detail", autocomplete: "off", placeholder: t("Details (optional)") });
@@ -1229,7 +1273,7 @@ function renderFingers(): void {
       const changed = await api.declareException(exceptionFinger.value as FingerView["position"], reason);
       state.draft.fingers = changed.fingers;
       state.draft.exceptions = changed.exceptions;
-      exceptions.replaceChildren(exceptionList(changed.exceptions));
+      drawExceptions();
       exceptionForm.hidden = true;
       const watching = fingersLiveRunning ? current : null;
       current = SETS.find((s) => !setDone(s, state.draft.fingers)) ?? null;
@@ -1361,6 +1405,7 @@ function renderReview(): void {
           { id: "review-exceptions" },
           el("h2", {}, t("Declared missing or unusable")),
           exceptionList(state.draft.exceptions),
+          state.draft.exceptionPhoto ? el("img", { id: "review-exception-photo", class: "exception-photo", src: state.draft.exceptionPhoto.dataUrl, alt: t("Photo of the hand with the declared finger(s)") }) : null,
           el("p", { class: "muted" }, t("This enrollment will wait for a supervisor's approval before it is sent.")),
         )
       : document.createTextNode(""),

@@ -202,4 +202,8 @@ export const ID: Record<string, string> = {
   "Print": "Cetak",
   "Missing: {reason}": "Tidak ada: {reason}",
   "Applicant's fingers are dry: the next set comes out poor": "Jari pemohon kering: set berikutnya bermutu buruk",
+  "Photograph the hand again": "Foto ulang tangan",
+  "Photograph the hand": "Foto tangan",
+  "Photo of the hand with the declared finger(s)": "Foto tangan dengan jari yang dinyatakan",
+  "Hold the applicant's hand in front of the camera so the missing or unusable finger shows, then take its photo: the supervisor and the server see it.": "Pegang tangan pemohon di depan kamera sehingga jari yang tidak ada atau tidak dapat direkam terlihat, lalu ambil fotonya: supervisor dan server melihatnya.",
 };

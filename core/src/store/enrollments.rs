@@ -4,7 +4,7 @@
 //! Biometrics are never stored here: they exist on the station only inside the sealed packet in
 //! the outbox, which the station itself cannot open.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::audit::{self, AuditBuilder};
 use super::outbox::{self, NewOutboxEntry, OutboxState};
@@ -23,6 +23,15 @@ CREATE TABLE enrollments (
 /// own (encrypted too, see [`super::drafts`]).
 pub(super) const MIGRATION_5: &str = "
 ALTER TABLE enrollments ADD COLUMN summary BLOB;";
+
+/// The exception photo of an enrollment waiting for a supervisor, sealed under the data key:
+/// the supervisor looks at it before deciding, and the decision erases it (the packet carries
+/// it on to the server).
+pub(super) const MIGRATION_9: &str = "
+CREATE TABLE exception_photos (
+    id    TEXT PRIMARY KEY REFERENCES enrollments(id),
+    photo BLOB NOT NULL
+);";
 
 /// What is stored about a submitted enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +75,7 @@ impl Store {
         &self,
         row: &EnrollmentRow,
         packet: &NewOutboxEntry<'_>,
+        sealed_exception_photo: Option<&[u8]>,
         audit: AuditBuilder<'_>,
     ) -> Result<(), StoreError> {
         self.with(|c| {
@@ -77,10 +87,31 @@ impl Store {
                 params![row.id, row.officer, row.created_at, row.sealed_summary],
             )?;
             tx.execute("DELETE FROM drafts WHERE officer = ?1", [&row.officer])?;
+            if let Some(photo) = sealed_exception_photo {
+                tx.execute(
+                    "INSERT INTO exception_photos (id, photo) VALUES (?1, ?2)",
+                    params![row.id, photo],
+                )?;
+            }
             outbox::insert(&tx, &row.id, packet)?;
             audit::append_in(&tx, audit)?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    /// The sealed exception photo of enrollment `id`, while it waits for a supervisor.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn exception_photo(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT photo FROM exception_photos WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
     }
 
@@ -204,6 +235,7 @@ mod tests {
                     packet_id: "a",
                     ..packet(b"1")
                 },
+                None,
                 &super::audit::test_entry,
             )
             .expect("insert a");
@@ -214,6 +246,7 @@ mod tests {
                     packet_id: "b",
                     ..packet(b"2")
                 },
+                None,
                 &super::audit::test_entry,
             )
             .expect("insert b");
@@ -233,6 +266,7 @@ mod tests {
                     packet_id: "same",
                     ..packet(b"1")
                 },
+                None,
                 &super::audit::test_entry,
             )
             .expect("first");
@@ -243,6 +277,7 @@ mod tests {
                 packet_id: "same",
                 ..packet(b"2")
             },
+            None,
             &super::audit::test_entry,
         );
         assert!(second.is_err());

@@ -48,6 +48,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[outbox::MIGRATION_6],
     &[outbox::MIGRATION_7],
     &[outbox::MIGRATION_8],
+    &[enrollments::MIGRATION_9],
 ];
 
 /// A handle to the station database.

@@ -402,6 +402,8 @@ impl Store {
             if changed == 0 {
                 return Ok(false);
             }
+            // Decided: the supervisor has seen the exception photo; only the packet keeps it.
+            tx.execute("DELETE FROM exception_photos WHERE id = ?1", [packet_id])?;
             super::audit::append_in(&tx, audit)?;
             tx.commit()?;
             Ok(true)
@@ -482,7 +484,7 @@ mod tests {
                 needs_approval: *id == "held",
             };
             store
-                .insert_enrollment(&row, &entry, &crate::store::audit::test_entry)
+                .insert_enrollment(&row, &entry, None, &crate::store::audit::test_entry)
                 .expect("insert");
         }
         store

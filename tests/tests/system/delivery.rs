@@ -160,6 +160,9 @@ async fn an_enrollment_with_an_exception_is_uploaded_only_after_a_supervisor_app
     draft
         .declare_finger_exception(FingerPosition::LeftRing, "bandaged after an injury")
         .expect("exception");
+    draft
+        .take_exception_photo(&hardware::simulated::SimulatedCamera::new(7))
+        .expect("exception photo");
     let id = enrollment::submit(
         station,
         &log_in(station),
