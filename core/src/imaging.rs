@@ -17,6 +17,36 @@ pub fn encode_face_jpeg(frame: &RgbFrame) -> Result<Vec<u8>, ConvertError> {
     rgb_to_jpeg(frame, FACE_JPEG_QUALITY)
 }
 
+/// JPEG quality of the live previews: what the officer watches, not what is kept.
+const PREVIEW_JPEG_QUALITY: u8 = 70;
+
+/// A live preview frame as the app's screens receive it: `frame` at half size, JPEG.
+///
+/// # Errors
+/// When the encoder fails.
+pub fn preview_jpeg(frame: &RgbFrame) -> Result<Vec<u8>, ConvertError> {
+    rgb_to_jpeg(&halve(frame), PREVIEW_JPEG_QUALITY)
+}
+
+/// `frame` at half size (2×2 averages).
+pub fn halve(frame: &RgbFrame) -> RgbFrame {
+    let (w, h) = (frame.width() as usize / 2, frame.height() as usize / 2);
+    let stride = frame.width() as usize * 3;
+    let source = frame.pixels();
+    let mut pixels = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let at = |dx: usize, dy: usize| {
+                    u16::from(source[(2 * y + dy) * stride + (2 * x + dx) * 3 + c])
+                };
+                pixels.push(((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4) as u8);
+            }
+        }
+    }
+    RgbFrame::new(w as u32, h as u32, pixels).unwrap_or_else(|| frame.clone())
+}
+
 /// JPEG quality for the exception photo of a hand: it shows which finger is missing, no more.
 const EXCEPTION_JPEG_QUALITY: u8 = 75;
 

@@ -57,6 +57,9 @@ pub struct FaceLiveView {
     /// Good frames in a row so far, and how many make a photo.
     pub streak: usize,
     pub required: usize,
+    /// When this message was handed to the channel, milliseconds since the Unix epoch: the UI
+    /// measures the IPC hop and decoding from it (the preview figures in `docs/benchmarks.md`).
+    pub sent_at_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -70,8 +73,7 @@ pub struct FaceCheckView {
 
 impl FaceLiveView {
     pub fn new(frame: &RgbFrame, assessment: &FaceAssessment, auto: &AutoCapture) -> Self {
-        let half = halve(frame);
-        let preview = hardware::convert::rgb_to_jpeg(&half, 70)
+        let preview = station_core::imaging::preview_jpeg(frame)
             .map(|jpeg| data_url("image/jpeg", &jpeg))
             .unwrap_or_default();
         // Every check is listed; those not run (no single face) show as not passed.
@@ -92,27 +94,11 @@ impl FaceLiveView {
             checks,
             streak: auto.streak(),
             required: auto.required(),
+            sent_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64() * 1e3),
         }
     }
-}
-
-/// `frame` at half size (2×2 averages).
-fn halve(frame: &RgbFrame) -> RgbFrame {
-    let (w, h) = (frame.width() as usize / 2, frame.height() as usize / 2);
-    let stride = frame.width() as usize * 3;
-    let source = frame.pixels();
-    let mut pixels = Vec::with_capacity(w * h * 3);
-    for y in 0..h {
-        for x in 0..w {
-            for c in 0..3 {
-                let at = |dx: usize, dy: usize| {
-                    u16::from(source[(2 * y + dy) * stride + (2 * x + dx) * 3 + c])
-                };
-                pixels.push(((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4) as u8);
-            }
-        }
-    }
-    RgbFrame::new(w as u32, h as u32, pixels).unwrap_or_else(|| frame.clone())
 }
 
 #[derive(Debug, Serialize, specta::Type)]
@@ -195,7 +181,7 @@ pub struct OnGlassView {
 impl FingerLiveView {
     pub fn new(frame: &RgbFrame, placement: &Placement, streak: usize, required: usize) -> Self {
         Self {
-            preview: hardware::convert::rgb_to_jpeg(&halve(frame), 70)
+            preview: station_core::imaging::preview_jpeg(frame)
                 .map(|jpeg| data_url("image/jpeg", &jpeg))
                 .unwrap_or_default(),
             fingers: placement

@@ -224,6 +224,11 @@ export type FaceLiveView = {
 	/**  Good frames in a row so far, and how many make a photo. */
 	streak: number,
 	required: number,
+	/**
+	 *  When this message was handed to the channel, milliseconds since the Unix epoch: the UI
+	 *  measures the IPC hop and decoding from it (the preview figures in `docs/benchmarks.md`).
+	 */
+	sentAtMs: number | null,
 };
 
 /**  One field of a form. */

@@ -68,6 +68,24 @@ function emptyDraft(): Draft {
   };
 }
 
+/**
+ * How the face step's live preview arrives: frames decoded, and for each the time from the Rust
+ * side handing it to the channel to the image being decoded here (the IPC hop and decoding).
+ * Read by the end-to-end test for `docs/benchmarks.md`; nothing else depends on it.
+ */
+const previewStats = {
+  frames: 0,
+  dropped: 0,
+  arrivals: [] as number[],
+  latencies: [] as number[],
+  frame(latency: number): void {
+    this.frames++;
+    this.arrivals.push(performance.now());
+    this.latencies.push(latency);
+  },
+};
+(window as unknown as { previewStats: typeof previewStats }).previewStats = previewStats;
+
 /** True while the face step's live watch runs; leaving the step stops it. */
 let faceLiveRunning = false;
 
@@ -964,6 +982,13 @@ function renderFace(): void {
   const showFrame = (frame: FaceLiveView) => {
     if (!live.isConnected) preview.replaceChildren(live);
     live.src = frame.preview;
+    const sentAt = frame.sentAtMs;
+    void live.decode().then(
+      () => {
+        if (sentAt !== null) previewStats.frame(Date.now() - sentAt);
+      },
+      () => previewStats.dropped++,
+    );
     checklist.replaceChildren(
       ...frame.checks.map((c) =>
         el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${c.advice}` : ""}`),
