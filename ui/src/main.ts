@@ -214,6 +214,11 @@ function stopStatusBar(): void {
   document.getElementById("status-bar")?.remove();
 }
 
+/** A whole screen: the top bar, the station's problem if any, one card titled `title`. */
+function screen(title: string, ...content: Node[]): void {
+  mount(root, header(), el("main", {}, problemBanner() ?? "", el("section", { class: "card" }, el("h1", {}, title), ...content)));
+}
+
 function problemBanner(): HTMLElement | null {
   const problem = state.status?.problem;
   return problem ? el("div", { id: "station-banner", class: "banner error", role: "alert" }, problem) : null;
@@ -512,22 +517,12 @@ function renderApprovals(): void {
       showError(message, e);
     }
   };
-  mount(
-    root,
-    header(),
-    el(
-      "main",
-      {},
-      el(
-        "section",
-        { class: "card" },
-        el("h1", {}, t("Waiting for approval")),
-        el("p", { class: "muted" }, t("Enrollments with a missing finger or a capture kept below the quality checks leave the station only once a supervisor approves them.")),
-        el("table", { id: "approval-list" }, el("thead", {}, el("tr", {}, el("th", {}, t("Enrolled")), el("th", {}, t("Officer")), el("th", {}, t("Why it waits")), el("th", {}, t("Decision")))), body),
-        message,
-        el("div", { class: "actions" }, el("button", { id: "approvals-back", onclick: () => renderHome() }, t("Back to enrollments"))),
-      ),
-    ),
+  screen(
+    t("Waiting for approval"),
+    el("p", { class: "muted" }, t("Enrollments with a missing finger or a capture kept below the quality checks leave the station only once a supervisor approves them.")),
+    el("table", { id: "approval-list" }, el("thead", {}, el("tr", {}, el("th", {}, t("Enrolled")), el("th", {}, t("Officer")), el("th", {}, t("Why it waits")), el("th", {}, t("Decision")))), body),
+    message,
+    el("div", { class: "actions" }, el("button", { id: "approvals-back", onclick: () => renderHome() }, t("Back to enrollments"))),
   );
   void load();
 }
@@ -629,26 +624,15 @@ function renderSelfTest(): void {
     },
   }, t("Run self-test"));
   draw();
-  mount(
-    root,
-    header(),
-    el(
-      "main",
-      {},
-      problemBanner() ?? "",
-      el(
-        "section",
-        { class: "card" },
-        el("h1", {}, t("Station self-test")),
-        el("p", { class: "muted" }, t("Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server.")),
-        el("div", { class: "field" }, el("label", { for: "selftest-drill" }, t("Practice drill (simulated devices only)")), drill),
-        el("div", { class: "actions" }, run, exportJson, exportHtml),
-        verdict,
-        message,
-        results,
-        exported,
-      ),
-    ),
+  screen(
+    t("Station self-test"),
+    el("p", { class: "muted" }, t("Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server.")),
+    el("div", { class: "field" }, el("label", { for: "selftest-drill" }, t("Practice drill (simulated devices only)")), drill),
+    el("div", { class: "actions" }, run, exportJson, exportHtml),
+    verdict,
+    message,
+    results,
+    exported,
   );
   run.focus();
 }
@@ -710,25 +694,7 @@ function renderHome(): void {
     ),
     view.summary,
   );
-  mount(
-    root,
-    header(),
-    el(
-      "main",
-      {},
-      problemBanner() ?? "",
-      el(
-        "section",
-        { class: "card" },
-        el("h1", {}, t("Enrollments")),
-        actions,
-        view.line,
-        view.outbox,
-        el("div", { class: "actions list-tools" }, search, filter),
-        table,
-      ),
-    ),
-  );
+  screen(t("Enrollments"), actions, view.line, view.outbox, el("div", { class: "actions list-tools" }, search, filter), table);
   void refresh();
   state.pollTimer = window.setInterval(() => void refresh(), 1000);
   (document.querySelector("#resume-enrollment, #new-enrollment") as HTMLButtonElement).focus();
