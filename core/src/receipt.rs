@@ -85,19 +85,7 @@ pub fn tracking_text() -> Label {
 
 /// A finger's name in each language.
 pub fn finger_label(position: FingerPosition) -> Label {
-    use FingerPosition as F;
-    let (en, id) = match position {
-        F::RightThumb => ("Right thumb", "Ibu jari kanan"),
-        F::RightIndex => ("Right index", "Telunjuk kanan"),
-        F::RightMiddle => ("Right middle", "Jari tengah kanan"),
-        F::RightRing => ("Right ring", "Jari manis kanan"),
-        F::RightLittle => ("Right little", "Kelingking kanan"),
-        F::LeftThumb => ("Left thumb", "Ibu jari kiri"),
-        F::LeftIndex => ("Left index", "Telunjuk kiri"),
-        F::LeftMiddle => ("Left middle", "Jari tengah kiri"),
-        F::LeftRing => ("Left ring", "Jari manis kiri"),
-        F::LeftLittle => ("Left little", "Kelingking kiri"),
-    };
+    let (en, id) = position.names();
     Label::new(en, id)
 }
 

@@ -174,6 +174,23 @@ impl FingerPosition {
         }
     }
 
+    /// The finger's name for people: English, then Bahasa Indonesia ("Left index",
+    /// "Telunjuk kiri"). The one table every screen, message and receipt takes it from.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::RightThumb => ("Right thumb", "Ibu jari kanan"),
+            Self::RightIndex => ("Right index", "Telunjuk kanan"),
+            Self::RightMiddle => ("Right middle", "Jari tengah kanan"),
+            Self::RightRing => ("Right ring", "Jari manis kanan"),
+            Self::RightLittle => ("Right little", "Kelingking kanan"),
+            Self::LeftThumb => ("Left thumb", "Ibu jari kiri"),
+            Self::LeftIndex => ("Left index", "Telunjuk kiri"),
+            Self::LeftMiddle => ("Left middle", "Jari tengah kiri"),
+            Self::LeftRing => ("Left ring", "Jari manis kiri"),
+            Self::LeftLittle => ("Left little", "Kelingking kiri"),
+        }
+    }
+
     /// The finger for an ISO/IEC 19794-4 code.
     pub fn from_iso_code(code: u8) -> Option<Self> {
         Self::ALL.get(usize::from(code).checked_sub(1)?).copied()

@@ -439,16 +439,5 @@ fn data_url(mime: &str, bytes: &[u8]) -> String {
 }
 
 fn finger_label(position: FingerPosition) -> &'static str {
-    match position {
-        FingerPosition::RightThumb => "Right thumb",
-        FingerPosition::RightIndex => "Right index",
-        FingerPosition::RightMiddle => "Right middle",
-        FingerPosition::RightRing => "Right ring",
-        FingerPosition::RightLittle => "Right little",
-        FingerPosition::LeftThumb => "Left thumb",
-        FingerPosition::LeftIndex => "Left index",
-        FingerPosition::LeftMiddle => "Left middle",
-        FingerPosition::LeftRing => "Left ring",
-        FingerPosition::LeftLittle => "Left little",
-    }
+    position.names().0
 }

@@ -80,20 +80,7 @@ impl PlacementProblem {
 
 /// A finger's name in words ("left index").
 pub fn finger_name(finger: FingerPosition) -> String {
-    use FingerPosition as F;
-    let (hand, name) = match finger {
-        F::RightThumb => ("right", "thumb"),
-        F::RightIndex => ("right", "index"),
-        F::RightMiddle => ("right", "middle"),
-        F::RightRing => ("right", "ring"),
-        F::RightLittle => ("right", "little"),
-        F::LeftThumb => ("left", "thumb"),
-        F::LeftIndex => ("left", "index"),
-        F::LeftMiddle => ("left", "middle"),
-        F::LeftRing => ("left", "ring"),
-        F::LeftLittle => ("left", "little"),
-    };
-    format!("{hand} {name}")
+    finger.names().0.to_lowercase()
 }
 
 /// A set's name in words ("left slap").
