@@ -96,14 +96,14 @@ impl Devices {
         let mut hosts: Vec<Arc<dyn Host>> = Vec::new();
         if options.simulated {
             let host = Arc::new(SimulatedHost::new(1));
-            for drill in &options.drills {
-                match drill {
-                    Drill::CameraFreeze => host.camera().script_fault(SimulatedFault::Freeze),
-                    Drill::CameraBlack => host.camera().script_fault(SimulatedFault::BlackFrames),
-                    Drill::CameraUnplugged => host.camera().set_unplugged(true),
-                    Drill::ReaderResidue => host.scanner().set_residue(true),
-                    Drill::ReaderUnplugged => host.scanner().set_unplugged(true),
-                    Drill::ReaderDryFingers => host.scanner().set_conditions_for_next(dry(), 4),
+            let simulated = Simulated {
+                camera: Some(Arc::clone(host.camera())),
+                scanner: Some(Arc::clone(host.scanner())),
+            };
+            for &drill in &options.drills {
+                // Both devices are simulated: no drill is refused.
+                if let Err(reason) = simulated.drill(drill) {
+                    anyhow::bail!(reason);
                 }
             }
             hosts.push(host);

@@ -650,6 +650,10 @@ pub struct SubmittedEnrollment {
     pub id: Uuid,
     /// Size of the sealed packet in bytes.
     pub packet_bytes: usize,
+    /// When it was sealed (RFC 3339), as the packet says.
+    pub created_at: String,
+    /// The form as sealed (normalized).
+    pub demographics: Demographics,
 }
 
 /// `demographics` normalized by the form it names (as typed when the form is unknown, which
@@ -718,8 +722,8 @@ pub fn submit(
     let id_text = id.to_string();
     let summary = Zeroizing::new(
         serde_json::to_vec(&ApplicantSummary {
-            full_name: demographics.full_name,
-            document_number: demographics.document_number,
+            full_name: demographics.full_name.clone(),
+            document_number: demographics.document_number.clone(),
         })
         .map_err(|e| EnrollmentError::Encoding(e.to_string()))?,
     );
@@ -771,6 +775,8 @@ pub fn submit(
     Ok(SubmittedEnrollment {
         id,
         packet_bytes: sealed.len(),
+        created_at,
+        demographics,
     })
 }
 

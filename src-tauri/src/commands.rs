@@ -250,11 +250,13 @@ pub async fn validate_form(
 #[tauri::command]
 #[specta::specta]
 pub async fn list_forms(station: State<'_, StationSlot>) -> Result<FormSet, CommandError> {
-    let station = station.get()?;
+    current_forms(&station.get()?).cloned()
+}
+
+fn current_forms(station: &Station) -> Result<&FormSet, CommandError> {
     station
         .forms()
         .current()
-        .cloned()
         .ok_or_else(|| CommandError::new("no_forms", "this station has no enrollment forms"))
 }
 
@@ -266,10 +268,7 @@ pub async fn blank_form(
     station: State<'_, StationSlot>,
 ) -> Result<Demographics, CommandError> {
     let station = station.get()?;
-    let set = station
-        .forms()
-        .current()
-        .ok_or_else(|| CommandError::new("no_forms", "this station has no enrollment forms"))?;
+    let set = current_forms(&station)?;
     let form = set
         .form(&form_id)
         .ok_or_else(|| CommandError::new("unknown_form", format!("there is no form {form_id}")))?;
@@ -579,13 +578,12 @@ pub async fn submit_enrollment(
     let made = off_main_thread(move || {
         let mut saved = draft.lock();
         let submitted = enrollment::submit(&station, &officer, &form, &saved.draft, &SystemClock)?;
-        let sealed_form = enrollment::normalized(station.forms(), &form);
         let made = Receipt::of(
             &station,
-            &sealed_form,
+            &submitted.demographics,
             &saved.draft,
             &submitted.id.to_string(),
-            &rfc3339(SystemClock.now()),
+            &submitted.created_at,
         );
         // The sealed packet is the only copy now (the saved draft went in the same
         // transaction); the draft's images are dropped (and zeroized).
