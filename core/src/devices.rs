@@ -24,6 +24,9 @@ pub enum Drill {
     CameraBlack,
     /// The camera is unplugged.
     CameraUnplugged,
+    /// The applicant is not in place when the camera starts: she stands to the side and steps
+    /// into place over four seconds (the face checks say where to move meanwhile).
+    CameraApplicantStepsIn,
     /// A latent print is left on the reader's platen.
     ReaderResidue,
     /// The reader is unplugged.
@@ -55,6 +58,15 @@ pub struct DeviceOptions {
     pub webcam: bool,
     /// Look for libfprint readers (when the helper is installed).
     pub libfprint: bool,
+    /// The simulated camera's picture size, when not the default 640×480.
+    pub simulated_camera_size: Option<(u32, u32)>,
+}
+
+/// Parses a picture size written `WIDTHxHEIGHT`, e.g. `1280x720`.
+pub fn parse_size(text: &str) -> Option<(u32, u32)> {
+    let (width, height) = text.trim().split_once(['x', 'X'])?;
+    let size = (width.parse().ok()?, height.parse().ok()?);
+    (size.0 >= 64 && size.1 >= 48 && size.0 <= 7680 && size.1 <= 4320).then_some(size)
 }
 
 /// The devices of this station.
@@ -215,11 +227,15 @@ impl Simulated {
             format!("the {what} in use is a real device: drills only run on simulated devices")
         };
         match drill {
-            Drill::CameraFreeze | Drill::CameraBlack | Drill::CameraUnplugged => {
+            Drill::CameraFreeze
+            | Drill::CameraBlack
+            | Drill::CameraUnplugged
+            | Drill::CameraApplicantStepsIn => {
                 let camera = self.camera.as_ref().ok_or_else(|| real("camera"))?;
                 match drill {
                     Drill::CameraFreeze => camera.script_fault(SimulatedFault::Freeze),
                     Drill::CameraBlack => camera.script_fault(SimulatedFault::BlackFrames),
+                    Drill::CameraApplicantStepsIn => camera.step_in_next_stream(120),
                     _ => camera.set_unplugged(true),
                 }
             }
@@ -242,6 +258,7 @@ impl Simulated {
     pub fn end_drills(&self) {
         if let Some(camera) = &self.camera {
             camera.set_unplugged(false);
+            camera.step_in_next_stream(0);
         }
         if let Some(scanner) = &self.scanner {
             scanner.set_unplugged(false);
@@ -271,7 +288,10 @@ pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
         .find_map(|device| devices.registry.open_camera(device).ok())
         .map(Arc::from)
         .unwrap_or_else(|| {
-            let camera = Arc::new(hardware::simulated::SimulatedCamera::new(seed));
+            let (width, height) = options.simulated_camera_size.unwrap_or((640, 480));
+            let camera = Arc::new(hardware::simulated::SimulatedCamera::with_resolution(
+                seed, width, height,
+            ));
             simulated.camera = Some(Arc::clone(&camera));
             camera as Arc<dyn hardware::Camera>
         });
@@ -295,4 +315,18 @@ pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
         scanner,
         simulated,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picture_sizes_are_read_as_width_x_height_within_reason() {
+        assert_eq!(parse_size("1280x720"), Some((1280, 720)));
+        assert_eq!(parse_size(" 640X480 "), Some((640, 480)));
+        assert_eq!(parse_size("1280"), None);
+        assert_eq!(parse_size("10x10"), None);
+        assert_eq!(parse_size("99999x720"), None);
+    }
 }

@@ -64,8 +64,12 @@ pub enum Permission {
     Approve,
     /// Run device self-tests.
     RunSelfTests,
-    /// Manage accounts and settings.
+    /// Add and list accounts.
     ManageAccounts,
+    /// Change the station's settings (server address, retention, passphrase).
+    ManageSettings,
+    /// See the upload loop's state (link, outbox counts; no applicant data).
+    ViewSyncStatus,
 }
 
 impl Role {
@@ -73,11 +77,16 @@ impl Role {
     /// applicant data; only supervisors approve.
     pub fn may(self, permission: Permission) -> bool {
         use Permission::*;
+        if permission == ViewSyncStatus {
+            return true;
+        }
         match self {
             Self::Officer => matches!(permission, Enroll | ViewApplicants),
             Self::Supervisor => matches!(permission, Enroll | ViewApplicants | Approve),
-            Self::Technician => matches!(permission, RunSelfTests),
-            Self::Administrator => matches!(permission, ManageAccounts | RunSelfTests),
+            Self::Technician => matches!(permission, RunSelfTests | ManageSettings),
+            Self::Administrator => {
+                matches!(permission, ManageAccounts | ManageSettings | RunSelfTests)
+            }
         }
     }
 }
@@ -167,16 +176,7 @@ pub fn add_officer(
     password: &Password,
     clock: &dyn Clock,
 ) -> Result<(), AccountError> {
-    let valid_name = (3..=32).contains(&username.len())
-        && username
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-    if !valid_name {
-        return Err(AccountError::InvalidUsername);
-    }
-    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AccountError::WeakPassword);
-    }
+    check_new_account(username, password)?;
     if store.find_officer(username)?.is_some() {
         return Err(AccountError::Exists(username.to_owned()));
     }
@@ -189,6 +189,70 @@ pub fn add_officer(
     };
     store.insert_officer(&row, &rfc3339(clock.now()))?;
     Ok(())
+}
+
+/// Checks a new account's username and password against the rules, before anything is
+/// stored (provisioning checks the first account before it spends the one-time token).
+///
+/// # Errors
+/// [`AccountError::InvalidUsername`] or [`AccountError::WeakPassword`].
+pub fn check_new_account(username: &str, password: &Password) -> Result<(), AccountError> {
+    let valid_name = (3..=32).contains(&username.len())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if !valid_name {
+        return Err(AccountError::InvalidUsername);
+    }
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    Ok(())
+}
+
+/// An account as the administrator sees it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Login name.
+    pub username: String,
+    /// Name shown in the app.
+    pub display_name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Until when it is locked after too many wrong passwords (`HH:MM` UTC), if it is now.
+    pub locked_until: Option<String>,
+}
+
+/// Every account, by username.
+///
+/// # Errors
+/// When the database fails or holds a role this build does not know.
+pub fn accounts(store: &Store, clock: &dyn Clock) -> Result<Vec<Account>, StoreError> {
+    let now = clock.now();
+    store
+        .officers()?
+        .into_iter()
+        .map(|(row, locked_until)| {
+            let role = Role::parse(&row.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", row.role)))?;
+            let locked_until = locked_until
+                .and_then(|until| {
+                    time::OffsetDateTime::parse(
+                        &until,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .ok()
+                })
+                .filter(|until| *until > now)
+                .map(clock_time);
+            Ok(Account {
+                username: row.username,
+                display_name: row.display_name,
+                role,
+                locked_until,
+            })
+        })
+        .collect()
 }
 
 /// Consecutive wrong passwords that lock an account.
@@ -381,6 +445,53 @@ mod tests {
             format!("{:?}", Password::new("secret".into())),
             "Password([redacted])"
         );
+    }
+
+    #[test]
+    fn the_account_list_shows_roles_and_a_lock_only_while_it_lasts() {
+        let store = store_with_budi();
+        add_officer(
+            &store,
+            "ana",
+            "Ana Putri",
+            Role::Administrator,
+            &Password::new("admin horse 12".into()),
+            &SystemClock,
+        )
+        .expect("add");
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC));
+        let wrong = Password::new("wrong horse 1".into());
+        for _ in 0..MAX_FAILED_LOGINS {
+            let _ = login(&store, "budi", &wrong, &clock);
+        }
+        let listed = accounts(&store, &clock).expect("accounts");
+        assert_eq!(
+            listed
+                .iter()
+                .map(|a| (a.username.as_str(), a.role, a.locked_until.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                ("ana", Role::Administrator, None),
+                ("budi", Role::Officer, Some("08:15"))
+            ]
+        );
+        clock.advance(time::Duration::minutes(16));
+        let listed = accounts(&store, &clock).expect("accounts");
+        assert_eq!(listed[1].locked_until, None, "an expired lock is not shown");
+    }
+
+    #[test]
+    fn a_new_account_is_checked_before_anything_is_stored() {
+        let good = Password::new("long enough 1".into());
+        assert!(matches!(
+            check_new_account("Budi Santoso", &good),
+            Err(AccountError::InvalidUsername)
+        ));
+        assert!(matches!(
+            check_new_account("budi", &Password::new("short".into())),
+            Err(AccountError::WeakPassword)
+        ));
+        check_new_account("budi.santoso", &good).expect("valid");
     }
 
     #[test]

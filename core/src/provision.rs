@@ -158,13 +158,8 @@ pub async fn provision(
 }
 
 fn normalize_server_url(text: &str) -> Result<String, ProvisionError> {
-    let trimmed = text.trim().trim_end_matches('/');
-    match reqwest::Url::parse(trimmed) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
-            Ok(trimmed.to_owned())
-        }
-        _ => Err(ProvisionError::InvalidServerUrl(text.to_owned())),
-    }
+    crate::station::normalize_server_url(text)
+        .ok_or_else(|| ProvisionError::InvalidServerUrl(text.to_owned()))
 }
 
 #[cfg(test)]

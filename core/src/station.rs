@@ -174,6 +174,50 @@ pub enum OpenError {
     },
 }
 
+/// What an administrator or technician may change after provisioning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Base URL of the central server (it may move; its keys may not).
+    pub server_url: String,
+    /// Days a judged packet's sealed bytes are kept (see [`crate::retention`]).
+    pub retention_days: u32,
+}
+
+/// The retention periods accepted: a day to ten years.
+pub const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+
+/// Why settings were not changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The server URL is not an http(s) URL with a host.
+    #[error("{0:?} is not a valid server URL (expected e.g. https://enroll.example.go.id or http://127.0.0.1:8750)")]
+    InvalidServerUrl(String),
+    /// The retention period is out of range.
+    #[error("the retention period must be between 1 and 3650 days, not {0}")]
+    InvalidRetention(u32),
+    /// `station.json` could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// `text` as a server base URL without a trailing slash, when it is an http(s) URL with a
+/// host.
+pub fn normalize_server_url(text: &str) -> Option<String> {
+    let trimmed = text.trim().trim_end_matches('/');
+    match reqwest::Url::parse(trimmed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Some(trimmed.to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// An open, provisioned station.
 #[derive(Debug, Clone)]
 pub struct Station {
@@ -244,6 +288,44 @@ impl Station {
         crate::enrollment::seal_legacy_rows(&station)
             .map_err(|e| OpenError::Legacy(e.to_string()))?;
         Ok(station)
+    }
+
+    /// What may be changed after provisioning, as it is now.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            server_url: self.config.server_url.clone(),
+            retention_days: self.config.retention_days,
+        }
+    }
+
+    /// Checks `settings`, writes them to `station.json` and returns the station with them;
+    /// `self` keeps the old ones (the caller swaps the station it hands out).
+    ///
+    /// # Errors
+    /// See [`SettingsError`]; nothing is written then.
+    pub fn change_settings(&self, settings: &Settings) -> Result<Station, SettingsError> {
+        let server_url = normalize_server_url(&settings.server_url)
+            .ok_or_else(|| SettingsError::InvalidServerUrl(settings.server_url.clone()))?;
+        if !RETENTION_DAYS.contains(&settings.retention_days) {
+            return Err(SettingsError::InvalidRetention(settings.retention_days));
+        }
+        let config = StationConfig {
+            server_url,
+            retention_days: settings.retention_days,
+            ..self.config.clone()
+        };
+        let json = serde_json::to_vec_pretty(&config).map_err(|e| SettingsError::Io {
+            path: self.paths.config(),
+            source: std::io::Error::other(e),
+        })?;
+        write_private(&self.paths.config(), &json).map_err(|source| SettingsError::Io {
+            path: self.paths.config(),
+            source,
+        })?;
+        Ok(Self {
+            config,
+            ..self.clone()
+        })
     }
 
     /// Identity and server settings.
@@ -385,6 +467,46 @@ fn write_test_config(paths: &StationPaths) {
 mod tests {
     use super::*;
     use protocol::random::SystemRandom;
+
+    #[test]
+    fn changed_settings_are_checked_written_and_kept_after_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let station = test_station(dir.path());
+        let identity = station.config().station_id;
+        let moved = Settings {
+            server_url: " https://enroll.example.go.id/ ".into(),
+            retention_days: 45,
+        };
+        let changed = station.change_settings(&moved).expect("valid settings");
+        assert_eq!(
+            changed.settings().server_url,
+            "https://enroll.example.go.id"
+        );
+        assert_eq!(changed.config().station_id, identity, "the identity stays");
+        for bad in [
+            Settings {
+                server_url: "enroll.example.go.id".into(),
+                retention_days: 45,
+            },
+            Settings {
+                server_url: "https://enroll.example.go.id".into(),
+                retention_days: 0,
+            },
+        ] {
+            assert!(changed.change_settings(&bad).is_err(), "{bad:?} refused");
+        }
+        drop((station, changed));
+        let passphrase = Passphrase::new("core test passphrase".into());
+        let reopened = Station::open(StationPaths::new(dir.path()), &passphrase).expect("open");
+        assert_eq!(
+            reopened.settings(),
+            Settings {
+                server_url: "https://enroll.example.go.id".into(),
+                retention_days: 45,
+            },
+            "the refused changes wrote nothing"
+        );
+    }
 
     #[test]
     fn a_clear_text_signing_key_from_an_older_build_moves_into_the_vault_and_is_erased() {

@@ -143,7 +143,7 @@ fn each_manipulation_is_refused_for_its_own_reason() {
                     failed(&assessment)
                 )
             });
-        let said = failure.advice.as_deref().unwrap_or_default();
+        let said = failure.advice.as_ref().map_or("", |a| a.en.as_str());
         assert!(said.contains(advice), "{name}: advice {said:?}");
     }
 }
@@ -246,6 +246,13 @@ fn the_simulated_cameras_applicant_passes_and_auto_capture_takes_her() {
             "seed {seed}: three good frames make a photo"
         );
     }
+    // A wide camera shows her whole, not stretched: she passes at 720p too.
+    for (width, height) in [(1280, 720), (800, 600)] {
+        let camera = hardware::simulated::SimulatedCamera::with_resolution(1, width, height);
+        let still = camera.capture_still().expect("a frame");
+        let assessment = checker.assess(&still);
+        assert!(assessment.compliant(), "{width}×{height}: {assessment:#?}");
+    }
 }
 
 #[test]
@@ -285,4 +292,43 @@ fn watching_the_live_stream_takes_a_photo_stops_when_told_and_reports_an_unplugg
         unplugged.is_err(),
         "an unplugged camera is an error, not a silent wait"
     );
+}
+
+#[test]
+fn an_applicant_stepping_in_is_told_to_move_to_the_centre_and_photographed_once_in_place() {
+    use station_core::quality::face::watch;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    let camera = hardware::simulated::SimulatedCamera::new(4);
+    camera.step_in_next_stream(45);
+    let stop = AtomicBool::new(false);
+    let mut advice = Vec::new();
+    let mut frames = 0;
+    let taken = watch(
+        &camera,
+        3,
+        Duration::from_secs(20),
+        &stop,
+        |_, assessment, _| {
+            frames += 1;
+            if frames == 1 {
+                advice = assessment
+                    .failures()
+                    .filter_map(|c| c.advice.clone())
+                    .collect();
+            }
+        },
+    )
+    .expect("the stream works")
+    .expect("a photo is taken once she is in place");
+    assert!(
+        advice.iter().any(|a| a.en.contains("move to the centre")),
+        "standing aside, she is told to move: {advice:?}"
+    );
+    assert!(
+        frames > 20,
+        "no photo while she is still stepping in ({frames} frames)"
+    );
+    assert!(taken.1.compliant());
 }

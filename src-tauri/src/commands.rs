@@ -41,7 +41,7 @@ const SET_READY_FRAMES: usize = 3;
 /// How long the fingerprint step watches the reader before handing over to the officer.
 const FINGER_WATCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-async fn off_main_thread<T: Send + 'static>(
+pub(crate) async fn off_main_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CommandError> + Send + 'static,
 ) -> Result<T, CommandError> {
     tauri::async_runtime::spawn_blocking(work)
@@ -51,7 +51,12 @@ async fn off_main_thread<T: Send + 'static>(
 
 /// Records an officer action in the tamper-evident audit log; an action that cannot be recorded
 /// fails with it.
-fn record(station: &Station, actor: &str, action: &str, detail: &str) -> Result<(), CommandError> {
+pub(crate) fn record(
+    station: &Station,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> Result<(), CommandError> {
     let event = AuditEvent {
         actor,
         action,
@@ -83,6 +88,8 @@ pub async fn station_status(
         problem: station.problem(),
         camera: devices.camera.info().name,
         scanner: devices.scanner.info().name,
+        setup_needed: station.needs_setup(),
+        keyring_available: station.needs_setup() && station_core::keyring::available(),
     })
 }
 
@@ -707,7 +714,7 @@ pub async fn sync_status(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
 ) -> Result<Option<SyncStatus>, CommandError> {
-    session.check(Permission::Enroll)?;
+    session.check(Permission::ViewSyncStatus)?;
     Ok(sync.status())
 }
 

@@ -3,10 +3,12 @@
 //! - [`state`]: the few managed handles (station, devices, session, draft, sync).
 //! - [`commands`]: one `#[tauri::command]` per UI action, each calling one core function.
 //! - [`view`]: the UI-shaped payloads, converted from domain types here and nowhere else.
+//! - [`setup`]: the technician's and administrator's commands (setup, settings, accounts).
 //! - [`error`]: the one error shape the UI receives, `{ code, message, fields }`.
 
 mod commands;
 mod error;
+mod setup;
 mod state;
 mod view;
 
@@ -94,6 +96,12 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             commands::take_exception_photo,
             commands::list_approvals,
             commands::decide_approval,
+            setup::provision_station,
+            setup::station_settings,
+            setup::save_settings,
+            setup::change_station_passphrase,
+            setup::list_accounts,
+            setup::add_account,
         ])
         // Errors reach the UI thrown as `CommandError` ({ code, message, fields }).
         .error_handling(tauri_specta::ErrorHandlingMode::Throw)

@@ -24,6 +24,8 @@ pub struct StationSlot {
 }
 
 enum SlotState {
+    /// Never provisioned: the technician sets it up in the app.
+    Unprovisioned,
     /// Provisioned, waiting for the station passphrase.
     Locked(StationConfig),
     Open(Station),
@@ -43,7 +45,28 @@ impl StationSlot {
             SlotState::Unusable(problem) => {
                 Err(CommandError::new("station_unavailable", problem.clone()))
             }
+            SlotState::Unprovisioned => Err(CommandError::new(
+                "station_not_set_up",
+                "this station is not set up yet: a technician sets it up with a one-time token from the central server",
+            )),
         }
+    }
+
+    /// Whether the station still has to be set up (provisioned).
+    pub fn needs_setup(&self) -> bool {
+        matches!(&*self.lock(), SlotState::Unprovisioned)
+    }
+
+    /// The station's files.
+    pub fn paths(&self) -> &StationPaths {
+        &self.paths
+    }
+
+    /// Hands out `station` from now on: after provisioning, or with changed settings (the
+    /// upload loop restarts with them).
+    pub fn put(&self, station: Station, app: &AppHandle) {
+        *self.lock() = SlotState::Open(station.clone());
+        start_sync(&station, app);
     }
 
     pub fn problem(&self) -> Option<String> {
@@ -62,7 +85,7 @@ impl StationSlot {
         match &*self.lock() {
             SlotState::Locked(config) => Some(config.clone()),
             SlotState::Open(station) => Some(station.config().clone()),
-            SlotState::Unusable(_) => None,
+            SlotState::Unusable(_) | SlotState::Unprovisioned => None,
         }
     }
 
@@ -84,7 +107,7 @@ impl StationSlot {
             })?;
         *self.lock() = SlotState::Open(station.clone());
         start_sync(&station, app);
-        start_retention(&station);
+        start_retention(app);
         Ok(station)
     }
 
@@ -233,12 +256,15 @@ fn start_sync(station: &Station, app: &AppHandle) {
     }
 }
 
-/// Purges packets past their retention period now and then every hour while the app runs.
-fn start_retention(station: &Station) {
-    let station = station.clone();
+/// Purges packets past their retention period now and then every hour while the app runs,
+/// with the station's settings of the moment.
+pub fn start_retention(app: &AppHandle) {
+    let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
-            let worker = station.clone();
+            let Ok(worker) = app.state::<StationSlot>().get() else {
+                return;
+            };
             let outcome = tauri::async_runtime::spawn_blocking(move || {
                 station_core::retention::purge_expired(&worker, &SystemClock)
             })
@@ -264,12 +290,15 @@ impl AppState {
     /// Finds the station in `data_dir` (it stays locked until the passphrase is entered) and
     /// picks the devices: a webcam, an SBI reader (trusting the providers in
     /// `STATION_SBI_TRUST`, colon-separated PEM files) or a libfprint reader when one is found,
-    /// else the simulated ones, whose applicant is chosen by `STATION_SIM_SEED` (default 1).
+    /// else the simulated ones, whose applicant is chosen by `STATION_SIM_SEED` (default 1)
+    /// and whose camera's picture size by `STATION_SIM_CAMERA` (e.g. `1280x720`; default
+    /// 640×480).
     pub fn open(data_dir: &Path) -> Self {
         let paths = StationPaths::new(data_dir);
         let state = match read_config(&paths) {
             // A station whose key is in the OS keyring opens at once; one protected by a
             // passphrase waits for it on the unlock screen.
+            Err(OpenError::NotProvisioned(_)) => SlotState::Unprovisioned,
             Ok(_) if vault::protection(&paths.vault()).ok() == Some(Protection::Keyring) => {
                 match Station::open_from_keyring(paths.clone()) {
                     Ok(station) => SlotState::Open(station),
@@ -341,9 +370,12 @@ impl AppState {
                 tracing::error!(%error, "cannot record the unlock in the audit log");
             }
             start_sync(&station, app);
-            start_retention(&station);
         }
+        let open = self.station.get().is_ok();
         app.manage(self.station);
+        if open {
+            start_retention(app);
+        }
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());
@@ -367,5 +399,8 @@ fn device_options() -> station_core::devices::DeviceOptions {
         sbi_ports: None,
         webcam: true,
         libfprint: true,
+        simulated_camera_size: std::env::var("STATION_SIM_CAMERA")
+            .ok()
+            .and_then(|size| station_core::devices::parse_size(&size)),
     }
 }

@@ -24,6 +24,48 @@ pub struct StationStatusView {
     pub problem: Option<String>,
     pub camera: String,
     pub scanner: String,
+    /// Never provisioned: the setup screen is shown.
+    pub setup_needed: bool,
+    /// The OS keyring answers, so setup may keep the station's key there instead of behind a
+    /// passphrase (only looked up while setup is needed).
+    pub keyring_available: bool,
+}
+
+/// The station's settings as the technician or administrator sees them.
+#[derive(Debug, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub station_id: String,
+    pub station_name: String,
+    pub server_url: String,
+    pub retention_days: u32,
+    /// What protects the station's keys: `passphrase` (typed at start) or `keyring`.
+    pub protection: &'static str,
+    /// The version of the forms new enrollments use.
+    pub forms_version: String,
+}
+
+/// An account, as the administrator sees it.
+#[derive(Debug, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub username: String,
+    pub display_name: String,
+    /// `officer`, `supervisor`, `technician` or `administrator`.
+    pub role: &'static str,
+    /// `HH:MM` (UTC) until which it is locked after wrong passwords, when it is.
+    pub locked_until: Option<String>,
+}
+
+impl From<station_core::officers::Account> for AccountView {
+    fn from(account: station_core::officers::Account) -> Self {
+        Self {
+            username: account.username,
+            display_name: account.display_name,
+            role: account.role.as_str(),
+            locked_until: account.locked_until,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, specta::Type)]
@@ -54,6 +96,9 @@ pub struct FaceLiveView {
     /// The frame at half size, as a JPEG data URL.
     pub preview: String,
     pub checks: Vec<FaceCheckView>,
+    /// Where the face is, for the overlay drawn on the preview; `None` unless there is exactly
+    /// one face.
+    pub face: Option<FaceOverlayView>,
     /// Good frames in a row so far, and how many make a photo.
     pub streak: usize,
     pub required: usize,
@@ -62,13 +107,37 @@ pub struct FaceLiveView {
     pub sent_at_ms: f64,
 }
 
+/// The face box and the eyes, as fractions of the frame's width and height (so they fit the
+/// preview at any size).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceOverlayView {
+    /// Left, top, width, height.
+    pub bounds: [f64; 4],
+    /// The eye on the left of the picture, then the one on the right (x, y).
+    pub left_eye: [f64; 2],
+    pub right_eye: [f64; 2],
+}
+
+impl FaceOverlayView {
+    fn new(geometry: &station_core::quality::face::FaceGeometry, frame: &RgbFrame) -> Self {
+        let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
+        let (left, top, width, height) = geometry.bounds;
+        Self {
+            bounds: [left / w, top / h, width / w, height / h],
+            left_eye: [geometry.left_eye.0 / w, geometry.left_eye.1 / h],
+            right_eye: [geometry.right_eye.0 / w, geometry.right_eye.1 / h],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct FaceCheckView {
     pub check: FaceCheck,
     pub label: &'static str,
     pub passed: bool,
-    pub advice: Option<String>,
+    pub advice: Option<protocol::form::Label>,
 }
 
 impl FaceLiveView {
@@ -92,6 +161,10 @@ impl FaceLiveView {
         Self {
             preview,
             checks,
+            face: assessment
+                .geometry
+                .as_ref()
+                .map(|geometry| FaceOverlayView::new(geometry, frame)),
             streak: auto.streak(),
             required: auto.required(),
             sent_at_ms: std::time::SystemTime::now()
@@ -164,7 +237,7 @@ pub struct FingerLiveView {
     pub preview: String,
     pub fingers: Vec<OnGlassView>,
     /// What to tell the applicant; `None` when the fingers are ready.
-    pub advice: Option<String>,
+    pub advice: Option<protocol::form::Label>,
     /// Ready frames in a row so far, and how many make a capture.
     pub streak: usize,
     pub required: usize,
@@ -282,7 +355,7 @@ pub struct FingerResultView {
     pub attempts: u32,
     pub retry: bool,
     /// What to do about this capture.
-    pub advice: Vec<&'static str>,
+    pub advice: Vec<protocol::form::Label>,
 }
 
 impl SetView {

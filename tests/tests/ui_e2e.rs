@@ -16,6 +16,9 @@ use serde_json::json;
 use station_core::station::{Station, StationPaths};
 use system_tests::*;
 
+/// What the technician changes the station passphrase to.
+const NEW_STATION_PASSPHRASE: &str = "a new station passphrase";
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -66,6 +69,9 @@ impl TauriDriver {
                 "--native-port",
                 &native_port.to_string(),
             ])
+            // The app (started by the driver) inherits this: its simulated camera is a 720p
+            // one, the size the preview's frame-rate target is set for.
+            .env("STATION_SIM_CAMERA", "1280x720")
             .stdout(Stdio::from(log_file.try_clone().expect("log handle")))
             .stderr(Stdio::from(log_file))
             .spawn()
@@ -118,10 +124,11 @@ impl Officer {
             .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
     }
 
-    async fn click(&self, css: &str) {
+    /// Finds `css` and scrolls it to the middle of the window: WebDriver only scrolls a
+    /// half-visible element until its top shows, and its centre may then lie under the status
+    /// bar.
+    async fn centred(&self, css: &str) -> Element {
         let element = self.find(css).await;
-        // Centre it first: WebDriver only scrolls a half-visible element until its top shows,
-        // and its centre may then lie under the status bar.
         let _ = self
             .client
             .execute(
@@ -130,18 +137,41 @@ impl Officer {
             )
             .await;
         element
+    }
+
+    async fn click(&self, css: &str) {
+        self.centred(css)
+            .await
             .click()
             .await
             .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
     }
 
+    async fn choose(&self, css: &str, value: &str) {
+        self.centred(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|error| panic!("cannot choose {value} in {css}: {error}"));
+    }
+
     async fn type_into(&self, css: &str, text: &str) {
-        let field = self.find(css).await;
+        let field = self.centred(css).await;
         field.clear().await.expect("clear field");
         field
             .send_keys(text)
             .await
             .unwrap_or_else(|error| panic!("cannot type into {css}: {error}"));
+    }
+
+    async fn attribute(&self, css: &str, name: &str) -> String {
+        self.find(css)
+            .await
+            .attr(name)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     async fn text(&self, css: &str) -> String {
@@ -209,17 +239,6 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     let app = app_binary();
     let (server_dir, station_dir) = (temp_dir(), temp_dir());
     let server = TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
-    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
-    station_core::officers::add_officer(
-        station.store(),
-        "sari",
-        "Sari Dewi",
-        station_core::officers::Role::Supervisor,
-        &station_core::officers::Password::new(OFFICER_PASSWORD.into()),
-        &station_core::clock::SystemClock,
-    )
-    .expect("supervisor account");
-    drop(station);
 
     let shots = workspace_root().join("target/e2e-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot directory");
@@ -228,7 +247,13 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         "browserName": "wry",
         "tauri:options": {
             "application": app,
-            "args": ["--data-dir", station_dir.path(), "--drill", "reader-dry-fingers"],
+            // At every start the first applicant is not in place when the camera starts, and
+            // her fingers are dry at first.
+            "args": [
+                "--data-dir", station_dir.path(),
+                "--drill", "camera-applicant-steps-in",
+                "--drill", "reader-dry-fingers",
+            ],
         },
     });
     let connect = || async {
@@ -256,30 +281,140 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         shots: shots.clone(),
     };
 
-    officer.find("#unlock-passphrase").await;
+    // A new laptop: the technician sets the station up in the app with a one-time token from
+    // the server's administrator, and creates the first (administrator) account.
+    officer.find("#setup-server").await;
     // The language choice outlives the app (the web view's storage): start in English.
     if officer.count("#lang-switch[data-lang='id']").await == 1 {
         officer.click("#lang-switch").await;
     }
     officer.find("#lang-switch[data-lang='en']").await;
-    officer.screenshot("00-unlock").await;
+    officer.type_into("#setup-server", &server.url).await;
+    officer.type_into("#setup-token", "not-a-token").await;
     officer
-        .type_into("#unlock-passphrase", "not the passphrase")
+        .type_into("#setup-name", "Jakarta Selatan desk 3")
         .await;
-    officer.click("#unlock-submit").await;
+    officer
+        .type_into("#setup-passphrase", STATION_PASSPHRASE)
+        .await;
+    officer
+        .type_into("#setup-passphrase2", STATION_PASSPHRASE)
+        .await;
+    officer.type_into("#setup-admin-username", "ana").await;
+    officer.type_into("#setup-admin-name", "Ana Putri").await;
+    officer
+        .type_into("#setup-admin-password", OFFICER_PASSWORD)
+        .await;
+    officer
+        .type_into("#setup-admin-password2", OFFICER_PASSWORD)
+        .await;
+    officer.scroll_to_top().await;
+    officer.screenshot("00a-setup").await;
+    officer.click("#setup-submit").await;
     officer
         .wait_until(
-            "a wrong station passphrase is refused",
+            "a token the server never issued is refused",
             Duration::from_secs(20),
-            async |o| o.text("#unlock-error").await.contains("not correct"),
+            async |o| o.text("#setup-error").await.contains("refused"),
         )
         .await;
-    officer
-        .type_into("#unlock-passphrase", STATION_PASSPHRASE)
-        .await;
-    officer.click("#unlock-submit").await;
+    assert!(
+        !StationPaths::new(station_dir.path()).config().exists(),
+        "a refused setup leaves the station unprovisioned"
+    );
+    let token = server
+        .data
+        .issue_token(time::OffsetDateTime::now_utc())
+        .expect("token");
+    officer.type_into("#setup-token", token.expose()).await;
+    officer.click("#setup-submit").await;
     officer.find("#login-username").await;
     officer.screenshot("01-login").await;
+
+    // The administrator adds the officers' accounts and checks the settings.
+    officer.type_into("#login-username", "ana").await;
+    officer.type_into("#login-password", OFFICER_PASSWORD).await;
+    officer.click("#login-submit").await;
+    officer.find("#accounts tr[data-username='ana']").await;
+    for (username, name, role) in [
+        ("budi", "Budi Santoso", "officer"),
+        ("sari", "Sari Dewi", "supervisor"),
+        ("tari", "Tari Wibowo", "technician"),
+    ] {
+        officer.type_into("#account-username", username).await;
+        officer.type_into("#account-name", name).await;
+        officer.choose("#account-role", role).await;
+        officer
+            .type_into("#account-password", OFFICER_PASSWORD)
+            .await;
+        officer
+            .type_into("#account-password2", OFFICER_PASSWORD)
+            .await;
+        officer.click("#account-add").await;
+        officer
+            .find(&format!(
+                "#accounts tr[data-username='{username}'][data-role='{role}']"
+            ))
+            .await;
+    }
+    officer.type_into("#account-username", "Budi Two").await;
+    officer.type_into("#account-name", "Budi Two").await;
+    officer
+        .type_into("#account-password", OFFICER_PASSWORD)
+        .await;
+    officer
+        .type_into("#account-password2", OFFICER_PASSWORD)
+        .await;
+    officer.click("#account-add").await;
+    officer
+        .wait_until(
+            "a username against the rules is refused, saying the rules",
+            Duration::from_secs(10),
+            async |o| {
+                o.text("#account-error")
+                    .await
+                    .contains("lower-case letters")
+            },
+        )
+        .await;
+    assert_eq!(officer.count("#accounts tr[data-username]").await, 4);
+    officer
+        .type_into("#settings-server", "enroll.example")
+        .await;
+    officer.click("#settings-save").await;
+    officer
+        .wait_until(
+            "a server address without a scheme is refused",
+            Duration::from_secs(10),
+            async |o| {
+                o.text("#settings-error")
+                    .await
+                    .contains("not a server address")
+            },
+        )
+        .await;
+    officer.type_into("#settings-server", &server.url).await;
+    officer.type_into("#settings-retention", "45").await;
+    officer.click("#settings-save").await;
+    officer
+        .wait_until(
+            "the settings are saved",
+            Duration::from_secs(10),
+            async |o| o.text("#settings-saved").await.contains("saved"),
+        )
+        .await;
+    let config: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(StationPaths::new(station_dir.path()).config()).expect("station.json"),
+    )
+    .expect("json");
+    assert_eq!(config["retention_days"], 45, "the setting is kept");
+    assert_eq!(config["station_name"], "Jakarta Selatan desk 3");
+    officer.scroll_to_top().await;
+    officer.screenshot("11-settings").await;
+    officer.centred("#accounts").await;
+    officer.screenshot("11b-accounts").await;
+    officer.click("#logout").await;
+    officer.find("#login-username").await;
     officer.type_into("#login-username", "budi").await;
     officer.type_into("#login-password", "wrong password").await;
     officer.click("#login-submit").await;
@@ -326,18 +461,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     officer
         .type_into("#field-date_of_birth", "1990-04-13")
         .await;
-    officer
-        .find("#field-sex")
-        .await
-        .select_by_value("F")
-        .await
-        .expect("choose sex");
-    officer
-        .find("#field-passport_type")
-        .await
-        .select_by_value("electronic")
-        .await
-        .expect("choose the passport type");
+    officer.choose("#field-sex", "F").await;
+    officer.choose("#field-passport_type", "electronic").await;
     officer
         .type_into("#field-address", "Jl. Merdeka 1, Jakarta")
         .await;
@@ -360,12 +485,20 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     officer.click("#form-next").await;
 
     // The face step watches the camera and lists the ICAO checks live; nobody clicks: the
-    // photo is taken by itself once every check passes on enough frames in a row.
+    // photo is taken by itself once every check passes on enough frames in a row. The
+    // applicant is not in place yet: the preview's overlay boxes her face and says where to
+    // move.
     officer
         .wait_until(
-            "the live checks are listed",
+            "the live view boxes the face and says where to move",
             Duration::from_secs(20),
-            async |o| o.count("#face-checks li").await == 9,
+            async |o| {
+                o.count("#face-checks li").await == 9
+                    && o.count("canvas#face-live[data-face='1']").await == 1
+                    && o.attribute("#face-live", "data-guidance")
+                        .await
+                        .starts_with("Move to the centre")
+            },
         )
         .await;
     officer.screenshot("04a-face-live").await;
@@ -395,6 +528,19 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         client: connect().await,
         shots,
     };
+    officer.find("#unlock-passphrase").await;
+    officer.screenshot("00-unlock").await;
+    officer
+        .type_into("#unlock-passphrase", "not the passphrase")
+        .await;
+    officer.click("#unlock-submit").await;
+    officer
+        .wait_until(
+            "a wrong station passphrase is refused",
+            Duration::from_secs(20),
+            async |o| o.text("#unlock-error").await.contains("not correct"),
+        )
+        .await;
     officer
         .type_into("#unlock-passphrase", STATION_PASSPHRASE)
         .await;
@@ -482,18 +628,10 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     // The applicant's right little finger is scarred smooth: the officer declares it unusable
     // (its image goes), and the enrollment will wait for a supervisor.
     officer.click("#declare-exception").await;
+    officer.choose("#exception-finger", "right_little").await;
     officer
-        .find("#exception-finger")
-        .await
-        .select_by_value("right_little")
-        .await
-        .expect("choose the finger");
-    officer
-        .find("#exception-reason")
-        .await
-        .select_by_value("Scarred or worn: no ridges to capture")
-        .await
-        .expect("choose the reason");
+        .choose("#exception-reason", "Scarred or worn: no ridges to capture")
+        .await;
     officer.click("#exception-submit").await;
     officer
         .wait_until(
@@ -795,12 +933,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             .expect("value");
         assert_eq!(value.as_deref(), Some(expected), "{field} from the zone");
     }
-    officer
-        .find("#field-visa_type")
-        .await
-        .select_by_value("visit")
-        .await
-        .expect("choose the visa");
+    officer.choose("#field-visa_type", "visit").await;
     officer.screenshot("03b-applicant-wna-mrz").await;
     officer.click("#form-next").await;
     officer
@@ -852,7 +985,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         .execute(
             "const s = window.previewStats; const l = [...s.latencies].sort((a, b) => a - b); \
              const gaps = s.arrivals.slice(1).map((t, i) => t - s.arrivals[i]).filter((g) => g < 500).sort((a, b) => a - b); \
-             return { frames: s.frames, dropped: s.dropped, \
+             return { frames: s.frames, dropped: s.dropped, skipped: s.skipped, with_face: s.withFace, \
                fps_from_median_gap: gaps.length ? 1000 / gaps[Math.floor(gaps.length / 2)] : null, \
                latency_p50_ms: l[Math.floor(l.length / 2)] ?? null, \
                latency_p95_ms: l[Math.floor(l.length * 0.95)] ?? null, \
@@ -868,8 +1001,12 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     )
     .expect("save the preview figures");
     assert!(
-        stats["frames"].as_u64().unwrap_or(0) > 0,
-        "the live preview reached the screen"
+        stats["frames"].as_u64().unwrap_or(0) > 30,
+        "the live preview reached the screen while the applicant stepped in: {stats}"
+    );
+    assert!(
+        stats["with_face"].as_u64().unwrap_or(0) > 0,
+        "the overlay boxed the face: {stats}"
     );
     officer.type_into("#list-search", "dupont").await;
     officer
@@ -893,19 +1030,6 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     // A technician checks the station before the day's work: the station, both devices and the
     // server link pass; then a practice drill blacks out the simulated camera and the self-test
     // names the fault; the report is exported as JSON and as a printable page.
-    {
-        let station =
-            Station::open(StationPaths::new(station_dir.path()), &passphrase()).expect("station");
-        station_core::officers::add_officer(
-            station.store(),
-            "tari",
-            "Tari Wibowo",
-            station_core::officers::Role::Technician,
-            &station_core::officers::Password::new(OFFICER_PASSWORD.into()),
-            &station_core::clock::SystemClock,
-        )
-        .expect("technician account");
-    }
     let technician = Officer {
         client: connect().await,
         shots,
@@ -939,12 +1063,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     }
     technician.screenshot("09-selftest").await;
 
-    technician
-        .find("#selftest-drill")
-        .await
-        .select_by_value("camera-black")
-        .await
-        .expect("choose the drill");
+    technician.choose("#selftest-drill", "camera-black").await;
     technician.click("#selftest-run").await;
     technician
         .wait_until(
@@ -984,6 +1103,29 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     let json: serde_json::Value = serde_json::from_str(&exported[1]).expect("JSON report");
     assert_eq!(json["verdict"], "fail");
     assert_eq!(json["drill"], "CameraBlack");
+
+    // The technician changes the station passphrase in the settings (no accounts there: only
+    // the administrator manages those).
+    technician.click("#open-settings").await;
+    technician.find("#passphrase-current").await;
+    assert_eq!(technician.count("#accounts-section").await, 0);
+    technician
+        .type_into("#passphrase-current", STATION_PASSPHRASE)
+        .await;
+    technician
+        .type_into("#passphrase-new", NEW_STATION_PASSPHRASE)
+        .await;
+    technician
+        .type_into("#passphrase-new2", NEW_STATION_PASSPHRASE)
+        .await;
+    technician.click("#passphrase-change").await;
+    technician
+        .wait_until(
+            "the passphrase is changed",
+            Duration::from_secs(30),
+            async |o| o.text("#toast").await.contains("passphrase changed"),
+        )
+        .await;
     technician.client.close().await.expect("close the session");
     drop(driver);
 
@@ -995,8 +1137,16 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     );
     assert!(packets.iter().all(|p| p.verdict == "accepted"));
 
-    let station =
-        Station::open(StationPaths::new(station_dir.path()), &passphrase()).expect("station");
+    let paths = StationPaths::new(station_dir.path());
+    assert!(
+        Station::open(paths.clone(), &passphrase()).is_err(),
+        "the old station passphrase no longer opens the station"
+    );
+    let station = Station::open(
+        paths,
+        &station_core::vault::Passphrase::new(NEW_STATION_PASSPHRASE.into()),
+    )
+    .expect("station");
     let entries = station.store().audit_entries().expect("audit log");
     let finger_captures: Vec<&str> = entries
         .iter()
@@ -1022,8 +1172,14 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     assert_eq!(
         actions,
         [
+            "station.provisioned",
             "officer.added",
-            "station.unlocked",
+            "login",
+            "officer.added",
+            "officer.added",
+            "officer.added",
+            "settings.changed",
+            "logout",
             "login.failed",
             "login",
             "enrollment.started",
@@ -1056,6 +1212,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "selftest.devices",
             "selftest.exported",
             "selftest.exported",
+            "settings.passphrase_changed",
         ],
         "every officer action in the app leaves an audit entry, in order"
     );

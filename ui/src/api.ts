@@ -16,6 +16,7 @@ import {
 } from "./bindings";
 
 export type {
+  AccountView as Account,
   CommandError,
   Demographics,
   DraftView,
@@ -42,6 +43,8 @@ export type {
   Section,
   SelfTestProgress,
   SetView,
+  SettingsView as Settings,
+  StationSetup,
   SyncStatus,
 } from "./bindings";
 export type StationStatus = StationStatusView;

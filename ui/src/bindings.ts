@@ -90,9 +90,36 @@ export const commands = {
 	 *  server, refused ones never leave the station. A refusal needs a comment.
 	 */
 	decideApproval: (id: string, approve: boolean, comment: string) => __TAURI_INVOKE<null>("decide_approval", { id, approve, comment }),
+	/**
+	 *  Registers the station with the central server, seals its new keys, opens it and creates
+	 *  its first account (an administrator). The account is checked before the one-time token is
+	 *  spent; on any error before registration nothing is written and setup can be tried again.
+	 */
+	provisionStation: (setup: StationSetup) => __TAURI_INVOKE<StationStatusView>("provision_station", { setup }),
+	stationSettings: () => __TAURI_INVOKE<SettingsView>("station_settings"),
+	/**
+	 *  Changes the server address and the retention period; uploads go to the new address at
+	 *  once.
+	 */
+	saveSettings: (serverUrl: string, retentionDays: number) => __TAURI_INVOKE<SettingsView>("save_settings", { serverUrl, retentionDays }),
+	/**  Re-seals the station's key vault under a new passphrase (the current one is asked again). */
+	changeStationPassphrase: (current: string, replacement: string) => __TAURI_INVOKE<null>("change_station_passphrase", { current, replacement }),
+	listAccounts: () => __TAURI_INVOKE<AccountView[]>("list_accounts"),
+	/**  Adds an account; returns every account. */
+	addAccount: (account: NewAccount) => __TAURI_INVOKE<AccountView[]>("add_account", { account }),
 };
 
 /* Types */
+/**  An account, as the administrator sees it. */
+export type AccountView = {
+	username: string,
+	displayName: string,
+	/**  `officer`, `supervisor`, `technician` or `administrator`. */
+	role: string,
+	/**  `HH:MM` (UTC) until which it is locked after wrong passwords, when it is. */
+	lockedUntil: string | null,
+};
+
 /**  Who fills in a form. */
 export type Applicant = 
 /**  An Indonesian citizen (warga negara Indonesia). */
@@ -158,6 +185,11 @@ export type Drill =
 "camera-black" | 
 /**  The camera is unplugged. */
 "camera-unplugged" | 
+/**
+ *  The applicant is not in place when the camera starts: she stands to the side and steps
+ *  into place over four seconds (the face checks say where to move meanwhile).
+ */
+"camera-applicant-steps-in" | 
 /**  A latent print is left on the reader's platen. */
 "reader-residue" | 
 /**  The reader is unplugged. */
@@ -213,7 +245,7 @@ export type FaceCheckView = {
 	check: FaceCheck,
 	label: string,
 	passed: boolean,
-	advice: string | null,
+	advice: Label | null,
 };
 
 /**  One frame of the face step's live view: a small preview and the checks' results. */
@@ -221,6 +253,11 @@ export type FaceLiveView = {
 	/**  The frame at half size, as a JPEG data URL. */
 	preview: string,
 	checks: FaceCheckView[],
+	/**
+	 *  Where the face is, for the overlay drawn on the preview; `None` unless there is exactly
+	 *  one face.
+	 */
+	face: FaceOverlayView | null,
 	/**  Good frames in a row so far, and how many make a photo. */
 	streak: number,
 	required: number,
@@ -229,6 +266,18 @@ export type FaceLiveView = {
 	 *  measures the IPC hop and decoding from it (the preview figures in `docs/benchmarks.md`).
 	 */
 	sentAtMs: number | null,
+};
+
+/**
+ *  The face box and the eyes, as fractions of the frame's width and height (so they fit the
+ *  preview at any size).
+ */
+export type FaceOverlayView = {
+	/**  Left, top, width, height. */
+	bounds: [(number | null), (number | null), (number | null), (number | null)],
+	/**  The eye on the left of the picture, then the one on the right (x, y). */
+	leftEye: [(number | null), (number | null)],
+	rightEye: [(number | null), (number | null)],
 };
 
 /**  One field of a form. */
@@ -292,7 +341,7 @@ export type FingerLiveView = {
 	preview: string,
 	fingers: OnGlassView[],
 	/**  What to tell the applicant; `None` when the fingers are ready. */
-	advice: string | null,
+	advice: Label | null,
 	/**  Ready frames in a row so far, and how many make a capture. */
 	streak: number,
 	required: number,
@@ -330,7 +379,7 @@ export type FingerResultView = {
 	attempts: number,
 	retry: boolean,
 	/**  What to do about this capture. */
-	advice: string[],
+	advice: Label[],
 };
 
 /**  The finger sets a slap reader captures at once (SBI `deviceSubId` 1, 2, 3). */
@@ -416,6 +465,15 @@ export type MrzSource =
 "sex" | 
 /**  Date of expiry. */
 "date_of_expiry";
+
+/**  A new account, as the administrator types it. */
+export type NewAccount = {
+	username: string,
+	displayName: string,
+	/**  `officer`, `supervisor`, `technician` or `administrator`. */
+	role: string,
+	password: string,
+};
 
 export type OfficerView = {
 	username: string,
@@ -573,6 +631,37 @@ export type SetView = {
 	exceptions: ExceptionView[],
 };
 
+/**  The station's settings as the technician or administrator sees them. */
+export type SettingsView = {
+	stationId: string,
+	stationName: string,
+	serverUrl: string,
+	retentionDays: number,
+	/**  What protects the station's keys: `passphrase` (typed at start) or `keyring`. */
+	protection: string,
+	/**  The version of the forms new enrollments use. */
+	formsVersion: string,
+};
+
+/**
+ *  What the technician types on the setup screen. Secrets are wrapped (redacted, zeroized) as
+ *  soon as they arrive; the type has no `Debug`.
+ */
+export type StationSetup = {
+	/**  The central server's address. */
+	serverUrl: string,
+	/**  The one-time token the server's administrator issued for this station. */
+	token: string,
+	/**  A name for the station, e.g. "Jakarta Selatan desk 3". */
+	stationName: string,
+	/**  The station passphrase; `None` keeps the station's key in the OS keyring instead. */
+	passphrase: string | null,
+	/**  The first account, an administrator, who adds the others. */
+	adminUsername: string,
+	adminName: string,
+	adminPassword: string,
+};
+
 export type StationStatusView = {
 	provisioned: boolean,
 	/**  Provisioned, but the station passphrase has not been entered yet. */
@@ -583,6 +672,13 @@ export type StationStatusView = {
 	problem: string | null,
 	camera: string,
 	scanner: string,
+	/**  Never provisioned: the setup screen is shown. */
+	setupNeeded: boolean,
+	/**
+	 *  The OS keyring answers, so setup may keep the station's key there instead of behind a
+	 *  passphrase (only looked up while setup is needed).
+	 */
+	keyringAvailable: boolean,
 };
 
 /**  Progress and trouble, for the UI. */
@@ -602,7 +698,7 @@ export type SyncStatus = {
 	/**  The last problem, until a pass succeeds. */
 	problem: Problem | null,
 	/**  The officer's message for that problem. */
-	message: string | null,
+	message: Label | null,
 	/**  When the next attempt comes, while retrying. */
 	retryInMs: number | null,
 	/**

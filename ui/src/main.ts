@@ -1,5 +1,5 @@
 import "./style.css";
-import { api, asCommandError, CommandError, Demographics, ReceiptView, FieldDef, FieldError, FormDef, FormSet, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
+import { Account, api, asCommandError, CommandError, Settings, Demographics, ReceiptView, FieldDef, FieldError, FormDef, FormSet, Drill, EnrollmentView, ExceptionView, FaceLiveView, FingerLiveView, FingerSet, FingerView, ImageView, Officer, ReportFormat, Section, SetView, StationStatus, SyncStatus } from "./api";
 import { el, mount } from "./dom";
 import { Lang, lang, N, pick, setLang, t } from "./i18n";
 
@@ -76,6 +76,10 @@ function emptyDraft(): Draft {
 const previewStats = {
   frames: 0,
   dropped: 0,
+  /** Frames replaced by a newer one before they were drawn (the view never queues). */
+  skipped: 0,
+  /** Frames drawn with the face box. */
+  withFace: 0,
   arrivals: [] as number[],
   latencies: [] as number[],
   frame(latency: number): void {
@@ -114,8 +118,54 @@ function toast(message: string): void {
 /** Draws the current screen again (after a language switch); each screen sets it. */
 let redraw: () => void = () => undefined;
 
+const ROLES: { value: string; label: string }[] = [
+  { value: "officer", label: N("officer") },
+  { value: "supervisor", label: N("supervisor") },
+  { value: "technician", label: N("technician") },
+  { value: "administrator", label: N("administrator") },
+];
+
 function roleName(role: string): string {
-  return role === "supervisor" ? t("supervisor") : role === "technician" ? t("technician") : t("officer");
+  const known = ROLES.find((r) => r.value === role);
+  return known ? t(known.label) : role;
+}
+
+/**
+ * Errors whose Rust message is a fixed sentence, by code, so the officer reads them in the
+ * current language; any other error shows the Rust message as it came.
+ */
+const ERROR_TEXTS: Record<string, string> = {
+  wrong_passphrase: N("The station passphrase is not correct."),
+  weak_passphrase: N("The station passphrase must be at least 12 characters long."),
+  weak_password: N("Passwords must be at least 10 characters long."),
+  invalid_username: N("Usernames are 3 to 32 characters: lower-case letters, digits, '.', '_' or '-'."),
+  station_locked: N("The station is locked: enter the station passphrase first."),
+  station_not_set_up: N("This station is not set up yet: a technician sets it up with a one-time token from the central server."),
+  already_set_up: N("This station is already set up."),
+  missing_station_name: N("Give the station a name, e.g. \"Jakarta Selatan desk 3\"."),
+  missing_name: N("Enter the person's name as the app should show it."),
+  invalid_server_url: N("That is not a server address: it starts with https:// or http://, e.g. https://enroll.example.go.id"),
+  invalid_retention: N("The retention period is 1 to 3650 days."),
+  not_permitted: N("Your account may not do this."),
+  bad_credentials: N("The username or password is not correct."),
+};
+
+/**
+ * Device errors name the device and what it said (English, from the driver): in Bahasa
+ * Indonesia the officer reads what to do first, the device's words after.
+ */
+const DEVICE_ERROR_TEXTS: Record<string, string> = {
+  device_retry: N("The device is busy or not ready: try again in a moment."),
+  device_replug: N("The device is disconnected: reconnect it and try again."),
+  device_fault: N("The device reports a problem: try again, or ask a technician to run the self-test."),
+};
+
+/** A command's error as the officer reads it: translated when its text is fixed. */
+function errorText(error: CommandError): string {
+  const known = ERROR_TEXTS[error.code];
+  if (known) return t(known);
+  const device = DEVICE_ERROR_TEXTS[error.code];
+  return device && lang() === "id" ? `${t(device)} (${error.message})` : error.message;
 }
 
 function header(): HTMLElement {
@@ -236,7 +286,283 @@ function sessionEnded(error: CommandError): boolean {
 /** Shows a command's error in `target`, unless it ended the session. */
 function showError(target: HTMLElement, e: unknown): void {
   const error = asCommandError(e);
-  if (!sessionEnded(error)) target.textContent = error.message;
+  if (!sessionEnded(error)) target.textContent = errorText(error);
+}
+
+// ---------- Technician: setting the station up ----------
+
+/** A labelled input in a `.grid-form`. */
+function field(label: string, input: HTMLElement, hint = ""): HTMLElement {
+  return el("div", { class: "field" }, el("label", { for: input.id }, label), input, hint ? el("span", { class: "hint" }, hint) : null);
+}
+
+function textInput(id: string, attrs: Record<string, string | boolean> = {}): HTMLInputElement {
+  return el("input", { id, name: id, autocomplete: "off", ...attrs });
+}
+
+function renderSetup(): void {
+  redraw = renderSetup;
+  stopStatusBar();
+  stopPolling();
+  const keyring = state.status?.keyringAvailable ?? false;
+  const server = textInput("setup-server", { placeholder: "https://enroll.example.go.id", required: true });
+  const token = textInput("setup-token", { required: true, spellcheck: "false" });
+  const name = textInput("setup-name", { required: true, placeholder: t("e.g. Jakarta Selatan desk 3") });
+  const usePassphrase = el("input", { id: "setup-protect-passphrase", type: "radio", name: "protect", value: "passphrase", checked: true });
+  const useKeyring = el("input", { id: "setup-protect-keyring", type: "radio", name: "protect", value: "keyring", disabled: !keyring });
+  const passphrase = textInput("setup-passphrase", { type: "password" });
+  const passphrase2 = textInput("setup-passphrase2", { type: "password" });
+  const adminUser = textInput("setup-admin-username", { required: true });
+  const adminName = textInput("setup-admin-name", { required: true });
+  const adminPassword = textInput("setup-admin-password", { type: "password", required: true });
+  const adminPassword2 = textInput("setup-admin-password2", { type: "password", required: true });
+  const error = el("p", { id: "setup-error", class: "error", role: "alert" }, "");
+  const submit = el("button", { id: "setup-submit", type: "submit", class: "primary" }, t("Set up this station"));
+  const passphraseFields = el(
+    "div",
+    { class: "grid-form" },
+    field(t("Station passphrase"), passphrase, t("At least 12 characters; typed at every start.")),
+    field(t("Station passphrase again"), passphrase2),
+  );
+  const protectionChanged = () => {
+    passphraseFields.hidden = useKeyring.checked;
+  };
+  usePassphrase.addEventListener("change", protectionChanged);
+  useKeyring.addEventListener("change", protectionChanged);
+  const form = el(
+    "form",
+    { id: "setup-form" },
+    el("p", { class: "muted" }, t("A new station registers once with the central server. Ask the server's administrator for a one-time setup token for this station.")),
+    el(
+      "div",
+      { class: "grid-form" },
+      field(t("Server address"), server),
+      field(t("One-time setup token"), token),
+      field(t("Station name"), name, t("As the server and the reports will show it.")),
+    ),
+    el("h2", {}, t("Protecting the station's keys")),
+    el(
+      "div",
+      { class: "choices" },
+      el("label", {}, usePassphrase, " ", t("A station passphrase, typed at every start")),
+      el("label", {}, useKeyring, " ", keyring ? t("The operating system's keyring of this user") : t("The operating system's keyring (none answers on this computer)")),
+    ),
+    passphraseFields,
+    el("h2", {}, t("First administrator")),
+    el("p", { class: "muted" }, t("This account adds the officers', supervisors' and technicians' accounts.")),
+    el(
+      "div",
+      { class: "grid-form" },
+      field(t("Username"), adminUser, t("3 to 32 characters: lower-case letters, digits, '.', '_' or '-'.")),
+      field(t("Name shown in the app"), adminName),
+      field(t("Password"), adminPassword, t("At least 10 characters.")),
+      field(t("Password again"), adminPassword2),
+    ),
+    error,
+    el("div", { class: "actions" }, submit),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    if (!useKeyring.checked && passphrase.value !== passphrase2.value) {
+      error.textContent = t("The two station passphrases differ.");
+      passphrase2.focus();
+      return;
+    }
+    if (adminPassword.value !== adminPassword2.value) {
+      error.textContent = t("The two passwords differ.");
+      adminPassword2.focus();
+      return;
+    }
+    submit.disabled = true;
+    submit.textContent = t("Registering with the server…");
+    try {
+      state.status = await api.provisionStation({
+        serverUrl: server.value,
+        token: token.value.trim(),
+        stationName: name.value,
+        passphrase: useKeyring.checked ? null : passphrase.value,
+        adminUsername: adminUser.value,
+        adminName: adminName.value,
+        adminPassword: adminPassword.value,
+      });
+      renderLogin();
+      toast(t("The station is set up. Log in as the administrator to add the other accounts."));
+    } catch (e) {
+      error.textContent = errorText(asCommandError(e));
+      submit.disabled = false;
+      submit.textContent = t("Set up this station");
+    }
+  });
+  screen(t("Set up this station"), form);
+  server.focus();
+}
+
+// ---------- Technician and administrator: settings and accounts ----------
+
+function renderSettings(): void {
+  redraw = renderSettings;
+  startStatusBar();
+  stopPolling();
+  const admin = state.officer?.role === "administrator";
+  const about = el("dl", { id: "settings-about", class: "review" });
+  const server = textInput("settings-server", { required: true });
+  const retention = textInput("settings-retention", { type: "number", min: "1", max: "3650", required: true });
+  const saved = el("p", { id: "settings-saved", class: "muted", role: "status" }, "");
+  const settingsError = el("p", { id: "settings-error", class: "error", role: "alert" }, "");
+  const show = (settings: Settings) => {
+    about.replaceChildren(
+      el("dt", {}, t("Station name")),
+      el("dd", {}, settings.stationName),
+      el("dt", {}, t("Station id")),
+      el("dd", {}, settings.stationId),
+      el("dt", {}, t("Forms version")),
+      el("dd", {}, settings.formsVersion),
+      el("dt", {}, t("Keys protected by")),
+      el("dd", { id: "settings-protection", "data-protection": settings.protection }, settings.protection === "keyring" ? t("the operating system's keyring") : t("the station passphrase")),
+    );
+    server.value = settings.serverUrl;
+    retention.value = String(settings.retentionDays);
+    passphraseSection.hidden = settings.protection !== "passphrase";
+  };
+  const settingsForm = el(
+    "form",
+    { id: "settings-form" },
+    el(
+      "div",
+      { class: "grid-form" },
+      field(t("Server address"), server, t("Where enrollments are sent; the server's keys stay as registered.")),
+      field(t("Days sealed packets are kept after the server's verdict"), retention),
+    ),
+    settingsError,
+    el("div", { class: "actions" }, el("button", { id: "settings-save", type: "submit", class: "primary" }, t("Save settings")), saved),
+  );
+  settingsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    settingsError.textContent = "";
+    saved.textContent = "";
+    try {
+      show(await api.saveSettings(server.value, Number(retention.value)));
+      saved.textContent = t("Settings saved.");
+    } catch (e) {
+      showError(settingsError, e);
+    }
+  });
+
+  const current = textInput("passphrase-current", { type: "password", required: true });
+  const next = textInput("passphrase-new", { type: "password", required: true });
+  const next2 = textInput("passphrase-new2", { type: "password", required: true });
+  const passphraseError = el("p", { id: "passphrase-error", class: "error", role: "alert" }, "");
+  const passphraseForm = el(
+    "form",
+    { id: "passphrase-form" },
+    el(
+      "div",
+      { class: "grid-form" },
+      field(t("Current station passphrase"), current),
+      el("div", {}),
+      field(t("New station passphrase"), next, t("At least 12 characters.")),
+      field(t("New station passphrase again"), next2),
+    ),
+    passphraseError,
+    el("div", { class: "actions" }, el("button", { id: "passphrase-change", type: "submit" }, t("Change the passphrase"))),
+  );
+  passphraseForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    passphraseError.textContent = "";
+    if (next.value !== next2.value) {
+      passphraseError.textContent = t("The two station passphrases differ.");
+      next2.focus();
+      return;
+    }
+    try {
+      await api.changeStationPassphrase(current.value, next.value);
+      toast(t("Station passphrase changed: use the new one from the next start."));
+      passphraseForm.reset();
+    } catch (e) {
+      showError(passphraseError, e);
+    }
+  });
+  const passphraseSection = el("section", { id: "passphrase-section" }, el("h2", {}, t("Station passphrase")), passphraseForm);
+
+  const accountsSection = admin ? accountsPanel() : el("div", {});
+  screen(
+    t("Station settings"),
+    el("nav", { class: "actions" }, el("button", { id: "open-selftest", onclick: () => renderSelfTest() }, t("Station self-test"))),
+    el("h2", {}, t("This station")),
+    about,
+    settingsForm,
+    passphraseSection,
+    accountsSection,
+  );
+  api.stationSettings().then(show, (e) => showError(settingsError, e));
+  server.focus();
+}
+
+/** The administrator's list of accounts and the form that adds one. */
+function accountsPanel(): HTMLElement {
+  const body = el("tbody", {});
+  const error = el("p", { id: "account-error", class: "error", role: "alert" }, "");
+  const list = (accounts: Account[]) =>
+    body.replaceChildren(
+      ...accounts.map((a) =>
+        el(
+          "tr",
+          { "data-username": a.username, "data-role": a.role },
+          el("td", {}, a.username),
+          el("td", {}, a.displayName),
+          el("td", {}, roleName(a.role)),
+          el("td", {}, a.lockedUntil ? t("Locked until {time} UTC (wrong passwords)", { time: a.lockedUntil }) : t("Active")),
+        ),
+      ),
+    );
+  const username = textInput("account-username", { required: true });
+  const name = textInput("account-name", { required: true });
+  const role = el("select", { id: "account-role" }, ...ROLES.map((r) => el("option", { value: r.value }, t(r.label))));
+  const password = textInput("account-password", { type: "password", required: true });
+  const password2 = textInput("account-password2", { type: "password", required: true });
+  const form = el(
+    "form",
+    { id: "account-form" },
+    el(
+      "div",
+      { class: "grid-form" },
+      field(t("Username"), username, t("3 to 32 characters: lower-case letters, digits, '.', '_' or '-'.")),
+      field(t("Name shown in the app"), name),
+      field(t("Role"), role),
+      el("div", {}),
+      field(t("Password"), password, t("At least 10 characters.")),
+      field(t("Password again"), password2),
+    ),
+    error,
+    el("div", { class: "actions" }, el("button", { id: "account-add", type: "submit", class: "primary" }, t("Add account"))),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    if (password.value !== password2.value) {
+      error.textContent = t("The two passwords differ.");
+      password2.focus();
+      return;
+    }
+    try {
+      list(await api.addAccount({ username: username.value, displayName: name.value, role: role.value, password: password.value }));
+      toast(t("Account {username} added.", { username: username.value.trim() }));
+      form.reset();
+      username.focus();
+    } catch (e) {
+      showError(error, e);
+    }
+  });
+  api.listAccounts().then(list, (e) => showError(error, e));
+  return el(
+    "section",
+    { id: "accounts-section" },
+    el("h2", {}, t("Accounts")),
+    el("table", { id: "accounts" }, el("thead", {}, el("tr", {}, el("th", {}, t("Username")), el("th", {}, t("Name")), el("th", {}, t("Role")), el("th", {}, t("Status")))), body),
+    el("h3", {}, t("Add an account")),
+    form,
+  );
 }
 
 // ---------- Unlock ----------
@@ -273,7 +599,7 @@ function renderUnlock(): void {
       state.status = await api.unlockStation(passphrase.value);
       renderLogin();
     } catch (e) {
-      error.textContent = asCommandError(e).message;
+      error.textContent = errorText(asCommandError(e));
       passphrase.value = "";
       button.disabled = false;
       button.textContent = t("Unlock");
@@ -317,7 +643,7 @@ function renderLogin(message = ""): void {
       state.officer = await api.login(username.value, password.value);
       renderStart();
     } catch (e) {
-      error.textContent = asCommandError(e).message;
+      error.textContent = errorText(asCommandError(e));
       password.value = "";
       password.focus();
     }
@@ -327,6 +653,7 @@ function renderLogin(message = ""): void {
 }
 
 async function logout(): Promise<void> {
+  document.getElementById("toast")?.remove();
   await stopFaceLive();
   await stopFingersLive();
   await api.logout();
@@ -387,7 +714,7 @@ function showSync(line: HTMLElement, toggle: HTMLButtonElement, status: SyncStat
   toggle.dataset.paused = String(status.phase === "paused");
   const parts: string[] = [];
   if (status.phase === "paused") parts.push(t("Sending is paused."));
-  if (status.message) parts.push(status.message);
+  if (status.message) parts.push(pick(status.message));
   if (status.phase === "retrying" && status.retryInMs !== null) {
     parts.push(t("Next attempt in {seconds} s.", { seconds: Math.max(1, Math.round(status.retryInMs / 1000)) }));
   }
@@ -460,6 +787,7 @@ function drawList(view: ListView): void {
 /** Where a role starts: technicians at the self-test, everyone else at the enrollment list. */
 function renderStart(): void {
   if (state.officer?.role === "technician") renderSelfTest();
+  else if (state.officer?.role === "administrator") renderSettings();
   else renderHome();
 }
 
@@ -541,6 +869,7 @@ const DRILLS: { value: Drill | ""; label: string }[] = [
   { value: "camera-black", label: N("Camera delivers black frames") },
   { value: "camera-freeze", label: N("Camera picture freezes") },
   { value: "camera-unplugged", label: N("Camera unplugged") },
+  { value: "camera-applicant-steps-in", label: N("Applicant not in place: steps in from the side") },
   { value: "reader-residue", label: N("Latent print left on the reader") },
   { value: "reader-unplugged", label: N("Reader unplugged") },
   { value: "reader-dry-fingers", label: N("Applicant's fingers are dry: the next set comes out poor") },
@@ -626,6 +955,7 @@ function renderSelfTest(): void {
   draw();
   screen(
     t("Station self-test"),
+    el("nav", { class: "actions" }, el("button", { id: "open-settings", onclick: () => renderSettings() }, t("Station settings"))),
     el("p", { class: "muted" }, t("Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server.")),
     el("div", { class: "field" }, el("label", { for: "selftest-drill" }, t("Practice drill (simulated devices only)")), drill),
     el("div", { class: "actions" }, run, exportJson, exportHtml),
@@ -709,7 +1039,7 @@ async function resumeEnrollment(): Promise<void> {
     renderStep("applicant");
   } catch (e) {
     const error = asCommandError(e);
-    if (!sessionEnded(error)) toast(error.message);
+    if (!sessionEnded(error)) toast(errorText(error));
   }
 }
 
@@ -722,7 +1052,7 @@ async function startEnrollment(): Promise<void> {
     renderStep("applicant");
   } catch (e) {
     const error = asCommandError(e);
-    if (!sessionEnded(error)) toast(error.message);
+    if (!sessionEnded(error)) toast(errorText(error));
   }
 }
 
@@ -804,7 +1134,7 @@ function renderApplicantType(): void {
       renderApplicant();
     } catch (e) {
       const error = asCommandError(e);
-      if (!sessionEnded(error)) toast(error.message);
+      if (!sessionEnded(error)) toast(errorText(error));
     }
   };
   const buttons = forms.map((form) =>
@@ -872,7 +1202,7 @@ function renderApplicant(): void {
         } catch (e) {
           const error = asCommandError(e);
           if (sessionEnded(error)) return;
-          mrzError.textContent = error.fields[0] ? pick(error.fields[0].message) : error.message;
+          mrzError.textContent = error.fields[0] ? pick(error.fields[0].message) : errorText(error);
           zone.focus();
         }
       },
@@ -902,7 +1232,7 @@ function renderApplicant(): void {
       await api.saveForm(draftForm);
     } catch (e) {
       const error = asCommandError(e);
-      if (!sessionEnded(error)) toast(error.message);
+      if (!sessionEnded(error)) toast(errorText(error));
       return;
     }
     let problems: FieldError[];
@@ -910,7 +1240,7 @@ function renderApplicant(): void {
       problems = await api.validateForm(draftForm);
     } catch (e) {
       const error = asCommandError(e);
-      if (!sessionEnded(error)) toast(error.message);
+      if (!sessionEnded(error)) toast(errorText(error));
       return;
     }
     errors.forEach((node) => (node.textContent = ""));
@@ -944,20 +1274,44 @@ function renderFace(): void {
     next.disabled = false;
     next.focus();
   };
-  const live = el("img", { id: "face-live", alt: t("Live camera view") });
+  const live = el("canvas", { id: "face-live", role: "img", "aria-label": t("Live camera view") });
+  // Frames are decoded off screen and drawn with the overlay; a frame that arrives while the
+  // previous one is still decoding replaces the waiting one, so the view never falls behind.
+  let decoding = false;
+  let waiting: FaceLiveView | null = null;
+  const drawLatest = (frame: FaceLiveView) => {
+    if (decoding) {
+      if (waiting) previewStats.skipped++;
+      waiting = frame;
+      return;
+    }
+    decoding = true;
+    const image = new Image();
+    image.src = frame.preview;
+    void image
+      .decode()
+      .then(
+        () => {
+          if (!live.isConnected) return;
+          drawFaceFrame(live, image, frame);
+          if (frame.sentAtMs !== null) previewStats.frame(Date.now() - frame.sentAtMs);
+          if (frame.face) previewStats.withFace++;
+        },
+        () => previewStats.dropped++,
+      )
+      .finally(() => {
+        decoding = false;
+        const next = waiting;
+        waiting = null;
+        if (next) drawLatest(next);
+      });
+  };
   const showFrame = (frame: FaceLiveView) => {
     if (!live.isConnected) preview.replaceChildren(live);
-    live.src = frame.preview;
-    const sentAt = frame.sentAtMs;
-    void live.decode().then(
-      () => {
-        if (sentAt !== null) previewStats.frame(Date.now() - sentAt);
-      },
-      () => previewStats.dropped++,
-    );
+    drawLatest(frame);
     checklist.replaceChildren(
       ...frame.checks.map((c) =>
-        el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${c.advice}` : ""}`),
+        el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${pick(c.advice)}` : ""}`),
       ),
     );
     const failing = frame.checks.filter((c) => !c.passed).length;
@@ -1016,6 +1370,69 @@ function renderFace(): void {
   );
   capture.focus();
   if (!state.draft.face) void startLive();
+}
+
+/**
+ * Draws a live frame on `canvas` with the overlay: the face box and the eye line (green when
+ * every check passes, amber otherwise), one dot per check along the top, and the first thing to
+ * fix along the bottom. The canvas takes the frame's size; CSS scales it to the preview box.
+ */
+function drawFaceFrame(canvas: HTMLCanvasElement, image: HTMLImageElement, frame: FaceLiveView): void {
+  const [w, h] = [image.naturalWidth, image.naturalHeight];
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  ctx.drawImage(image, 0, 0);
+  const good = frame.checks.every((c) => c.passed);
+  const colour = good ? "#16a34a" : "#f59e0b";
+  const unit = Math.max(2, Math.round(w / 200));
+  if (frame.face) {
+    // Rust's f64 arrives as number | null (null for a NaN, which the geometry never holds).
+    const [x, y, bw, bh] = frame.face.bounds.map((v) => v ?? 0);
+    ctx.lineWidth = unit;
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x * w, y * h, bw * w, bh * h);
+    const [l, r] = [frame.face.leftEye, frame.face.rightEye].map((eye) => eye.map((v) => v ?? 0));
+    ctx.beginPath();
+    ctx.moveTo(l[0] * w, l[1] * h);
+    ctx.lineTo(r[0] * w, r[1] * h);
+    ctx.stroke();
+    ctx.fillStyle = colour;
+    for (const eye of [l, r]) {
+      ctx.beginPath();
+      ctx.arc(eye[0] * w, eye[1] * h, unit * 1.5, 0, Math.PI * 2);
+      ctx.fill();
+    }
+  }
+  const dot = unit * 3;
+  frame.checks.forEach((c, i) => {
+    ctx.beginPath();
+    ctx.arc(dot * 2 + i * dot * 3, dot * 2, dot, 0, Math.PI * 2);
+    ctx.fillStyle = c.passed ? "#16a34a" : "#dc2626";
+    ctx.fill();
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
+  });
+  const failing = frame.checks.find((c) => !c.passed);
+  const guidance = failing ? sentence(failing.advice ? pick(failing.advice) : t(FACE_CHECK_NAMES[failing.check] ?? failing.label)) : t("Hold still: taking the photo");
+  let size = Math.round(h / 18);
+  ctx.font = `600 ${size}px sans-serif`;
+  while (size > 10 && ctx.measureText(guidance).width > w - unit * 8) {
+    size--;
+    ctx.font = `600 ${size}px sans-serif`;
+  }
+  const band = size * 2;
+  ctx.fillStyle = "rgba(0, 0, 0, 0.62)";
+  ctx.fillRect(0, h - band, w, band);
+  ctx.fillStyle = good ? "#bbf7d0" : "#ffffff";
+  ctx.textBaseline = "middle";
+  ctx.fillText(guidance, unit * 4, h - band / 2);
+  canvas.dataset.face = frame.face ? "1" : "0";
+  canvas.dataset.guidance = guidance;
 }
 
 function fingerGrid(fingers: FingerView[]): HTMLElement {
@@ -1155,7 +1572,7 @@ function renderFingers(): void {
         el("li", { class: f.state === "placed" ? "pass" : f.state === "excused" ? "excused" : "fail", "data-finger": f.position }, `${f.state === "placed" ? "✓" : f.state === "excused" ? "–" : "✗"} ${fingerName(f.position)}${f.state === "excused" ? ` (${t("declared missing")})` : ""}`),
       ),
     );
-    progress.textContent = frame.advice === null ? t("Fingers in place — capturing ({streak}/{required})", { streak: frame.streak, required: frame.required }) : frame.advice;
+    progress.textContent = frame.advice === null ? t("Fingers in place — capturing ({streak}/{required})", { streak: frame.streak, required: frame.required }) : pick(frame.advice);
   };
   const showResult = (set: (typeof SETS)[number], result: SetView) => {
     state.draft.fingers = result.fingers;
@@ -1163,7 +1580,7 @@ function renderFingers(): void {
     if (result.retry) {
       const poor = result.results.filter((r) => r.retry);
       const attempt = Math.max(...poor.map((r) => r.attempts)) + 1;
-      progress.textContent = `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: FINGER_THRESHOLD })} ${poor[0]?.advice[0] ? sentence(poor[0].advice[0]) : t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of 3).", { attempt })}`;
+      progress.textContent = `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: FINGER_THRESHOLD })} ${poor[0]?.advice[0] ? sentence(pick(poor[0].advice[0])) : t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of 3).", { attempt })}`;
       capture.textContent = t("Capture again");
     } else {
       current = SETS.find((s) => !setDone(s, state.draft.fingers)) ?? null;
@@ -1374,7 +1791,7 @@ function renderReview(): void {
         if (sessionEnded(error)) return;
         message.textContent = error.fields.length
           ? `${error.message}: ${error.fields.map((f) => pick(f.message)).join(" ")}`
-          : error.message;
+          : errorText(error);
         submit.disabled = !consent.checked;
       }
     },
@@ -1496,9 +1913,10 @@ async function start(): Promise<void> {
     state.status = await api.stationStatus();
   } catch (e) {
     state.status = null;
-    toast(asCommandError(e).message);
+    toast(errorText(asCommandError(e)));
   }
-  if (state.status?.locked) renderUnlock();
+  if (state.status?.setupNeeded) renderSetup();
+  else if (state.status?.locked) renderUnlock();
   else renderLogin();
 }
 

@@ -353,7 +353,7 @@ async fn main() -> anyhow::Result<()> {
                 status.packets_done, status.bytes_sent, status.backlog_packets
             );
             if let (Some(problem), Some(message)) = (&status.problem, &status.message) {
-                println!("{message}");
+                println!("{}", message.en);
                 println!("detail: {}", problem.detail);
                 if status.phase == station_core::sync::machine::Phase::Retrying {
                     std::process::exit(1);
@@ -453,6 +453,7 @@ async fn main() -> anyhow::Result<()> {
                 sbi_ports: backends.sbi_ports,
                 webcam: true,
                 libfprint: true,
+                simulated_camera_size: None,
             };
             let devices = tokio::task::spawn_blocking(move || Devices::new(&options))
                 .await

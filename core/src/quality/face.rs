@@ -26,6 +26,7 @@
 use std::sync::OnceLock;
 
 use hardware::image::RgbFrame;
+use protocol::form::Label;
 use serde::Serialize;
 
 /// The SeetaFace frontal detector's model, shipped with the station.
@@ -124,8 +125,8 @@ pub struct CheckResult {
     pub check: FaceCheck,
     /// Whether it passed.
     pub passed: bool,
-    /// What to do, when it failed.
-    pub advice: Option<String>,
+    /// What to do, when it failed, in English and Bahasa Indonesia.
+    pub advice: Option<Label>,
 }
 
 /// Where the face is.
@@ -234,9 +235,15 @@ impl FaceChecker {
         let boxes = self.detect(&grey);
         if boxes.len() != 1 {
             let advice = if boxes.is_empty() {
-                "no face found: stand in front of the camera, close enough, and look straight at it"
+                Label::new(
+                    "no face found: stand in front of the camera, close enough, and look straight at it",
+                    "wajah tidak ditemukan: berdiri di depan kamera, cukup dekat, dan lihat lurus ke kamera",
+                )
             } else {
-                "more than one face: only the applicant may be in the frame"
+                Label::new(
+                    "more than one face: only the applicant may be in the frame",
+                    "lebih dari satu wajah: hanya pemohon yang boleh ada di dalam gambar",
+                )
             };
             return FaceAssessment {
                 faces: boxes.len(),
@@ -244,7 +251,7 @@ impl FaceChecker {
                 checks: vec![CheckResult {
                     check: FaceCheck::OneFace,
                     passed: false,
-                    advice: Some(advice.into()),
+                    advice: Some(advice),
                 }],
                 sharpness: 0.0,
             };
@@ -256,7 +263,7 @@ impl FaceChecker {
             passed: true,
             advice: None,
         }];
-        let mut add = |check, failure: Option<String>| {
+        let mut add = |check, failure: Option<Label>| {
             checks.push(CheckResult {
                 check,
                 passed: failure.is_none(),
@@ -270,9 +277,15 @@ impl FaceChecker {
         add(
             FaceCheck::Size,
             if eye_distance < MIN_EYE_DISTANCE {
-                Some("the face is too small: move closer to the camera".into())
+                Some(Label::new(
+                    "the face is too small: move closer to the camera",
+                    "wajah terlalu kecil: mendekatlah ke kamera",
+                ))
             } else if token_height > height * 1.02 {
-                Some("the face is too large: move back from the camera".into())
+                Some(Label::new(
+                    "the face is too large: move back from the camera",
+                    "wajah terlalu besar: mundurlah dari kamera",
+                ))
             } else {
                 None
             },
@@ -284,9 +297,10 @@ impl FaceChecker {
         add(
             FaceCheck::Roll,
             (geometry.roll_degrees.abs() > MAX_ROLL_DEGREES).then(|| {
-                format!(
-                    "the head is tilted {:.0}°: keep it straight",
-                    geometry.roll_degrees.abs()
+                let degrees = geometry.roll_degrees.abs();
+                Label::new(
+                    format!("the head is tilted {degrees:.0}°: keep it straight"),
+                    format!("kepala miring {degrees:.0}°: tegakkan kepala"),
                 )
             }),
         );
@@ -294,27 +308,46 @@ impl FaceChecker {
             FaceCheck::Pose,
             (geometry.yaw_degrees.abs() > MAX_YAW_PITCH_DEGREES
                 || geometry.pitch_degrees.abs() > MAX_YAW_PITCH_DEGREES)
-                .then(|| "look straight at the camera, chin level".to_owned()),
+                .then(|| {
+                    Label::new(
+                        "look straight at the camera, chin level",
+                        "lihat lurus ke kamera, dagu sejajar",
+                    )
+                }),
         );
         add(
             FaceCheck::Exposure,
             if face.mean < MIN_FACE_MEAN {
-                Some("too dark: add light in front of the applicant".into())
+                Some(Label::new(
+                    "too dark: add light in front of the applicant",
+                    "terlalu gelap: tambahkan cahaya di depan pemohon",
+                ))
             } else if face.clipped > MAX_CLIPPED {
-                Some("too bright: the face is washed out, reduce the light".into())
+                Some(Label::new(
+                    "too bright: the face is washed out, reduce the light",
+                    "terlalu terang: wajah pudar, kurangi cahaya",
+                ))
             } else {
                 None
             },
         );
         add(
             FaceCheck::Contrast,
-            (face.std < MIN_FACE_STD)
-                .then(|| "too little contrast: light the face evenly".to_owned()),
+            (face.std < MIN_FACE_STD).then(|| {
+                Label::new(
+                    "too little contrast: light the face evenly",
+                    "kontras terlalu rendah: terangi wajah secara merata",
+                )
+            }),
         );
         add(
             FaceCheck::Sharpness,
-            (face.sharpness < MIN_SHARPNESS)
-                .then(|| "the photo is blurred: hold still and check the focus".to_owned()),
+            (face.sharpness < MIN_SHARPNESS).then(|| {
+                Label::new(
+                    "the photo is blurred: hold still and check the focus",
+                    "foto kabur: tetap diam dan periksa fokus",
+                )
+            }),
         );
         add(FaceCheck::Background, background_advice(&grey, token));
         FaceAssessment {
@@ -574,19 +607,31 @@ fn centring_advice(
     eyes_x: f64,
     frame_width: f64,
     frame_height: f64,
-) -> Option<String> {
+) -> Option<Label> {
     let slack_x = frame_width * 0.02;
     let slack_y = frame_height * 0.02;
     let off_centre = (eyes_x - frame_width / 2.0) / frame_width;
     // The applicant moves; "left" and "right" are the applicant's, who faces the camera.
     if left < -slack_x || off_centre < -MAX_OFF_CENTRE {
-        Some("move to the centre: a step to your right".into())
+        Some(Label::new(
+            "move to the centre: a step to your right",
+            "pindah ke tengah: satu langkah ke kanan Anda",
+        ))
     } else if left + width > frame_width + slack_x || off_centre > MAX_OFF_CENTRE {
-        Some("move to the centre: a step to your left".into())
+        Some(Label::new(
+            "move to the centre: a step to your left",
+            "pindah ke tengah: satu langkah ke kiri Anda",
+        ))
     } else if top < -slack_y {
-        Some("the head is too high: lower the camera or sit lower".into())
+        Some(Label::new(
+            "the head is too high: lower the camera or sit lower",
+            "kepala terlalu tinggi: turunkan kamera atau duduk lebih rendah",
+        ))
     } else if top + height > frame_height + slack_y {
-        Some("the head is too low: raise the camera or sit up".into())
+        Some(Label::new(
+            "the head is too low: raise the camera or sit up",
+            "kepala terlalu rendah: naikkan kamera atau duduk tegak",
+        ))
     } else {
         None
     }
@@ -597,7 +642,7 @@ fn centring_advice(
 fn background_advice(
     grey: &Grey,
     (left, top, width, height): (f64, f64, f64, f64),
-) -> Option<String> {
+) -> Option<Label> {
     let patch = |x0: f64| {
         let (xa, xb) = (x0 as i64, (x0 + width * 0.2) as i64);
         let (ya, yb) = (top.max(0.0) as i64, (top.max(0.0) + height / 7.0) as i64);
@@ -608,7 +653,12 @@ fn background_advice(
     (left_std > MAX_BACKGROUND_STD
         || right_std > MAX_BACKGROUND_STD
         || (left_mean - right_mean).abs() > MAX_BACKGROUND_DIFFERENCE)
-        .then(|| "the background is not plain: stand before a plain, light wall".to_owned())
+        .then(|| {
+            Label::new(
+                "the background is not plain: stand before a plain, light wall",
+                "latar belakang tidak polos: berdirilah di depan dinding polos berwarna terang",
+            )
+        })
 }
 
 /// The ISO/IEC 19794-5 token-frontal image of the face: 360×480, the eyes level, 90 pixels

@@ -54,19 +54,23 @@ pub enum FingerFeedback {
 }
 
 impl FingerFeedback {
-    /// The advice an officer reads.
-    pub fn advice(self) -> &'static str {
-        match self {
-            FingerFeedback::EmptyOrFaint => {
-                "no print on the image: place the finger flat on the glass and press firmly"
-            }
-            FingerFeedback::TooLittleForeground => {
-                "too little of the finger touches the glass: roll it flat and centre it"
-            }
-            FingerFeedback::TooFewMinutiae => {
-                "the ridges are not clear: clean and dry (or moisten) the finger and press again"
-            }
-        }
+    /// The advice an officer reads, in English and Bahasa Indonesia.
+    pub fn advice(self) -> protocol::form::Label {
+        let (en, id) = match self {
+            FingerFeedback::EmptyOrFaint => (
+                "no print on the image: place the finger flat on the glass and press firmly",
+                "tidak ada sidik jari pada gambar: letakkan jari rata di atas kaca dan tekan dengan mantap",
+            ),
+            FingerFeedback::TooLittleForeground => (
+                "too little of the finger touches the glass: roll it flat and centre it",
+                "terlalu sedikit bagian jari yang menyentuh kaca: ratakan dan letakkan di tengah",
+            ),
+            FingerFeedback::TooFewMinutiae => (
+                "the ridges are not clear: clean and dry (or moisten) the finger and press again",
+                "guratan sidik jari tidak jelas: bersihkan dan keringkan (atau lembapkan) jari lalu tekan lagi",
+            ),
+        };
+        protocol::form::Label::new(en, id)
     }
 }
 

@@ -6,6 +6,7 @@
 //! The preview is cut with [`super::slap::segment`]. Its resolution is not part of a stream's
 //! format, so it is taken from the width of a 4-4-2 platen, 3.2 inches (800 pixels: 250 ppi).
 
+use protocol::form::Label;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -63,17 +64,35 @@ pub enum PlacementProblem {
 }
 
 impl PlacementProblem {
-    /// What to tell the applicant.
-    pub fn advice(&self) -> String {
+    /// What to tell the applicant, in English and Bahasa Indonesia.
+    pub fn advice(&self) -> Label {
         match self {
-            Self::Empty => "place the fingers flat on the glass".into(),
-            Self::TooManyFingers => "only the fingers asked for on the glass".into(),
-            Self::WrongHand { expected } => format!("wrong hand: place the {expected} hand"),
+            Self::Empty => Label::new(
+                "place the fingers flat on the glass",
+                "letakkan jari-jari rata di atas kaca",
+            ),
+            Self::TooManyFingers => Label::new(
+                "only the fingers asked for on the glass",
+                "hanya jari yang diminta di atas kaca",
+            ),
+            Self::WrongHand { expected } => Label::new(
+                format!("wrong hand: place the {expected} hand"),
+                format!(
+                    "tangan salah: letakkan tangan {}",
+                    if *expected == "left" { "kiri" } else { "kanan" }
+                ),
+            ),
             Self::Absent(fingers) => {
-                let names: Vec<String> = fingers.iter().map(|f| finger_name(*f)).collect();
-                format!("{} not on the glass", names.join(", "))
+                let (en, id): (Vec<String>, Vec<String>) = fingers
+                    .iter()
+                    .map(|f| (finger_name(*f), f.names().1.to_lowercase()))
+                    .unzip();
+                Label::new(
+                    format!("{} not on the glass", en.join(", ")),
+                    format!("{} tidak di atas kaca", id.join(", ")),
+                )
             }
-            Self::Moving => "hold still".into(),
+            Self::Moving => Label::new("hold still", "tahan, jangan bergerak"),
         }
     }
 }
@@ -351,7 +370,7 @@ mod tests {
         let after = check(&platen(&render_slap(2, set, 20)), set, &[], Some(&before));
         assert_eq!(after.problem, Some(PlacementProblem::Moving));
         assert_eq!(
-            after.problem.map(|p| p.advice()).as_deref(),
+            after.problem.map(|p| p.advice().en).as_deref(),
             Some("hold still")
         );
     }
@@ -373,7 +392,7 @@ mod tests {
             Some(PlacementProblem::Absent(vec![FingerPosition::LeftRing]))
         );
         assert_eq!(
-            placement.problem.map(|p| p.advice()).as_deref(),
+            placement.problem.map(|p| p.advice().en).as_deref(),
             Some("left ring not on the glass")
         );
         let first = check(&frame, set, &[FingerPosition::LeftRing], None);
@@ -396,7 +415,7 @@ mod tests {
             Some(PlacementProblem::WrongHand { expected: "left" })
         );
         assert_eq!(
-            placement.problem.map(|p| p.advice()).as_deref(),
+            placement.problem.map(|p| p.advice().en).as_deref(),
             Some("wrong hand: place the left hand")
         );
     }

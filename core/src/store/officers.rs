@@ -110,6 +110,32 @@ impl Store {
         })
     }
 
+    /// Every account, by username, with the time its lock ends if it is locked (RFC 3339;
+    /// possibly already past).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn officers(&self) -> Result<Vec<(OfficerRow, Option<String>)>, StoreError> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT username, display_name, role, password_hash, locked_until
+                 FROM officers ORDER BY username",
+            )?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    OfficerRow {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: r.get(2)?,
+                        password_hash: r.get(3)?,
+                    },
+                    r.get(4)?,
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     /// Finds an officer by username.
     ///
     /// # Errors

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use protocol::api::{PacketState, PacketStatus, PacketVerdict, Receipt};
+use protocol::form::Label;
 use protocol::keys::StationPublicKey;
 use serde::Serialize;
 use uuid::Uuid;
@@ -53,18 +54,43 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    /// What the officer is told.
-    pub fn officer_message(self) -> &'static str {
-        match self {
-            Self::Offline => "No connection to the central server. Enrollments are kept safely on this station and will be sent automatically when the link returns.",
-            Self::DnsOrTls => "The central server's address cannot be resolved or its secure connection cannot be established (DNS or TLS). Check the network settings, or ask a technician.",
-            Self::ClockSkew => "This station's clock is wrong: the server refuses its requests until the date and time are corrected. Ask a technician to set the clock.",
-            Self::NotRegistered => "The central server does not recognise this station. A technician must provision it again; enrollments stay safely on this station until then.",
-            Self::Revoked => "This station has been revoked by the central office and can no longer send enrollments. Contact your supervisor.",
-            Self::PacketRejected => "The central server refused an enrollment; the reason is shown on it. Other enrollments are still being sent.",
-            Self::ServerError => "The central server has a problem right now. Sending will be retried automatically.",
-            Self::StationStorage => "This station cannot read or write its own database (the disk may be full). Nothing has been lost; ask a technician.",
-        }
+    /// What the officer is told, in English and Bahasa Indonesia.
+    pub fn officer_message(self) -> Label {
+        let (en, id) = match self {
+            Self::Offline => (
+                "No connection to the central server. Enrollments are kept safely on this station and will be sent automatically when the link returns.",
+                "Tidak ada koneksi ke server pusat. Perekaman disimpan dengan aman di stasiun ini dan akan dikirim otomatis saat koneksi kembali.",
+            ),
+            Self::DnsOrTls => (
+                "The central server's address cannot be resolved or its secure connection cannot be established (DNS or TLS). Check the network settings, or ask a technician.",
+                "Alamat server pusat tidak dapat ditemukan atau koneksi amannya tidak dapat dibuat (DNS atau TLS). Periksa pengaturan jaringan, atau hubungi teknisi.",
+            ),
+            Self::ClockSkew => (
+                "This station's clock is wrong: the server refuses its requests until the date and time are corrected. Ask a technician to set the clock.",
+                "Jam stasiun ini salah: server menolak permintaannya sampai tanggal dan waktu diperbaiki. Minta teknisi menyetel jam.",
+            ),
+            Self::NotRegistered => (
+                "The central server does not recognise this station. A technician must provision it again; enrollments stay safely on this station until then.",
+                "Server pusat tidak mengenali stasiun ini. Teknisi harus menyiapkannya ulang; perekaman tetap aman di stasiun ini sampai saat itu.",
+            ),
+            Self::Revoked => (
+                "This station has been revoked by the central office and can no longer send enrollments. Contact your supervisor.",
+                "Stasiun ini telah dicabut oleh kantor pusat dan tidak dapat lagi mengirim perekaman. Hubungi supervisor Anda.",
+            ),
+            Self::PacketRejected => (
+                "The central server refused an enrollment; the reason is shown on it. Other enrollments are still being sent.",
+                "Server pusat menolak sebuah perekaman; alasannya ditampilkan pada perekaman tersebut. Perekaman lain tetap dikirim.",
+            ),
+            Self::ServerError => (
+                "The central server has a problem right now. Sending will be retried automatically.",
+                "Server pusat sedang bermasalah. Pengiriman akan dicoba lagi secara otomatis.",
+            ),
+            Self::StationStorage => (
+                "This station cannot read or write its own database (the disk may be full). Nothing has been lost; ask a technician.",
+                "Stasiun ini tidak dapat membaca atau menulis basis datanya sendiri (disk mungkin penuh). Tidak ada yang hilang; hubungi teknisi.",
+            ),
+        };
+        Label::new(en, id)
     }
 
     /// A short label for logs and the enrollment list.
@@ -237,7 +263,7 @@ pub struct SyncStatus {
     /// The last problem, until a pass succeeds.
     pub problem: Option<Problem>,
     /// The officer's message for that problem.
-    pub message: Option<String>,
+    pub message: Option<Label>,
     /// When the next attempt comes, while retrying.
     pub retry_in_ms: Option<u64>,
     /// When a pass last ended with no problem (RFC 3339): the last time the station was in
@@ -447,7 +473,7 @@ impl Machine {
                     Failure::Problem(problem) if !problem.kind.stops_the_pass() => {
                         self.status.current = None;
                         self.status.problem = Some(problem.clone());
-                        self.status.message = Some(problem.kind.officer_message().to_owned());
+                        self.status.message = Some(problem.kind.officer_message());
                         self.status.backlog_packets = self.status.backlog_packets.saturating_sub(1);
                         self.status.backlog_bytes =
                             self.status.backlog_bytes.saturating_sub(packet.size);
@@ -512,7 +538,7 @@ impl Machine {
         self.state = State::Waiting;
         self.status.phase = Phase::Retrying;
         self.status.retry_in_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        self.status.message = Some(problem.kind.officer_message().to_owned());
+        self.status.message = Some(problem.kind.officer_message());
         self.status.problem = Some(problem.clone());
         let mut actions = Vec::new();
         if let Some(packet) = packet {

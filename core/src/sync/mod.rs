@@ -155,7 +155,7 @@ impl Uploader {
             Ok(_) => Ok("the server accepted a request signed by this station".to_owned()),
             Err(Failure::Problem(problem)) => Err(format!(
                 "{} ({})",
-                problem.kind.officer_message(),
+                problem.kind.officer_message().en,
                 problem.detail
             )),
             Err(other) => Err(format!("the server answered out of turn: {other:?}")),

@@ -188,7 +188,7 @@ fn a_dead_link_waits_with_growing_back_off_and_tells_the_officer() {
     assert_eq!(actions.last(), Some(&Action::Sleep(Duration::from_secs(1))));
     assert_eq!(m.status().phase, Phase::Retrying);
     assert_eq!(
-        m.status().message.as_deref(),
+        m.status().message,
         Some(ProblemKind::Offline.officer_message())
     );
     assert_eq!(m.handle(Event::Wake, 1.0), vec![Action::LoadQueue]);
@@ -278,7 +278,7 @@ fn every_class_of_trouble_has_its_own_message_for_the_officer() {
         ProblemKind::StationStorage,
     ];
     let messages: std::collections::BTreeSet<_> =
-        kinds.iter().map(|k| k.officer_message()).collect();
+        kinds.iter().map(|k| k.officer_message().en).collect();
     assert_eq!(messages.len(), kinds.len());
     let class = |code: &str, status| match classify(
         status,

@@ -21,9 +21,13 @@ struct Inner {
     height: u32,
     frame: AtomicU64,
     faults: FaultScript,
+    /// Frames the next stream's applicant takes to step into place.
+    step_in: AtomicU64,
 }
 
 const FPS: u32 = 30;
+/// Where an applicant stepping in starts: this share of the frame's width to the side.
+const STEP_IN_FROM: f64 = 0.3;
 
 impl SimulatedCamera {
     /// A 640×480 camera whose applicant is chosen by `seed`.
@@ -40,6 +44,7 @@ impl SimulatedCamera {
                 height: height.max(48),
                 frame: AtomicU64::new(0),
                 faults: FaultScript::default(),
+                step_in: AtomicU64::new(0),
             }),
         }
     }
@@ -49,6 +54,14 @@ impl SimulatedCamera {
         self.inner.faults.push(fault);
     }
 
+    /// In the next stream the applicant is not in place at first: she stands to the side and
+    /// steps into place over `frames` frames (an applicant who is not ready yet).
+    pub fn step_in_next_stream(&self, frames: u32) {
+        self.inner
+            .step_in
+            .store(u64::from(frames), Ordering::Relaxed);
+    }
+
     /// Unplugs (`true`) or replugs (`false`) the camera.
     pub fn set_unplugged(&self, unplugged: bool) {
         self.inner.faults.set_unplugged(unplugged);
@@ -56,8 +69,8 @@ impl SimulatedCamera {
 }
 
 impl Inner {
-    fn render(&self, frame: u64) -> RgbFrame {
-        let mut picture = face::render(self.seed, frame, self.width, self.height);
+    fn render(&self, frame: u64, aside: f64) -> RgbFrame {
+        let mut picture = face::render(self.seed, frame, self.width, self.height, aside);
         // Daylight drifting through a window: ±8 % over about 4 seconds.
         let light = 1.0 + 0.08 * (frame as f64 * 0.05).sin();
         if (light - 1.0).abs() > 0.005 {
@@ -95,13 +108,14 @@ impl Camera for SimulatedCamera {
             delivered: 0,
             frozen: None,
             black: 0,
+            step_in: self.inner.step_in.swap(0, Ordering::Relaxed),
         }))
     }
 
     fn capture_still(&self) -> Result<RgbFrame, DeviceError> {
         self.inner.faults.next_error(self.inner.name())?;
         let frame = self.inner.frame.fetch_add(1, Ordering::Relaxed);
-        Ok(self.inner.render(frame))
+        Ok(self.inner.render(frame, 0.0))
     }
 }
 
@@ -113,6 +127,8 @@ struct SimulatedStream {
     /// A frozen picture and how many more frames repeat it.
     frozen: Option<(RgbFrame, u32)>,
     black: u32,
+    /// Frames this stream's applicant takes to step into place.
+    step_in: u64,
 }
 
 impl FrameStream for SimulatedStream {
@@ -140,7 +156,9 @@ impl FrameStream for SimulatedStream {
         match self.inner.faults.take_picture_fault() {
             Some(SimulatedFault::BlackFrames) => self.black = 10,
             Some(SimulatedFault::Freeze) => {
-                let still = self.inner.render(self.inner.frame.load(Ordering::Relaxed));
+                let still = self
+                    .inner
+                    .render(self.inner.frame.load(Ordering::Relaxed), 0.0);
                 self.frozen = Some((still, 30));
             }
             _ => {}
@@ -162,7 +180,12 @@ impl FrameStream for SimulatedStream {
             return Ok(still);
         }
         let frame = self.inner.frame.fetch_add(1, Ordering::Relaxed);
-        Ok(self.inner.render(frame))
+        let aside = if self.delivered < self.step_in {
+            STEP_IN_FROM * (1.0 - self.delivered as f64 / self.step_in as f64)
+        } else {
+            0.0
+        };
+        Ok(self.inner.render(frame, aside))
     }
 }
 

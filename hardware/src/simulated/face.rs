@@ -33,8 +33,9 @@ fn base(width: u32, height: u32) -> Option<Arc<Vec<u8>>> {
     Some(pixels)
 }
 
-/// Frame `frame` of the applicant framed by `seed`.
-pub(super) fn render(seed: u64, frame: u64, width: u32, height: u32) -> RgbFrame {
+/// Frame `frame` of the applicant framed by `seed`, standing `aside` (a share of the frame's
+/// width) to the right of her place.
+pub(super) fn render(seed: u64, frame: u64, width: u32, height: u32, aside: f64) -> RgbFrame {
     let mut rng = SplitMix64::new(seed ^ 0xFACE);
     // A seed's framing: up to 1.5 % of the frame off centre, exposure ±4 %. The photo has little
     // room above her hair, so the camera looks at her from a little higher: the picture sits 4 %
@@ -50,24 +51,32 @@ pub(super) fn render(seed: u64, frame: u64, width: u32, height: u32) -> RgbFrame
     // 1280×720 stream at 30 fps on a busy machine). With 4 pixels or more, consecutive frames
     // always differ by at least one pixel.
     let (ax, ay) = ((0.006 * w).max(4.0), (0.006 * h).max(4.0));
-    let dx = (offset.0 + ax * (t * 0.3).sin()).round() as i64;
+    let dx = (offset.0 + aside * w + ax * (t * 0.3).sin()).round() as i64;
     let dy = (offset.1 + ay * (t * 0.21).cos()).round() as i64;
     let (wi, hi) = (i64::from(width), i64::from(height));
+    // The photo keeps its 4:3 shape: a wider (or taller) frame shows it whole in the middle,
+    // its edges carried on to the frame's sides.
+    let scale = (w / 4.0).min(h / 3.0);
+    let (pw, ph) = (
+        ((4.0 * scale).round() as i64).clamp(1, wi),
+        ((3.0 * scale).round() as i64).clamp(1, hi),
+    );
+    let (ox, oy) = ((wi - pw) / 2, (hi - ph) / 2);
     let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
-    match base(width, height) {
+    match base(pw as u32, ph as u32) {
         Some(photo) => {
             let mut level = [0u8; 256];
             for (value, out) in level.iter_mut().enumerate() {
                 *out = (value as f64 * gain).round().clamp(0.0, 255.0) as u8;
             }
-            let row_bytes = (wi * 3) as usize;
+            let row_bytes = (pw * 3) as usize;
             for y in 0..hi {
                 // The row that lands here came from y - dy (the edge row repeats beyond it).
-                let source = (y - dy).clamp(0, hi - 1) as usize * row_bytes;
+                let source = (y - dy - oy).clamp(0, ph - 1) as usize * row_bytes;
                 let row = &photo[source..source + row_bytes];
                 let edge = |x: i64| &row[(x * 3) as usize..(x * 3 + 3) as usize];
                 for x in 0..wi {
-                    let from = (x - dx).clamp(0, wi - 1);
+                    let from = (x - dx - ox).clamp(0, pw - 1);
                     pixels.extend(edge(from).iter().map(|&v| level[usize::from(v)]));
                 }
             }

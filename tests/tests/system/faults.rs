@@ -199,7 +199,7 @@ fn assert_problem(status: &SyncStatus, kind: ProblemKind) {
         .as_ref()
         .unwrap_or_else(|| panic!("expected {kind:?}, the pass ended without a problem"));
     assert_eq!(problem.kind, kind, "{}", problem.detail);
-    assert_eq!(status.message.as_deref(), Some(kind.officer_message()));
+    assert_eq!(status.message, Some(kind.officer_message()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
