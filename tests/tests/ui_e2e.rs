@@ -987,6 +987,9 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
              const gaps = s.arrivals.slice(1).map((t, i) => t - s.arrivals[i]).filter((g) => g < 500).sort((a, b) => a - b); \
              return { frames: s.frames, dropped: s.dropped, skipped: s.skipped, with_face: s.withFace, \
                fps_from_median_gap: gaps.length ? 1000 / gaps[Math.floor(gaps.length / 2)] : null, \
+               latency_first_tenth_ms: s.latencies.slice(0, Math.max(1, Math.floor(s.latencies.length / 10))).reduce((a, b) => a + b, 0) / Math.max(1, Math.floor(s.latencies.length / 10)), \
+               latency_last_tenth_ms: s.latencies.slice(-Math.max(1, Math.floor(s.latencies.length / 10))).reduce((a, b) => a + b, 0) / Math.max(1, Math.floor(s.latencies.length / 10)), \
+               fps_mean: s.arrivals.length > 1 ? 1000 * (s.arrivals.length - 1) / (s.arrivals[s.arrivals.length - 1] - s.arrivals[0]) : null, \
                latency_p50_ms: l[Math.floor(l.length / 2)] ?? null, \
                latency_p95_ms: l[Math.floor(l.length * 0.95)] ?? null, \
                latency_max_ms: l[l.length - 1] ?? null };",

@@ -1306,7 +1306,11 @@ function renderFace(): void {
         if (next) drawLatest(next);
       });
   };
+  // True while a live watch runs: a frame still in the channel when the watch has ended (the
+  // photo taken) must not put the live view back over the photo.
+  let watching = false;
   const showFrame = (frame: FaceLiveView) => {
+    if (!watching) return;
     if (!live.isConnected) preview.replaceChildren(live);
     drawLatest(frame);
     checklist.replaceChildren(
@@ -1321,8 +1325,10 @@ function renderFace(): void {
     message.textContent = "";
     faceLiveRunning = true;
     progress.textContent = t("Starting the camera…");
+    watching = true;
     try {
       const taken = await api.faceLive(showFrame);
+      watching = false;
       if (taken) {
         state.draft.face = taken;
         showFace(taken);
@@ -1333,6 +1339,7 @@ function renderFace(): void {
     } catch (e) {
       showError(message, e);
     } finally {
+      watching = false;
       faceLiveRunning = false;
     }
   };
