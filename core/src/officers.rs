@@ -135,6 +135,15 @@ pub enum AccountError {
     /// The username is taken.
     #[error("an account named {0:?} already exists")]
     Exists(String),
+    /// No account has that username.
+    #[error("there is no account named {0:?}")]
+    Unknown(String),
+    /// The last administrator cannot be removed.
+    #[error("{0:?} is the last administrator: add another administrator before removing it")]
+    LastAdministrator(String),
+    /// An administrator cannot remove their own account.
+    #[error("you cannot remove your own account")]
+    Yourself,
     /// Hashing failed.
     #[error("could not hash the password: {0}")]
     Hash(String),
@@ -253,6 +262,46 @@ pub fn accounts(store: &Store, clock: &dyn Clock) -> Result<Vec<Account>, StoreE
             })
         })
         .collect()
+}
+
+/// Gives an account a new password (the administrator's reset, e.g. a forgotten one) and lifts
+/// any lock.
+///
+/// # Errors
+/// [`AccountError::WeakPassword`], [`AccountError::Unknown`], or the database's error.
+pub fn reset_password(
+    store: &Store,
+    username: &str,
+    password: &Password,
+) -> Result<(), AccountError> {
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::WeakPassword);
+    }
+    let password_hash = hash_password(password).map_err(|e| AccountError::Hash(e.to_string()))?;
+    if !store.set_password_hash(username, &password_hash)? {
+        return Err(AccountError::Unknown(username.to_owned()));
+    }
+    Ok(())
+}
+
+/// Removes the account `username` (and its saved draft) on the request of `by`.
+///
+/// # Errors
+/// [`AccountError::Yourself`], [`AccountError::Unknown`], [`AccountError::LastAdministrator`],
+/// or the database's error.
+pub fn remove(store: &Store, username: &str, by: &str) -> Result<(), AccountError> {
+    if username == by {
+        return Err(AccountError::Yourself);
+    }
+    match store.delete_officer(username)? {
+        crate::store::officers::Removal::Removed => Ok(()),
+        crate::store::officers::Removal::NoSuchAccount => {
+            Err(AccountError::Unknown(username.to_owned()))
+        }
+        crate::store::officers::Removal::LastAdministrator => {
+            Err(AccountError::LastAdministrator(username.to_owned()))
+        }
+    }
 }
 
 /// Consecutive wrong passwords that lock an account.
@@ -478,6 +527,87 @@ mod tests {
         clock.advance(time::Duration::minutes(16));
         let listed = accounts(&store, &clock).expect("accounts");
         assert_eq!(listed[1].locked_until, None, "an expired lock is not shown");
+    }
+
+    #[test]
+    fn a_reset_password_replaces_the_old_one_and_lifts_the_lock() {
+        let store = store_with_budi();
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC));
+        let wrong = Password::new("wrong horse 1".into());
+        for _ in 0..MAX_FAILED_LOGINS {
+            let _ = login(&store, "budi", &wrong, &clock);
+        }
+        assert!(matches!(
+            reset_password(&store, "budi", &Password::new("short".into())),
+            Err(AccountError::WeakPassword)
+        ));
+        assert!(matches!(
+            reset_password(&store, "siti", &Password::new("a new password 1".into())),
+            Err(AccountError::Unknown(_))
+        ));
+        reset_password(&store, "budi", &Password::new("a new password 1".into())).expect("reset");
+        login(
+            &store,
+            "budi",
+            &Password::new("a new password 1".into()),
+            &clock,
+        )
+        .expect("the new password opens the account at once");
+        assert!(matches!(
+            login(
+                &store,
+                "budi",
+                &Password::new("correct horse 1".into()),
+                &clock
+            ),
+            Err(LoginError::BadCredentials)
+        ));
+    }
+
+    #[test]
+    fn an_account_is_removed_with_its_draft_but_never_the_last_administrator_or_oneself() {
+        let store = store_with_budi();
+        for (name, role) in [("ana", Role::Administrator), ("eko", Role::Administrator)] {
+            add_officer(
+                &store,
+                name,
+                name,
+                role,
+                &Password::new("admin horse 12".into()),
+                &SystemClock,
+            )
+            .expect("add");
+        }
+        store
+            .put_draft("budi", b"sealed draft", "2026-11-23T08:00:00Z")
+            .expect("draft");
+        assert!(matches!(
+            remove(&store, "ana", "ana"),
+            Err(AccountError::Yourself)
+        ));
+        remove(&store, "budi", "ana").expect("remove an officer");
+        assert_eq!(
+            store.draft("budi").expect("read"),
+            None,
+            "the draft goes too"
+        );
+        assert!(matches!(
+            remove(&store, "budi", "ana"),
+            Err(AccountError::Unknown(_))
+        ));
+        remove(&store, "eko", "ana").expect("one of two administrators");
+        assert!(matches!(
+            remove(&store, "ana", "someone"),
+            Err(AccountError::LastAdministrator(_))
+        ));
+        assert_eq!(
+            accounts(&store, &SystemClock)
+                .expect("list")
+                .iter()
+                .map(|a| a.username.as_str())
+                .collect::<Vec<_>>(),
+            ["ana"]
+        );
     }
 
     #[test]

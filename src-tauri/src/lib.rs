@@ -102,6 +102,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             setup::change_station_passphrase,
             setup::list_accounts,
             setup::add_account,
+            setup::reset_password,
+            setup::remove_account,
         ])
         // Errors reach the UI thrown as `CommandError` ({ code, message, fields }).
         .error_handling(tauri_specta::ErrorHandlingMode::Throw)

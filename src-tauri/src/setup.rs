@@ -55,6 +55,15 @@ fn account_error(error: officers::AccountError) -> CommandError {
             CommandError::new("weak_password", error.to_string())
         }
         officers::AccountError::Exists(_) => CommandError::new("account_exists", error.to_string()),
+        officers::AccountError::Unknown(_) => {
+            CommandError::new("no_such_account", error.to_string())
+        }
+        officers::AccountError::LastAdministrator(_) => {
+            CommandError::new("last_administrator", error.to_string())
+        }
+        officers::AccountError::Yourself => {
+            CommandError::new("cannot_remove_yourself", error.to_string())
+        }
         other => CommandError::new("account_not_added", other.to_string()),
     }
 }
@@ -274,11 +283,7 @@ pub async fn list_accounts(
     session: State<'_, Session>,
 ) -> Result<Vec<AccountView>, CommandError> {
     session.act(Permission::ManageAccounts)?;
-    let station = slot.get()?;
-    Ok(officers::accounts(station.store(), &SystemClock)?
-        .into_iter()
-        .map(AccountView::from)
-        .collect())
+    account_views(&slot.get()?)
 }
 
 /// Adds an account; returns every account.
@@ -324,10 +329,66 @@ pub async fn add_account(
             detail: &detail,
         };
         station_core::audit::record(&station, &event, &SystemClock)?;
-        Ok(officers::accounts(station.store(), &SystemClock)?
-            .into_iter()
-            .map(AccountView::from)
-            .collect())
+        account_views(&station)
+    })
+    .await
+}
+
+/// Every account, for the administrator's list.
+fn account_views(station: &Station) -> Result<Vec<AccountView>, CommandError> {
+    Ok(officers::accounts(station.store(), &SystemClock)?
+        .into_iter()
+        .map(AccountView::from)
+        .collect())
+}
+
+/// Gives an account a new password (a forgotten one, or a lockout to lift); returns every
+/// account.
+#[tauri::command]
+#[specta::specta]
+pub async fn reset_password(
+    username: String,
+    password: String,
+    slot: State<'_, StationSlot>,
+    session: State<'_, Session>,
+) -> Result<Vec<AccountView>, CommandError> {
+    let admin = session.act(Permission::ManageAccounts)?;
+    let station = slot.get()?;
+    let password = Password::new(password);
+    off_main_thread(move || {
+        officers::reset_password(station.store(), &username, &password).map_err(account_error)?;
+        let event = station_core::audit::AuditEvent {
+            actor: &admin.username,
+            action: "officer.password_reset",
+            subject: &username,
+            detail: "password reset by an administrator; any lock lifted",
+        };
+        station_core::audit::record(&station, &event, &SystemClock)?;
+        account_views(&station)
+    })
+    .await
+}
+
+/// Removes an account (an officer who left) and its saved draft; returns every account.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_account(
+    username: String,
+    slot: State<'_, StationSlot>,
+    session: State<'_, Session>,
+) -> Result<Vec<AccountView>, CommandError> {
+    let admin = session.act(Permission::ManageAccounts)?;
+    let station = slot.get()?;
+    off_main_thread(move || {
+        officers::remove(station.store(), &username, &admin.username).map_err(account_error)?;
+        let event = station_core::audit::AuditEvent {
+            actor: &admin.username,
+            action: "officer.removed",
+            subject: &username,
+            detail: "account and its saved draft removed",
+        };
+        station_core::audit::record(&station, &event, &SystemClock)?;
+        account_views(&station)
     })
     .await
 }

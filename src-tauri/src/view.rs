@@ -249,6 +249,9 @@ pub struct OnGlassView {
     pub position: FingerPosition,
     pub label: &'static str,
     pub state: OnGlass,
+    /// Its box as fractions of the platen's width and height (left, top, width, height), when
+    /// it is on the glass: for the overlay drawn on the preview.
+    pub bounds: Option<[f64; 4]>,
 }
 
 impl FingerLiveView {
@@ -264,6 +267,15 @@ impl FingerLiveView {
                     position: finger.position,
                     label: finger_label(finger.position),
                     state: finger.state,
+                    bounds: finger.bounds.map(|(left, top, width, height)| {
+                        let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
+                        [
+                            f64::from(left) / w,
+                            f64::from(top) / h,
+                            f64::from(width) / w,
+                            f64::from(height) / h,
+                        ]
+                    }),
                 })
                 .collect(),
             advice: placement.problem.as_ref().map(|problem| problem.advice()),

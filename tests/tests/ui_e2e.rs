@@ -16,6 +16,9 @@ use serde_json::json;
 use station_core::station::{Station, StationPaths};
 use system_tests::*;
 
+/// The technician's password after the administrator reset it.
+const TECHNICIAN_PASSWORD: &str = "tari's new password";
+
 /// What the technician changes the station passphrase to.
 const NEW_STATION_PASSPHRASE: &str = "a new station passphrase";
 
@@ -216,6 +219,18 @@ impl Officer {
     }
 
     /// Scrolls the screen back to its top (for a screenshot of a long page).
+    /// Scrolls the page so that `css` starts at the top of the window (for a screenshot).
+    async fn scroll_to(&self, css: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'});",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap_or_else(|error| panic!("cannot scroll to {css}: {error}"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     async fn scroll_to_top(&self) {
         let _ = self
             .client
@@ -340,6 +355,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         ("budi", "Budi Santoso", "officer"),
         ("sari", "Sari Dewi", "supervisor"),
         ("tari", "Tari Wibowo", "technician"),
+        ("dewi", "Dewi Lestari", "officer"),
     ] {
         officer.type_into("#account-username", username).await;
         officer.type_into("#account-name", name).await;
@@ -377,7 +393,39 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             },
         )
         .await;
-    assert_eq!(officer.count("#accounts tr[data-username]").await, 4);
+    assert_eq!(officer.count("#accounts tr[data-username]").await, 5);
+    // Dewi has left: her account goes (two clicks). Tari forgot her password: it is reset.
+    for _ in 0..2 {
+        officer
+            .click("#accounts tr[data-username='dewi'] .remove-account")
+            .await;
+    }
+    officer
+        .wait_until(
+            "the account is removed",
+            Duration::from_secs(10),
+            async |o| o.count("#accounts tr[data-username]").await == 4,
+        )
+        .await;
+    officer
+        .click("#accounts tr[data-username='tari'] .reset-password")
+        .await;
+    officer
+        .type_into("#reset-password-tari", TECHNICIAN_PASSWORD)
+        .await;
+    officer
+        .type_into("#reset-password2-tari", TECHNICIAN_PASSWORD)
+        .await;
+    officer
+        .click("#accounts tr[data-username='tari'] .reset-form button")
+        .await;
+    officer
+        .wait_until(
+            "the new password is set",
+            Duration::from_secs(10),
+            async |o| o.text("#toast").await.contains("New password set for tari"),
+        )
+        .await;
     officer
         .type_into("#settings-server", "enroll.example")
         .await;
@@ -411,7 +459,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     assert_eq!(config["station_name"], "Jakarta Selatan desk 3");
     officer.scroll_to_top().await;
     officer.screenshot("11-settings").await;
-    officer.centred("#accounts").await;
+    officer.scroll_to("#accounts-section").await;
     officer.screenshot("11b-accounts").await;
     officer.click("#logout").await;
     officer.find("#login-username").await;
@@ -494,7 +542,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             Duration::from_secs(20),
             async |o| {
                 o.count("#face-checks li").await == 9
-                    && o.count("canvas#face-live[data-face='1']").await == 1
+                    && o.count("canvas#face-live[data-boxes='1']").await == 1
                     && o.attribute("#face-live", "data-guidance")
                         .await
                         .starts_with("Move to the centre")
@@ -596,6 +644,20 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "the left hand is captured by itself",
             Duration::from_secs(30),
             async |o| o.count("#finger-sets li.done").await >= 1,
+        )
+        .await;
+    // The right hand's live view boxes each finger on the glass and names it.
+    officer
+        .wait_until(
+            "the reader's live view boxes the fingers on the glass",
+            Duration::from_secs(30),
+            async |o| {
+                o.attribute("#finger-live", "data-boxes")
+                    .await
+                    .parse::<u32>()
+                    .unwrap_or(0)
+                    >= 1
+            },
         )
         .await;
     officer.screenshot("05a-fingers-live").await;
@@ -1043,7 +1105,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     technician.click("#unlock-submit").await;
     technician.type_into("#login-username", "tari").await;
     technician
-        .type_into("#login-password", OFFICER_PASSWORD)
+        .type_into("#login-password", TECHNICIAN_PASSWORD)
         .await;
     technician.click("#login-submit").await;
     technician.click("#selftest-run").await;
@@ -1181,6 +1243,9 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "officer.added",
             "officer.added",
             "officer.added",
+            "officer.added",
+            "officer.removed",
+            "officer.password_reset",
             "settings.changed",
             "logout",
             "login.failed",

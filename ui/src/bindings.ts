@@ -107,6 +107,13 @@ export const commands = {
 	listAccounts: () => __TAURI_INVOKE<AccountView[]>("list_accounts"),
 	/**  Adds an account; returns every account. */
 	addAccount: (account: NewAccount) => __TAURI_INVOKE<AccountView[]>("add_account", { account }),
+	/**
+	 *  Gives an account a new password (a forgotten one, or a lockout to lift); returns every
+	 *  account.
+	 */
+	resetPassword: (username: string, password: string) => __TAURI_INVOKE<AccountView[]>("reset_password", { username, password }),
+	/**  Removes an account (an officer who left) and its saved draft; returns every account. */
+	removeAccount: (username: string) => __TAURI_INVOKE<AccountView[]>("remove_account", { username }),
 };
 
 /* Types */
@@ -496,6 +503,11 @@ export type OnGlassView = {
 	position: FingerPosition,
 	label: string,
 	state: OnGlass,
+	/**
+	 *  Its box as fractions of the platen's width and height (left, top, width, height), when
+	 *  it is on the glass: for the overlay drawn on the preview.
+	 */
+	bounds: [(number | null), (number | null), (number | null), (number | null)] | null,
 };
 
 /**  Where a packet is in delivery. */

@@ -148,6 +148,7 @@ const ERROR_TEXTS: Record<string, string> = {
   invalid_retention: N("The retention period is 1 to 3650 days."),
   not_permitted: N("Your account may not do this."),
   bad_credentials: N("The username or password is not correct."),
+  cannot_remove_yourself: N("You cannot remove your own account."),
 };
 
 /**
@@ -296,6 +297,14 @@ function field(label: string, input: HTMLElement, hint = ""): HTMLElement {
   return el("div", { class: "field" }, el("label", { for: input.id }, label), input, hint ? el("span", { class: "hint" }, hint) : null);
 }
 
+/** Whether a secret typed twice differs; if it does, says `message` in `error` and puts the cursor in the second. */
+function typedTwiceDiffers(first: HTMLInputElement, second: HTMLInputElement, error: HTMLElement, message: string): boolean {
+  if (first.value === second.value) return false;
+  error.textContent = message;
+  second.focus();
+  return true;
+}
+
 function textInput(id: string, attrs: Record<string, string | boolean> = {}): HTMLInputElement {
   return el("input", { id, name: id, autocomplete: "off", ...attrs });
 }
@@ -364,16 +373,8 @@ function renderSetup(): void {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
-    if (!useKeyring.checked && passphrase.value !== passphrase2.value) {
-      error.textContent = t("The two station passphrases differ.");
-      passphrase2.focus();
-      return;
-    }
-    if (adminPassword.value !== adminPassword2.value) {
-      error.textContent = t("The two passwords differ.");
-      adminPassword2.focus();
-      return;
-    }
+    if (!useKeyring.checked && typedTwiceDiffers(passphrase, passphrase2, error, t("The two station passphrases differ."))) return;
+    if (typedTwiceDiffers(adminPassword, adminPassword2, error, t("The two passwords differ."))) return;
     submit.disabled = true;
     submit.textContent = t("Registering with the server…");
     try {
@@ -470,11 +471,7 @@ function renderSettings(): void {
   passphraseForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     passphraseError.textContent = "";
-    if (next.value !== next2.value) {
-      passphraseError.textContent = t("The two station passphrases differ.");
-      next2.focus();
-      return;
-    }
+    if (typedTwiceDiffers(next, next2, passphraseError, t("The two station passphrases differ."))) return;
     try {
       await api.changeStationPassphrase(current.value, next.value);
       toast(t("Station passphrase changed: use the new one from the next start."));
@@ -503,16 +500,64 @@ function renderSettings(): void {
 function accountsPanel(): HTMLElement {
   const body = el("tbody", {});
   const error = el("p", { id: "account-error", class: "error", role: "alert" }, "");
+  const act = (work: () => Promise<Account[]>, done: string) => async () => {
+    error.textContent = "";
+    try {
+      list(await work());
+      toast(done);
+    } catch (e) {
+      showError(error, e);
+    }
+  };
+  const actions = (a: Account): HTMLElement => {
+    const cell = el("td", { class: "account-actions" });
+    const reset = el("button", {
+      class: "reset-password link",
+      onclick: () => {
+        const first = textInput(`reset-password-${a.username}`, { type: "password", "aria-label": t("New password") });
+        const second = textInput(`reset-password2-${a.username}`, { type: "password", "aria-label": t("New password again") });
+        const form = el(
+          "form",
+          { class: "reset-form" },
+          first,
+          second,
+          el("button", { type: "submit", class: "primary" }, t("Set password")),
+        );
+        form.addEventListener("submit", (event) => {
+          event.preventDefault();
+          if (typedTwiceDiffers(first, second, error, t("The two passwords differ."))) return;
+          void act(() => api.resetPassword(a.username, first.value), t("New password set for {username}.", { username: a.username }))();
+        });
+        cell.replaceChildren(form);
+        first.focus();
+      },
+    }, t("Reset password"));
+    const remove = el("button", {
+      class: "remove-account link",
+      onclick: () => {
+        // Two clicks: the first asks to confirm.
+        if (remove.dataset.confirm !== "1") {
+          remove.dataset.confirm = "1";
+          remove.textContent = t("Confirm removal");
+          return;
+        }
+        void act(() => api.removeAccount(a.username), t("Account {username} removed.", { username: a.username }))();
+      },
+    }, t("Remove"));
+    cell.append(reset, a.username === state.officer?.username ? "" : remove);
+    return cell;
+  };
   const list = (accounts: Account[]) =>
     body.replaceChildren(
       ...accounts.map((a) =>
         el(
           "tr",
-          { "data-username": a.username, "data-role": a.role },
+          { "data-username": a.username, "data-role": a.role, "data-locked": a.lockedUntil ? "1" : "0" },
           el("td", {}, a.username),
           el("td", {}, a.displayName),
           el("td", {}, roleName(a.role)),
           el("td", {}, a.lockedUntil ? t("Locked until {time} UTC (wrong passwords)", { time: a.lockedUntil }) : t("Active")),
+          actions(a),
         ),
       ),
     );
@@ -540,11 +585,7 @@ function accountsPanel(): HTMLElement {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
-    if (password.value !== password2.value) {
-      error.textContent = t("The two passwords differ.");
-      password2.focus();
-      return;
-    }
+    if (typedTwiceDiffers(password, password2, error, t("The two passwords differ."))) return;
     try {
       list(await api.addAccount({ username: username.value, displayName: name.value, role: role.value, password: password.value }));
       toast(t("Account {username} added.", { username: username.value.trim() }));
@@ -559,7 +600,7 @@ function accountsPanel(): HTMLElement {
     "section",
     { id: "accounts-section" },
     el("h2", {}, t("Accounts")),
-    el("table", { id: "accounts" }, el("thead", {}, el("tr", {}, el("th", {}, t("Username")), el("th", {}, t("Name")), el("th", {}, t("Role")), el("th", {}, t("Status")))), body),
+    el("table", { id: "accounts" }, el("thead", {}, el("tr", {}, el("th", {}, t("Username")), el("th", {}, t("Name")), el("th", {}, t("Role")), el("th", {}, t("Status")), el("th", {}, t("Actions")))), body),
     el("h3", {}, t("Add an account")),
     form,
   );
@@ -1274,45 +1315,17 @@ function renderFace(): void {
     next.disabled = false;
     next.focus();
   };
-  const live = el("canvas", { id: "face-live", role: "img", "aria-label": t("Live camera view") });
-  // Frames are decoded off screen and drawn with the overlay; a frame that arrives while the
-  // previous one is still decoding replaces the waiting one, so the view never falls behind.
-  let decoding = false;
-  let waiting: FaceLiveView | null = null;
-  const drawLatest = (frame: FaceLiveView) => {
-    if (decoding) {
-      if (waiting) previewStats.skipped++;
-      waiting = frame;
-      return;
-    }
-    decoding = true;
-    const image = new Image();
-    image.src = frame.preview;
-    void image
-      .decode()
-      .then(
-        () => {
-          if (!live.isConnected) return;
-          drawFaceFrame(live, image, frame);
-          if (frame.sentAtMs !== null) previewStats.frame(Date.now() - frame.sentAtMs);
-          if (frame.face) previewStats.withFace++;
-        },
-        () => previewStats.dropped++,
-      )
-      .finally(() => {
-        decoding = false;
-        const next = waiting;
-        waiting = null;
-        if (next) drawLatest(next);
-      });
-  };
+  const live = liveCanvas<FaceLiveView>("face-live", t("Live camera view"), faceOverlay, previewStats, (frame) => {
+    if (frame.sentAtMs !== null) previewStats.frame(Date.now() - frame.sentAtMs);
+    if (frame.face) previewStats.withFace++;
+  });
   // True while a live watch runs: a frame still in the channel when the watch has ended (the
   // photo taken) must not put the live view back over the photo.
   let watching = false;
   const showFrame = (frame: FaceLiveView) => {
     if (!watching) return;
-    if (!live.isConnected) preview.replaceChildren(live);
-    drawLatest(frame);
+    if (!live.canvas.isConnected) preview.replaceChildren(live.canvas);
+    live.show(frame);
     checklist.replaceChildren(
       ...frame.checks.map((c) =>
         el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${pick(c.advice)}` : ""}`),
@@ -1379,12 +1392,94 @@ function renderFace(): void {
   if (!state.draft.face) void startLive();
 }
 
+/** What is drawn over a live frame; positions are fractions of the frame's width and height. */
+interface Overlay {
+  boxes: { rect: number[]; label?: string }[];
+  /** A line with a dot at each end (the eyes). */
+  line?: [number[], number[]];
+  /** One dot per check, in order: passed or not. */
+  dots: boolean[];
+  /** The first thing to fix, or what happens now. */
+  guidance: string;
+  /** Every check passes: drawn green, else amber. */
+  good: boolean;
+}
+
+/** Rust's f64 arrives as number | null (null for a NaN, which no geometry holds). */
+function numbers(values: (number | null)[]): number[] {
+  return values.map((v) => v ?? 0);
+}
+
+function faceOverlay(frame: FaceLiveView): Overlay {
+  const failing = frame.checks.find((c) => !c.passed);
+  return {
+    boxes: frame.face ? [{ rect: numbers(frame.face.bounds) }] : [],
+    line: frame.face ? [numbers(frame.face.leftEye), numbers(frame.face.rightEye)] : undefined,
+    dots: frame.checks.map((c) => c.passed),
+    guidance: failing ? sentence(failing.advice ? pick(failing.advice) : t(FACE_CHECK_NAMES[failing.check] ?? failing.label)) : t("Hold still: taking the photo"),
+    good: !failing,
+  };
+}
+
+function fingerOverlay(frame: FingerLiveView): Overlay {
+  return {
+    boxes: frame.fingers.flatMap((f) => (f.bounds ? [{ rect: numbers(f.bounds), label: fingerName(f.position) }] : [])),
+    dots: frame.fingers.filter((f) => f.state !== "excused").map((f) => f.state === "placed"),
+    guidance: frame.advice === null ? t("Fingers in place — capturing ({streak}/{required})", { streak: frame.streak, required: frame.required }) : sentence(pick(frame.advice)),
+    good: frame.advice === null,
+  };
+}
+
 /**
- * Draws a live frame on `canvas` with the overlay: the face box and the eye line (green when
- * every check passes, amber otherwise), one dot per check along the top, and the first thing to
- * fix along the bottom. The canvas takes the frame's size; CSS scales it to the preview box.
+ * A canvas that shows the latest frame of a live stream with its overlay. Frames are decoded off
+ * screen; one that arrives while the previous one is still decoding replaces the waiting one,
+ * so the view never falls behind (`counts.skipped`). `drawn` hears of each frame on screen.
  */
-function drawFaceFrame(canvas: HTMLCanvasElement, image: HTMLImageElement, frame: FaceLiveView): void {
+function liveCanvas<T extends { preview: string }>(
+  id: string,
+  label: string,
+  overlay: (frame: T) => Overlay,
+  counts: { skipped: number; dropped: number } = { skipped: 0, dropped: 0 },
+  drawn: (frame: T) => void = () => undefined,
+): { canvas: HTMLCanvasElement; show: (frame: T) => void } {
+  const canvas = el("canvas", { id, role: "img", "aria-label": label });
+  let decoding = false;
+  let waiting: T | null = null;
+  const show = (frame: T): void => {
+    if (decoding) {
+      if (waiting) counts.skipped++;
+      waiting = frame;
+      return;
+    }
+    decoding = true;
+    const image = new Image();
+    image.src = frame.preview;
+    void image
+      .decode()
+      .then(
+        () => {
+          if (!canvas.isConnected) return;
+          drawOverlay(canvas, image, overlay(frame));
+          drawn(frame);
+        },
+        () => counts.dropped++,
+      )
+      .finally(() => {
+        decoding = false;
+        const next = waiting;
+        waiting = null;
+        if (next) show(next);
+      });
+  };
+  return { canvas, show };
+}
+
+/**
+ * Draws `image` on `canvas` (which takes its size; CSS scales it to the preview box) with the
+ * overlay: the boxes and the line (green when every check passes, amber otherwise), a dot per
+ * check along the top, the guidance along the bottom.
+ */
+function drawOverlay(canvas: HTMLCanvasElement, image: HTMLImageElement, overlay: Overlay): void {
   const [w, h] = [image.naturalWidth, image.naturalHeight];
   if (canvas.width !== w || canvas.height !== h) {
     canvas.width = w;
@@ -1393,53 +1488,54 @@ function drawFaceFrame(canvas: HTMLCanvasElement, image: HTMLImageElement, frame
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
   ctx.drawImage(image, 0, 0);
-  const good = frame.checks.every((c) => c.passed);
-  const colour = good ? "#16a34a" : "#f59e0b";
+  const colour = overlay.good ? "#16a34a" : "#f59e0b";
   const unit = Math.max(2, Math.round(w / 200));
-  if (frame.face) {
-    // Rust's f64 arrives as number | null (null for a NaN, which the geometry never holds).
-    const [x, y, bw, bh] = frame.face.bounds.map((v) => v ?? 0);
-    ctx.lineWidth = unit;
-    ctx.strokeStyle = colour;
+  ctx.lineWidth = unit;
+  ctx.strokeStyle = colour;
+  ctx.fillStyle = colour;
+  ctx.font = `600 ${Math.round(h / 24)}px sans-serif`;
+  ctx.textBaseline = "bottom";
+  for (const box of overlay.boxes) {
+    const [x, y, bw, bh] = box.rect;
     ctx.strokeRect(x * w, y * h, bw * w, bh * h);
-    const [l, r] = [frame.face.leftEye, frame.face.rightEye].map((eye) => eye.map((v) => v ?? 0));
+    if (box.label) ctx.fillText(box.label, x * w, y * h - unit);
+  }
+  if (overlay.line) {
+    const [from, to] = overlay.line;
     ctx.beginPath();
-    ctx.moveTo(l[0] * w, l[1] * h);
-    ctx.lineTo(r[0] * w, r[1] * h);
+    ctx.moveTo(from[0] * w, from[1] * h);
+    ctx.lineTo(to[0] * w, to[1] * h);
     ctx.stroke();
-    ctx.fillStyle = colour;
-    for (const eye of [l, r]) {
+    for (const end of overlay.line) {
       ctx.beginPath();
-      ctx.arc(eye[0] * w, eye[1] * h, unit * 1.5, 0, Math.PI * 2);
+      ctx.arc(end[0] * w, end[1] * h, unit * 1.5, 0, Math.PI * 2);
       ctx.fill();
     }
   }
   const dot = unit * 3;
-  frame.checks.forEach((c, i) => {
+  overlay.dots.forEach((passed, i) => {
     ctx.beginPath();
     ctx.arc(dot * 2 + i * dot * 3, dot * 2, dot, 0, Math.PI * 2);
-    ctx.fillStyle = c.passed ? "#16a34a" : "#dc2626";
+    ctx.fillStyle = passed ? "#16a34a" : "#dc2626";
     ctx.fill();
     ctx.lineWidth = 1;
     ctx.strokeStyle = "#ffffff";
     ctx.stroke();
   });
-  const failing = frame.checks.find((c) => !c.passed);
-  const guidance = failing ? sentence(failing.advice ? pick(failing.advice) : t(FACE_CHECK_NAMES[failing.check] ?? failing.label)) : t("Hold still: taking the photo");
   let size = Math.round(h / 18);
   ctx.font = `600 ${size}px sans-serif`;
-  while (size > 10 && ctx.measureText(guidance).width > w - unit * 8) {
+  while (size > 10 && ctx.measureText(overlay.guidance).width > w - unit * 8) {
     size--;
     ctx.font = `600 ${size}px sans-serif`;
   }
   const band = size * 2;
   ctx.fillStyle = "rgba(0, 0, 0, 0.62)";
   ctx.fillRect(0, h - band, w, band);
-  ctx.fillStyle = good ? "#bbf7d0" : "#ffffff";
+  ctx.fillStyle = overlay.good ? "#bbf7d0" : "#ffffff";
   ctx.textBaseline = "middle";
-  ctx.fillText(guidance, unit * 4, h - band / 2);
-  canvas.dataset.face = frame.face ? "1" : "0";
-  canvas.dataset.guidance = guidance;
+  ctx.fillText(overlay.guidance, unit * 4, h - band / 2);
+  canvas.dataset.boxes = String(overlay.boxes.length);
+  canvas.dataset.guidance = overlay.guidance;
 }
 
 function fingerGrid(fingers: FingerView[]): HTMLElement {
@@ -1553,7 +1649,7 @@ function renderFingers(): void {
   const message = el("p", { id: "fingers-error", class: "error", role: "alert" }, "");
   const title = el("h2", { id: "finger-set" }, "");
   const preview = el("div", { class: "preview platen" });
-  const live = el("img", { id: "finger-live", alt: t("Live view of the reader's glass") });
+  const live = liveCanvas<FingerLiveView>("finger-live", t("Live view of the reader's glass"), fingerOverlay);
   const checklist = el("ul", { id: "finger-checks", class: "checks", "aria-live": "polite" });
   const progress = el("p", { id: "finger-progress", class: "muted" }, "");
   const setList = el("ol", { id: "finger-sets", class: "sets" });
@@ -1572,14 +1668,14 @@ function renderFingers(): void {
     capture.disabled = current === null;
   };
   const showFrame = (frame: FingerLiveView) => {
-    if (!live.isConnected) preview.replaceChildren(live);
-    live.src = frame.preview;
+    if (!live.canvas.isConnected) preview.replaceChildren(live.canvas);
+    live.show(frame);
     checklist.replaceChildren(
       ...frame.fingers.map((f) =>
         el("li", { class: f.state === "placed" ? "pass" : f.state === "excused" ? "excused" : "fail", "data-finger": f.position }, `${f.state === "placed" ? "✓" : f.state === "excused" ? "–" : "✗"} ${fingerName(f.position)}${f.state === "excused" ? ` (${t("declared missing")})` : ""}`),
       ),
     );
-    progress.textContent = frame.advice === null ? t("Fingers in place — capturing ({streak}/{required})", { streak: frame.streak, required: frame.required }) : pick(frame.advice);
+    progress.textContent = frame.advice === null ? t("Fingers in place — capturing ({streak}/{required})", { streak: frame.streak, required: frame.required }) : sentence(pick(frame.advice));
   };
   const showResult = (set: (typeof SETS)[number], result: SetView) => {
     state.draft.fingers = result.fingers;
@@ -1608,8 +1704,13 @@ function renderFingers(): void {
     checklist.replaceChildren();
     preview.replaceChildren(el("span", { class: "muted" }, t("Waiting for the reader…")));
     progress.textContent = t("Starting the reader…");
+    // A frame still in the channel when the watch has ended must not cover its result.
+    let open = true;
     try {
-      const result = await api.fingersLive(set.id, showFrame);
+      const result = await api.fingersLive(set.id, (frame) => {
+        if (open && mine === generation) showFrame(frame);
+      });
+      open = false;
       if (result) {
         showResult(set, result);
         if (!result.retry && current && fingersLiveRunning) {
@@ -1624,6 +1725,7 @@ function renderFingers(): void {
     } catch (e) {
       showError(message, e);
     } finally {
+      open = false;
       if (mine === generation) fingersLiveRunning = false;
     }
   };

@@ -13,6 +13,17 @@ CREATE TABLE officers (
     created_at    TEXT NOT NULL
 );";
 
+/// What [`Store::delete_officer`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The account and its draft are gone.
+    Removed,
+    /// There was no such account.
+    NoSuchAccount,
+    /// It is the last administrator: kept, or nobody could manage accounts.
+    LastAdministrator,
+}
+
 /// One stored officer account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfficerRow {
@@ -133,6 +144,61 @@ impl Store {
                 ))
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Replaces an account's password hash and clears any lock; false when there is no such
+    /// account.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE officers SET password_hash = ?2, failed_logins = 0, locked_until = NULL
+                 WHERE username = ?1",
+                params![username, password_hash],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// Deletes an account and its saved draft, unless it is the last administrator. The check
+    /// and the deletion are one transaction.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn delete_officer(&self, username: &str) -> Result<Removal, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let role: Option<String> = tx
+                .query_row(
+                    "SELECT role FROM officers WHERE username = ?1",
+                    [username],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(role) = role else {
+                return Ok(Removal::NoSuchAccount);
+            };
+            if role == "administrator" {
+                let administrators: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM officers WHERE role = 'administrator'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if administrators <= 1 {
+                    return Ok(Removal::LastAdministrator);
+                }
+            }
+            tx.execute("DELETE FROM drafts WHERE officer = ?1", [username])?;
+            tx.execute("DELETE FROM officers WHERE username = ?1", [username])?;
+            tx.commit()?;
+            Ok(Removal::Removed)
         })
     }
 
