@@ -113,7 +113,7 @@ async fn main() {
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "intake alone (one thread): {count} packets in {seconds:.2} s = {:.1} packets/s, {:.1} ms each",
+        "intake alone (one packet at a time): {count} packets in {seconds:.2} s = {:.1} packets/s, {:.1} ms each",
         count as f64 / seconds,
         seconds * 1000.0 / count as f64
     );

@@ -400,3 +400,68 @@ fn uuid_of(packet: &[u8]) -> uuid::Uuid {
         .manifest()
         .packet_id
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fingerprint_record_that_does_not_decode_is_rejected_naming_the_finger() {
+    let rig = Rig::start().await;
+    rig.submit("Siti Rahayu", 4);
+    let original = rig
+        .station
+        .store()
+        .pending_packets(1)
+        .expect("outbox")
+        .remove(0)
+        .packet;
+    // The station's own key signs content whose right ring finger record is cut short (as a
+    // faulty station build or a damaged disk could make it): signatures hold, the image does not.
+    let verified = SealedPacket::parse(&original)
+        .and_then(|p| p.verify(&rig.station.public_key()))
+        .expect("valid");
+    let manifest = verified.manifest().clone();
+    let parts: Vec<Part> = verified
+        .open(rig.server.data.encryption_key())
+        .expect("open")
+        .into_iter()
+        .map(|part| {
+            if part.name == "finger-04.fir" {
+                let cut = part.bytes()[..part.bytes().len() * 3 / 5].to_vec();
+                Part::new(part.name.clone(), part.media_type.clone(), cut)
+            } else {
+                part
+            }
+        })
+        .collect();
+    let keys = vault::unlock(
+        &StationPaths::new(rig.station_dir.path()).vault(),
+        &passphrase(),
+    )
+    .expect("vault");
+    let damaged = packet::seal(
+        SealParams {
+            packet_id: manifest.packet_id,
+            station_id: manifest.station_id,
+            officer_id: manifest.officer_id,
+            created_at: manifest.created_at,
+            schema_version: manifest.schema_version,
+            captures: manifest.captures,
+        },
+        &parts,
+        &rig.station.config().server_encryption_key,
+        &keys.signing_key,
+        &SystemRandom,
+    )
+    .expect("seal");
+    let (status, answer) = deliver_raw(&rig, damaged).await;
+    let judged: PacketStatus = serde_json::from_value(answer).expect("status");
+    assert_eq!((status, judged.state), (200, PacketState::Rejected));
+    let receipt = judged
+        .receipt
+        .expect("a verdict comes with a receipt")
+        .verify(&rig.station.config().server_receipt_key)
+        .expect("signed");
+    let reason = receipt.reason.unwrap_or_default();
+    assert!(
+        reason.contains("RightRing") && reason.contains("not a valid ISO 19794-4 record"),
+        "the reason names the finger and what is wrong: {reason}"
+    );
+}
