@@ -57,10 +57,21 @@ pub(crate) fn record(
     action: &str,
     detail: &str,
 ) -> Result<(), CommandError> {
+    record_about(station, actor, action, "", detail)
+}
+
+/// As [`record`], for an action on `subject` (an account, say).
+pub(crate) fn record_about(
+    station: &Station,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), CommandError> {
     let event = AuditEvent {
         actor,
         action,
-        subject: "",
+        subject,
         detail,
     };
     Ok(audit::record(station, &event, &SystemClock)?)

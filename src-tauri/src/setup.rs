@@ -11,7 +11,7 @@ use station_core::station::{Settings, SettingsError, Station};
 use station_core::vault::{self, Passphrase, Protection, VaultError};
 use tauri::State;
 
-use crate::commands::{off_main_thread, record, station_status};
+use crate::commands::{off_main_thread, record, record_about, station_status};
 use crate::error::CommandError;
 use crate::state::{start_retention, Devices, Session, StationSlot};
 use crate::view::{AccountView, SettingsView, StationStatusView};
@@ -157,13 +157,13 @@ pub async fn provision_station(
                 ),
             )
         })?;
-        let event = station_core::audit::AuditEvent {
-            actor: "station-setup",
-            action: "officer.added",
-            subject: &admin_username,
-            detail: "account added with role administrator",
-        };
-        station_core::audit::record(&station, &event, &SystemClock)?;
+        record_about(
+            &station,
+            "station-setup",
+            "officer.added",
+            &admin_username,
+            "account added with role administrator",
+        )?;
         Ok(station)
     })
     .await?;
@@ -322,13 +322,13 @@ pub async fn add_account(
         )
         .map_err(account_error)?;
         let detail = format!("account added with role {}", role.as_str());
-        let event = station_core::audit::AuditEvent {
-            actor: &admin.username,
-            action: "officer.added",
-            subject: &username,
-            detail: &detail,
-        };
-        station_core::audit::record(&station, &event, &SystemClock)?;
+        record_about(
+            &station,
+            &admin.username,
+            "officer.added",
+            &username,
+            &detail,
+        )?;
         account_views(&station)
     })
     .await
@@ -357,13 +357,13 @@ pub async fn reset_password(
     let password = Password::new(password);
     off_main_thread(move || {
         officers::reset_password(station.store(), &username, &password).map_err(account_error)?;
-        let event = station_core::audit::AuditEvent {
-            actor: &admin.username,
-            action: "officer.password_reset",
-            subject: &username,
-            detail: "password reset by an administrator; any lock lifted",
-        };
-        station_core::audit::record(&station, &event, &SystemClock)?;
+        record_about(
+            &station,
+            &admin.username,
+            "officer.password_reset",
+            &username,
+            "password reset by an administrator; any lock lifted",
+        )?;
         account_views(&station)
     })
     .await
@@ -381,13 +381,13 @@ pub async fn remove_account(
     let station = slot.get()?;
     off_main_thread(move || {
         officers::remove(station.store(), &username, &admin.username).map_err(account_error)?;
-        let event = station_core::audit::AuditEvent {
-            actor: &admin.username,
-            action: "officer.removed",
-            subject: &username,
-            detail: "account and its saved draft removed",
-        };
-        station_core::audit::record(&station, &event, &SystemClock)?;
+        record_about(
+            &station,
+            &admin.username,
+            "officer.removed",
+            &username,
+            "account and its saved draft removed",
+        )?;
         account_views(&station)
     })
     .await

@@ -105,8 +105,7 @@ impl StationSlot {
                 }
                 other => CommandError::new("station_unavailable", other.to_string()),
             })?;
-        *self.lock() = SlotState::Open(station.clone());
-        start_sync(&station, app);
+        self.put(station.clone(), app);
         start_retention(app);
         Ok(station)
     }

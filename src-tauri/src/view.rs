@@ -122,13 +122,19 @@ pub struct FaceOverlayView {
 impl FaceOverlayView {
     fn new(geometry: &station_core::quality::face::FaceGeometry, frame: &RgbFrame) -> Self {
         let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
-        let (left, top, width, height) = geometry.bounds;
         Self {
-            bounds: [left / w, top / h, width / w, height / h],
+            bounds: share_of(frame, geometry.bounds),
             left_eye: [geometry.left_eye.0 / w, geometry.left_eye.1 / h],
             right_eye: [geometry.right_eye.0 / w, geometry.right_eye.1 / h],
         }
     }
+}
+
+/// A box in `frame`'s pixels (left, top, width, height) as fractions of its width and height,
+/// so the UI draws it over the preview at any size.
+fn share_of(frame: &RgbFrame, (left, top, width, height): (f64, f64, f64, f64)) -> [f64; 4] {
+    let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
+    [left / w, top / h, width / w, height / h]
 }
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -268,13 +274,15 @@ impl FingerLiveView {
                     label: finger_label(finger.position),
                     state: finger.state,
                     bounds: finger.bounds.map(|(left, top, width, height)| {
-                        let (w, h) = (f64::from(frame.width()), f64::from(frame.height()));
-                        [
-                            f64::from(left) / w,
-                            f64::from(top) / h,
-                            f64::from(width) / w,
-                            f64::from(height) / h,
-                        ]
+                        share_of(
+                            frame,
+                            (
+                                f64::from(left),
+                                f64::from(top),
+                                f64::from(width),
+                                f64::from(height),
+                            ),
+                        )
                     }),
                 })
                 .collect(),

@@ -365,13 +365,22 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
 /// Seals a packet like `packet` but under `id`, with the station's real keys: what a station
 /// (or a thief with its passphrase) replaying an id would send.
 fn reissue_with_id(packet: &[u8], id: uuid::Uuid, rig: &Rig) -> Vec<u8> {
+    reseal(packet, rig, id, |part| part)
+}
+
+/// `packet` opened, each part passed through `edit`, and sealed again as packet `id` with the
+/// station's own key: a packet the station really signed, with whatever content `edit` gives.
+fn reseal(packet: &[u8], rig: &Rig, id: uuid::Uuid, edit: impl FnMut(Part) -> Part) -> Vec<u8> {
     let verified = SealedPacket::parse(packet)
         .and_then(|p| p.verify(&rig.station.public_key()))
         .expect("valid");
     let manifest = verified.manifest().clone();
-    let parts = verified
+    let parts: Vec<Part> = verified
         .open(rig.server.data.encryption_key())
-        .expect("open");
+        .expect("open")
+        .into_iter()
+        .map(edit)
+        .collect();
     let keys = vault::unlock(
         &StationPaths::new(rig.station_dir.path()).vault(),
         &passphrase(),
@@ -414,43 +423,14 @@ async fn a_fingerprint_record_that_does_not_decode_is_rejected_naming_the_finger
         .packet;
     // The station's own key signs content whose right ring finger record is cut short (as a
     // faulty station build or a damaged disk could make it): signatures hold, the image does not.
-    let verified = SealedPacket::parse(&original)
-        .and_then(|p| p.verify(&rig.station.public_key()))
-        .expect("valid");
-    let manifest = verified.manifest().clone();
-    let parts: Vec<Part> = verified
-        .open(rig.server.data.encryption_key())
-        .expect("open")
-        .into_iter()
-        .map(|part| {
-            if part.name == "finger-04.fir" {
-                let cut = part.bytes()[..part.bytes().len() * 3 / 5].to_vec();
-                Part::new(part.name.clone(), part.media_type.clone(), cut)
-            } else {
-                part
-            }
-        })
-        .collect();
-    let keys = vault::unlock(
-        &StationPaths::new(rig.station_dir.path()).vault(),
-        &passphrase(),
-    )
-    .expect("vault");
-    let damaged = packet::seal(
-        SealParams {
-            packet_id: manifest.packet_id,
-            station_id: manifest.station_id,
-            officer_id: manifest.officer_id,
-            created_at: manifest.created_at,
-            schema_version: manifest.schema_version,
-            captures: manifest.captures,
-        },
-        &parts,
-        &rig.station.config().server_encryption_key,
-        &keys.signing_key,
-        &SystemRandom,
-    )
-    .expect("seal");
+    let damaged = reseal(&original, &rig, uuid_of(&original), |part| {
+        if part.name == "finger-04.fir" {
+            let cut = part.bytes()[..part.bytes().len() * 3 / 5].to_vec();
+            Part::new(part.name.clone(), part.media_type.clone(), cut)
+        } else {
+            part
+        }
+    });
     let (status, answer) = deliver_raw(&rig, damaged).await;
     let judged: PacketStatus = serde_json::from_value(answer).expect("status");
     assert_eq!((status, judged.state), (200, PacketState::Rejected));
