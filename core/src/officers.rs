@@ -213,10 +213,21 @@ pub fn check_new_account(username: &str, password: &Password) -> Result<(), Acco
     if !valid_name {
         return Err(AccountError::InvalidUsername);
     }
+    check_password(password)
+}
+
+/// Checks a new password against the rules (its length).
+fn check_password(password: &Password) -> Result<(), AccountError> {
     if password.expose().chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountError::WeakPassword);
     }
     Ok(())
+}
+
+/// A stored lock's end time (RFC 3339).
+fn lock_end(until: &str) -> Result<time::OffsetDateTime, StoreError> {
+    time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| StoreError::Corrupt(format!("unreadable lock time {until:?}")))
 }
 
 /// An account as the administrator sees it (never its password hash).
@@ -245,13 +256,7 @@ pub fn accounts(store: &Store, clock: &dyn Clock) -> Result<Vec<Account>, StoreE
             let role = Role::parse(&row.role)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", row.role)))?;
             let locked_until = locked_until
-                .and_then(|until| {
-                    time::OffsetDateTime::parse(
-                        &until,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .ok()
-                })
+                .and_then(|until| lock_end(&until).ok())
                 .filter(|until| *until > now)
                 .map(clock_time);
             Ok(Account {
@@ -274,9 +279,7 @@ pub fn reset_password(
     username: &str,
     password: &Password,
 ) -> Result<(), AccountError> {
-    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AccountError::WeakPassword);
-    }
+    check_password(password)?;
     let password_hash = hash_password(password).map_err(|e| AccountError::Hash(e.to_string()))?;
     if !store.set_password_hash(username, &password_hash)? {
         return Err(AccountError::Unknown(username.to_owned()));
@@ -330,9 +333,7 @@ pub fn login(
         return Err(LoginError::BadCredentials);
     };
     if let Some(until) = store.locked_until(&row.username)? {
-        let until =
-            time::OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| StoreError::Corrupt(format!("unreadable lock time {until:?}")))?;
+        let until = lock_end(&until)?;
         if until > now {
             return Err(LoginError::LockedOut {
                 until: clock_time(until),
