@@ -1,10 +1,11 @@
 //! Writes the fingerprint-quality calibration set: for each seed, a synthetic print under good,
 //! middling and poor placement, and the good print spoilt by each degradation (blur, noise, low
 //! contrast, partial contact, smudge) at five strengths (0.2 to 1.0). Each image is saved as PNG, and
-//! `corpus.csv` lists it with the station's quality features and score.
-//! `scripts/finger_quality_calibration.py` runs it and compares the scores with NFIQ 2.
+//! `corpus.csv` lists it with the station's score and the quality model's inputs (under the
+//! names of `finger::MODEL_INPUTS`, exact). `scripts/finger_quality_calibration.py` runs it and
+//! compares the scores with NFIQ 2, and fits the model on a set of other seeds.
 //!
-//! `cargo run --release -p station-core --example quality_corpus -- OUT_DIR [SEEDS]`
+//! `cargo run --release -p station-core --example quality_corpus -- OUT_DIR [SEEDS] [FIRST_SEED]`
 
 use std::io::Write;
 
@@ -14,17 +15,19 @@ use station_core::quality::finger;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = std::path::PathBuf::from(args.next().ok_or("usage: quality_corpus OUT_DIR [SEEDS]")?);
+    let usage = "usage: quality_corpus OUT_DIR [SEEDS] [FIRST_SEED]";
+    let dir = std::path::PathBuf::from(args.next().ok_or(usage)?);
     let seeds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(30);
+    let first: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1);
     std::fs::create_dir_all(&dir)?;
     let mut csv = std::fs::File::create(dir.join("corpus.csv"))?;
     writeln!(
         csv,
-        "file,seed,variant,strength,score,foreground,orientation_certainty,local_clarity,\
-         frequency,ridge_valley_uniformity,orientation_flow,clear_area,minutiae,foreground_mean,minutiae_foreground,clarity_spread,frequency_spread,unclear"
+        "file,seed,variant,strength,score,{}",
+        finger::MODEL_INPUTS.join(",")
     )?;
     let mut written = 0;
-    for seed in 1..=seeds {
+    for seed in first..first + seeds {
         let finger = FingerPosition::ALL[(seed % 10) as usize];
         let mut variants = Vec::new();
         for (name, score) in [("good", 80u8), ("middling", 50), ("poor", 20)] {
@@ -44,24 +47,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .ok_or("image size")?
                 .save(dir.join(&file))?;
             let quality = finger::assess(&print);
-            let f = quality.features;
+            let inputs = finger::model_inputs(&quality.features)
+                .map(|x| x.to_string())
+                .join(",");
             writeln!(
                 csv,
-                "{file},{seed},{variant},{strength},{},{:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{},{:.3},{},{:.5},{:.5},{:.5}",
-                quality.score,
-                f.foreground,
-                f.orientation_certainty,
-                f.local_clarity,
-                f.frequency,
-                f.ridge_valley_uniformity,
-                f.orientation_flow,
-                f.clear_area,
-                f.minutiae,
-                f.foreground_mean,
-                f.minutiae_foreground,
-                f.clarity_spread,
-                f.frequency_spread,
-                f.unclear
+                "{file},{seed},{variant},{strength},{},{inputs}",
+                quality.score
             )?;
             written += 1;
         }

@@ -12,9 +12,10 @@
 //!   the ridges are clear.
 //!
 //! NFIQ 2 maps its features to a score with a random forest trained on operational data; this
-//! module combines them linearly, with weights fitted to NFIQ 2's own scores on synthetic prints
-//! and their degraded versions (`scripts/finger_quality_calibration.py`, figures in
-//! `docs/benchmarks.md`). The actionable feedback follows NFIQ 2's: an empty or uniform image,
+//! module does the same with its own features: an ensemble of 50 small regression trees
+//! (`finger_model.rs`, generated) fitted to NFIQ 2's scores on synthetic prints and their
+//! degraded versions, none of which are in the set the result is measured on
+//! (`scripts/finger_quality_calibration.py`, figures in `docs/benchmarks.md`). The actionable feedback follows NFIQ 2's: an empty or uniform image,
 //! too little foreground, too few minutiae.
 
 use std::f32::consts::PI;
@@ -118,37 +119,28 @@ pub struct FingerQuality {
     pub feedback: Vec<FingerFeedback>,
 }
 
-/// Inputs of the linear model, intercept first.
-const INPUTS: usize = 16;
-
-/// Weights of the linear model over [`model_inputs`], fitted to NFIQ 2 by
-/// `scripts/finger_quality_calibration.py --fit` (least squares on the odd seeds' prints).
-const WEIGHTS: [f64; INPUTS] = [
-    -0.4596,   // intercept
-    56.7058,   // foreground
-    26.5333,   // orientation certainty
-    -50.4316,  // local clarity
-    80.8213,   // frequency
-    -10.6112,  // ridge-valley uniformity
-    15.9049,   // orientation flow
-    -45.8465,  // clear area
-    -0.0515,   // minutiae in clear blocks (capped at 80)
-    18.6033,   // foreground mean (/255)
-    -0.6532,   // minutiae in the foreground (capped at 80)
-    -4.6114,   // clarity spread
-    -176.4608, // frequency spread
-    -60.4906,  // unclear share
-    3.9183,    // √ minutiae in clear blocks
-    8.1194,    // √ minutiae in the foreground
+/// The names of the model's inputs, in order: the features as [`FingerFeatures`] holds them.
+/// `core/examples/quality_corpus.rs` writes them under these names for the calibration script.
+pub const MODEL_INPUTS: [&str; INPUTS] = [
+    "foreground",
+    "orientation_certainty",
+    "local_clarity",
+    "frequency",
+    "ridge_valley_uniformity",
+    "orientation_flow",
+    "clear_area",
+    "minutiae",
+    "foreground_mean",
+    "minutiae_foreground",
+    "clarity_spread",
+    "frequency_spread",
+    "unclear",
 ];
+const INPUTS: usize = 13;
 
-/// The model's inputs for `features`, a leading 1 for the intercept (the calibration script
-/// computes the same from the features it is given).
+/// The model's inputs for `features`, in the order of [`MODEL_INPUTS`].
 pub fn model_inputs(features: &FingerFeatures) -> [f64; INPUTS] {
-    let clear = features.minutiae.min(80) as f64;
-    let all = features.minutiae_foreground.min(80) as f64;
     [
-        1.0,
         features.foreground,
         features.orientation_certainty,
         features.local_clarity,
@@ -156,15 +148,66 @@ pub fn model_inputs(features: &FingerFeatures) -> [f64; INPUTS] {
         features.ridge_valley_uniformity,
         features.orientation_flow,
         features.clear_area,
-        clear,
-        features.foreground_mean / 255.0,
-        all,
+        features.minutiae as f64,
+        features.foreground_mean,
+        features.minutiae_foreground as f64,
         features.clarity_spread,
         features.frequency_spread,
         features.unclear,
-        clear.sqrt(),
-        all.sqrt(),
     ]
+}
+
+/// One node of a regression tree: a split sends an input whose `feature` is at most
+/// `threshold` to `left`, others to `right`; a leaf holds its value in `threshold`.
+pub(super) struct Node {
+    feature: u8,
+    threshold: f64,
+    left: u16,
+    right: u16,
+}
+
+const LEAF: u8 = u8::MAX;
+
+/// A split node (the generated model is written with these).
+pub(super) const fn split(feature: u8, threshold: f64, left: u16, right: u16) -> Node {
+    Node {
+        feature,
+        threshold,
+        left,
+        right,
+    }
+}
+
+/// A leaf node holding `value`.
+pub(super) const fn leaf(value: f64) -> Node {
+    Node {
+        feature: LEAF,
+        threshold: value,
+        left: 0,
+        right: 0,
+    }
+}
+
+/// The calibrated score for `inputs`: the mean of the ensemble's trees (extremely randomised
+/// trees fitted to NFIQ 2's scores, [`super::finger_model`]). Inputs are compared in single
+/// precision, as the fitting library compares them, so the station and the script agree.
+fn predict(inputs: &[f64; INPUTS]) -> f64 {
+    use super::finger_model::{NODES, TREES};
+    let mut total = 0.0;
+    for &root in &TREES {
+        let mut node = &NODES[usize::from(root)];
+        while node.feature != LEAF {
+            let x = f64::from(inputs[usize::from(node.feature)] as f32);
+            let next = if x <= node.threshold {
+                node.left
+            } else {
+                node.right
+            };
+            node = &NODES[usize::from(next)];
+        }
+        total += node.threshold;
+    }
+    total / TREES.len() as f64
 }
 
 /// The quality of `print`, assumed 500 ppi (other resolutions are judged as if they were).
@@ -204,11 +247,7 @@ pub fn assess(print: &FingerprintImage) -> FingerQuality {
             count_minutiae(pixels, width, height, &grid, &clear, &fg);
         features.unclear = foreground.iter().filter(|b| b.lcs < 0.5).count() as f64 / n;
     }
-    let raw: f64 = model_inputs(&features)
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(x, w)| x * w)
-        .sum();
+    let raw = predict(&model_inputs(&features));
     let mut feedback = Vec::new();
     if features.foreground_pixels == 0 {
         feedback.push(FingerFeedback::EmptyOrFaint);
@@ -731,6 +770,33 @@ mod tests {
                 spoilt + 5 <= clean,
                 "{degradation:?}: {spoilt} against {clean} clean"
             );
+        }
+    }
+
+    #[test]
+    fn every_tree_of_the_quality_model_reaches_a_leaf_for_any_print() {
+        use super::super::finger_model::{NODES, TREES};
+        // Children come after their parent and inside the table, so no walk can loop or leave it;
+        // a split names one of the model's inputs.
+        for (index, node) in NODES.iter().enumerate() {
+            if node.feature != LEAF {
+                assert!(usize::from(node.feature) < INPUTS, "node {index}");
+                for child in [node.left, node.right] {
+                    assert!(usize::from(child) > index, "node {index}");
+                    assert!(usize::from(child) < NODES.len(), "node {index}");
+                }
+            }
+        }
+        assert!(TREES.iter().all(|&root| usize::from(root) < NODES.len()));
+        let extremes = [
+            [0.0; INPUTS],
+            [1e9; INPUTS],
+            [-1e9; INPUTS],
+            [f64::NAN; INPUTS],
+        ];
+        for inputs in extremes {
+            let score = predict(&inputs);
+            assert!((0.0..=100.0).contains(&score), "{inputs:?}: {score}");
         }
     }
 

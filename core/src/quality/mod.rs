@@ -12,6 +12,7 @@
 
 pub mod face;
 pub mod finger;
+mod finger_model;
 pub mod placement;
 pub mod slap;
 
