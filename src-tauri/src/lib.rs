@@ -177,6 +177,44 @@ mod tests {
         );
     }
 
+    /// The text `ui/src/main.ts`'s `ERROR_TEXTS` gives `code` (the UI translates these by code).
+    fn ui_error_text(code: &str) -> String {
+        let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/main.ts");
+        let main = std::fs::read_to_string(main).expect("read ui/src/main.ts");
+        let start = format!("  {code}: N(\"");
+        let line = main
+            .lines()
+            .find(|line| line.starts_with(&start))
+            .unwrap_or_else(|| panic!("ERROR_TEXTS has no {code}"));
+        line[start.len()..]
+            .trim_end_matches("\"),")
+            .replace("\\\"", "\"")
+    }
+
+    #[test]
+    fn the_ui_states_the_rules_rust_enforces_in_the_same_words() {
+        use station_core::officers::{AccountError, LoginError};
+        use station_core::vault::VaultError;
+        // Rust's fixed messages, as the UI shows (and translates) them: capitalised, full stop.
+        for (code, rust) in [
+            ("wrong_passphrase", VaultError::WrongPassphrase.to_string()),
+            ("weak_passphrase", VaultError::WeakPassphrase.to_string()),
+            ("weak_password", AccountError::WeakPassword.to_string()),
+            (
+                "invalid_username",
+                AccountError::InvalidUsername.to_string(),
+            ),
+            ("bad_credentials", LoginError::BadCredentials.to_string()),
+        ] {
+            let mut sentence = rust[..1].to_uppercase() + &rust[1..];
+            sentence.push('.');
+            assert_eq!(ui_error_text(code), sentence, "{code}");
+        }
+        let days = station_core::station::RETENTION_DAYS;
+        let range = format!("{} to {} days", days.start(), days.end());
+        assert!(ui_error_text("invalid_retention").contains(&range));
+    }
+
     fn args(list: &[&str]) -> impl Iterator<Item = String> {
         list.iter()
             .map(|s| (*s).to_owned())

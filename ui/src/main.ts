@@ -998,7 +998,7 @@ function renderSelfTest(): void {
     t("Station self-test"),
     el("nav", { class: "actions" }, el("button", { id: "open-settings", onclick: () => renderSettings() }, t("Station settings"))),
     el("p", { class: "muted" }, t("Checks the station's storage, keys and audit log, the camera, the fingerprint reader and the link to the central server.")),
-    el("div", { class: "field" }, el("label", { for: "selftest-drill" }, t("Practice drill (simulated devices only)")), drill),
+    field(t("Practice drill (simulated devices only)"), drill),
     el("div", { class: "actions" }, run, exportJson, exportHtml),
     verdict,
     message,
