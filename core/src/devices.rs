@@ -198,6 +198,7 @@ impl Devices {
 }
 
 /// The camera and reader an enrollment uses.
+#[derive(Clone)]
 pub struct Chosen {
     /// The camera.
     pub camera: Arc<dyn hardware::Camera>,
@@ -205,6 +206,68 @@ pub struct Chosen {
     pub scanner: Arc<dyn hardware::FingerprintScanner>,
     /// Those of them that are simulated, for drills.
     pub simulated: Simulated,
+    /// The real devices the enabled backends list, to tell whether a real one is still there.
+    registry: Arc<DeviceRegistry>,
+}
+
+/// Whether the camera and the reader in use are connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The camera is there.
+    pub camera: bool,
+    /// The fingerprint reader is there.
+    pub scanner: bool,
+}
+
+impl Chosen {
+    /// The simulated camera (640×480) and reader showing the applicant chosen by `seed`, with
+    /// no backend behind them: what the station falls back on when device setup fails.
+    pub fn simulated(seed: u64) -> Self {
+        let camera = Arc::new(hardware::simulated::SimulatedCamera::new(seed));
+        let scanner = Arc::new(hardware::simulated::SimulatedScanner::new(seed));
+        Self {
+            camera: camera.clone(),
+            scanner: scanner.clone(),
+            simulated: Simulated {
+                camera: Some(camera),
+                scanner: Some(scanner),
+            },
+            registry: Arc::new(DeviceRegistry::new(Vec::new())),
+        }
+    }
+
+    /// Whether a real device is in use (one whose presence [`watch`](Self::watch) follows).
+    pub fn any_real(&self) -> bool {
+        self.simulated.camera.is_none() || self.simulated.scanner.is_none()
+    }
+
+    /// Keeps [`readiness`](Self::readiness) current for real devices: the backends are asked
+    /// for their devices again every `every`, until the returned handle is dropped.
+    pub fn watch(&self, every: Duration) -> hardware::registry::Watch {
+        self.registry.watch(every)
+    }
+
+    /// Whether the devices in use are connected: a simulated one unless it is unplugged (a
+    /// drill), a real one while its backend still lists it (as of the last look, see
+    /// [`watch`](Self::watch)).
+    pub fn readiness(&self) -> Readiness {
+        let listed = self.registry.devices();
+        let present = |info: DeviceInfo| {
+            listed
+                .iter()
+                .any(|d| d.id == info.id && d.backend == info.backend && d.kind == info.kind)
+        };
+        Readiness {
+            camera: match &self.simulated.camera {
+                Some(camera) => !camera.is_unplugged(),
+                None => present(self.camera.info()),
+            },
+            scanner: match &self.simulated.scanner {
+                Some(scanner) => !scanner.is_unplugged(),
+                None => present(self.scanner.info()),
+            },
+        }
+    }
 }
 
 /// The simulated devices in use, on which a technician may force a fault to practise with the
@@ -314,12 +377,67 @@ pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
         camera,
         scanner,
         simulated,
+        registry: Arc::new(devices.registry),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_unplugged_is_reported_not_ready_until_it_is_back() {
+        // Devices behind a backend (the simulated host stands in for a real one here): ready
+        // while the backend lists them, as of the registry's last look.
+        let host = Arc::new(SimulatedHost::new(1));
+        let registry = Arc::new(DeviceRegistry::new(vec![host.clone() as Arc<dyn Host>]));
+        registry.refresh();
+        let listed = registry.devices();
+        let open = |kind| listed.iter().find(|d| d.kind == kind).expect("listed");
+        let chosen = Chosen {
+            camera: Arc::from(
+                registry
+                    .open_camera(open(DeviceKind::Camera))
+                    .expect("camera"),
+            ),
+            scanner: Arc::from(
+                registry
+                    .open_reader(open(DeviceKind::FingerprintReader))
+                    .expect("reader"),
+            ),
+            simulated: Simulated::default(),
+            registry: Arc::clone(&registry),
+        };
+        let both = Readiness {
+            camera: true,
+            scanner: true,
+        };
+        assert_eq!(chosen.readiness(), both);
+        host.set_present(DeviceKind::FingerprintReader, false);
+        registry.refresh();
+        assert_eq!(
+            chosen.readiness(),
+            Readiness {
+                camera: true,
+                scanner: false
+            }
+        );
+        host.set_present(DeviceKind::FingerprintReader, true);
+        registry.refresh();
+        assert_eq!(chosen.readiness(), both);
+
+        // The simulated devices the app falls back on: not ready while a drill unplugs them.
+        let options = DeviceOptions::default();
+        let chosen = choose(&options, 1).expect("simulated devices");
+        assert_eq!(chosen.readiness(), both);
+        chosen
+            .simulated
+            .drill(Drill::CameraUnplugged)
+            .expect("simulated camera");
+        assert!(!chosen.readiness().camera);
+        chosen.simulated.end_drills();
+        assert_eq!(chosen.readiness(), both);
+    }
 
     #[test]
     fn picture_sizes_are_read_as_width_x_height_within_reason() {

@@ -90,6 +90,7 @@ pub async fn station_status(
     devices: State<'_, Devices>,
 ) -> Result<StationStatusView, CommandError> {
     let config = station.config();
+    let ready = devices.readiness();
     Ok(StationStatusView {
         provisioned: config.is_some(),
         locked: station.is_locked(),
@@ -99,6 +100,8 @@ pub async fn station_status(
         problem: station.problem(),
         camera: devices.camera.info().name,
         scanner: devices.scanner.info().name,
+        camera_ready: ready.camera,
+        scanner_ready: ready.scanner,
         setup_needed: station.needs_setup(),
         keyring_available: station.needs_setup() && station_core::keyring::available(),
     })

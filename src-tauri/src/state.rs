@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use hardware::simulated::{SimulatedCamera, SimulatedScanner};
-use hardware::{Camera, FingerprintScanner};
 use station_core::clock::{Clock, SystemClock};
 use station_core::drafts::SavedDraft;
 use station_core::officers::{Officer, Permission};
@@ -115,14 +113,16 @@ impl StationSlot {
     }
 }
 
-/// The capture devices in use.
-#[derive(Clone)]
-pub struct Devices {
-    pub camera: Arc<dyn Camera>,
-    pub scanner: Arc<dyn FingerprintScanner>,
-    /// Those that are simulated, on which the technician's self-test may run a drill.
-    pub simulated: station_core::devices::Simulated,
-}
+/// The capture devices in use; those that are simulated are where the technician's self-test
+/// may run a drill.
+pub type Devices = station_core::devices::Chosen;
+
+/// While a real device is in use: its backend is asked every few seconds whether it is still
+/// there, for the status bar. Dropping it stops the look.
+pub struct DeviceWatch(#[allow(dead_code)] Option<hardware::registry::Watch>);
+
+/// How often a real device's backend is asked whether the device is still there.
+const DEVICE_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The technician's last self-test report, for export.
 #[derive(Default)]
@@ -319,28 +319,11 @@ impl AppState {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(1);
-        let devices = match station_core::devices::choose(&device_options(), seed) {
-            Ok(chosen) => Devices {
-                camera: chosen.camera,
-                scanner: chosen.scanner,
-                simulated: chosen.simulated,
-            },
-            Err(error) => {
+        let devices =
+            station_core::devices::choose(&device_options(), seed).unwrap_or_else(|error| {
                 tracing::warn!(%error, "device setup failed; using the simulated devices");
-                let (camera, scanner) = (
-                    Arc::new(SimulatedCamera::new(seed)),
-                    Arc::new(SimulatedScanner::new(seed)),
-                );
-                Devices {
-                    camera: camera.clone(),
-                    scanner: scanner.clone(),
-                    simulated: station_core::devices::Simulated {
-                        camera: Some(camera),
-                        scanner: Some(scanner),
-                    },
-                }
-            }
-        };
+                Devices::simulated(seed)
+            });
         Self {
             station: StationSlot {
                 paths,
@@ -375,6 +358,11 @@ impl AppState {
         if open {
             start_retention(app);
         }
+        let watch = self
+            .devices
+            .any_real()
+            .then(|| self.devices.watch(DEVICE_LOOK_EVERY));
+        app.manage(DeviceWatch(watch));
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());

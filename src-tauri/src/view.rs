@@ -24,6 +24,10 @@ pub struct StationStatusView {
     pub problem: Option<String>,
     pub camera: String,
     pub scanner: String,
+    /// The camera is connected (a real one: its backend still lists it).
+    pub camera_ready: bool,
+    /// The fingerprint reader is connected.
+    pub scanner_ready: bool,
     /// Never provisioned: the setup screen is shown.
     pub setup_needed: bool,
     /// The OS keyring answers, so setup may keep the station's key there instead of behind a

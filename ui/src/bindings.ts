@@ -684,6 +684,10 @@ export type StationStatusView = {
 	problem: string | null,
 	camera: string,
 	scanner: string,
+	/**  The camera is connected (a real one: its backend still lists it). */
+	cameraReady: boolean,
+	/**  The fingerprint reader is connected. */
+	scannerReady: boolean,
 	/**  Never provisioned: the setup screen is shown. */
 	setupNeeded: boolean,
 	/**

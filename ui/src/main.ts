@@ -225,6 +225,12 @@ async function refreshStatusBar(): Promise<void> {
   } catch {
     sync = null;
   }
+  try {
+    // The devices' names and whether they are connected (a reader pulled out shows at once).
+    state.status = await api.stationStatus();
+  } catch {
+    // Keep what was last known.
+  }
   const offline = sync?.problem?.kind === "offline";
   const link = !sync ? "unknown" : sync.phase === "paused" ? "paused" : offline ? "offline" : sync.problem ? "trouble" : "online";
   const linkText: Record<string, string> = {
@@ -246,11 +252,31 @@ async function refreshStatusBar(): Promise<void> {
       { id: "status-outbox" },
       sync ? t("Outbox: {count} waiting", { count: sync.backlogPackets }) : "",
     ),
-    el(
+    devicesStatus(),
+  );
+}
+
+/** The camera and reader in use, each marked when it is not connected. */
+function devicesStatus(): HTMLElement {
+  const status = state.status;
+  const device = (name: string | undefined, ready: boolean | undefined, which: string): HTMLElement => {
+    const gone = name !== undefined && ready === false;
+    return el(
       "span",
-      { id: "status-devices" },
-      t("Camera: {camera} · Reader: {reader}", { camera: state.status?.camera ?? "—", reader: state.status?.scanner ?? "—" }),
-    ),
+      { id: `status-${which}`, class: gone ? "device-gone" : "", "data-ready": String(!gone) },
+      gone ? t("{device} — not connected", { device: name }) : (name ?? "—"),
+    );
+  };
+  return el(
+    "span",
+    { id: "status-devices" },
+    t("Camera:"),
+    " ",
+    device(status?.camera, status?.cameraReady, "camera"),
+    " · ",
+    t("Reader:"),
+    " ",
+    device(status?.scanner, status?.scannerReady, "scanner"),
   );
 }
 

@@ -66,6 +66,11 @@ impl SimulatedCamera {
     pub fn set_unplugged(&self, unplugged: bool) {
         self.inner.faults.set_unplugged(unplugged);
     }
+
+    /// Whether the camera is unplugged.
+    pub fn is_unplugged(&self) -> bool {
+        self.inner.faults.is_unplugged()
+    }
 }
 
 impl Inner {

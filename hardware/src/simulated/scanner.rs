@@ -68,6 +68,11 @@ impl SimulatedScanner {
     pub fn set_unplugged(&self, unplugged: bool) {
         self.faults.set_unplugged(unplugged);
     }
+
+    /// Whether the reader is unplugged.
+    pub fn is_unplugged(&self) -> bool {
+        self.faults.is_unplugged()
+    }
 }
 
 impl FingerprintScanner for SimulatedScanner {
