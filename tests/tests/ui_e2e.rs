@@ -1169,6 +1169,51 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     assert_eq!(json["verdict"], "fail");
     assert_eq!(json["drill"], "CameraBlack");
 
+    // A practice drill pulls the reader out for the length of a self-test run: the status bar
+    // marks it not connected while it is out, the self-test names it, and once the run ends
+    // (every drill with it) the reader is shown connected again.
+    technician
+        .choose("#selftest-drill", "reader-unplugged")
+        .await;
+    technician.click("#selftest-run").await;
+    technician
+        .wait_until(
+            "the status bar marks the reader not connected",
+            Duration::from_secs(60),
+            async |o| o.count("#status-scanner[data-ready='false']").await == 1,
+        )
+        .await;
+    assert!(
+        technician
+            .text("#status-scanner")
+            .await
+            .ends_with("not connected"),
+        "the status bar says the reader is not connected"
+    );
+    assert_eq!(
+        technician.count("#status-camera[data-ready='true']").await,
+        1,
+        "the camera is still shown connected"
+    );
+    technician
+        .wait_until(
+            "the self-test with the reader out names the reader",
+            Duration::from_secs(90),
+            async |o| {
+                o.count("[data-section='reader'][data-verdict='fail']")
+                    .await
+                    == 1
+            },
+        )
+        .await;
+    technician
+        .wait_until(
+            "the reader is shown connected again",
+            Duration::from_secs(20),
+            async |o| o.count("#status-scanner[data-ready='true']").await == 1,
+        )
+        .await;
+
     // The technician changes the station passphrase in the settings (no accounts there: only
     // the administrator manages those).
     technician.click("#open-settings").await;
@@ -1280,6 +1325,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "selftest.devices",
             "selftest.exported",
             "selftest.exported",
+            "selftest.run",
+            "selftest.devices",
             "settings.passphrase_changed",
         ],
         "every officer action in the app leaves an audit entry, in order"
