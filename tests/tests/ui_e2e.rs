@@ -177,7 +177,16 @@ impl Officer {
             .unwrap_or_default()
     }
 
+    /// The text of the element matching `css`, found again when the UI redraws it between
+    /// finding and reading it (a stale element: the toast and the status bar are replaced, not
+    /// edited).
     async fn text(&self, css: &str) -> String {
+        for _ in 0..5 {
+            if let Ok(text) = self.find(css).await.text().await {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         self.find(css).await.text().await.expect("element text")
     }
 
