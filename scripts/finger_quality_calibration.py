@@ -197,7 +197,6 @@ def main():
         rows, _ = corpus(args.keep or scratch, args.seeds, 1)
     failed = [row for row in rows if row["failed"]]
 
-
     def rho(subset):
         return spearman([float(r["score"]) for r in subset], [float(r["nfiq2"]) for r in subset])
 

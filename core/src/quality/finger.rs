@@ -15,8 +15,8 @@
 //! module does the same with its own features: an ensemble of 50 small regression trees
 //! (`finger_model.rs`, generated) fitted to NFIQ 2's scores on synthetic prints and their
 //! degraded versions, none of which are in the set the result is measured on
-//! (`scripts/finger_quality_calibration.py`, figures in `docs/benchmarks.md`). The actionable feedback follows NFIQ 2's: an empty or uniform image,
-//! too little foreground, too few minutiae.
+//! (`scripts/finger_quality_calibration.py`, figures in `docs/benchmarks.md`). The actionable
+//! feedback follows NFIQ 2's: an empty or uniform image, too little foreground, too few minutiae.
 
 use std::f32::consts::PI;
 
