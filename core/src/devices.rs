@@ -1,7 +1,7 @@
 //! The station's devices: which backends are enabled, what they found, and the technicians'
 //! self-test over all of them. The CLI (`station devices`) and the app share this.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -236,27 +236,55 @@ impl Chosen {
         }
     }
 
-    /// Whether a real device is in use (one whose presence [`watch`](Self::watch) follows).
-    pub fn any_real(&self) -> bool {
-        self.simulated.camera.is_none() || self.simulated.scanner.is_none()
-    }
-
-    /// Keeps [`readiness`](Self::readiness) current for real devices: the backends are asked
-    /// for their devices again every `every`, until the returned handle is dropped.
-    pub fn watch(&self, every: Duration) -> hardware::registry::Watch {
-        self.registry.watch(every)
+    /// The devices to use now, as of the registry's last look: a real camera or reader the
+    /// backends list takes the place of a simulated one in use, or of a real one they no longer
+    /// list (unplugged, or back under a new id). `None` when nothing changes, including when
+    /// what is listed does not open.
+    pub fn with_connected_devices(&self) -> Option<Self> {
+        let listed = self.registry.devices();
+        let missing = |info: DeviceInfo| !listed.iter().any(|d| same_device(d, &info));
+        let candidates = |kind: DeviceKind| listed.iter().filter(move |d| d.kind == kind);
+        let camera = (self.simulated.camera.is_some() || missing(self.camera.info()))
+            .then(|| {
+                candidates(DeviceKind::Camera).find_map(|device| {
+                    self.registry
+                        .open_camera(device)
+                        .map_err(|error| tracing::debug!(%error, "a camera listed did not open"))
+                        .ok()
+                })
+            })
+            .flatten();
+        let scanner = (self.simulated.scanner.is_some() || missing(self.scanner.info()))
+            .then(|| {
+                candidates(DeviceKind::FingerprintReader).find_map(|device| {
+                    self.registry
+                        .open_reader(device)
+                        .map_err(|error| tracing::debug!(%error, "a reader listed did not open"))
+                        .ok()
+                })
+            })
+            .flatten();
+        if camera.is_none() && scanner.is_none() {
+            return None;
+        }
+        let mut next = self.clone();
+        if let Some(camera) = camera {
+            next.camera = Arc::from(camera);
+            next.simulated.camera = None;
+        }
+        if let Some(scanner) = scanner {
+            next.scanner = Arc::from(scanner);
+            next.simulated.scanner = None;
+        }
+        Some(next)
     }
 
     /// Whether the devices in use are connected: a simulated one unless it is unplugged (a
     /// drill), a real one while its backend still lists it (as of the last look, see
-    /// [`watch`](Self::watch)).
+    /// [`InUse::watch`]).
     pub fn readiness(&self) -> Readiness {
         let listed = self.registry.devices();
-        let present = |info: DeviceInfo| {
-            listed
-                .iter()
-                .any(|d| d.id == info.id && d.backend == info.backend && d.kind == info.kind)
-        };
+        let present = |info: DeviceInfo| listed.iter().any(|d| same_device(d, &info));
         Readiness {
             camera: match &self.simulated.camera {
                 Some(camera) => !camera.is_unplugged(),
@@ -267,6 +295,65 @@ impl Chosen {
                 None => present(self.scanner.info()),
             },
         }
+    }
+}
+
+/// Whether `a` and `b` name the same device of the same backend.
+fn same_device(a: &DeviceInfo, b: &DeviceInfo) -> bool {
+    a.id == b.id && a.backend == b.backend && a.kind == b.kind
+}
+
+/// The camera and reader the app uses, shared by its commands; a camera or reader connected
+/// after start is taken up by [`watch`](Self::watch) (see [`Chosen::with_connected_devices`]).
+/// A capture already running keeps the device it started on.
+#[derive(Clone)]
+pub struct InUse(Arc<RwLock<Chosen>>);
+
+impl InUse {
+    /// Starts with `chosen`.
+    pub fn new(chosen: Chosen) -> Self {
+        Self(Arc::new(RwLock::new(chosen)))
+    }
+
+    /// The devices in use now.
+    pub fn current(&self) -> Chosen {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Asks the backends for their devices again and takes up those connected in place of a
+    /// simulated device or one gone. Returns the names of the devices taken up.
+    pub fn look_again(&self) -> Vec<String> {
+        let current = self.current();
+        current.registry.refresh();
+        let Some(next) = current.with_connected_devices() else {
+            return Vec::new();
+        };
+        let mut taken_up = Vec::new();
+        if !Arc::ptr_eq(&next.camera, &current.camera) {
+            taken_up.push(next.camera.info().name);
+        }
+        if !Arc::ptr_eq(&next.scanner, &current.scanner) {
+            taken_up.push(next.scanner.info().name);
+        }
+        tracing::info!(devices = ?taken_up, "devices connected after start taken up");
+        // Only the watch thread replaces the devices, so `current` is still what is in use.
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = next;
+        taken_up
+    }
+
+    /// Keeps [`look_again`](Self::look_again)ing every `every` until the returned handle is
+    /// dropped; `None` when no backend is enabled, so nothing could ever be found.
+    pub fn watch(&self, every: Duration) -> Option<hardware::registry::Watch> {
+        if !self.current().registry.has_backends() {
+            return None;
+        }
+        let in_use = self.clone();
+        Some(hardware::registry::Watch::every(every, move || {
+            in_use.look_again();
+        }))
     }
 }
 
@@ -437,6 +524,70 @@ mod tests {
         assert!(!chosen.readiness().camera);
         chosen.simulated.end_drills();
         assert_eq!(chosen.readiness(), both);
+    }
+
+    #[test]
+    fn a_reader_plugged_in_after_start_is_taken_up_in_place_of_the_simulated_one() {
+        // The app started while no reader was plugged in (the simulated host stands in for a
+        // real backend, as above), so it enrolls with a simulated reader.
+        let host = Arc::new(SimulatedHost::new(1));
+        host.set_present(DeviceKind::FingerprintReader, false);
+        let registry = Arc::new(DeviceRegistry::new(vec![host.clone() as Arc<dyn Host>]));
+        registry.refresh();
+        let listed = registry.devices();
+        let camera_info = listed
+            .iter()
+            .find(|d| d.kind == DeviceKind::Camera)
+            .expect("camera listed");
+        let fallback = Arc::new(hardware::simulated::SimulatedScanner::new(7));
+        let in_use = InUse::new(Chosen {
+            camera: Arc::from(registry.open_camera(camera_info).expect("camera")),
+            scanner: fallback.clone(),
+            simulated: Simulated {
+                camera: None,
+                scanner: Some(fallback),
+            },
+            registry: Arc::clone(&registry),
+        });
+        let before = in_use.current();
+        assert!(in_use.look_again().is_empty(), "no reader yet");
+        assert!(Arc::ptr_eq(&in_use.current().scanner, &before.scanner));
+
+        host.set_present(DeviceKind::FingerprintReader, true);
+        let taken_up = in_use.look_again();
+        let now = in_use.current();
+        assert_eq!(taken_up, vec![now.scanner.info().name]);
+        assert_eq!(
+            now.scanner.info().id,
+            "simulated-scanner-1",
+            "the plugged-in reader"
+        );
+        assert!(
+            Arc::ptr_eq(&now.camera, &before.camera),
+            "the camera in use stays"
+        );
+        assert!(
+            now.simulated.drill(Drill::ReaderUnplugged).is_err(),
+            "drills no longer reach the reader"
+        );
+        assert!(in_use.look_again().is_empty(), "taken up once");
+
+        // Pulled out again: marked, and kept (there is nothing to take its place); back under
+        // its id, ready again with the same handle.
+        host.set_present(DeviceKind::FingerprintReader, false);
+        assert!(in_use.look_again().is_empty());
+        assert!(!in_use.current().readiness().scanner);
+        host.set_present(DeviceKind::FingerprintReader, true);
+        assert!(in_use.look_again().is_empty());
+        assert!(in_use.current().readiness().scanner);
+        assert!(Arc::ptr_eq(&in_use.current().scanner, &now.scanner));
+    }
+
+    #[test]
+    fn the_fallback_devices_have_nothing_to_watch() {
+        assert!(InUse::new(Chosen::simulated(1))
+            .watch(Duration::from_secs(3))
+            .is_none());
     }
 
     #[test]

@@ -166,31 +166,47 @@ impl DeviceRegistry {
         self.host(device.backend)?.open_reader(&device.id)
     }
 
+    /// Whether any backend is enabled (a registry without one never lists a device).
+    pub fn has_backends(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
     /// Refreshes every `every` on a thread of its own until the returned handle is dropped.
     pub fn watch(self: &Arc<Self>, every: Duration) -> Watch {
-        let (stop, stopped) = mpsc::channel::<()>();
         let registry = Arc::clone(self);
+        Watch::every(every, move || {
+            registry.refresh();
+        })
+    }
+}
+
+/// Keeps a thread looking at the devices periodically ([`DeviceRegistry::watch`],
+/// [`Watch::every`]); dropping it stops the thread.
+pub struct Watch {
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watch {
+    /// Runs `look` now and then every `every` on a thread of its own until the returned handle
+    /// is dropped.
+    pub fn every(every: Duration, mut look: impl FnMut() + Send + 'static) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("device-watch".into())
             .spawn(move || loop {
-                registry.refresh();
+                look();
                 match stopped.recv_timeout(every) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
                     _ => break,
                 }
             })
             .ok();
-        Watch {
+        Self {
             stop: Some(stop),
             thread,
         }
     }
-}
-
-/// Keeps a [`DeviceRegistry::watch`] thread running; dropping it stops the thread.
-pub struct Watch {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Drop for Watch {

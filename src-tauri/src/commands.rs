@@ -90,6 +90,7 @@ pub async fn station_status(
     devices: State<'_, Devices>,
 ) -> Result<StationStatusView, CommandError> {
     let config = station.config();
+    let devices = devices.current();
     let ready = devices.readiness();
     Ok(StationStatusView {
         provisioned: config.is_some(),
@@ -204,7 +205,7 @@ pub async fn start_enrollment(
     )?;
     draft.reset();
     // A reader that chains its captures (SBI) starts the new applicant's chain.
-    devices.scanner.begin_enrollment();
+    devices.current().scanner.begin_enrollment();
     drafts::discard(&station, &officer.username)
         .map_err(|error| CommandError::new("draft_not_saved", error.to_string()))?;
     Ok(())
@@ -328,7 +329,7 @@ pub async fn capture_face(
 ) -> Result<ImageView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
-    let (camera, draft) = (devices.camera.clone(), draft.inner().clone());
+    let (camera, draft) = (devices.current().camera.clone(), draft.inner().clone());
     off_main_thread(move || {
         let mut saved = draft.lock();
         let outcome = saved
@@ -369,7 +370,7 @@ pub async fn face_live(
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
     let (camera, draft, stop) = (
-        devices.camera.clone(),
+        devices.current().camera.clone(),
         draft.inner().clone(),
         live.0.clone(),
     );
@@ -439,7 +440,7 @@ pub async fn capture_set(
 ) -> Result<SetView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
-    let (scanner, draft) = (devices.scanner.clone(), draft.inner().clone());
+    let (scanner, draft) = (devices.current().scanner.clone(), draft.inner().clone());
     off_main_thread(move || {
         capture_and_keep(
             &station,
@@ -474,7 +475,7 @@ pub async fn fingers_live(
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
     let (scanner, draft, live) = (
-        devices.scanner.clone(),
+        devices.current().scanner.clone(),
         draft.inner().clone(),
         live.inner().clone(),
     );
@@ -760,6 +761,7 @@ pub async fn run_selftest(
 ) -> Result<TechnicianReport, CommandError> {
     let technician = session.act(Permission::RunSelfTests)?;
     let station = station.get()?;
+    let devices = devices.current();
     let (camera, scanner, simulated) = (
         devices.camera.clone(),
         devices.scanner.clone(),
@@ -856,7 +858,7 @@ pub async fn run_selftest(
     })
     .await;
     // Whatever happened, no drill outlives the run.
-    devices.simulated.end_drills();
+    simulated.end_drills();
     let report = report?;
     *last
         .0
@@ -964,7 +966,7 @@ pub async fn take_exception_photo(
 ) -> Result<ImageView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
-    let (camera, draft) = (devices.camera.clone(), draft.inner().clone());
+    let (camera, draft) = (devices.current().camera.clone(), draft.inner().clone());
     off_main_thread(move || {
         let mut saved = draft.lock();
         let view = saved

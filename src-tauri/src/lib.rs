@@ -140,7 +140,7 @@ pub fn run() {
     tracing::info!(data_dir = %data_dir.display(), "starting the enrollment station");
     let app_state = state::AppState::open(&data_dir);
     for drill in drills_from(std::env::args().skip(1)) {
-        if let Err(error) = app_state.devices().simulated.drill(drill) {
+        if let Err(error) = app_state.devices().current().simulated.drill(drill) {
             tracing::warn!(%error, "drill not applied");
         }
     }

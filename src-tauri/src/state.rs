@@ -113,15 +113,16 @@ impl StationSlot {
     }
 }
 
-/// The capture devices in use; those that are simulated are where the technician's self-test
-/// may run a drill.
-pub type Devices = station_core::devices::Chosen;
+/// The capture devices in use (`current()`); those that are simulated are where the
+/// technician's self-test may run a drill.
+pub type Devices = station_core::devices::InUse;
 
-/// While a real device is in use: its backend is asked every few seconds whether it is still
-/// there, for the status bar. Dropping it stops the look.
+/// The backends are asked every few seconds which devices they have: a real device in use that
+/// is gone is marked in the status bar, and one plugged in after start takes the place of a
+/// simulated or vanished one. Dropping it stops the look.
 pub struct DeviceWatch(#[allow(dead_code)] Option<hardware::registry::Watch>);
 
-/// How often a real device's backend is asked whether the device is still there.
+/// How often the backends are asked for their devices.
 const DEVICE_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The technician's last self-test report, for export.
@@ -319,17 +320,17 @@ impl AppState {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(1);
-        let devices =
+        let chosen =
             station_core::devices::choose(&device_options(), seed).unwrap_or_else(|error| {
                 tracing::warn!(%error, "device setup failed; using the simulated devices");
-                Devices::simulated(seed)
+                station_core::devices::Chosen::simulated(seed)
             });
         Self {
             station: StationSlot {
                 paths,
                 state: Mutex::new(state),
             },
-            devices,
+            devices: Devices::new(chosen),
         }
     }
 
@@ -358,11 +359,7 @@ impl AppState {
         if open {
             start_retention(app);
         }
-        let watch = self
-            .devices
-            .any_real()
-            .then(|| self.devices.watch(DEVICE_LOOK_EVERY));
-        app.manage(DeviceWatch(watch));
+        app.manage(DeviceWatch(self.devices.watch(DEVICE_LOOK_EVERY)));
         app.manage(self.devices);
         app.manage(Session::default());
         app.manage(DraftSlot::default());
