@@ -243,24 +243,17 @@ impl Chosen {
     pub fn with_connected_devices(&self) -> Option<Self> {
         let listed = self.registry.devices();
         let missing = |info: DeviceInfo| !listed.iter().any(|d| same_device(d, &info));
-        let candidates = |kind: DeviceKind| listed.iter().filter(move |d| d.kind == kind);
         let camera = (self.simulated.camera.is_some() || missing(self.camera.info()))
             .then(|| {
-                candidates(DeviceKind::Camera).find_map(|device| {
-                    self.registry
-                        .open_camera(device)
-                        .map_err(|error| tracing::debug!(%error, "a camera listed did not open"))
-                        .ok()
+                first_opening(&listed, DeviceKind::Camera, |d| {
+                    self.registry.open_camera(d)
                 })
             })
             .flatten();
         let scanner = (self.simulated.scanner.is_some() || missing(self.scanner.info()))
             .then(|| {
-                candidates(DeviceKind::FingerprintReader).find_map(|device| {
-                    self.registry
-                        .open_reader(device)
-                        .map_err(|error| tracing::debug!(%error, "a reader listed did not open"))
-                        .ok()
+                first_opening(&listed, DeviceKind::FingerprintReader, |d| {
+                    self.registry.open_reader(d)
                 })
             })
             .flatten();
@@ -296,6 +289,19 @@ impl Chosen {
             },
         }
     }
+}
+
+/// The first of the `listed` devices of `kind` that `open` opens.
+fn first_opening<T>(
+    listed: &[DeviceInfo],
+    kind: DeviceKind,
+    open: impl Fn(&DeviceInfo) -> Result<T, hardware::DeviceError>,
+) -> Option<T> {
+    listed.iter().filter(|d| d.kind == kind).find_map(|device| {
+        open(device)
+            .map_err(|error| tracing::debug!(%error, device = %device.name, "it did not open"))
+            .ok()
+    })
 }
 
 /// Whether `a` and `b` name the same device of the same backend.
@@ -432,29 +438,27 @@ pub fn choose(options: &DeviceOptions, seed: u64) -> anyhow::Result<Chosen> {
     let devices = Devices::new(&real)?;
     let found = devices.list();
     let mut simulated = Simulated::default();
-    let camera = found
-        .iter()
-        .filter(|device| device.kind == DeviceKind::Camera)
-        .find_map(|device| devices.registry.open_camera(device).ok())
-        .map(Arc::from)
-        .unwrap_or_else(|| {
-            let (width, height) = options.simulated_camera_size.unwrap_or((640, 480));
-            let camera = Arc::new(hardware::simulated::SimulatedCamera::with_resolution(
-                seed, width, height,
-            ));
-            simulated.camera = Some(Arc::clone(&camera));
-            camera as Arc<dyn hardware::Camera>
-        });
-    let scanner = found
-        .iter()
-        .filter(|device| device.kind == DeviceKind::FingerprintReader)
-        .find_map(|device| devices.registry.open_reader(device).ok())
-        .map(Arc::from)
-        .unwrap_or_else(|| {
-            let scanner = Arc::new(hardware::simulated::SimulatedScanner::new(seed));
-            simulated.scanner = Some(Arc::clone(&scanner));
-            scanner as Arc<dyn hardware::FingerprintScanner>
-        });
+    let camera = first_opening(&found, DeviceKind::Camera, |d| {
+        devices.registry.open_camera(d)
+    })
+    .map(Arc::from)
+    .unwrap_or_else(|| {
+        let (width, height) = options.simulated_camera_size.unwrap_or((640, 480));
+        let camera = Arc::new(hardware::simulated::SimulatedCamera::with_resolution(
+            seed, width, height,
+        ));
+        simulated.camera = Some(Arc::clone(&camera));
+        camera as Arc<dyn hardware::Camera>
+    });
+    let scanner = first_opening(&found, DeviceKind::FingerprintReader, |d| {
+        devices.registry.open_reader(d)
+    })
+    .map(Arc::from)
+    .unwrap_or_else(|| {
+        let scanner = Arc::new(hardware::simulated::SimulatedScanner::new(seed));
+        simulated.scanner = Some(Arc::clone(&scanner));
+        scanner as Arc<dyn hardware::FingerprintScanner>
+    });
     tracing::info!(
         camera = %camera.info().name,
         scanner = %scanner.info().name,
