@@ -1,5 +1,6 @@
 //! `station devices`: the technician's self-test over the simulated devices and a simulated SBI
-//! device service running as its own process.
+//! device service running as its own process; and the app's devices in use taking up an SBI
+//! service that starts answering after start-up.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -179,4 +180,65 @@ fn the_device_self_test_covers_simulated_devices_and_an_sbi_service_and_names_fo
         .as_str()
         .unwrap_or_default();
     assert!(reason.contains("not registered"), "{reason}");
+}
+
+#[test]
+fn an_sbi_service_that_answers_only_after_start_up_is_taken_up_in_place_of_the_simulated_devices() {
+    use hardware::{DeviceKind, FingerPosition};
+    use station_core::devices::{choose, DeviceOptions, Drill, InUse};
+
+    let sim = sbi_sim::SbiSim::start(sbi_sim::SimOptions::default()).expect("sbi-sim starts");
+    let port = sim.port();
+    let dir = temp_dir();
+    let ca = dir.path().join("sbi-provider.pem");
+    std::fs::write(&ca, sim.ca_pem()).expect("CA written");
+    // The service does not answer discovery yet (a reader not plugged in, a service still
+    // starting): the station starts with the simulated devices.
+    sbi_admin(port, r#"{"delay_ms": {"MOSIPDISC": 5000}}"#);
+    let options = DeviceOptions {
+        sbi: true,
+        sbi_trust: vec![ca],
+        sbi_ports: Some(port..=port),
+        webcam: false,
+        libfprint: false,
+        ..DeviceOptions::default()
+    };
+    let in_use = InUse::new(choose(&options, 1).expect("devices chosen"));
+    let at_start = in_use.current();
+    assert_eq!(at_start.camera.info().backend, "simulated");
+    assert_eq!(at_start.scanner.info().backend, "simulated");
+    assert!(in_use.look_again().is_empty(), "still nothing answers");
+
+    // It answers now: at the next look the SBI face camera and slap reader are in use.
+    sbi_admin(port, r#"{"delay_ms": {}}"#);
+    let taken_up = in_use.look_again();
+    let now = in_use.current();
+    assert_eq!(
+        taken_up.len(),
+        2,
+        "camera and reader taken up: {taken_up:?}"
+    );
+    for (kind, info) in [
+        (DeviceKind::Camera, now.camera.info()),
+        (DeviceKind::FingerprintReader, now.scanner.info()),
+    ] {
+        assert_eq!((info.backend, info.kind), ("sbi", kind));
+        assert!(info.id.starts_with(&format!("{port}:")), "ours: {info:?}");
+    }
+    let print = now
+        .scanner
+        .capture(FingerPosition::RightIndex)
+        .expect("the SBI reader captures");
+    assert!(print.width() > 0 && print.height() > 0);
+    assert!(
+        now.simulated.drill(Drill::ReaderUnplugged).is_err(),
+        "drills never touch a real device"
+    );
+    assert!(in_use.look_again().is_empty(), "taken up once");
+
+    // The service goes away: both are marked, and nothing takes their place.
+    drop(sim);
+    assert!(in_use.look_again().is_empty());
+    let ready = in_use.current().readiness();
+    assert!(!ready.camera && !ready.scanner, "{ready:?}");
 }
