@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything, starts a local central server, provisions the station against it on the
-# first run, and opens the desktop app: with the webcam and fingerprint reader it finds, else
-# the simulated camera and the simulated SBI fingerprint service (sbi-sim).
+# first run, and opens the desktop app: with the webcam and fingerprint reader it finds; without
+# a reader it starts the simulated SBI device service (sbi-sim), whose slap reader (and face
+# camera, when there is no webcam) the app then uses.
 #   ENROLLMENT_DATA_DIR      where the server and station keep their data (default .station-data)
 #   ENROLLMENT_SERVER_LISTEN address of the local server (default 127.0.0.1:8750)
 set -euo pipefail
