@@ -242,21 +242,21 @@ impl Chosen {
     /// what is listed does not open.
     pub fn with_connected_devices(&self) -> Option<Self> {
         let listed = self.registry.devices();
-        let missing = |info: DeviceInfo| !listed.iter().any(|d| same_device(d, &info));
-        let camera = (self.simulated.camera.is_some() || missing(self.camera.info()))
+        let camera = (self.simulated.camera.is_some() || !is_listed(&listed, &self.camera.info()))
             .then(|| {
                 first_opening(&listed, DeviceKind::Camera, |d| {
                     self.registry.open_camera(d)
                 })
             })
             .flatten();
-        let scanner = (self.simulated.scanner.is_some() || missing(self.scanner.info()))
-            .then(|| {
-                first_opening(&listed, DeviceKind::FingerprintReader, |d| {
-                    self.registry.open_reader(d)
-                })
+        let scanner = (self.simulated.scanner.is_some()
+            || !is_listed(&listed, &self.scanner.info()))
+        .then(|| {
+            first_opening(&listed, DeviceKind::FingerprintReader, |d| {
+                self.registry.open_reader(d)
             })
-            .flatten();
+        })
+        .flatten();
         if camera.is_none() && scanner.is_none() {
             return None;
         }
@@ -277,15 +277,14 @@ impl Chosen {
     /// [`InUse::watch`]).
     pub fn readiness(&self) -> Readiness {
         let listed = self.registry.devices();
-        let present = |info: DeviceInfo| listed.iter().any(|d| same_device(d, &info));
         Readiness {
             camera: match &self.simulated.camera {
                 Some(camera) => !camera.is_unplugged(),
-                None => present(self.camera.info()),
+                None => is_listed(&listed, &self.camera.info()),
             },
             scanner: match &self.simulated.scanner {
                 Some(scanner) => !scanner.is_unplugged(),
-                None => present(self.scanner.info()),
+                None => is_listed(&listed, &self.scanner.info()),
             },
         }
     }
@@ -304,9 +303,11 @@ fn first_opening<T>(
     })
 }
 
-/// Whether `a` and `b` name the same device of the same backend.
-fn same_device(a: &DeviceInfo, b: &DeviceInfo) -> bool {
-    a.id == b.id && a.backend == b.backend && a.kind == b.kind
+/// Whether `listed` has `device` (the same id, backend and kind).
+fn is_listed(listed: &[DeviceInfo], device: &DeviceInfo) -> bool {
+    listed
+        .iter()
+        .any(|d| d.id == device.id && d.backend == device.backend && d.kind == device.kind)
 }
 
 /// The camera and reader the app uses, shared by its commands; a camera or reader connected

@@ -329,7 +329,7 @@ pub async fn capture_face(
 ) -> Result<ImageView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
-    let (camera, draft) = (devices.current().camera.clone(), draft.inner().clone());
+    let (camera, draft) = (devices.current().camera, draft.inner().clone());
     off_main_thread(move || {
         let mut saved = draft.lock();
         let outcome = saved
@@ -370,7 +370,7 @@ pub async fn face_live(
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
     let (camera, draft, stop) = (
-        devices.current().camera.clone(),
+        devices.current().camera,
         draft.inner().clone(),
         live.0.clone(),
     );
@@ -440,7 +440,7 @@ pub async fn capture_set(
 ) -> Result<SetView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
-    let (scanner, draft) = (devices.current().scanner.clone(), draft.inner().clone());
+    let (scanner, draft) = (devices.current().scanner, draft.inner().clone());
     off_main_thread(move || {
         capture_and_keep(
             &station,
@@ -475,7 +475,7 @@ pub async fn fingers_live(
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
     let (scanner, draft, live) = (
-        devices.current().scanner.clone(),
+        devices.current().scanner,
         draft.inner().clone(),
         live.inner().clone(),
     );
@@ -762,11 +762,7 @@ pub async fn run_selftest(
     let technician = session.act(Permission::RunSelfTests)?;
     let station = station.get()?;
     let devices = devices.current();
-    let (camera, scanner, simulated) = (
-        devices.camera.clone(),
-        devices.scanner.clone(),
-        devices.simulated.clone(),
-    );
+    let (camera, scanner, simulated) = (devices.camera, devices.scanner, devices.simulated);
     if let Some(drill) = drill {
         simulated
             .drill(drill)
@@ -966,7 +962,7 @@ pub async fn take_exception_photo(
 ) -> Result<ImageView, CommandError> {
     let officer = session.act(Permission::Enroll)?;
     let station = station.get()?;
-    let (camera, draft) = (devices.current().camera.clone(), draft.inner().clone());
+    let (camera, draft) = (devices.current().camera, draft.inner().clone());
     off_main_thread(move || {
         let mut saved = draft.lock();
         let view = saved
