@@ -52,8 +52,9 @@ export STATION_PASSPHRASE_FILE="$data/station-passphrase.txt"
 if [ ! -f "$data/station/station.json" ]; then
   say "Provisioning this station against the local server (first run only)"
   token=$("$bin/enrollment-server" --data-dir "$data/server" issue-token)
-  "$bin/station" --data-dir "$data/station" provision --server "http://$listen" --token "$token" \
-    --name "Demo station on $(hostname)"
+  # The code goes in the environment: a command line is visible to every local user (ps).
+  STATION_PROVISIONING_TOKEN=$token "$bin/station" --data-dir "$data/station" \
+    provision --server "http://$listen" --name "Demo station on $(hostname)"
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   STATION_NEW_PASSWORD=$password "$bin/station" --data-dir "$data/station" \
     officer add officer --name "Demo Officer" --role officer

@@ -4,10 +4,14 @@
 //!
 //! The decision and its audit entry are written in one transaction; the supervisor's comment is
 //! sealed under the station's data key (it may name the applicant). The audit entry travels to
-//! the server in the audit excerpt of the next packet sealed.
+//! the server in the audit excerpt of the next packet sealed. An approval is also signed with
+//! the station's key ([`protocol::approval`]) and sent with the packet: the server refuses a
+//! flagged packet without one, so a row edited in the database approves nothing. Nobody
+//! approves an enrollment they captured.
 
+use protocol::approval::{Approval, SignedApproval};
 use protocol::content::{BiometricBytes, FingerPosition};
-use protocol::packet::SealedPacket;
+use protocol::packet::{sha256_hex, SealedPacket};
 
 use crate::audit::{self, AuditEvent};
 use crate::clock::{rfc3339, Clock};
@@ -29,6 +33,9 @@ pub enum ApprovalError {
     /// A refusal needs a reason.
     #[error("say why the enrollment is refused")]
     MissingComment,
+    /// The supervisor captured this enrollment.
+    #[error("you captured this enrollment yourself: another supervisor must decide on it")]
+    OwnEnrollment,
     /// The database failed; nothing was written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -129,10 +136,41 @@ pub fn decide(
     if decision == Decision::Refuse && comment.is_empty() {
         return Err(ApprovalError::MissingComment);
     }
+    let store = station.store();
+    if !store
+        .awaiting_approval()?
+        .iter()
+        .any(|(waiting, _)| waiting == id)
+    {
+        return Err(ApprovalError::NotAwaiting(id.to_owned()));
+    }
+    let packet = store.outbox_packet(id)?;
+    let manifest = SealedPacket::parse(&packet)
+        .map_err(|e| StoreError::Corrupt(format!("outbox packet {id}: {e}")))?
+        .manifest()
+        .clone();
+    if manifest
+        .officer_id
+        .eq_ignore_ascii_case(&supervisor.username)
+    {
+        return Err(ApprovalError::OwnEnrollment);
+    }
     let sealed_note = station
         .data_key()
         .seal(&format!("approval:{id}"), comment.as_bytes())?;
     let at = rfc3339(clock.now());
+    let proof = (decision == Decision::Approve).then(|| {
+        let approval = Approval {
+            packet_id: manifest.packet_id,
+            packet_sha256: sha256_hex(&packet),
+            capturing_officer: manifest.officer_id.clone(),
+            supervisor: supervisor.username.clone(),
+            decided_at: at.clone(),
+            comment_sha256: sha256_hex(comment.as_bytes()),
+        };
+        serde_json::to_string(&SignedApproval::sign(&approval, station.signing_key()))
+            .unwrap_or_default()
+    });
     let (action, detail) = match decision {
         Decision::Approve => ("enrollment.approved", "approved for upload by a supervisor"),
         Decision::Refuse => (
@@ -152,6 +190,7 @@ pub fn decide(
         decision == Decision::Approve,
         &supervisor.username,
         &sealed_note,
+        proof.as_deref(),
         &at,
         &|last| audit::next_entry(signer, &event, &at, last),
     )?;
@@ -349,6 +388,64 @@ mod tests {
             Some("finger is visible in the photo; recapture")
         );
         assert!(awaiting(&station, &supervisor).expect("queue").is_empty());
+    }
+
+    #[test]
+    fn a_supervisor_cannot_approve_an_enrollment_they_captured() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = crate::station::test_station(dir.path());
+        let supervisor = account(&station, "sari", Role::Supervisor);
+        let id = submit_with_exception(&station, &supervisor);
+        let own = decide(
+            &station,
+            &supervisor,
+            &id,
+            Decision::Approve,
+            "ok",
+            &SystemClock,
+        );
+        assert!(matches!(own, Err(ApprovalError::OwnEnrollment)), "{own:?}");
+        assert!(pending_ids(&station).is_empty(), "still held");
+        assert_eq!(awaiting(&station, &supervisor).expect("queue").len(), 1);
+    }
+
+    #[test]
+    fn an_approval_carries_a_station_signed_proof_the_server_checks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = crate::station::test_station(dir.path());
+        let officer = account(&station, "budi", Role::Officer);
+        let supervisor = account(&station, "sari", Role::Supervisor);
+        let id = submit_with_exception(&station, &officer);
+        decide(
+            &station,
+            &supervisor,
+            &id,
+            Decision::Approve,
+            "checked",
+            &SystemClock,
+        )
+        .expect("approve");
+        let pending = station.store().pending_packets(10).expect("pending");
+        let proof: SignedApproval =
+            serde_json::from_str(pending[0].approval_proof.as_deref().expect("a proof"))
+                .expect("json");
+        let sealed = SealedPacket::parse(&pending[0].packet).expect("packet");
+        let approval = proof
+            .verify(&station.public_key(), sealed.manifest(), &pending[0].sha256)
+            .expect("the server accepts it");
+        assert_eq!(
+            (
+                approval.supervisor.as_str(),
+                approval.capturing_officer.as_str()
+            ),
+            ("sari", "budi")
+        );
+        assert!(
+            proof
+                .verify(&station.public_key(), sealed.manifest(), &"00".repeat(32))
+                .is_err(),
+            "the proof names these bytes only"
+        );
     }
 
     #[test]

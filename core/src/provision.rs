@@ -1,18 +1,21 @@
 //! Registering a new station with the central server.
 //!
-//! The administrator issues a one-time token on the server; the station generates its signing
-//! key, sends the public half with the token, and receives its station id and the server's
-//! encryption key. Nothing is hard-coded in the source: every key comes from this exchange.
+//! The administrator issues a one-time provisioning code on the server; the station generates
+//! its signing key, sends the public half with a proof of the code (never the code itself), and
+//! receives its station id and the server's keys, signed by the server the code names (see
+//! [`protocol::registration`]). Nothing is hard-coded in the source: every key comes from this
+//! exchange, and nothing on the link can substitute its own.
 
 use std::time::Duration;
 
 use protocol::api::{
-    ApiError, ProvisioningToken, RegisterStationRequest, RegisterStationResponse, STATIONS_PATH,
+    ApiError, ProvisioningToken, RegisterStationRequest, RegisterStationResponse,
+    RegistrationError, STATIONS_PATH,
 };
 use protocol::keys::{KeyError, StationSigningKey};
 use protocol::random::SystemRandom;
 
-use crate::station::{write_private, StationConfig, StationPaths};
+use crate::station::{write_config, StationConfig, StationPaths};
 use crate::vault::{self, Passphrase, VaultError};
 
 /// Why provisioning failed.
@@ -44,6 +47,9 @@ pub enum ProvisionError {
     /// The server answered something that is not a registration.
     #[error("the server's answer is not a valid registration: {0}")]
     BadAnswer(String),
+    /// The answer does not come from the server the provisioning code names.
+    #[error("provisioning refused: {0}. Nothing was saved; check the server address and the code, and report this to the server's administrator")]
+    NotTheServer(#[from] RegistrationError),
     /// A file could not be written.
     #[error("cannot write the station files: {0}")]
     Io(#[from] std::io::Error),
@@ -94,9 +100,10 @@ pub async fn provision(
     }
     let base = normalize_server_url(server_url)?;
     let signing_key = StationSigningKey::generate(&SystemRandom)?;
+    let station_name = station_name.trim().to_owned();
     let request = RegisterStationRequest {
-        token,
-        station_name: station_name.trim().to_owned(),
+        token_proof: token.proof(&station_name, &signing_key.public_key()),
+        station_name,
         signing_public_key: signing_key.public_key(),
     };
     let client = reqwest::Client::builder()
@@ -135,6 +142,7 @@ pub async fn provision(
     }
     let answer: RegisterStationResponse =
         serde_json::from_slice(&body).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
+    let answer = token.check_answer(answer, &request.signing_public_key)?;
     let config = StationConfig {
         station_id: answer.station_id,
         station_name: request.station_name,
@@ -142,18 +150,13 @@ pub async fn provision(
         server_encryption_key: answer.server_encryption_key,
         server_receipt_key: answer.server_receipt_key,
         retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
+        seal: None,
     };
-    match protect {
-        NewVault::Passphrase(passphrase) => {
-            vault::create(&paths.vault(), passphrase, signing_key)?;
-        }
-        NewVault::Keyring => {
-            vault::create_in_keyring(&paths.vault(), signing_key)?;
-        }
-    }
-    let json =
-        serde_json::to_vec_pretty(&config).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
-    write_private(&paths.config(), &json)?;
+    let keys = match protect {
+        NewVault::Passphrase(passphrase) => vault::create(&paths.vault(), passphrase, signing_key)?,
+        NewVault::Keyring => vault::create_in_keyring(&paths.vault(), signing_key)?,
+    };
+    write_config(paths, &config, &keys.data_key)?;
     Ok(config)
 }
 
@@ -176,6 +179,12 @@ mod tests {
         assert!(normalize_server_url("127.0.0.1:8750").is_err());
     }
 
+    fn test_receipt_key() -> protocol::keys::StationPublicKey {
+        StationSigningKey::from_seed(&[3; 32])
+            .expect("key")
+            .public_key()
+    }
+
     #[tokio::test]
     async fn an_unreachable_server_leaves_the_station_unprovisioned() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -187,7 +196,7 @@ mod tests {
         let result = provision(
             &paths,
             &url,
-            ProvisioningToken::new("t".into()),
+            ProvisioningToken::issue(&"ab".repeat(24), &test_receipt_key()),
             "Desk 1",
             NewVault::Passphrase(&passphrase),
         )

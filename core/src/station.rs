@@ -1,7 +1,9 @@
 //! A provisioned station, opened from its data directory.
 //!
 //! ```text
-//! <data dir>/station.json        who the station is and which server it talks to (no secrets)
+//! <data dir>/station.json        who the station is and which server it talks to (no secrets),
+//!                                with a seal: AES-256-GCM under the data key of the rest of
+//!                                the file, checked at every unlock (see [`write_config`])
 //! <data dir>/keys/vault.json     the data key and the Ed25519 signing seed, sealed under the
 //!                                station passphrase (see [`crate::vault`]; mode 0600)
 //! <data dir>/station.db          SQLite: officers, enrollments (applicant fields encrypted),
@@ -123,6 +125,72 @@ pub struct StationConfig {
     /// [`crate::retention`]).
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// The rest of the file sealed under the data key, so that an edit (another server key, a
+    /// rewritten address) is detected at unlock. Set by [`write_config`]; `None` in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
+}
+
+/// The AEAD context of the configuration seal.
+const CONFIG_SEAL_CONTEXT: &str = "enrollment-station/station.json-v1";
+
+/// Writes `config` to `station.json` with its seal under `data_key` (atomically, mode 0600).
+///
+/// # Errors
+/// When randomness or the file fails.
+pub fn write_config(
+    paths: &StationPaths,
+    config: &StationConfig,
+    data_key: &DataKey,
+) -> std::io::Result<()> {
+    use base64::Engine;
+    let plain = StationConfig {
+        seal: None,
+        ..config.clone()
+    };
+    let json = serde_json::to_vec(&plain).map_err(std::io::Error::other)?;
+    let sealed = data_key
+        .seal(CONFIG_SEAL_CONTEXT, &json)
+        .map_err(std::io::Error::other)?;
+    let on_disk = StationConfig {
+        seal: Some(base64::engine::general_purpose::STANDARD.encode(sealed)),
+        ..plain
+    };
+    let json = serde_json::to_vec_pretty(&on_disk).map_err(std::io::Error::other)?;
+    write_private(&paths.config(), &json)
+}
+
+/// `config` as read from disk, once its seal proves this station's data key wrote it.
+fn check_seal(
+    paths: &StationPaths,
+    config: StationConfig,
+    data_key: &DataKey,
+) -> Result<StationConfig, OpenError> {
+    use base64::Engine;
+    let tampered = |reason: &str| OpenError::ConfigTampered {
+        path: paths.config(),
+        reason: reason.to_owned(),
+    };
+    let seal = config
+        .seal
+        .as_deref()
+        .ok_or_else(|| tampered("it has no seal (written by hand, or by a build before seals)"))?;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(seal)
+        .map_err(|_| tampered("its seal is not base64"))?;
+    let opened = data_key
+        .open(CONFIG_SEAL_CONTEXT, &sealed)
+        .map_err(|_| tampered("its seal was not made with this station's key"))?;
+    let trusted: StationConfig =
+        serde_json::from_slice(&opened).map_err(|_| tampered("its seal holds no configuration"))?;
+    let read = StationConfig {
+        seal: None,
+        ..config
+    };
+    if trusted != read {
+        return Err(tampered("its content differs from what the station sealed"));
+    }
+    Ok(read)
 }
 
 fn default_retention_days() -> u32 {
@@ -143,6 +211,14 @@ pub enum OpenError {
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+    /// `station.json` was changed by something other than this station.
+    #[error("{path} was changed outside the station ({reason}): the station refuses to trust it. Restore it from a backup, or provision the station again")]
+    ConfigTampered {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// `station.json` is not valid.
     #[error("{path} is not a valid station configuration: {reason}")]
@@ -248,6 +324,10 @@ impl Station {
                 StationSigningKey::from_seed(&seed)?,
             )?;
             erase(&legacy)?;
+            write_config(&paths, &config, &keys.data_key).map_err(|source| OpenError::Io {
+                path: paths.config(),
+                source,
+            })?;
             return Self::with_keys(paths, config, keys);
         }
         Self::open_with(paths, |vault_path| vault::unlock(vault_path, passphrase))
@@ -267,6 +347,7 @@ impl Station {
     ) -> Result<Self, OpenError> {
         let config = read_config(&paths)?;
         let keys = unlock(&paths.vault())?;
+        let config = check_seal(&paths, config, &keys.data_key)?;
         Self::with_keys(paths, config, keys)
     }
 
@@ -314,11 +395,7 @@ impl Station {
             retention_days: settings.retention_days,
             ..self.config.clone()
         };
-        let json = serde_json::to_vec_pretty(&config).map_err(|e| SettingsError::Io {
-            path: self.paths.config(),
-            source: std::io::Error::other(e),
-        })?;
-        write_private(&self.paths.config(), &json).map_err(|source| SettingsError::Io {
+        write_config(&self.paths, &config, &self.data_key).map_err(|source| SettingsError::Io {
             path: self.paths.config(),
             source,
         })?;
@@ -438,17 +515,23 @@ pub(crate) fn test_station(dir: &Path) -> Station {
     let paths = StationPaths::new(dir);
     let passphrase = Passphrase::new("core test passphrase".into());
     let key = StationSigningKey::generate(&SystemRandom).expect("key");
-    vault::create(&paths.vault(), &passphrase, key).expect("vault");
-    write_test_config(&paths);
+    let keys = vault::create(&paths.vault(), &passphrase, key).expect("vault");
+    write_test_config(&paths, &keys.data_key);
     Station::open(paths, &passphrase).expect("open")
 }
 
 /// Writes a `station.json` for a station that never reaches a server.
 #[cfg(test)]
-fn write_test_config(paths: &StationPaths) {
+fn write_test_config(paths: &StationPaths, data_key: &DataKey) {
+    write_config(paths, &test_config(), data_key).expect("config");
+}
+
+/// A configuration for a station that never reaches a server.
+#[cfg(test)]
+fn test_config() -> StationConfig {
     use protocol::keys::ServerDecryptionKey;
     use protocol::random::SystemRandom;
-    let config = StationConfig {
+    StationConfig {
         station_id: Uuid::new_v4(),
         station_name: "Test desk".into(),
         server_url: "http://127.0.0.1:9".into(),
@@ -459,13 +542,14 @@ fn write_test_config(paths: &StationPaths) {
             .expect("key")
             .public_key(),
         retention_days: 30,
-    };
-    write_private(&paths.config(), &serde_json::to_vec(&config).expect("json")).expect("config");
+        seal: None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::keys::ServerDecryptionKey;
     use protocol::random::SystemRandom;
 
     #[test]
@@ -515,7 +599,8 @@ mod tests {
         let key = StationSigningKey::generate(&SystemRandom).expect("key");
         let public = key.public_key();
         write_private(&paths.legacy_signing_key(), key.expose_seed()).expect("legacy key");
-        write_test_config(&paths);
+        let config = serde_json::to_vec(&test_config()).expect("json");
+        write_private(&paths.config(), &config).expect("a config from before seals");
         let passphrase = Passphrase::new("an upgraded station".into());
         let station = Station::open(paths.clone(), &passphrase).expect("open");
         assert_eq!(station.public_key(), public, "the same station identity");
@@ -559,5 +644,40 @@ mod tests {
                 && error.to_string().contains("there are no forms"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_edited_station_json_is_refused_at_unlock_naming_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        drop(test_station(dir.path()));
+        let paths = StationPaths::new(dir.path());
+        let passphrase = Passphrase::new("core test passphrase".into());
+        let original = fs::read(paths.config()).expect("config");
+        let mut edits: Vec<(&str, serde_json::Value)> = Vec::new();
+        let mut config: serde_json::Value = serde_json::from_slice(&original).expect("json");
+        let foreign = ServerDecryptionKey::generate(&SystemRandom)
+            .expect("key")
+            .public_key();
+        config["server_encryption_key"] = serde_json::to_value(foreign).expect("key");
+        edits.push(("another server key", config.clone()));
+        let mut config: serde_json::Value = serde_json::from_slice(&original).expect("json");
+        config["server_url"] = "http://127.0.0.2:8750".into();
+        edits.push(("another address", config.clone()));
+        let mut config: serde_json::Value = serde_json::from_slice(&original).expect("json");
+        config.as_object_mut().expect("object").remove("seal");
+        edits.push(("the seal removed", config));
+        for (what, edited) in edits {
+            fs::write(paths.config(), serde_json::to_vec(&edited).expect("json")).expect("write");
+            let error = Station::open(paths.clone(), &passphrase).expect_err(what);
+            assert!(
+                matches!(error, OpenError::ConfigTampered { .. })
+                    && error
+                        .to_string()
+                        .contains("station.json was changed outside the station"),
+                "{what}: {error}"
+            );
+        }
+        fs::write(paths.config(), &original).expect("restore");
+        Station::open(paths, &passphrase).expect("the untouched file opens");
     }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 use protocol::keys::{ServerDecryptionKey, StationSigningKey};
 use protocol::random::SystemRandom;
 use station_core::keyring;
-use station_core::station::{OpenError, Station, StationConfig, StationPaths};
+use station_core::station::{write_config, OpenError, Station, StationConfig, StationPaths};
 use station_core::vault::{self, Passphrase, Protection, VaultError};
 
 fn keyring_station(dir: &std::path::Path) -> StationPaths {
@@ -17,7 +17,7 @@ fn keyring_station(dir: &std::path::Path) -> StationPaths {
     );
     let paths = StationPaths::new(dir);
     let key = StationSigningKey::generate(&SystemRandom).expect("key");
-    vault::create_in_keyring(&paths.vault(), key).expect("vault in the keyring");
+    let keys = vault::create_in_keyring(&paths.vault(), key).expect("vault in the keyring");
     let config = StationConfig {
         station_id: uuid::Uuid::new_v4(),
         station_name: "Keyring desk".into(),
@@ -29,8 +29,9 @@ fn keyring_station(dir: &std::path::Path) -> StationPaths {
             .expect("key")
             .public_key(),
         retention_days: 30,
+        seal: None,
     };
-    fs::write(paths.config(), serde_json::to_vec(&config).expect("json")).expect("config");
+    write_config(&paths, &config, &keys.data_key).expect("config");
     paths
 }
 

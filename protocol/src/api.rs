@@ -21,13 +21,10 @@
 //! its verdict with a receipt signed by its receipt key. Any failure is an [`ApiError`] with a
 //! stable `code` the station can branch on.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::keys::{ServerPublicKey, StationPublicKey, StationSigningKey};
+use crate::keys::{StationPublicKey, StationSigningKey};
 
 /// Path of the health check.
 pub const HEALTH_PATH: &str = "/api/v1/health";
@@ -55,51 +52,10 @@ pub struct Health {
     pub server_key_id: String,
 }
 
-/// A one-time token an administrator issues so that one station can register.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-#[serde(transparent)]
-pub struct ProvisioningToken(String);
-
-impl ProvisioningToken {
-    /// Wraps the token text.
-    pub fn new(token: String) -> Self {
-        Self(token)
-    }
-
-    /// The token text, to print it once for the administrator or to hash it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ProvisioningToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ProvisioningToken([redacted])")
-    }
-}
-
-/// A station asks to be registered.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterStationRequest {
-    /// The one-time token from the administrator.
-    pub token: ProvisioningToken,
-    /// A human name for the station, e.g. the office and desk.
-    pub station_name: String,
-    /// The station's Ed25519 key; the server accepts only packets it signed.
-    pub signing_public_key: StationPublicKey,
-}
-
-/// The server registered the station.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RegisterStationResponse {
-    /// The id the station puts in every packet header.
-    pub station_id: Uuid,
-    /// The key the station seals packets for.
-    pub server_encryption_key: ServerPublicKey,
-    /// The Ed25519 key that signs the server's receipts.
-    pub server_receipt_key: StationPublicKey,
-}
+pub use crate::registration::{
+    server_fingerprint, ProvisioningToken, RegisterStationRequest, RegisterStationResponse,
+    RegistrationError,
+};
 
 /// The server's verdict on a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,10 +182,30 @@ pub struct StatusAnswer {
 }
 
 /// Any error the API answers, with a stable machine-readable code.
+///
+/// A refusal that is final for a packet (it can never pass, so the station stops sending it)
+/// carries a [`SignedReceipt`] with the verdict `rejected`, naming the packet, the station and
+/// the SHA-256 of the exact bytes refused, exactly as an acceptance does. A station trusts
+/// nothing else: an error without a receipt its server signed, whatever its code, leaves the
+/// packet pending (anything on the link can write a JSON error body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Stable code, e.g. `unknown_station`, `bad_signature`, `malformed_packet`.
     pub code: String,
     /// A sentence for people.
     pub message: String,
+    /// The server's signed refusal, when the error is a final verdict on a packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<SignedReceipt>,
+}
+
+impl ApiError {
+    /// An error that is no verdict on any packet.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            receipt: None,
+        }
+    }
 }

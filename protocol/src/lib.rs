@@ -6,6 +6,8 @@
 //!   output and zeroize on drop.
 //! - [`manifest`]: the signed clear-text description of a packet: who, when, how captured, and
 //!   a keyed hash of every sealed part.
+//! - [`approval`]: a supervisor's approval of a flagged packet, signed by the station, which
+//!   the server requires before it accepts one.
 //! - [`audit`]: audit entries and their hash chain, checked by station and server alike.
 //! - [`content`]: what a packet carries once opened (demographics and images), with the
 //!   field validation that both the station and the server apply.
@@ -13,11 +15,14 @@
 //!   field is checked.
 //! - [`identity`]: the Indonesian NIK and passport MRZ (ICAO 9303 TD3), read and checked.
 //! - [`api`]: the JSON bodies of the server's HTTP API.
+//! - [`registration`]: the provisioning code, the proof of it a station sends, and the
+//!   server's signed answer the station checks against the server identity in the code.
 //! - [`request`]: how a station signs every API request (timestamp, nonce, body hash).
 //! - [`random`]: the randomness source, injected so tests can be deterministic.
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod approval;
 pub mod audit;
 pub mod content;
 pub mod form;
@@ -26,6 +31,7 @@ pub mod keys;
 pub mod manifest;
 pub mod packet;
 pub mod random;
+pub mod registration;
 pub mod request;
 
 mod b64;

@@ -17,8 +17,8 @@ use protocol::api::ProvisioningToken;
 use protocol::audit::AuditRecord;
 use protocol::form::{FormLibrary, FormSet};
 use protocol::keys::{ServerDecryptionKey, StationPublicKey, StationSigningKey};
-use protocol::packet::sha256_hex;
 use protocol::random::{RandomSource, SystemRandom};
+use protocol::registration::proof_matches;
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -92,8 +92,8 @@ pub enum DataError {
     /// A stored value is not what this build expects.
     #[error("the server data is inconsistent: {0}")]
     Corrupt(String),
-    /// The token is unknown or was already used.
-    #[error("the provisioning token is unknown or was already used")]
+    /// The token is unknown, expired or was already used.
+    #[error("the provisioning code is unknown, has expired or was already used; ask the server's administrator for a new one")]
     InvalidToken,
     /// The station key is registered already.
     #[error("this station key is already registered")]
@@ -124,6 +124,9 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
     let context = context.into();
     move |source| DataError::Io { context, source }
 }
+
+/// How long an issued provisioning code stays usable.
+pub const TOKEN_LIFETIME: time::Duration = time::Duration::days(7);
 
 /// A registered station as the server knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,13 +357,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// When no randomness is available or the database fails.
     fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError>;
 
-    /// Registers a station in exchange for an unused token.
+    /// Registers a station in exchange for the proof of an unused token issued less than
+    /// [`TOKEN_LIFETIME`] ago (see [`protocol::registration`]).
     ///
     /// # Errors
     /// [`DataError::InvalidToken`], [`DataError::KeyAlreadyRegistered`], or a database error.
     fn register_station(
         &self,
-        token: &ProvisioningToken,
+        token_proof: &str,
         name: &str,
         signing_key: &StationPublicKey,
         now: OffsetDateTime,
@@ -580,34 +584,38 @@ impl Storage for ServerData {
         SystemRandom
             .fill(bytes.as_mut())
             .map_err(|_| DataError::Random)?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let secret: Zeroizing<String> =
+            Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        let token = ProvisioningToken::issue(&secret, &self.receipt_key().public_key());
         self.db().execute(
             "INSERT INTO provisioning_tokens (token_sha256, issued_at) VALUES (?1, ?2)",
-            params![sha256_hex(token.as_bytes()), rfc3339(now)],
+            params![token.stored_hash(), rfc3339(now)],
         )?;
-        Ok(ProvisioningToken::new(token))
+        Ok(token)
     }
 
     fn register_station(
         &self,
-        token: &ProvisioningToken,
+        token_proof: &str,
         name: &str,
         signing_key: &StationPublicKey,
         now: OffsetDateTime,
     ) -> Result<Uuid, DataError> {
         let mut db = self.db();
         let tx = db.transaction()?;
-        let token_hash = sha256_hex(token.expose().as_bytes());
-        let unused: Option<String> = tx
-            .query_row(
-                "SELECT token_sha256 FROM provisioning_tokens WHERE token_sha256 = ?1 AND used_at IS NULL",
-                [&token_hash],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if unused.is_none() {
-            return Err(DataError::InvalidToken);
-        }
+        let oldest = rfc3339(now - TOKEN_LIFETIME);
+        let token_hash = {
+            let mut unused = tx.prepare(
+                "SELECT token_sha256 FROM provisioning_tokens WHERE used_at IS NULL AND issued_at >= ?1",
+            )?;
+            let hashes = unused
+                .query_map([&oldest], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            hashes
+                .into_iter()
+                .find(|hash| proof_matches(hash, token_proof, name, signing_key))
+                .ok_or(DataError::InvalidToken)?
+        };
         let key_text = signing_key.to_base64();
         let taken: Option<String> = tx
             .query_row(
@@ -905,21 +913,37 @@ mod tests {
         let data = ServerData::open(dir.path()).expect("open");
         let now = OffsetDateTime::now_utc();
         let token = data.issue_token(now).expect("token");
+        let (first, second) = (key(), key());
         let id = data
-            .register_station(&token, "Desk 1", &key(), now)
+            .register_station(&token.proof("Desk 1", &first), "Desk 1", &first, now)
             .expect("register");
         assert_eq!(
             data.station(id).expect("lookup").map(|s| s.name),
             Some("Desk 1".into())
         );
-        let again = data.register_station(&token, "Desk 2", &key(), now);
+        let again = data.register_station(&token.proof("Desk 2", &second), "Desk 2", &second, now);
         assert!(
             matches!(again, Err(DataError::InvalidToken)),
             "a token is good for one station only"
         );
-        let forged =
-            data.register_station(&ProvisioningToken::new("guess".into()), "X", &key(), now);
+        let forged = data.register_station(&"00".repeat(32), "X", &key(), now);
         assert!(matches!(forged, Err(DataError::InvalidToken)));
+    }
+
+    #[test]
+    fn an_unused_token_expires_after_its_lifetime() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = ServerData::open(dir.path()).expect("open");
+        let issued = OffsetDateTime::now_utc();
+        let token = data.issue_token(issued).expect("token");
+        let station = key();
+        let proof = token.proof("Desk", &station);
+        let late = issued + TOKEN_LIFETIME + time::Duration::minutes(1);
+        let result = data.register_station(&proof, "Desk", &station, late);
+        assert!(matches!(result, Err(DataError::InvalidToken)), "{result:?}");
+        let in_time = issued + TOKEN_LIFETIME - time::Duration::minutes(1);
+        data.register_station(&proof, "Desk", &station, in_time)
+            .expect("still good just before it expires");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use protocol::api::{
     StatusQuery, HEALTH_PATH, MAX_CHUNK_BYTES, MAX_STATUS_QUERY, METRICS_PATH, OPENAPI_PATH,
     STATIONS_PATH, STATUSES_PATH, UPLOADS_PATH,
 };
+use protocol::approval::FinalizeRequest;
 use protocol::request::{
     RequestSignature, MAX_CLOCK_SKEW_SECS, NONCE_HEADER, SIGNATURE_HEADER, STATION_HEADER,
     TIMESTAMP_HEADER,
@@ -70,14 +71,7 @@ pub fn router(state: ServerState) -> Router {
 }
 
 fn failure(status: StatusCode, code: &str, message: String) -> Response {
-    (
-        status,
-        Json(ApiError {
-            code: code.to_owned(),
-            message,
-        }),
-    )
-        .into_response()
+    (status, Json(ApiError::new(code, message))).into_response()
 }
 
 fn internal(error: impl std::fmt::Display) -> Response {
@@ -149,25 +143,22 @@ async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
     let now = (state.now)();
     let data = state.data.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        data.register_station(&request.token, &name, &request.signing_public_key, now)
+        let key = &request.signing_public_key;
+        data.register_station(&request.token_proof, &name, key, now)
             .map(|id| {
-                (
+                RegisterStationResponse::sign(
                     id,
+                    key,
                     data.encryption_key().public_key(),
-                    data.receipt_key().public_key(),
+                    data.receipt_key(),
                 )
             })
     })
     .await;
     match outcome {
-        Ok(Ok((station_id, key, receipt_key))) => {
-            tracing::info!(station = %station_id, "station registered");
-            Json(RegisterStationResponse {
-                station_id,
-                server_encryption_key: key,
-                server_receipt_key: receipt_key,
-            })
-            .into_response()
+        Ok(Ok(answer)) => {
+            tracing::info!(station = %answer.station_id, "station registered");
+            Json(answer).into_response()
         }
         Ok(Err(DataError::InvalidToken)) => failure(
             StatusCode::UNAUTHORIZED,
@@ -318,55 +309,44 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
 }
 
 fn refusal(error: UploadError) -> Response {
+    let Some(code) = error.code() else {
+        return internal(error);
+    };
     let message = error.to_string();
-    match error {
-        UploadError::TooLarge(_) => {
-            failure(StatusCode::PAYLOAD_TOO_LARGE, "packet_too_large", message)
-        }
-        UploadError::BadHash => failure(StatusCode::BAD_REQUEST, "malformed_request", message),
-        UploadError::Incomplete { .. } => {
-            failure(StatusCode::CONFLICT, "upload_incomplete", message)
-        }
-        UploadError::HashMismatch => failure(StatusCode::CONFLICT, "upload_corrupt", message),
-        UploadError::IdMismatch { .. } => {
-            failure(StatusCode::BAD_REQUEST, "packet_id_mismatch", message)
-        }
-        UploadError::IdReused(_) => failure(StatusCode::CONFLICT, "packet_id_reused", message),
-        UploadError::Intake(error) => intake_refusal(error),
-        UploadError::Data(DataError::AnnounceConflict(_)) => {
-            failure(StatusCode::CONFLICT, "packet_id_reused", message)
-        }
-        UploadError::Data(DataError::OffsetMismatch { .. }) => {
-            failure(StatusCode::CONFLICT, "offset_mismatch", message)
-        }
-        UploadError::Data(DataError::PastEnd(_)) => {
-            failure(StatusCode::BAD_REQUEST, "chunk_past_end", message)
-        }
-        UploadError::Data(DataError::NotAnnounced(_)) => {
-            failure(StatusCode::NOT_FOUND, "not_announced", message)
-        }
-        UploadError::Data(error) => internal(error),
-    }
+    let (status, receipt) = match error {
+        UploadError::Refused { error, receipt } => (refusal_status(&error), Some(receipt)),
+        other => (refusal_status(&other), None),
+    };
+    (
+        status,
+        Json(ApiError {
+            code: code.to_owned(),
+            message,
+            receipt,
+        }),
+    )
+        .into_response()
 }
 
-fn intake_refusal(error: IntakeError) -> Response {
-    let message = error.to_string();
+fn refusal_status(error: &UploadError) -> StatusCode {
     match error {
-        IntakeError::Malformed(_) => failure(StatusCode::BAD_REQUEST, "malformed_packet", message),
-        IntakeError::UnknownStation(_) => {
-            failure(StatusCode::FORBIDDEN, "unknown_station", message)
-        }
-        IntakeError::Revoked(_) => failure(StatusCode::FORBIDDEN, "station_revoked", message),
-        IntakeError::WrongStationKey(_) => {
-            failure(StatusCode::FORBIDDEN, "wrong_station_key", message)
-        }
-        IntakeError::BadSignature => failure(StatusCode::FORBIDDEN, "bad_signature", message),
-        IntakeError::PayloadTampered => failure(StatusCode::FORBIDDEN, "payload_tampered", message),
-        IntakeError::WrongRecipient(_) => {
-            failure(StatusCode::BAD_REQUEST, "wrong_recipient", message)
-        }
-        IntakeError::IdReused(_) => failure(StatusCode::CONFLICT, "packet_id_reused", message),
-        IntakeError::Data(error) => internal(error),
+        UploadError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        UploadError::Incomplete { .. }
+        | UploadError::HashMismatch
+        | UploadError::IdReused(_)
+        | UploadError::Data(DataError::AnnounceConflict(_) | DataError::OffsetMismatch { .. })
+        | UploadError::Intake(IntakeError::IdReused(_)) => StatusCode::CONFLICT,
+        UploadError::Data(DataError::NotAnnounced(_)) => StatusCode::NOT_FOUND,
+        UploadError::Intake(
+            IntakeError::UnknownStation(_)
+            | IntakeError::Revoked(_)
+            | IntakeError::WrongStationKey(_)
+            | IntakeError::BadSignature
+            | IntakeError::PayloadTampered
+            | IntakeError::Approval(_),
+        ) => StatusCode::FORBIDDEN,
+        UploadError::Refused { error, .. } => refusal_status(error),
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -458,13 +438,24 @@ async fn finalize(
     State(state): State<ServerState>,
     Extension(Authenticated(station)): Extension<Authenticated>,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Response {
     let id = match packet_id(&id) {
         Ok(id) => id,
         Err(response) => return response,
     };
+    let request: FinalizeRequest = if body.is_empty() {
+        FinalizeRequest::default()
+    } else {
+        match parse_json(&body) {
+            Ok(request) => request,
+            Err(response) => return response,
+        }
+    };
     let (data, now) = (state.data.clone(), (state.now)());
-    match blocking(move || uploads::finalize(&*data, station.station_id, id, now)).await {
+    let approval = request.approval;
+    let judge = move || uploads::finalize(&*data, station.station_id, id, approval.as_ref(), now);
+    match blocking(judge).await {
         Ok((status, judged_before)) => {
             if judged_before {
                 state.metrics.duplicate();

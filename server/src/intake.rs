@@ -6,15 +6,20 @@
 //!    an altered payload; the server keeps nothing a registered station did not sign);
 //! 3. a packet id seen before: the same bytes get the earlier verdict again (a retry after a
 //!    lost answer), different bytes are refused;
-//! 4. it is opened, every part checked against the manifest, and the content checked: the
+//! 4. a packet whose manifest declares a missing finger or a capture below the quality checks
+//!    must come with a supervisor's approval signed by its station for these bytes, by someone
+//!    other than the capturing officer ([`protocol::approval`]); else it is refused (not
+//!    judged: the station puts it back before a supervisor);
+//! 5. it is opened, every part checked against the manifest, and the content checked: the
 //!    schema version, the form fields, the ten fingers, that every image really decodes at its
 //!    recorded size, and that the audit excerpt is an unbroken stretch of the station's chain;
-//! 5. the packet is stored with its verdict: accepted, or rejected with a reason; the audit
+//! 6. the packet is stored with its verdict: accepted, or rejected with a reason; the audit
 //!    entries an accepted packet carries are kept with the station's earlier ones, so the server
 //!    holds its own copy of each station's log (`enrollment-server audit`).
 
 use hardware::records::finger::FingerRecord;
 use image::ImageFormat;
+use protocol::approval::{needs_approval, ApprovalError, SignedApproval};
 use protocol::audit::AuditRecord;
 use protocol::content::{EnrollmentContent, CONTENT_SCHEMA_VERSION};
 use protocol::form::FormLibrary;
@@ -53,9 +58,38 @@ pub enum IntakeError {
     /// The id was used before for different bytes.
     #[error("packet id {0} was already received with different content")]
     IdReused(Uuid),
+    /// A flagged packet without a valid supervisor's approval.
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
     /// Storage failed.
     #[error(transparent)]
     Data(#[from] DataError),
+}
+
+impl IntakeError {
+    /// The stable code a station branches on; `None` for a failure of the server itself.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Malformed(_) => "malformed_packet",
+            Self::UnknownStation(_) => "unknown_station",
+            Self::Revoked(_) => "station_revoked",
+            Self::WrongStationKey(_) => "wrong_station_key",
+            Self::BadSignature => "bad_signature",
+            Self::PayloadTampered => "payload_tampered",
+            Self::WrongRecipient(_) => "wrong_recipient",
+            Self::IdReused(_) => "packet_id_reused",
+            Self::Approval(error) => error.code(),
+            Self::Data(_) => return None,
+        })
+    }
+
+    /// Whether the packet itself can never pass (the station's registration is not in doubt).
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            Self::UnknownStation(_) | Self::Revoked(_) | Self::Approval(_) | Self::Data(_)
+        )
+    }
 }
 
 /// The verdict on a packet.
@@ -74,9 +108,10 @@ pub struct Judged {
 pub fn receive(
     data: &dyn Storage,
     bytes: &[u8],
+    approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
-    judge(data, bytes, None, now)
+    judge(data, bytes, None, approval, now)
 }
 
 /// [`receive`] for bytes whose SHA-256 (lower-case hex) the caller has just computed and
@@ -88,15 +123,17 @@ pub fn receive_hashed(
     data: &dyn Storage,
     bytes: &[u8],
     sha256: &str,
+    approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
-    judge(data, bytes, Some(sha256), now)
+    judge(data, bytes, Some(sha256), approval, now)
 }
 
 fn judge(
     data: &dyn Storage,
     bytes: &[u8],
     sha256: Option<&str>,
+    approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
     let sealed = SealedPacket::parse(bytes).map_err(IntakeError::Malformed)?;
@@ -117,6 +154,11 @@ fn judge(
     let sha256 = sha256.map_or_else(|| sha256_hex(bytes), str::to_owned);
     if let Some(existing) = data.packet(header.packet_id)? {
         return repeat(existing, &sha256);
+    }
+    if needs_approval(&header) {
+        approval
+            .ok_or(ApprovalError::Missing)?
+            .verify(&station.signing_key, &header, &sha256)?;
     }
     let judged = match verified.open(data.encryption_key()) {
         Ok(parts) => check_content(data.forms(), parts, &header, now),

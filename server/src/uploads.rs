@@ -6,6 +6,7 @@
 //! holds, and finalizing a judged packet answers the same receipt.
 
 use protocol::api::{Announce, PacketState, PacketStatus, PacketVerdict, Receipt, SignedReceipt};
+use protocol::approval::SignedApproval;
 use protocol::packet::{sha256_hex, SealedPacket, MAX_PACKET_BYTES};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -51,6 +52,71 @@ pub enum UploadError {
     /// The data directory failed or refused the step.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A final refusal of the packet, with the server's signed receipt naming the bytes
+    /// refused: the station stops sending it only on such a receipt.
+    #[error("{error}")]
+    Refused {
+        /// Why.
+        error: Box<UploadError>,
+        /// The signed verdict `rejected`.
+        receipt: SignedReceipt,
+    },
+}
+
+impl UploadError {
+    /// The stable code a station branches on. `None` for a failure of the server itself.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::TooLarge(_) => "packet_too_large",
+            Self::BadHash => "malformed_request",
+            Self::Incomplete { .. } => "upload_incomplete",
+            Self::HashMismatch => "upload_corrupt",
+            Self::IdMismatch { .. } => "packet_id_mismatch",
+            Self::IdReused(_) | Self::Data(DataError::AnnounceConflict(_)) => "packet_id_reused",
+            Self::Data(DataError::OffsetMismatch { .. }) => "offset_mismatch",
+            Self::Data(DataError::PastEnd(_)) => "chunk_past_end",
+            Self::Data(DataError::NotAnnounced(_)) => "not_announced",
+            Self::Data(_) => return None,
+            Self::Intake(error) => error.code()?,
+            Self::Refused { error, .. } => error.code()?,
+        })
+    }
+
+    /// Whether the packet can never pass, so the refusal is a verdict on it.
+    fn is_final(&self) -> bool {
+        match self {
+            Self::TooLarge(_) | Self::IdMismatch { .. } | Self::IdReused(_) => true,
+            Self::Intake(error) => error.is_final(),
+            _ => false,
+        }
+    }
+
+    /// A final refusal gets the server's signed receipt for the bytes announced as `sha256`;
+    /// any other error stays as it is.
+    fn signed(
+        self,
+        data: &dyn Storage,
+        station: Uuid,
+        packet_id: Uuid,
+        sha256: &str,
+        now: OffsetDateTime,
+    ) -> Self {
+        if !self.is_final() {
+            return self;
+        }
+        let receipt = Receipt {
+            packet_id,
+            station_id: station,
+            sha256: sha256.to_owned(),
+            verdict: PacketVerdict::Rejected,
+            reason: Some(format!("{}: {self}", self.code().unwrap_or("refused"))),
+            judged_at: crate::data::rfc3339(now),
+        };
+        Self::Refused {
+            receipt: SignedReceipt::sign(&receipt, data.receipt_key()),
+            error: Box::new(self),
+        }
+    }
 }
 
 /// What the server holds of `packet_id` for `station`.
@@ -120,18 +186,20 @@ pub fn announce(
     announce: &Announce,
     now: OffsetDateTime,
 ) -> Result<(PacketStatus, bool), UploadError> {
+    let hex = announce.sha256.as_bytes();
+    if hex.len() != 64 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(UploadError::BadHash);
+    }
+    let refuse =
+        |error: UploadError| error.signed(data, station, announce.packet_id, &announce.sha256, now);
     if let Some(record) = data.packet(announce.packet_id)? {
         if record.sha256 == announce.sha256 && record.station_id == station {
             return Ok((judged_status(data, &record), true));
         }
-        return Err(UploadError::IdReused(announce.packet_id));
+        return Err(refuse(UploadError::IdReused(announce.packet_id)));
     }
     if announce.size > MAX_PACKET_BYTES as u64 {
-        return Err(UploadError::TooLarge(announce.size));
-    }
-    let hex = announce.sha256.as_bytes();
-    if hex.len() != 64 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(UploadError::BadHash);
+        return Err(refuse(UploadError::TooLarge(announce.size)));
     }
     let upload = data.start_upload(station, announce, now)?;
     Ok((
@@ -174,6 +242,7 @@ pub fn finalize(
     data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
+    approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<(PacketStatus, bool), UploadError> {
     if let Some(record) = data.packet(packet_id)? {
@@ -197,26 +266,32 @@ pub fn finalize(
         data.discard_upload(packet_id)?;
         return Err(UploadError::HashMismatch);
     }
+    // From here the bytes are exactly what the station announced: a refusal is a verdict on
+    // them, signed for the station.
+    let refuse = |error: UploadError| error.signed(data, station, packet_id, &upload.sha256, now);
     if let Ok(sealed) = SealedPacket::parse(&bytes) {
         let inside = sealed.manifest().packet_id;
         if inside != packet_id {
             data.discard_upload(packet_id)?;
-            return Err(UploadError::IdMismatch {
+            return Err(refuse(UploadError::IdMismatch {
                 announced: packet_id,
                 inside,
-            });
+            }));
         }
     }
-    match intake::receive_hashed(data, &bytes, &upload.sha256, now) {
+    match intake::receive_hashed(data, &bytes, &upload.sha256, approval, now) {
         Ok(judged) => {
             data.discard_upload(packet_id)?;
             Ok((judged_status(data, &judged.record), judged.duplicate))
         }
         Err(IntakeError::Data(error)) => Err(UploadError::Data(error)),
+        // The bytes are good; only the approval is missing: they wait for the next finalize.
+        Err(error @ IntakeError::Approval(_)) => Err(error.into()),
         Err(error) => {
-            // The bytes are what the station announced and will never pass: keep nothing.
+            // Nothing is kept of bytes that can never pass; a refusal that is not final
+            // (an unknown or revoked station) is answered without a verdict.
             data.discard_upload(packet_id)?;
-            Err(error.into())
+            Err(refuse(error.into()))
         }
     }
 }
@@ -235,7 +310,8 @@ pub struct ImportReport {
 }
 
 /// Imports every `*.espk` file in `folder` (packets a station exported to a USB stick): each
-/// gets the same checks as an upload, and a packet the server already has counts once.
+/// gets the same checks as an upload, with the supervisor's approval from the file beside it
+/// (`<id>.approval.json`) when there is one, and a packet the server already has counts once.
 ///
 /// # Errors
 /// When the folder cannot be read or holds no packet files.
@@ -271,7 +347,15 @@ pub fn import_folder(
                 continue;
             }
         };
-        match intake::receive(data, &bytes, now) {
+        let approval = match read_approval(&path.with_extension("approval.json")) {
+            Ok(approval) => approval,
+            Err(reason) => {
+                report.refused += 1;
+                report.lines.push(format!("{name}: refused: {reason}"));
+                continue;
+            }
+        };
+        match intake::receive(data, &bytes, approval.as_ref(), now) {
             Ok(judged) => {
                 let reason = judged.record.reason.as_deref().unwrap_or("");
                 if judged.duplicate {
@@ -295,4 +379,15 @@ pub fn import_folder(
         }
     }
     Ok(report)
+}
+
+/// The approval exported beside a packet, when there is one.
+fn read_approval(path: &std::path::Path) -> Result<Option<SignedApproval>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{} is not an approval: {e}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+    }
 }

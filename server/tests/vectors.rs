@@ -68,14 +68,14 @@ fn the_server_accepts_the_valid_vector_once_and_says_it_already_has_it_after() {
     let (_dir, data) = server_for(&vectors);
     let packet = unb64(text(&vectors, "/packet"));
     let now = datetime!(2026-11-23 10:00 UTC);
-    let first = intake::receive(&data, &packet, now).expect("accepted");
+    let first = intake::receive(&data, &packet, None, now).expect("accepted");
     assert_eq!(
         first.record.verdict, "accepted",
         "{:?}",
         first.record.reason
     );
     assert!(!first.duplicate);
-    let second = intake::receive(&data, &packet, now).expect("answered");
+    let second = intake::receive(&data, &packet, None, now).expect("answered");
     assert!(
         second.duplicate,
         "the same packet again is 'already have it'"
@@ -93,7 +93,7 @@ fn the_server_refuses_every_invalid_vector_with_its_recorded_error() {
         let (_dir, data) = server_for(&vectors);
         let expected = text(vector, "/error");
         let packet = unb64(text(vector, "/packet"));
-        match intake::receive(&data, &packet, now) {
+        match intake::receive(&data, &packet, None, now) {
             Err(error) => assert_eq!(code(&error), expected, "{}", text(vector, "/name")),
             // A packet that verifies but cannot be opened is kept as rejected: the station
             // signed it, so the server keeps it as evidence and says why.
@@ -118,7 +118,7 @@ fn a_replayed_packet_id_with_different_content_is_refused_as_such() {
     let vectors = vectors();
     let (_dir, data) = server_for(&vectors);
     let now = datetime!(2026-11-23 10:00 UTC);
-    intake::receive(&data, &unb64(text(&vectors, "/packet")), now).expect("accepted");
+    intake::receive(&data, &unb64(text(&vectors, "/packet")), None, now).expect("accepted");
     // The vector re-signed by the station key after a ciphertext change has the same id.
     let other = vectors["invalid"]
         .as_array()
@@ -126,7 +126,7 @@ fn a_replayed_packet_id_with_different_content_is_refused_as_such() {
         .iter()
         .find(|v| text(v, "/error") == "cannot_open")
         .expect("a re-signed vector");
-    let result = intake::receive(&data, &unb64(text(other, "/packet")), now);
+    let result = intake::receive(&data, &unb64(text(other, "/packet")), None, now);
     assert!(
         matches!(result, Err(IntakeError::IdReused(_))),
         "{result:?}"

@@ -73,6 +73,7 @@ fn provision_error(error: ProvisionError) -> CommandError {
         ProvisionError::InvalidServerUrl(_) => "invalid_server_url",
         ProvisionError::Unreachable { .. } => "server_unreachable",
         ProvisionError::Refused { .. } => "token_refused",
+        ProvisionError::NotTheServer(_) => "wrong_server",
         ProvisionError::Vault(VaultError::WeakPassphrase) => "weak_passphrase",
         ProvisionError::AlreadyProvisioned(_) => "already_set_up",
         _ => "setup_failed",
@@ -113,6 +114,8 @@ pub async fn provision_station(
             "give the station a name, e.g. \"Jakarta Selatan desk 3\"",
         ));
     }
+    let token = ProvisioningToken::parse(&setup.token)
+        .map_err(|error| CommandError::new("token_malformed", error.to_string()))?;
     let passphrase = setup.passphrase.map(Passphrase::new);
     let protect = match &passphrase {
         Some(passphrase) => NewVault::Passphrase(passphrase),
@@ -122,7 +125,7 @@ pub async fn provision_station(
     let config = provision(
         &paths,
         &setup.server_url,
-        ProvisioningToken::new(setup.token),
+        token,
         &setup.station_name,
         protect,
     )

@@ -3,6 +3,7 @@
 
 pub mod proxy;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,10 +15,14 @@ use enrollment_server::{http, ServerState};
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
 use hardware::FingerPosition;
 use protocol::content::Demographics;
+use protocol::packet::sha256_hex;
 use station_core::clock::SystemClock;
 use station_core::enrollment::{EnrollmentDraft, SubmittedEnrollment};
 use station_core::officers::{self, Officer, Password, Role};
 use station_core::station::{Station, StationPaths};
+use station_core::store::outbox::OutboxState;
+use station_core::sync::machine::SyncStatus;
+use station_core::sync::{SyncConfig, Uploader};
 use station_core::vault::Passphrase;
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -291,6 +296,15 @@ fn rand_byte() -> u8 {
 /// rig's station; returns the first refusal, or the final answer. A packet the server judged
 /// before is answered at the announce, without an upload.
 pub async fn deliver_raw(rig: &Rig, bytes: Vec<u8>) -> (u16, serde_json::Value) {
+    deliver_raw_with(rig, bytes, None).await
+}
+
+/// [`deliver_raw`] with a supervisor's approval sent at finalize.
+pub async fn deliver_raw_with(
+    rig: &Rig,
+    bytes: Vec<u8>,
+    approval: Option<protocol::approval::SignedApproval>,
+) -> (u16, serde_json::Value) {
     use protocol::api::{Announce, UPLOADS_PATH};
     let key = signing_key_of(rig.station_dir.path());
     let station_id = rig.station.config().station_id;
@@ -317,7 +331,13 @@ pub async fn deliver_raw(rig: &Rig, bytes: Vec<u8>) -> (u16, serde_json::Value) 
         }
     }
     let path = format!("{UPLOADS_PATH}/{packet_id}/finalize");
-    signed_request(url, station_id, &key, "POST", &path, Vec::new()).await
+    let body = approval.map_or_else(Vec::new, |approval| {
+        let request = protocol::approval::FinalizeRequest {
+            approval: Some(approval),
+        };
+        serde_json::to_vec(&request).expect("json")
+    });
+    signed_request(url, station_id, &key, "POST", &path, body).await
 }
 
 /// Sync timing for tests: quick retries, small chunks.
@@ -376,4 +396,60 @@ pub fn sbi_admin(port: u16, settings: &str) {
         answer.starts_with("HTTP/1.1 200"),
         "admin refused: {answer}"
     );
+}
+
+/// Every packet the station holds: id, SHA-256, state, and whether a receipt is kept.
+pub fn outbox(station: &Station) -> Vec<(String, String, OutboxState, bool)> {
+    let store = station.store();
+    store
+        .list_enrollments()
+        .expect("list")
+        .into_iter()
+        .map(|s| {
+            let id = s.enrollment.id.clone();
+            let sha = sha256_hex(&store.outbox_packet(&id).expect("packet"));
+            let receipt = store.receipt(&id).expect("receipt").is_some();
+            (id, sha, s.state, receipt)
+        })
+        .collect()
+}
+
+/// Each station packet is at the server once, byte for byte, and the station knows it.
+pub fn assert_delivered_exactly_once(rig_server: &TestServer, station: &Station, count: usize) {
+    let held = outbox(station);
+    assert_eq!(held.len(), count);
+    let stored = rig_server.data.packets().expect("server packets");
+    assert_eq!(stored.len(), count, "the server holds each packet once");
+    let ids: BTreeSet<_> = stored.iter().map(|p| p.packet_id.to_string()).collect();
+    assert_eq!(ids.len(), count);
+    for (id, sha, state, receipt) in &held {
+        assert_eq!(*state, OutboxState::Accepted, "packet {id} shows accepted");
+        assert!(receipt, "packet {id} keeps the server's signed receipt");
+        let record = stored
+            .iter()
+            .find(|p| p.packet_id.to_string() == *id)
+            .expect("at the server");
+        let bytes = rig_server.data.packet_bytes(record).expect("bytes");
+        assert_eq!(
+            &sha256_hex(&bytes),
+            sha,
+            "packet {id} arrived byte for byte"
+        );
+    }
+}
+
+/// One sync pass of `station` against `url`, with quick retries; the status it ended with.
+pub async fn one_pass(
+    station: &Station,
+    url: &str,
+    clock: Arc<dyn station_core::clock::Clock>,
+) -> SyncStatus {
+    let config = SyncConfig {
+        request_timeout: Duration::from_secs(5),
+        ..fast_sync()
+    };
+    Uploader::to_server(station, url, &config, clock)
+        .expect("uploader")
+        .run_pass()
+        .await
 }

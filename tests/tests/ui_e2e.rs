@@ -314,7 +314,13 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     }
     officer.find("#lang-switch[data-lang='en']").await;
     officer.type_into("#setup-server", &server.url).await;
-    officer.type_into("#setup-token", "not-a-token").await;
+    // A well-formed code naming this server whose secret the server never issued.
+    let issued = server
+        .data
+        .issue_token(time::OffsetDateTime::now_utc())
+        .expect("token");
+    let never_issued = format!("{}{}", "0".repeat(48), &issued.expose()[48..]);
+    officer.type_into("#setup-token", &never_issued).await;
     officer
         .type_into("#setup-name", "Jakarta Selatan desk 3")
         .await;

@@ -558,6 +558,11 @@ export type ProblemKind =
 "revoked" | 
 /**  The server refused a packet for what it is (shown on that enrollment). */
 "packet_rejected" | 
+/**
+ *  The server found no valid supervisor's approval with a flagged packet: it is back in
+ *  the approval queue.
+ */
+"approval_required" | 
 /**  The server failed, is overloaded, or answered something that is not the API. */
 "server_error" | 
 /**  This station cannot read or write its own database (a full disk, most often). */

@@ -38,7 +38,8 @@ enum Command {
         /// Base URL of the central server.
         #[arg(long)]
         server: String,
-        /// One-time provisioning token from `enrollment-server issue-token`.
+        /// One-time provisioning code from `enrollment-server issue-token` (better given in
+        /// STATION_PROVISIONING_TOKEN: a command line is visible to every local user).
         #[arg(long, env = "STATION_PROVISIONING_TOKEN", hide_env_values = true)]
         token: String,
         /// A name for this station, e.g. "Jakarta Selatan desk 3".
@@ -268,7 +269,8 @@ async fn main() -> anyhow::Result<()> {
                 Some(passphrase) => NewVault::Passphrase(passphrase),
                 None => NewVault::Keyring,
             };
-            let config = provision(&paths, &server, ProvisioningToken::new(token), &name, vault)
+            let token = ProvisioningToken::parse(&token).context("the provisioning code")?;
+            let config = provision(&paths, &server, token, &name, vault)
                 .await
                 .context("provisioning failed")?;
             println!(

@@ -49,6 +49,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[outbox::MIGRATION_7],
     &[outbox::MIGRATION_8],
     &[enrollments::MIGRATION_9],
+    &[outbox::MIGRATION_10],
 ];
 
 /// A handle to the station database.

@@ -53,6 +53,11 @@ INSERT INTO outbox_bytes (packet_id, packet)
     SELECT packet_id, packet FROM outbox WHERE length(packet) > 0;
 ALTER TABLE outbox DROP COLUMN packet;";
 
+/// A supervisor's approval travels with the packet, signed by the station
+/// ([`protocol::approval`]): the server refuses a flagged packet without it.
+pub(super) const MIGRATION_10: &str = "
+ALTER TABLE outbox ADD COLUMN approval_proof TEXT;";
+
 /// Where a packet is in delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,6 +121,8 @@ pub struct PendingPacket {
     pub sha256: String,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The supervisor's signed approval (JSON), for a flagged packet.
+    pub approval_proof: Option<String>,
 }
 
 /// How much waits for upload.
@@ -179,7 +186,7 @@ impl Store {
     ) -> Result<Vec<PendingPacket>, StoreError> {
         self.with(|c| {
             let mut statement = c.prepare(
-                "SELECT o.packet_id, b.packet, o.sha256, o.attempts
+                "SELECT o.packet_id, b.packet, o.sha256, o.attempts, o.approval_proof
                  FROM outbox o JOIN outbox_bytes b ON b.packet_id = o.packet_id
                  WHERE o.state = 'pending' AND (o.approval IS NULL OR o.approval = 'approved')
                    AND (o.exported_at IS NULL OR o.exported_at < ?2)
@@ -193,6 +200,7 @@ impl Store {
                         packet: r.get(1)?,
                         sha256: r.get(2)?,
                         attempts: r.get(3)?,
+                        approval_proof: r.get(4)?,
                     })
                 },
             )?;
@@ -354,6 +362,28 @@ impl Store {
         })
     }
 
+    /// Puts a pending packet back in the supervisors' queue (the server found no valid
+    /// approval with it), forgetting whatever approval it had. Returns whether it was pending.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn reopen_approval(
+        &self,
+        packet_id: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| {
+            let changed = c.execute(
+                "UPDATE outbox SET approval = 'awaiting', approval_by = NULL, approval_note = NULL,
+                                   approval_proof = NULL, last_error = ?2, updated_at = ?3
+                 WHERE packet_id = ?1 AND state = 'pending'",
+                params![packet_id, reason, at],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
     /// Packets waiting for a supervisor, oldest first: packet id and when it was sealed.
     ///
     /// # Errors
@@ -376,12 +406,14 @@ impl Store {
     ///
     /// # Errors
     /// When the database fails.
+    #[allow(clippy::too_many_arguments)]
     pub fn decide_approval(
         &self,
         packet_id: &str,
         approved: bool,
         by: &str,
         sealed_note: &[u8],
+        proof: Option<&str>,
         at: &str,
         audit: super::audit::AuditBuilder<'_>,
     ) -> Result<bool, StoreError> {
@@ -389,14 +421,16 @@ impl Store {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let changed = tx.execute(
                 "UPDATE outbox SET approval = ?2, approval_by = ?3, approval_note = ?4,
-                                   updated_at = ?5
+                                   approval_proof = ?6, updated_at = ?5,
+                                   verdict_at = CASE WHEN ?2 = 'refused' THEN ?5 END
                  WHERE packet_id = ?1 AND approval = 'awaiting'",
                 params![
                     packet_id,
                     if approved { "approved" } else { "refused" },
                     by,
                     sealed_note,
-                    at
+                    at,
+                    proof
                 ],
             )?;
             if changed == 0 {
@@ -410,8 +444,9 @@ impl Store {
         })
     }
 
-    /// Deletes the sealed bytes of packets the server judged at or before `cutoff` (RFC 3339);
-    /// their rows (id, hash, size, verdict) stay as the receipt. Returns how many were purged.
+    /// Deletes the sealed bytes of packets the server judged, or a supervisor refused, at or
+    /// before `cutoff` (RFC 3339); their rows (id, hash, size, verdict) stay as the receipt.
+    /// Returns how many were purged.
     ///
     /// # Errors
     /// When the database fails.
@@ -421,14 +456,14 @@ impl Store {
             tx.execute(
                 "DELETE FROM outbox_bytes WHERE packet_id IN (
                      SELECT packet_id FROM outbox
-                     WHERE state IN ('accepted', 'rejected') AND purged_at IS NULL
-                       AND verdict_at IS NOT NULL AND verdict_at <= ?1)",
+                     WHERE (state IN ('accepted', 'rejected') OR approval = 'refused')
+                       AND purged_at IS NULL AND verdict_at IS NOT NULL AND verdict_at <= ?1)",
                 params![cutoff],
             )?;
             let purged = tx.execute(
                 "UPDATE outbox SET purged_at = ?2
-                 WHERE state IN ('accepted', 'rejected') AND purged_at IS NULL
-                   AND verdict_at IS NOT NULL AND verdict_at <= ?1",
+                 WHERE (state IN ('accepted', 'rejected') OR approval = 'refused')
+                   AND purged_at IS NULL AND verdict_at IS NOT NULL AND verdict_at <= ?1",
                 params![cutoff, at],
             )?;
             tx.commit()?;

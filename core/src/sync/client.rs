@@ -7,6 +7,7 @@ use std::time::Duration;
 use protocol::api::{
     Announce, ApiError, PacketStatus, StatusAnswer, StatusQuery, STATUSES_PATH, UPLOADS_PATH,
 };
+use protocol::approval::{FinalizeRequest, SignedApproval};
 use protocol::keys::StationSigningKey;
 use protocol::request::{
     RequestSignature, NONCE_HEADER, SIGNATURE_HEADER, STATION_HEADER, TIMESTAMP_HEADER,
@@ -107,18 +108,27 @@ impl ServerClient {
         .await
     }
 
-    /// Phase two: the server judges the complete packet.
+    /// Phase two: the server judges the complete packet; a flagged packet goes with its
+    /// supervisor's signed approval.
     ///
     /// # Errors
     /// A classified [`Failure`].
-    pub async fn finalize(&self, packet: Uuid) -> Result<PacketStatus, Failure> {
-        self.call(
-            Method::POST,
-            format!("{UPLOADS_PATH}/{packet}/finalize"),
-            Vec::new(),
-            false,
-        )
-        .await
+    pub async fn finalize(
+        &self,
+        packet: Uuid,
+        approval: Option<SignedApproval>,
+    ) -> Result<PacketStatus, Failure> {
+        let path = format!("{UPLOADS_PATH}/{packet}/finalize");
+        match approval {
+            Some(approval) => {
+                let body = FinalizeRequest {
+                    approval: Some(approval),
+                };
+                let body = serde_json::to_vec(&body).unwrap_or_default();
+                self.call(Method::POST, path, body, true).await
+            }
+            None => self.call(Method::POST, path, Vec::new(), false).await,
+        }
     }
 
     /// Where these packets are on the server.
@@ -206,9 +216,16 @@ fn server_error(detail: String) -> Failure {
 }
 
 /// What an API error means for sync.
+///
+/// Only an error that carries a receipt can end a packet's journey ([`Failure::Refused`]), and
+/// only once the machine has checked that the server signed it for this packet's bytes: a
+/// refusal code alone proves nothing, since whatever answers on the link can write one.
 pub fn classify(status: StatusCode, error: ApiError) -> Failure {
     let detail = format!("{} ({})", error.message, error.code);
     let problem = |kind| Failure::Problem(Problem::new(kind, detail.clone()));
+    if error.receipt.is_some() {
+        return Failure::Refused(error);
+    }
     match error.code.as_str() {
         "offset_mismatch" | "upload_incomplete" => Failure::OffsetMismatch,
         "not_announced" => Failure::NotAnnounced,
@@ -216,12 +233,18 @@ pub fn classify(status: StatusCode, error: ApiError) -> Failure {
         "clock_skew" => problem(ProblemKind::ClockSkew),
         "unknown_station" | "bad_request_signature" => problem(ProblemKind::NotRegistered),
         "station_revoked" => problem(ProblemKind::Revoked),
-        // The packet itself can never pass: it is marked rejected with the server's reason.
+        "approval_required" | "approval_invalid" | "approval_self" => Failure::ApprovalRefused(
+            Problem::new(ProblemKind::ApprovalRequired, detail.clone()),
+        ),
+        // A refusal of the packet with no signed verdict: the packet stays pending.
         "malformed_packet" | "wrong_station_key" | "bad_signature" | "payload_tampered"
         | "wrong_recipient" | "packet_id_reused" | "packet_id_mismatch" | "packet_too_large" => {
             Failure::Problem(Problem::new(
-                ProblemKind::PacketRejected,
-                format!("{}: {}", error.code, error.message),
+                ProblemKind::ServerError,
+                format!(
+                    "the server refused the packet ({}: {}) without a receipt it signed; the packet stays on this station and will be sent again",
+                    error.code, error.message
+                ),
             ))
         }
         _ if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {

@@ -1,8 +1,9 @@
 //! Export of pending packets to a folder (a USB stick) for offices with no link.
 //!
 //! Each packet is written as `<packet id>.espk` (temporary file, fsync, rename), exactly the
-//! bytes the uploader would send; they are sealed and signed, so the stick carries nothing
-//! readable. The packets are then marked exported: the uploader does not send them while the
+//! bytes the uploader would send, with its supervisor's signed approval beside it as
+//! `<packet id>.approval.json` when it needed one; they are sealed and signed, so the stick
+//! carries nothing readable. The packets are then marked exported: the uploader does not send them while the
 //! server may still receive them from the stick (`enrollment-server import`), and asks the
 //! server about them on every pass to learn their verdicts.
 
@@ -64,6 +65,15 @@ pub fn export_pending(
     let mut bytes = 0;
     let mut failure = None;
     for packet in &packets {
+        // The supervisor's approval goes first: a packet on the stick without the approval it
+        // needs would be refused at import.
+        if let Some(approval) = &packet.approval_proof {
+            let path = folder.join(format!("{}.approval.json", packet.packet_id));
+            if let Err(source) = write_synced(&path, approval.as_bytes()) {
+                failure = Some(ExportError::Write { path, source });
+                break;
+            }
+        }
         let path = folder.join(format!("{}.espk", packet.packet_id));
         if let Err(source) = write_synced(&path, &packet.packet) {
             failure = Some(ExportError::Write { path, source });

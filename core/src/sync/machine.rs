@@ -28,6 +28,8 @@ pub struct PacketInfo {
     pub sha256: String,
     /// Its size.
     pub size: u64,
+    /// Whether its manifest flags it for a supervisor's approval.
+    pub needs_approval: bool,
 }
 
 /// The kinds of trouble the officer is told apart.
@@ -47,6 +49,9 @@ pub enum ProblemKind {
     Revoked,
     /// The server refused a packet for what it is (shown on that enrollment).
     PacketRejected,
+    /// The server found no valid supervisor's approval with a flagged packet: it is back in
+    /// the approval queue.
+    ApprovalRequired,
     /// The server failed, is overloaded, or answered something that is not the API.
     ServerError,
     /// This station cannot read or write its own database (a full disk, most often).
@@ -81,6 +86,10 @@ impl ProblemKind {
                 "The central server refused an enrollment; the reason is shown on it. Other enrollments are still being sent.",
                 "Server pusat menolak sebuah perekaman; alasannya ditampilkan pada perekaman tersebut. Perekaman lain tetap dikirim.",
             ),
+            Self::ApprovalRequired => (
+                "The central server did not accept a supervisor's approval for an enrollment with a missing finger or a poor capture. It is back in the approval queue: a supervisor other than the enrolling officer must decide on it.",
+                "Server pusat tidak menerima persetujuan supervisor untuk perekaman dengan jari yang tidak ada atau hasil pindai yang buruk. Perekaman itu kembali ke antrean persetujuan: supervisor selain petugas perekam harus memutuskannya.",
+            ),
             Self::ServerError => (
                 "The central server has a problem right now. Sending will be retried automatically.",
                 "Server pusat sedang bermasalah. Pengiriman akan dicoba lagi secara otomatis.",
@@ -102,14 +111,15 @@ impl ProblemKind {
             Self::NotRegistered => "station not registered with the server",
             Self::Revoked => "station revoked",
             Self::PacketRejected => "refused by the server",
+            Self::ApprovalRequired => "approval not accepted by the server",
             Self::ServerError => "server error",
             Self::StationStorage => "station storage error",
         }
     }
 
-    /// Whether it ends the pass (everything but a refused packet does).
+    /// Whether it ends the pass (everything but trouble with one packet does).
     fn stops_the_pass(self) -> bool {
-        !matches!(self, Self::PacketRejected)
+        !matches!(self, Self::PacketRejected | Self::ApprovalRequired)
     }
 }
 
@@ -144,6 +154,10 @@ pub enum Failure {
     NotAnnounced,
     /// The server discarded the upload's bytes as corrupt: announce again, from zero.
     Corrupt,
+    /// The server refused the packet with a receipt; it counts once the receipt is checked.
+    Refused(protocol::api::ApiError),
+    /// The server wants a (valid) supervisor's approval with the packet.
+    ApprovalRefused(Problem),
 }
 
 /// What happened.
@@ -208,11 +222,11 @@ pub enum Action {
         /// The receipt as the server sent it (JSON).
         receipt: String,
     },
-    /// Store that the server refused the packet for what it is.
-    RecordRefusal {
+    /// Put the packet back in the supervisors' queue: the server took no approval for it.
+    ReopenApproval {
         /// The packet.
         packet: Uuid,
-        /// The server's reason.
+        /// What the server said.
         reason: String,
     },
     /// Store a failed attempt on the packet.
@@ -398,6 +412,17 @@ impl Machine {
                     PacketState::Accepted | PacketState::Rejected => {
                         match self.verified(&status, Some(&packet)) {
                             Ok(action) => {
+                                if let Action::RecordVerdict {
+                                    verdict: PacketVerdict::Rejected,
+                                    reason,
+                                    ..
+                                } = &action
+                                {
+                                    let reason = reason.clone().unwrap_or_default();
+                                    let problem = Problem::new(ProblemKind::PacketRejected, reason);
+                                    self.status.message = Some(problem.kind.officer_message());
+                                    self.status.problem = Some(problem);
+                                }
                                 self.status.packets_done += 1;
                                 self.status.current = None;
                                 self.status.backlog_packets =
@@ -470,16 +495,18 @@ impl Machine {
                             jitter,
                         )
                     }
-                    Failure::Problem(problem) if !problem.kind.stops_the_pass() => {
+                    // Only a packet whose own manifest flags it goes back to the supervisors;
+                    // a server asking an approval of any other is not believed.
+                    Failure::ApprovalRefused(problem) if packet.needs_approval => {
                         self.status.current = None;
-                        self.status.problem = Some(problem.clone());
                         self.status.message = Some(problem.kind.officer_message());
+                        self.status.problem = Some(problem.clone());
                         self.status.backlog_packets = self.status.backlog_packets.saturating_sub(1);
                         self.status.backlog_bytes =
                             self.status.backlog_bytes.saturating_sub(packet.size);
                         self.state = State::Loading;
                         vec![
-                            Action::RecordRefusal {
+                            Action::ReopenApproval {
                                 packet: packet.id,
                                 reason: problem.detail,
                             },
@@ -487,6 +514,28 @@ impl Machine {
                             Action::LoadQueue,
                         ]
                     }
+                    Failure::ApprovalRefused(problem) => self.fail(
+                        Problem::new(
+                            ProblemKind::ServerError,
+                            format!(
+                                "the server asks for a supervisor's approval of a packet that needs none: {}",
+                                problem.detail
+                            ),
+                        ),
+                        Some(packet.id),
+                        jitter,
+                    ),
+                    // A refusal counts as the server's verdict only through its signed
+                    // receipt, checked exactly as an acceptance is.
+                    Failure::Refused(error) => self.handle(
+                        Event::Server(PacketStatus {
+                            packet_id: packet.id,
+                            state: PacketState::Rejected,
+                            received: 0,
+                            receipt: error.receipt,
+                        }),
+                        jitter,
+                    ),
                     Failure::Problem(problem) => self.fail(problem, Some(packet.id), jitter),
                 }
             }

@@ -98,6 +98,8 @@ impl std::fmt::Debug for Uploader {
 struct Current {
     id: Uuid,
     bytes: Vec<u8>,
+    /// The supervisor's signed approval (JSON), for a flagged packet.
+    approval: Option<String>,
 }
 
 impl Uploader {
@@ -245,7 +247,14 @@ impl Uploader {
                     )))),
                 }
             }
-            Action::Finalize(id) => answer(self.client.finalize(id).await),
+            Action::Finalize(id) => {
+                let approval = current
+                    .as_ref()
+                    .filter(|c| c.id == id)
+                    .and_then(|c| c.approval.as_deref())
+                    .and_then(|json| serde_json::from_str(json).ok());
+                answer(self.client.finalize(id, approval).await)
+            }
             Action::RecordVerdict {
                 packet,
                 verdict,
@@ -266,12 +275,11 @@ impl Uploader {
                 tracing::info!(%packet, ?verdict, "the server judged a packet");
                 None
             }
-            Action::RecordRefusal { packet, reason } => {
-                tracing::warn!(%packet, %reason, "the server refused a packet");
-                self.store.record_verdict(
+            Action::ReopenApproval { packet, reason } => {
+                tracing::warn!(%packet, %reason, "the server took no approval; back to the supervisors");
+                self.store.reopen_approval(
                     &packet.to_string(),
-                    OutboxState::Rejected,
-                    Some(&reason),
+                    &format!("{}: {reason}", ProblemKind::ApprovalRequired.label()),
                     &rfc3339(self.clock.now()),
                 )?;
                 None
@@ -306,14 +314,18 @@ impl Uploader {
         let next = match next {
             Some(packet) => {
                 let id = parse_id(&packet.packet_id)?;
+                let needs_approval = protocol::packet::SealedPacket::parse(&packet.packet)
+                    .is_ok_and(|sealed| protocol::approval::needs_approval(sealed.manifest()));
                 let info = PacketInfo {
                     id,
                     sha256: packet.sha256,
                     size: packet.packet.len() as u64,
+                    needs_approval,
                 };
                 *current = Some(Current {
                     id,
                     bytes: packet.packet,
+                    approval: packet.approval_proof,
                 });
                 Some(info)
             }

@@ -28,6 +28,7 @@ fn packet(size: u64) -> PacketInfo {
         id: Uuid::from_u128(7),
         sha256: "ab".repeat(32),
         size,
+        needs_approval: false,
     }
 }
 
@@ -162,21 +163,83 @@ fn a_receipt_not_signed_by_the_server_or_for_other_bytes_is_not_believed() {
         .any(|a| matches!(a, Action::RecordVerdict { .. })));
 }
 
-#[test]
-fn a_refused_packet_is_marked_rejected_and_the_rest_of_the_queue_goes_on() {
-    let mut m = uploading(250);
-    let refusal = classify(
+fn refusal(code: &str, receipt: Option<SignedReceipt>) -> Failure {
+    classify(
         StatusCode::FORBIDDEN,
         ApiError {
-            code: "bad_signature".into(),
+            code: code.into(),
             message: "altered".into(),
+            receipt,
         },
-    );
-    let actions = without_publish(m.handle(Event::Failed(refusal), 1.0));
+    )
+}
+
+fn signed_refusal(sha256: &str, key: &StationSigningKey) -> SignedReceipt {
+    let receipt = Receipt {
+        packet_id: packet(250).id,
+        station_id: Uuid::nil(),
+        sha256: sha256.into(),
+        verdict: PacketVerdict::Rejected,
+        reason: Some("bad_signature: altered".into()),
+        judged_at: "2026-11-23T08:00:00Z".into(),
+    };
+    SignedReceipt::sign(&receipt, key)
+}
+
+#[test]
+fn a_refusal_with_the_servers_signed_receipt_marks_the_packet_rejected_and_the_queue_goes_on() {
+    let mut m = uploading(250);
+    let receipt = signed_refusal(&packet(250).sha256, &server_key());
+    let actions =
+        without_publish(m.handle(Event::Failed(refusal("bad_signature", Some(receipt))), 1.0));
     assert!(matches!(
         &actions[..],
-        [Action::RecordRefusal { reason, .. }, Action::LoadQueue] if reason.contains("bad_signature")
+        [
+            Action::RecordVerdict { verdict: PacketVerdict::Rejected, reason: Some(reason), .. },
+            Action::LoadQueue
+        ] if reason.contains("bad_signature")
     ));
+    assert_eq!(
+        m.status().problem.as_ref().map(|p| p.kind),
+        Some(ProblemKind::PacketRejected),
+        "the officer is told a packet was refused"
+    );
+}
+
+#[test]
+fn a_refusal_code_without_a_valid_receipt_leaves_the_packet_pending() {
+    let forger = StationSigningKey::from_seed(&[1; 32]).expect("key");
+    let forged = [
+        None,
+        Some(signed_refusal(&packet(250).sha256, &forger)),
+        Some(signed_refusal(&"cd".repeat(32), &server_key())),
+    ];
+    for code in [
+        "malformed_packet",
+        "wrong_station_key",
+        "bad_signature",
+        "payload_tampered",
+        "wrong_recipient",
+        "packet_id_reused",
+        "packet_id_mismatch",
+        "packet_too_large",
+    ] {
+        for receipt in forged.clone() {
+            let mut m = uploading(250);
+            let actions = m.handle(Event::Failed(refusal(code, receipt.clone())), 1.0);
+            assert!(
+                !actions
+                    .iter()
+                    .any(|a| matches!(a, Action::RecordVerdict { .. })),
+                "{code} with {receipt:?} must not end the packet: anyone on the link can say it"
+            );
+            assert!(actions.iter().any(|a| matches!(a, Action::Sleep(_))));
+            assert_eq!(
+                m.status().problem.as_ref().map(|p| p.kind),
+                Some(ProblemKind::ServerError)
+            );
+        }
+    }
 }
 
 #[test]
@@ -274,19 +337,14 @@ fn every_class_of_trouble_has_its_own_message_for_the_officer() {
         ProblemKind::NotRegistered,
         ProblemKind::Revoked,
         ProblemKind::PacketRejected,
+        ProblemKind::ApprovalRequired,
         ProblemKind::ServerError,
         ProblemKind::StationStorage,
     ];
     let messages: std::collections::BTreeSet<_> =
         kinds.iter().map(|k| k.officer_message().en).collect();
     assert_eq!(messages.len(), kinds.len());
-    let class = |code: &str, status| match classify(
-        status,
-        ApiError {
-            code: code.into(),
-            message: "m".into(),
-        },
-    ) {
+    let class = |code: &str, status| match classify(status, ApiError::new(code, "m")) {
         Failure::Problem(p) => Some(p.kind),
         _ => None,
     };
@@ -304,7 +362,8 @@ fn every_class_of_trouble_has_its_own_message_for_the_officer() {
     );
     assert_eq!(
         class("payload_tampered", StatusCode::FORBIDDEN),
-        Some(ProblemKind::PacketRejected)
+        Some(ProblemKind::ServerError),
+        "an unsigned refusal is a server problem, not a verdict"
     );
     assert_eq!(
         class("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
@@ -322,4 +381,40 @@ fn backoff_doubles_up_to_the_cap_and_jitter_only_shortens_it() {
     assert_eq!(full, [1, 2, 4, 8, 10, 10]);
     assert_eq!(backoff(&config, 3, 0.5), Duration::from_secs(2));
     assert_eq!(backoff(&config, 1000, 1.0), Duration::from_secs(10));
+}
+
+#[test]
+fn a_server_asking_for_approval_sends_a_flagged_packet_back_to_the_supervisors_and_no_other() {
+    let approval = || {
+        classify(
+            StatusCode::FORBIDDEN,
+            ApiError::new("approval_required", "no approval"),
+        )
+    };
+    let mut m = machine();
+    m.handle(Event::Wake, 1.0);
+    let flagged = PacketInfo {
+        needs_approval: true,
+        ..packet(250)
+    };
+    m.handle(queue(Some(flagged.clone()), vec![]), 1.0);
+    let actions = without_publish(m.handle(Event::Failed(approval()), 1.0));
+    assert!(matches!(
+        &actions[..],
+        [Action::ReopenApproval { packet, .. }, Action::LoadQueue] if *packet == flagged.id
+    ));
+    assert_eq!(
+        m.status().problem.as_ref().map(|p| p.kind),
+        Some(ProblemKind::ApprovalRequired)
+    );
+
+    let mut m = uploading(250);
+    let actions = m.handle(Event::Failed(approval()), 1.0);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::ReopenApproval { .. })),
+        "a packet its own manifest does not flag is not sent back on the server's word"
+    );
+    assert!(actions.iter().any(|a| matches!(a, Action::Sleep(_))));
 }

@@ -8,7 +8,7 @@ use protocol::keys::{ServerDecryptionKey, StationSigningKey};
 use protocol::random::SystemRandom;
 use station_core::audit::{self, AuditEvent};
 use station_core::clock::SystemClock;
-use station_core::station::{Station, StationConfig, StationPaths};
+use station_core::station::{write_config, Station, StationConfig, StationPaths};
 use station_core::vault::{self, Passphrase};
 
 const PASSPHRASE: &str = "audit test passphrase";
@@ -31,9 +31,10 @@ fn station_with_log(dir: &Path, entries: usize) {
             .expect("key")
             .public_key(),
         retention_days: 30,
+        seal: None,
     };
-    vault::create(&paths.vault(), &passphrase(), key).expect("vault");
-    fs::write(paths.config(), serde_json::to_vec(&config).expect("json")).expect("config");
+    let keys = vault::create(&paths.vault(), &passphrase(), key).expect("vault");
+    write_config(&paths, &config, &keys.data_key).expect("config");
     let station = Station::open(paths, &passphrase()).expect("open");
     for n in 1..=entries {
         let detail = format!("test action {n}");

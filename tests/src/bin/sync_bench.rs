@@ -107,6 +107,7 @@ async fn main() {
         enrollment_server::intake::receive(
             &*rig.server.data,
             bytes,
+            None,
             time::OffsetDateTime::now_utc(),
         )
         .expect("intake");

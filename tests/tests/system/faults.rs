@@ -2,13 +2,11 @@
 //! link does, a station killed mid-upload loses nothing, and each kind of trouble reaches the
 //! officer with its own message.
 
-use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use enrollment_server::uploads::import_folder;
-use protocol::packet::sha256_hex;
 use station_core::clock::{ManualClock, SystemClock};
 use station_core::station::{Station, StationPaths};
 use station_core::store::outbox::OutboxState;
@@ -17,46 +15,6 @@ use station_core::sync::machine::{Phase, ProblemKind, SyncStatus};
 use station_core::sync::{self, SyncConfig, Uploader};
 use system_tests::proxy::{Fault, FaultProxy, FAULT_KINDS};
 use system_tests::*;
-
-/// Every packet the station holds: id, SHA-256, state, and whether a receipt is kept.
-fn outbox(station: &Station) -> Vec<(String, String, OutboxState, bool)> {
-    let store = station.store();
-    store
-        .list_enrollments()
-        .expect("list")
-        .into_iter()
-        .map(|s| {
-            let id = s.enrollment.id.clone();
-            let sha = sha256_hex(&store.outbox_packet(&id).expect("packet"));
-            let receipt = store.receipt(&id).expect("receipt").is_some();
-            (id, sha, s.state, receipt)
-        })
-        .collect()
-}
-
-/// Each station packet is at the server once, byte for byte, and the station knows it.
-fn assert_delivered_exactly_once(rig_server: &TestServer, station: &Station, count: usize) {
-    let held = outbox(station);
-    assert_eq!(held.len(), count);
-    let stored = rig_server.data.packets().expect("server packets");
-    assert_eq!(stored.len(), count, "the server holds each packet once");
-    let ids: BTreeSet<_> = stored.iter().map(|p| p.packet_id.to_string()).collect();
-    assert_eq!(ids.len(), count);
-    for (id, sha, state, receipt) in &held {
-        assert_eq!(*state, OutboxState::Accepted, "packet {id} shows accepted");
-        assert!(receipt, "packet {id} keeps the server's signed receipt");
-        let record = stored
-            .iter()
-            .find(|p| p.packet_id.to_string() == *id)
-            .expect("at the server");
-        let bytes = rig_server.data.packet_bytes(record).expect("bytes");
-        assert_eq!(
-            &sha256_hex(&bytes),
-            sha,
-            "packet {id} arrived byte for byte"
-        );
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_packet_reaches_the_server_exactly_once_through_a_link_that_fails_in_every_way() {
@@ -176,21 +134,6 @@ async fn a_station_killed_again_and_again_during_upload_loses_and_duplicates_not
         .store()
         .integrity_check()
         .expect("the station database passes integrity_check");
-}
-
-async fn one_pass(
-    station: &Station,
-    url: &str,
-    clock: Arc<dyn station_core::clock::Clock>,
-) -> SyncStatus {
-    let config = SyncConfig {
-        request_timeout: Duration::from_secs(5),
-        ..fast_sync()
-    };
-    Uploader::to_server(station, url, &config, clock)
-        .expect("uploader")
-        .run_pass()
-        .await
 }
 
 fn assert_problem(status: &SyncStatus, kind: ProblemKind) {

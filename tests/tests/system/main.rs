@@ -5,3 +5,4 @@ mod delivery;
 mod devices;
 mod faults;
 mod sealing;
+mod trust;
