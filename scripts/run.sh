@@ -14,10 +14,11 @@ bash scripts/setup.sh
 
 data=${ENROLLMENT_DATA_DIR:-$root/.station-data}
 listen=${ENROLLMENT_SERVER_LISTEN:-127.0.0.1:8750}
-# Demo data from a build before signed receipts cannot sync with this one: keep it aside.
-if [ -f "$data/station/station.json" ] && ! grep -q '"server_receipt_key"' "$data/station/station.json"; then
-  aside="$data.before-receipts-$(date +%Y%m%d%H%M%S)"
-  say "The demo data in $data predates signed receipts; moved to $aside, starting afresh"
+# Demo data from a build before sealed station configurations (and pinned TLS) does not open
+# with this one: keep it aside.
+if [ -f "$data/station/station.json" ] && ! grep -q '"seal"' "$data/station/station.json"; then
+  aside="$data.before-seals-$(date +%Y%m%d%H%M%S)"
+  say "The demo data in $data predates sealed configurations; moved to $aside, starting afresh"
   mv "$data" "$aside"
 fi
 mkdir -p "$data"
@@ -27,7 +28,7 @@ npm --prefix ui run build --silent
 cargo build --bins --features enrollment-station/custom-protocol
 bin=$root/target/debug
 
-say "Starting the central server on http://$listen (log: $data/server.log)"
+say "Starting the central server on https://$listen, its own TLS (log: $data/server.log)"
 "$bin/enrollment-server" --data-dir "$data/server" serve --listen "$listen" >"$data/server.log" 2>&1 &
 server_pid=$!
 trap 'kill -TERM $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true' EXIT
@@ -52,13 +53,16 @@ export STATION_PASSPHRASE_FILE="$data/station-passphrase.txt"
 if [ ! -f "$data/station/station.json" ]; then
   say "Provisioning this station against the local server (first run only)"
   token=$("$bin/enrollment-server" --data-dir "$data/server" issue-token)
-  # The code goes in the environment: a command line is visible to every local user (ps).
-  STATION_PROVISIONING_TOKEN=$token "$bin/station" --data-dir "$data/station" \
-    provision --server "http://$listen" --name "Demo station on $(hostname)"
+  # Secrets go in the environment: a command line is visible to every local user (ps).
+  admin_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  STATION_PROVISIONING_TOKEN=$token STATION_ADMIN_PASSWORD=$admin_password \
+    "$bin/station" --data-dir "$data/station" provision --server "https://$listen" \
+    --name "Demo station on $(hostname)" --admin admin --admin-name "Demo Administrator"
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-  STATION_NEW_PASSWORD=$password "$bin/station" --data-dir "$data/station" \
-    officer add officer --name "Demo Officer" --role officer
-  (umask 077 && printf 'username: officer\npassword: %s\n' "$password" >"$data/officer-login.txt")
+  STATION_ADMIN_PASSWORD=$admin_password STATION_NEW_PASSWORD=$password "$bin/station" \
+    --data-dir "$data/station" officer add --as admin officer --name "Demo Officer" --role officer
+  (umask 077 && printf 'username: officer\npassword: %s\n\nadministrator: admin\npassword: %s\n' \
+    "$password" "$admin_password" >"$data/officer-login.txt")
 else
   say "Reusing the provisioned station in $data/station"
 fi

@@ -15,8 +15,10 @@
 //! The position (`seq`) is deliberately outside the hash: a gap in positions means removed
 //! entries, a broken link without a gap means moved or inserted ones, a hash that does not match
 //! its own entry means an edited one. What it cannot show alone: entries removed from the end
-//! after the last checkpoint, or checkpoints removed with them. Uploading the log with packets
-//! (issue 5) closes that gap.
+//! after the last checkpoint, or checkpoints removed with them. That gap is closed outside the
+//! station: every sync pass tells the server the log's head, and the server flags a later head
+//! that is shorter or forks from it ([`protocol::audit::judge_head`]); the head the server
+//! acknowledged is kept and [`verify`] holds the log against it too.
 
 use std::fmt;
 
@@ -140,6 +142,12 @@ pub enum AuditFinding {
         /// The checkpoint's entry.
         seq: i64,
     },
+    /// The central server acknowledged an entry this log no longer has, or has otherwise: the
+    /// log was cut (checkpoints and all) and perhaps written again after it was reported.
+    NotAsReported {
+        /// The entry the server acknowledged.
+        seq: i64,
+    },
 }
 
 impl fmt::Display for AuditFinding {
@@ -160,6 +168,10 @@ impl fmt::Display for AuditFinding {
             Self::BadCheckpointSignature { seq } => {
                 write!(f, "the checkpoint for entry #{seq} is not signed by this station")
             }
+            Self::NotAsReported { seq } => write!(
+                f,
+                "entry #{seq} is not the one the central server acknowledged: the log was cut and written again after it was reported"
+            ),
         }
     }
 }
@@ -182,11 +194,17 @@ pub struct AuditReport {
 pub fn verify(station: &Station) -> Result<AuditReport, StoreError> {
     let entries = station.store().audit_entries()?;
     let checkpoints = station.store().audit_checkpoints()?;
-    Ok(check(
-        &entries,
-        &checkpoints,
-        &station.signing_key().public_key(),
-    ))
+    let mut report = check(&entries, &checkpoints, &station.signing_key().public_key());
+    // The head the server acknowledged lives outside the station: the log must still hold it.
+    if let Some(known) = station.store().server_audit_head()? {
+        let held = entries.iter().find(|entry| entry.seq == known.seq);
+        if held.is_none_or(|entry| entry.hash != known.hash) {
+            report
+                .findings
+                .push(AuditFinding::NotAsReported { seq: known.seq });
+        }
+    }
+    Ok(report)
 }
 
 fn check(

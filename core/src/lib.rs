@@ -13,6 +13,8 @@
 //! - [`receipt`]: the applicant's receipt: enrollment id as a QR code, photo, finger quality; as a PDF.
 //! - [`approval`]: enrollments with exceptions held until a supervisor approves them.
 //! - [`store`]: the SQLite database, one module per table.
+//! - [`link`]: HTTPS to the server with its certificate pinned; plain HTTP only for loopback or
+//!   by explicit opt-in.
 //! - [`sync`]: the background loop that uploads pending packets and records the server's answers.
 //! - [`retention`]: sealed packets deleted a configurable period after the server's verdict.
 //! - [`selftest`]: the technician's self-test of storage, crypto and the audit log.
@@ -28,6 +30,7 @@ pub mod drafts;
 pub mod enrollment;
 pub mod imaging;
 pub mod keyring;
+pub mod link;
 pub mod officers;
 pub mod provision;
 pub mod quality;

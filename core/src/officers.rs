@@ -147,6 +147,12 @@ pub enum AccountError {
     /// Hashing failed.
     #[error("could not hash the password: {0}")]
     Hash(String),
+    /// Only an administrator's lockout is lifted from the station itself.
+    #[error("{0:?} is not an administrator's account: an administrator lifts its lockout by resetting its password")]
+    NotAdministrator(String),
+    /// The acting account may not manage accounts.
+    #[error("a {0} account cannot manage accounts; an administrator must do it")]
+    NotPermitted(&'static str),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -197,6 +203,74 @@ pub fn add_officer(
         password_hash,
     };
     store.insert_officer(&row, &rfc3339(clock.now()))?;
+    Ok(())
+}
+
+/// Adds an account on behalf of `by`, who must be an administrator, and records it in the audit
+/// log under `by`'s name. (The station's first administrator is made by [`add_officer`] during
+/// provisioning, when there is nobody to ask.)
+///
+/// # Errors
+/// [`AccountError::NotPermitted`] for anyone but an administrator; see [`add_officer`].
+pub fn add_account(
+    station: &crate::station::Station,
+    by: &Officer,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &Password,
+    clock: &dyn Clock,
+) -> Result<(), AccountError> {
+    if !by.role.may(Permission::ManageAccounts) {
+        return Err(AccountError::NotPermitted(by.role.as_str()));
+    }
+    add_officer(
+        station.store(),
+        username,
+        display_name,
+        role,
+        password,
+        clock,
+    )?;
+    let detail = format!("account added with role {}", role.as_str());
+    let event = crate::audit::AuditEvent {
+        actor: &by.username,
+        action: "officer.added",
+        subject: username,
+        detail: &detail,
+    };
+    crate::audit::record(station, &event, clock)?;
+    Ok(())
+}
+
+/// Lifts the lockout of the administrator `username`, for whoever could open the station (its
+/// passphrase or its user's keyring): someone guessing at the keyboard must not keep the
+/// administrators out for good. Only administrators: an officer's lock is an administrator's
+/// to lift ([`reset_password`]). Audited as `officer.unlocked` by `station-holder`.
+///
+/// # Errors
+/// [`AccountError::Unknown`] for no such account, [`AccountError::NotAdministrator`] for one
+/// that is not an administrator's; database errors.
+pub fn unlock_administrator(
+    station: &crate::station::Station,
+    username: &str,
+    clock: &dyn Clock,
+) -> Result<(), AccountError> {
+    let row = station
+        .store()
+        .find_officer(username)?
+        .ok_or_else(|| AccountError::Unknown(username.to_owned()))?;
+    if row.role != Role::Administrator.as_str() {
+        return Err(AccountError::NotAdministrator(username.to_owned()));
+    }
+    station.store().reset_failed_logins(username)?;
+    let event = crate::audit::AuditEvent {
+        actor: "station-holder",
+        action: "officer.unlocked",
+        subject: username,
+        detail: "lockout lifted by whoever opened the station",
+    };
+    crate::audit::record(station, &event, clock)?;
     Ok(())
 }
 
@@ -327,10 +401,22 @@ pub fn login(
 ) -> Result<Officer, LoginError> {
     let now = clock.now();
     let Some(row) = store.find_officer(username.trim())? else {
-        // Spend the same effort as for a real account, so timing does not reveal which
-        // usernames exist.
+        // Spend the same effort as for a real account, and lock the name as a real account
+        // would be locked, so neither timing nor the answer reveals which usernames exist.
         let _ = verify(dummy_hash(), password);
-        return Err(LoginError::BadCredentials);
+        let name: String = username.trim().chars().take(64).collect();
+        let (_, locked) = store.record_unknown_login(
+            &name,
+            MAX_FAILED_LOGINS,
+            &rfc3339(now + LOCKOUT),
+            &rfc3339(now),
+        )?;
+        return Err(match locked {
+            Some(until) => LoginError::LockedOut {
+                until: clock_time(lock_end(&until)?),
+            },
+            None => LoginError::BadCredentials,
+        });
     };
     if let Some(until) = store.locked_until(&row.username)? {
         let until = lock_end(&until)?;
@@ -486,6 +572,32 @@ mod tests {
         assert!(matches!(
             add("budi", "long enough pw"),
             Err(AccountError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn a_name_no_account_has_locks_like_a_real_account_so_the_answer_tells_nothing() {
+        let store = store_with_budi();
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-23 08:00 UTC));
+        let wrong = Password::new("wrong horse 1".into());
+        let answers = |name: &str| -> Vec<String> {
+            (0..=MAX_FAILED_LOGINS)
+                .map(|_| match login(&store, name, &wrong, &clock) {
+                    Err(LoginError::BadCredentials) => "bad".to_owned(),
+                    Err(LoginError::LockedOut { until }) => format!("locked until {until}"),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            answers("budi"),
+            answers("nobody"),
+            "an unknown name is answered exactly as a real one"
+        );
+        clock.advance(LOCKOUT + time::Duration::seconds(1));
+        assert!(matches!(
+            login(&store, "nobody", &wrong, &clock),
+            Err(LoginError::BadCredentials)
         ));
     }
 

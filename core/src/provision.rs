@@ -6,7 +6,7 @@
 //! [`protocol::registration`]). Nothing is hard-coded in the source: every key comes from this
 //! exchange, and nothing on the link can substitute its own.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use protocol::api::{
     ApiError, ProvisioningToken, RegisterStationRequest, RegisterStationResponse,
@@ -47,6 +47,17 @@ pub enum ProvisionError {
     /// The server answered something that is not a registration.
     #[error("the server's answer is not a valid registration: {0}")]
     BadAnswer(String),
+    /// The server's address may not be used (plain HTTP to another machine).
+    #[error(transparent)]
+    Link(#[from] crate::link::LinkError),
+    /// The TLS certificate presented is not the one the server's signed answer names.
+    #[error("provisioning refused: the connection presented TLS certificate {presented}, but the server's signed answer names {named}: something between the station and the server answered in its place. Nothing was saved")]
+    TlsCertificate {
+        /// What the connection presented.
+        presented: String,
+        /// What the signed answer names.
+        named: String,
+    },
     /// The answer does not come from the server the provisioning code names.
     #[error("provisioning refused: {0}. Nothing was saved; check the server address and the code, and report this to the server's administrator")]
     NotTheServer(#[from] RegistrationError),
@@ -106,14 +117,8 @@ pub async fn provision(
         station_name,
         signing_public_key: signing_key.public_key(),
     };
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| ProvisionError::Unreachable {
-            url: base.clone(),
-            reason: e.to_string(),
-        })?;
+    let presented = Arc::new(Mutex::new(None));
+    let client = crate::link::provisioning_client(&base, Arc::clone(&presented))?;
     let response = client
         .post(format!("{base}{STATIONS_PATH}"))
         .json(&request)
@@ -143,6 +148,18 @@ pub async fn provision(
     let answer: RegisterStationResponse =
         serde_json::from_slice(&body).map_err(|e| ProvisionError::BadAnswer(e.to_string()))?;
     let answer = token.check_answer(answer, &request.signing_public_key)?;
+    let presented = presented
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    // Pinned: the certificate the connection showed, when the signed answer names the same.
+    let pin = match (presented, answer.tls_certificate_sha256.clone()) {
+        (Some(presented), Some(named)) if presented != named => {
+            return Err(ProvisionError::TlsCertificate { presented, named })
+        }
+        (Some(presented), Some(_)) => Some(presented),
+        _ => None,
+    };
     let config = StationConfig {
         station_id: answer.station_id,
         station_name: request.station_name,
@@ -150,6 +167,8 @@ pub async fn provision(
         server_encryption_key: answer.server_encryption_key,
         server_receipt_key: answer.server_receipt_key,
         retention_days: crate::retention::DEFAULT_RETENTION_DAYS,
+        server_certificate_sha256: pin,
+        officers_sealed: true,
         seal: None,
     };
     let keys = match protect {

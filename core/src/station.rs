@@ -121,10 +121,19 @@ pub struct StationConfig {
     pub server_encryption_key: ServerPublicKey,
     /// The key the server signs its receipts with.
     pub server_receipt_key: StationPublicKey,
+    /// SHA-256 of the TLS certificate the server presented at provisioning and named in its
+    /// signed answer: the only certificate accepted from then on ([`crate::link`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_certificate_sha256: Option<String>,
     /// Days a packet's sealed bytes are kept after the server's verdict (see
     /// [`crate::retention`]).
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// Whether the account rows carry seals ([`Store::sealed_by`]); rows from a build before
+    /// seals are sealed once, at the first unlock, and from then on a row without one is
+    /// refused.
+    #[serde(default)]
+    pub officers_sealed: bool,
     /// The rest of the file sealed under the data key, so that an edit (another server key, a
     /// rewritten address) is detected at unlock. Set by [`write_config`]; `None` in memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -272,6 +281,9 @@ pub enum SettingsError {
     /// The retention period is out of range.
     #[error("the retention period must be between 1 and 3650 days, not {0}")]
     InvalidRetention(u32),
+    /// The address is plain HTTP to another machine without the opt-in.
+    #[error(transparent)]
+    Link(#[from] crate::link::LinkError),
     /// `station.json` could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -353,15 +365,24 @@ impl Station {
 
     fn with_keys(
         paths: StationPaths,
-        config: StationConfig,
+        mut config: StationConfig,
         keys: Unlocked,
     ) -> Result<Self, OpenError> {
-        let store = Store::open(&paths.database())?;
+        let data_key = Arc::new(keys.data_key);
+        let store = Store::open(&paths.database())?.sealed_by(Arc::clone(&data_key));
+        if !config.officers_sealed {
+            store.seal_unsealed_officers()?;
+            config.officers_sealed = true;
+            write_config(&paths, &config, &data_key).map_err(|source| OpenError::Io {
+                path: paths.config(),
+                source,
+            })?;
+        }
         let forms = Arc::new(load_forms(&paths)?);
         let station = Self {
             config,
             signing_key: Arc::new(keys.signing_key),
-            data_key: Arc::new(keys.data_key),
+            data_key,
             store,
             paths,
             forms,
@@ -387,6 +408,7 @@ impl Station {
     pub fn change_settings(&self, settings: &Settings) -> Result<Station, SettingsError> {
         let server_url = normalize_server_url(&settings.server_url)
             .ok_or_else(|| SettingsError::InvalidServerUrl(settings.server_url.clone()))?;
+        crate::link::check_url(&server_url)?;
         if !RETENTION_DAYS.contains(&settings.retention_days) {
             return Err(SettingsError::InvalidRetention(settings.retention_days));
         }
@@ -542,6 +564,8 @@ fn test_config() -> StationConfig {
             .expect("key")
             .public_key(),
         retention_days: 30,
+        server_certificate_sha256: None,
+        officers_sealed: false,
         seal: None,
     }
 }

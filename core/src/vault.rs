@@ -39,6 +39,7 @@ use crate::station::write_private;
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 
 const VAULT_AAD: &[u8] = b"enrollment-station/vault-v1";
+const ROW_MAC_LABEL: &[u8] = b"enrollment-station/row-mac-v1";
 const FORMAT: u32 = 1;
 const MEMORY_KIB: u32 = 64 * 1024;
 const ITERATIONS: u32 = 3;
@@ -152,6 +153,21 @@ impl DataKey {
             .map_err(|_| VaultError::Random)?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
+    }
+
+    /// A MAC (hex HMAC-SHA256) of `message` for `context`, under a key derived from the data
+    /// key: what lets the station tell a row it wrote from one edited in the database.
+    pub fn row_mac(&self, context: &str, message: &[u8]) -> String {
+        let derived = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0),
+            ROW_MAC_LABEL,
+        );
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref());
+        let mut context_ctx = ring::hmac::Context::with_key(&key);
+        context_ctx.update(context.as_bytes());
+        context_ctx.update(&[0]);
+        context_ctx.update(message);
+        encode_hex(context_ctx.sign().as_ref())
     }
 
     /// Decrypts what [`Self::seal`] produced for the same `context`.

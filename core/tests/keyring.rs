@@ -29,6 +29,8 @@ fn keyring_station(dir: &std::path::Path) -> StationPaths {
             .expect("key")
             .public_key(),
         retention_days: 30,
+        server_certificate_sha256: None,
+        officers_sealed: true,
         seal: None,
     };
     write_config(&paths, &config, &keys.data_key).expect("config");

@@ -36,6 +36,12 @@ pub enum Distrust {
     MissingQualityScore,
     /// The capture names a finger or face position this station does not know.
     UnknownBioSubType(String),
+    /// The capture was made for another purpose than registration (e.g. authentication).
+    PurposeMismatch(String),
+    /// The capture was made in another environment than the station asked for.
+    EnvironmentMismatch(String),
+    /// The capture's signed digital id names another device than the one discovered.
+    OtherDevice(String),
 }
 
 impl fmt::Display for Distrust {
@@ -58,6 +64,19 @@ impl fmt::Display for Distrust {
             }
             Self::MissingQualityScore => f.write_str("a capture carries no quality score"),
             Self::UnknownBioSubType(name) => write!(f, "it names an unknown position {name:?}"),
+            Self::PurposeMismatch(purpose) => {
+                write!(f, "it was captured for {purpose:?}, not for registration")
+            }
+            Self::EnvironmentMismatch(env) => {
+                write!(
+                    f,
+                    "it was captured in the {env:?} environment, not the one asked for"
+                )
+            }
+            Self::OtherDevice(serial) => write!(
+                f,
+                "its signed digital id names another device ({serial:?}) than the one in use"
+            ),
         }
     }
 }

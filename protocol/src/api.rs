@@ -24,6 +24,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::audit::{AuditClaim, AuditHead};
 use crate::keys::{StationPublicKey, StationSigningKey};
 
 /// Path of the health check.
@@ -172,6 +173,10 @@ impl SignedReceipt {
 pub struct StatusQuery {
     /// At most [`MAX_STATUS_QUERY`] packet ids.
     pub packet_ids: Vec<Uuid>,
+    /// The station's audit head (every sync pass opens with this query, so the server hears
+    /// it at every contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditClaim>,
 }
 
 /// The answer to a [`StatusQuery`], one status per id asked, in order.
@@ -179,6 +184,12 @@ pub struct StatusQuery {
 pub struct StatusAnswer {
     /// The statuses.
     pub statuses: Vec<PacketStatus>,
+    /// The station's audit head as the server now holds it: the anchor of the next claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_known: Option<AuditHead>,
+    /// What the server found wrong with the station's log, when anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_conflict: Option<String>,
 }
 
 /// Any error the API answers, with a stable machine-readable code.

@@ -15,6 +15,76 @@
 use ring::digest::{Context, SHA256};
 use serde::{Deserialize, Serialize};
 
+/// The newest entry of a log, as a station claims it and the server remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHead {
+    /// Its position.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+}
+
+/// What a station says of its log at every contact (the status query that opens each sync
+/// pass): its head, and its entry at the position the server last acknowledged (the anchor),
+/// so the server can tell a log that grew from one that was cut and written again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditClaim {
+    /// The newest entry.
+    pub head: AuditHead,
+    /// The entry at the position of the head the server last acknowledged, when the station
+    /// knows that position (its hash empty when the log no longer has that position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AuditHead>,
+}
+
+/// What the server makes of a claim against the head it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadJudgement {
+    /// The log is the one the server knew, or grew from it: remember the claimed head.
+    Extends,
+    /// Nothing to compare yet (a first contact, or the station does not know the server's
+    /// position): remember the head only when the server held none.
+    Unanchored,
+    /// The log is shorter than, or different from, what the server saw before.
+    Conflict(String),
+}
+
+/// Judges `claim` against the head the server `held`. Pure, so both the server and the tests
+/// use the same rule.
+pub fn judge_head(held: Option<&AuditHead>, claim: &AuditClaim) -> HeadJudgement {
+    let Some(held) = held else {
+        return HeadJudgement::Extends;
+    };
+    let head = &claim.head;
+    if head == held {
+        return HeadJudgement::Extends;
+    }
+    if head.seq < held.seq {
+        return HeadJudgement::Conflict(format!(
+            "the station's log ends at entry #{} but entry #{} was reported before: entries were cut from its end",
+            head.seq, held.seq
+        ));
+    }
+    if head.seq == held.seq {
+        return HeadJudgement::Conflict(format!(
+            "entry #{} differs from the one reported before: the log was cut and written again",
+            head.seq
+        ));
+    }
+    match &claim.anchor {
+        Some(anchor) if anchor.seq == held.seq && anchor.hash == held.hash => {
+            HeadJudgement::Extends
+        }
+        Some(anchor) if anchor.seq == held.seq => HeadJudgement::Conflict(format!(
+            "entry #{} is no longer the one reported before: the log was cut and written again",
+            held.seq
+        )),
+        _ => HeadJudgement::Unanchored,
+    }
+}
+
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -102,8 +172,8 @@ pub fn chain_findings(records: &[AuditRecord], from_genesis: bool) -> Vec<ChainF
         if let Some((seq, previous_hash)) = expected {
             if record.seq != seq {
                 findings.push(ChainFinding::Missing {
-                    after: seq - 1,
-                    count: record.seq - seq,
+                    after: seq.saturating_sub(1),
+                    count: record.seq.saturating_sub(seq),
                 });
             } else if record.prev_hash != previous_hash {
                 findings.push(ChainFinding::BrokenLink { seq: record.seq });
@@ -112,7 +182,7 @@ pub fn chain_findings(records: &[AuditRecord], from_genesis: bool) -> Vec<ChainF
         if !record.hash_matches() {
             findings.push(ChainFinding::Edited { seq: record.seq });
         }
-        expected = Some((record.seq + 1, &record.hash));
+        expected = Some((record.seq.saturating_add(1), &record.hash));
     }
     findings
 }
@@ -204,6 +274,83 @@ mod tests {
         assert_eq!(
             check_excerpt(&edited),
             Err("audit entry #4 does not match its hash".into())
+        );
+    }
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::*;
+
+    fn head(seq: i64, hash: &str) -> AuditHead {
+        AuditHead {
+            seq,
+            hash: hash.into(),
+        }
+    }
+
+    fn claim(head: AuditHead, anchor: Option<AuditHead>) -> AuditClaim {
+        AuditClaim { head, anchor }
+    }
+
+    #[test]
+    fn a_position_at_the_end_of_the_integers_is_a_finding_not_a_panic() {
+        let record = AuditRecord {
+            seq: i64::MAX,
+            at: "2026-12-03T08:00:00Z".into(),
+            actor: "x".into(),
+            action: "y".into(),
+            subject: String::new(),
+            detail: String::new(),
+            prev_hash: GENESIS.into(),
+            hash: String::new(),
+        };
+        let findings = chain_findings(&[record.clone(), record], true);
+        assert!(findings.contains(&ChainFinding::Missing {
+            after: 0,
+            count: i64::MAX - 1
+        }));
+    }
+
+    #[test]
+    fn a_log_that_grew_from_the_known_head_extends_it_and_a_cut_one_conflicts() {
+        let held = head(20, "a");
+        assert_eq!(
+            judge_head(None, &claim(head(3, "x"), None)),
+            HeadJudgement::Extends
+        );
+        assert_eq!(
+            judge_head(Some(&held), &claim(head(20, "a"), None)),
+            HeadJudgement::Extends
+        );
+        assert_eq!(
+            judge_head(Some(&held), &claim(head(25, "b"), Some(head(20, "a")))),
+            HeadJudgement::Extends
+        );
+        for (case, cut) in [
+            ("shorter", claim(head(12, "c"), Some(head(20, "")))),
+            (
+                "same length, other entry",
+                claim(head(20, "c"), Some(head(20, "c"))),
+            ),
+            (
+                "longer, other entry at the known position",
+                claim(head(30, "d"), Some(head(20, "e"))),
+            ),
+            (
+                "longer, known position gone",
+                claim(head(30, "d"), Some(head(20, ""))),
+            ),
+        ] {
+            assert!(
+                matches!(judge_head(Some(&held), &cut), HeadJudgement::Conflict(_)),
+                "{case}"
+            );
+        }
+        assert_eq!(
+            judge_head(Some(&held), &claim(head(30, "d"), None)),
+            HeadJudgement::Unanchored,
+            "a station that does not know the server's position is asked again, not accused"
         );
     }
 }

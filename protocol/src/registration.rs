@@ -11,7 +11,8 @@
 //!                      base64(station public key)
 //! answer signature   = Ed25519(server receipt key, "enrollment-station/registered-v1\n" ‖
 //!                      station id ‖ "\n" ‖ base64(station public key) ‖ "\n" ‖
-//!                      base64(server encryption key) ‖ "\n" ‖ base64(server receipt key))
+//!                      base64(server encryption key) ‖ "\n" ‖ base64(server receipt key) ‖
+//!                      "\n" ‖ (hex SHA-256 of the server's TLS certificate, or "-"))
 //! ```
 //!
 //! The secret never crosses the network: whoever reads the request learns a proof bound to the
@@ -135,8 +136,8 @@ impl ProvisioningToken {
         let message = answer_message(
             answer.station_id,
             station_key,
-            &answer.server_encryption_key,
-            &answer.server_receipt_key,
+            (&answer.server_encryption_key, &answer.server_receipt_key),
+            answer.tls_certificate_sha256.as_deref(),
         );
         let signature = crate::keys::decode_signature(&answer.signature)
             .ok_or(RegistrationError::BadSignature)?;
@@ -180,14 +181,15 @@ fn claim(name: &str, key: &StationPublicKey) -> String {
 fn answer_message(
     station_id: Uuid,
     station_key: &StationPublicKey,
-    encryption_key: &ServerPublicKey,
-    receipt_key: &StationPublicKey,
+    (encryption_key, receipt_key): (&ServerPublicKey, &StationPublicKey),
+    tls_certificate_sha256: Option<&str>,
 ) -> String {
     format!(
-        "{ANSWER_LABEL}{station_id}\n{}\n{}\n{}",
+        "{ANSWER_LABEL}{station_id}\n{}\n{}\n{}\n{}",
         station_key.to_base64(),
         encryption_key.to_base64(),
-        receipt_key.to_base64()
+        receipt_key.to_base64(),
+        tls_certificate_sha256.unwrap_or("-")
     )
 }
 
@@ -222,29 +224,35 @@ pub struct RegisterStationResponse {
     pub server_encryption_key: ServerPublicKey,
     /// The Ed25519 key that signs the server's receipts.
     pub server_receipt_key: StationPublicKey,
+    /// SHA-256 (hex) of the TLS certificate the server presents itself, which the station pins;
+    /// `None` behind a front end whose certificate an authority vouches for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_certificate_sha256: Option<String>,
     /// The receipt key's signature over the registration (see the module docs).
     pub signature: String,
 }
 
 impl RegisterStationResponse {
-    /// The server's signed answer registering `station_key` as `station_id`.
+    /// The server's signed answer registering `station_key` as `station_id`, naming the TLS
+    /// certificate it presents (`tls_certificate_sha256`) when it speaks TLS itself.
     pub fn sign(
         station_id: Uuid,
         station_key: &StationPublicKey,
-        encryption_key: ServerPublicKey,
+        (encryption_key, tls_certificate_sha256): (ServerPublicKey, Option<String>),
         receipt_key: &StationSigningKey,
     ) -> Self {
         let server_receipt_key = receipt_key.public_key();
         let message = answer_message(
             station_id,
             station_key,
-            &encryption_key,
-            &server_receipt_key,
+            (&encryption_key, &server_receipt_key),
+            tls_certificate_sha256.as_deref(),
         );
         Self {
             station_id,
             server_encryption_key: encryption_key,
             server_receipt_key,
+            tls_certificate_sha256,
             signature: crate::keys::encode_signature(&receipt_key.sign(message.as_bytes())),
         }
     }
@@ -311,14 +319,14 @@ mod tests {
         let (receipt, encryption) = server();
         let code = ProvisioningToken::issue(&"cd".repeat(24), &receipt.public_key());
         let id = Uuid::from_u128(1);
-        let answer = RegisterStationResponse::sign(id, &station(), encryption, &receipt);
+        let answer = RegisterStationResponse::sign(id, &station(), (encryption, None), &receipt);
         assert!(code.check_answer(answer.clone(), &station()).is_ok());
 
         let mallory = StationSigningKey::from_seed(&[7; 32]).expect("key");
         let theirs = RegisterStationResponse::sign(
             id,
             &station(),
-            ServerDecryptionKey::from_bytes(&[8; 32]).public_key(),
+            (ServerDecryptionKey::from_bytes(&[8; 32]).public_key(), None),
             &mallory,
         );
         assert!(matches!(

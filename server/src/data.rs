@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use protocol::api::ProvisioningToken;
-use protocol::audit::AuditRecord;
+use protocol::audit::{judge_head, AuditClaim, AuditHead, AuditRecord, HeadJudgement};
 use protocol::form::{FormLibrary, FormSet};
 use protocol::keys::{ServerDecryptionKey, StationPublicKey, StationSigningKey};
 use protocol::random::{RandomSource, SystemRandom};
@@ -72,7 +72,15 @@ CREATE TABLE IF NOT EXISTS request_nonces (
     seen_at    INTEGER NOT NULL,
     PRIMARY KEY (station_id, nonce)
 );
-CREATE INDEX IF NOT EXISTS request_nonces_age ON request_nonces (seen_at);";
+CREATE INDEX IF NOT EXISTS request_nonces_age ON request_nonces (seen_at);
+CREATE TABLE IF NOT EXISTS audit_heads (
+    station_id  TEXT PRIMARY KEY REFERENCES stations (station_id),
+    seq         INTEGER NOT NULL,
+    hash        TEXT NOT NULL,
+    seen_at     TEXT NOT NULL,
+    conflict    TEXT,
+    conflict_at TEXT
+);";
 
 /// Why the data directory could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +126,20 @@ pub enum DataError {
     /// No upload of this id was announced.
     #[error("packet {0} was not announced")]
     NotAnnounced(Uuid),
+    /// The station has as many uploads in progress as it may.
+    #[error("this station already has {uploads} uploads ({bytes} bytes) in progress, the most it may; finish or wait for them to expire")]
+    TooManyUploads {
+        /// Uploads in progress.
+        uploads: u64,
+        /// Their announced bytes.
+        bytes: u64,
+    },
+    /// All stations together have as many bytes in flight as the server takes.
+    #[error("the server has no room for more uploads right now; try again later")]
+    ServerFull,
+    /// A rejected packet's bytes were deleted after their retention period.
+    #[error("packet {0}'s bytes were deleted after their retention period")]
+    Purged(Uuid),
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
@@ -125,8 +147,32 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
     move |source| DataError::Io { context, source }
 }
 
+/// Uploads one station may have in progress at once (a station sends one at a time; the rest
+/// are flagged packets waiting for an approval, or abandoned).
+pub const MAX_UPLOADS_PER_STATION: u64 = 16;
+/// Announced bytes one station may have in progress at once.
+pub const MAX_STATION_BYTES_IN_FLIGHT: u64 = 128 * 1024 * 1024;
+/// Announced bytes all stations together may have in progress: the disk the uploads can take.
+pub const MAX_BYTES_IN_FLIGHT: u64 = 4 * 1024 * 1024 * 1024;
+/// An unfinished upload is discarded this long after it was announced.
+pub const UPLOAD_LIFETIME: time::Duration = time::Duration::hours(24);
+/// A rejected packet's bytes are deleted this long after its verdict (its row, the verdict and
+/// reason stay, as on the station).
+pub const REJECTED_RETENTION: time::Duration = time::Duration::days(30);
+
 /// How long an issued provisioning code stays usable.
 pub const TOKEN_LIFETIME: time::Duration = time::Duration::days(7);
+
+/// The newest audit head a station reported, and the last conflict found in its claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldHead {
+    /// The head.
+    pub head: AuditHead,
+    /// When it was reported (RFC 3339).
+    pub seen_at: String,
+    /// The last conflict and when it was found, if any ever was.
+    pub conflict: Option<(String, String)>,
+}
 
 /// A registered station as the server knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +251,7 @@ pub struct ServerData {
     receipt_key: StationSigningKey,
     appending: Mutex<()>,
     forms: FormLibrary,
+    metrics_token: Zeroizing<String>,
 }
 
 impl std::fmt::Debug for ServerData {
@@ -226,6 +273,7 @@ impl ServerData {
             .map_err(io(format!("cannot create {}", root.display())))?;
         let key = load_or_create_key(&root.join("keys").join("encryption.key"))?;
         let receipt_key = load_or_create_receipt_key(&root.join("keys").join("receipt.key"))?;
+        let metrics_token = load_or_create_token(&root.join("keys").join("metrics.token"))?;
         fs::create_dir_all(root.join("uploads"))
             .map_err(io(format!("cannot create {}", root.display())))?;
         let db = Connection::open(root.join("server.db"))?;
@@ -241,6 +289,7 @@ impl ServerData {
             receipt_key,
             appending: Mutex::new(()),
             forms,
+            metrics_token,
         })
     }
 
@@ -288,6 +337,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The key that signs receipts.
     fn receipt_key(&self) -> &StationSigningKey;
 
+    /// The bearer token `/metrics` asks for (`keys/metrics.token`, made with the data
+    /// directory): the counters name every station, so they are not public.
+    fn metrics_token(&self) -> &str;
+
     /// Every version of the enrollment forms packets are checked against.
     fn forms(&self) -> &FormLibrary;
 
@@ -310,10 +363,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// When the database fails or the stored row is malformed.
     fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError>;
 
-    /// Starts an upload, or returns the one in progress when it was announced the same way.
+    /// Starts an upload, or returns the one in progress when it was announced the same way. A
+    /// new upload must fit [`MAX_UPLOADS_PER_STATION`], [`MAX_STATION_BYTES_IN_FLIGHT`] and
+    /// [`MAX_BYTES_IN_FLIGHT`].
     ///
     /// # Errors
-    /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station.
+    /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station;
+    /// [`DataError::TooManyUploads`], [`DataError::ServerFull`] over a limit.
     fn start_upload(
         &self,
         station_id: Uuid,
@@ -341,6 +397,20 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// When the file cannot be read.
     fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError>;
+
+    /// Discards every upload announced before `started_before` with its bytes. Returns how
+    /// many.
+    ///
+    /// # Errors
+    /// When the database fails or a file cannot be removed.
+    fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError>;
+
+    /// Deletes the bytes of packets rejected before `judged_before` (their rows stay). Returns
+    /// how many.
+    ///
+    /// # Errors
+    /// When the database fails or a file cannot be removed.
+    fn purge_rejected(&self, judged_before: OffsetDateTime) -> Result<usize, DataError>;
 
     /// Forgets an upload and its bytes (after its verdict, or when its bytes are corrupt).
     ///
@@ -427,11 +497,34 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// When the database fails.
     fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError>;
+
+    /// The audit head held for a station.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn audit_head(&self, station_id: Uuid) -> Result<Option<HeldHead>, DataError>;
+
+    /// Takes a station's claim about its audit log ([`judge_head`]): a head that extends the
+    /// one held (or the first) is remembered; a conflict is recorded and the held head kept.
+    /// Returns the head held afterwards and the conflict found now.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn observe_audit_head(
+        &self,
+        station_id: Uuid,
+        claim: &AuditClaim,
+        now: OffsetDateTime,
+    ) -> Result<(Option<AuditHead>, Option<String>), DataError>;
 }
 
 impl Storage for ServerData {
     fn receipt_key(&self) -> &StationSigningKey {
         &self.receipt_key
+    }
+
+    fn metrics_token(&self) -> &str {
+        &self.metrics_token
     }
 
     fn forms(&self) -> &FormLibrary {
@@ -493,17 +586,50 @@ impl Storage for ServerData {
         announce: &protocol::api::Announce,
         now: OffsetDateTime,
     ) -> Result<UploadRecord, DataError> {
-        self.db().execute(
-            "INSERT INTO uploads (packet_id, station_id, sha256, size, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (packet_id) DO NOTHING",
-            params![
-                announce.packet_id.to_string(),
-                station_id.to_string(),
-                announce.sha256,
-                i64::try_from(announce.size).unwrap_or(i64::MAX),
-                rfc3339(now)
-            ],
-        )?;
+        {
+            let mut db = self.db();
+            let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM uploads WHERE packet_id = ?1)",
+                [announce.packet_id.to_string()],
+                |r| r.get(0),
+            )?;
+            if !known {
+                let (uploads, bytes, total): (i64, i64, i64) = tx.query_row(
+                    "SELECT COUNT(*) FILTER (WHERE station_id = ?1),
+                            COALESCE(SUM(size) FILTER (WHERE station_id = ?1), 0),
+                            COALESCE(SUM(size), 0)
+                     FROM uploads",
+                    [station_id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                let (uploads, bytes, total) = (
+                    uploads.unsigned_abs(),
+                    bytes.unsigned_abs(),
+                    total.unsigned_abs(),
+                );
+                if uploads >= MAX_UPLOADS_PER_STATION
+                    || bytes + announce.size > MAX_STATION_BYTES_IN_FLIGHT
+                {
+                    return Err(DataError::TooManyUploads { uploads, bytes });
+                }
+                if total + announce.size > MAX_BYTES_IN_FLIGHT {
+                    return Err(DataError::ServerFull);
+                }
+                tx.execute(
+                    "INSERT INTO uploads (packet_id, station_id, sha256, size, started_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        announce.packet_id.to_string(),
+                        station_id.to_string(),
+                        announce.sha256,
+                        i64::try_from(announce.size).unwrap_or(i64::MAX),
+                        rfc3339(now)
+                    ],
+                )?;
+            }
+            tx.commit()?;
+        }
         let upload = self
             .upload(announce.packet_id)?
             .ok_or_else(|| DataError::Corrupt("upload row vanished".into()))?;
@@ -559,6 +685,51 @@ impl Storage for ServerData {
     fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
         let path = self.upload_path(packet_id);
         fs::read(&path).map_err(io(format!("cannot read {}", path.display())))
+    }
+
+    fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError> {
+        let stale: Vec<String> = {
+            let db = self.db();
+            let mut statement =
+                db.prepare("SELECT packet_id FROM uploads WHERE started_at < ?1")?;
+            let rows = statement
+                .query_map([rfc3339(started_before)], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        for id in &stale {
+            let id =
+                Uuid::parse_str(id).map_err(|_| DataError::Corrupt(format!("upload id {id:?}")))?;
+            self.discard_upload(id)?;
+        }
+        Ok(stale.len())
+    }
+
+    fn purge_rejected(&self, judged_before: OffsetDateTime) -> Result<usize, DataError> {
+        let rejected: Vec<(String, String)> = {
+            let db = self.db();
+            let mut statement = db.prepare(
+                "SELECT station_id, packet_id FROM packets
+                 WHERE verdict = 'rejected' AND received_at < ?1",
+            )?;
+            let rows = statement
+                .query_map([rfc3339(judged_before)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        let mut purged = 0;
+        for (station, packet) in rejected {
+            let parse = |text: &str| {
+                Uuid::parse_str(text).map_err(|_| DataError::Corrupt(format!("id {text:?}")))
+            };
+            let path = self.packet_path(parse(&station)?, parse(&packet)?);
+            match fs::remove_file(&path) {
+                Ok(()) => purged += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(io(format!("cannot remove {}", path.display()))(error)),
+            }
+        }
+        Ok(purged)
     }
 
     fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError> {
@@ -724,7 +895,14 @@ impl Storage for ServerData {
 
     fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError> {
         let path = self.packet_path(record.station_id, record.packet_id);
-        fs::read(&path).map_err(io(format!("cannot read {}", path.display())))
+        match fs::read(&path) {
+            Err(error)
+                if error.kind() == std::io::ErrorKind::NotFound && record.verdict == "rejected" =>
+            {
+                Err(DataError::Purged(record.packet_id))
+            }
+            read => read.map_err(io(format!("cannot read {}", path.display()))),
+        }
     }
 
     fn store_packet(
@@ -811,6 +989,84 @@ impl Storage for ServerData {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn audit_head(&self, station_id: Uuid) -> Result<Option<HeldHead>, DataError> {
+        Self::held_head(&self.db(), station_id)
+    }
+
+    fn observe_audit_head(
+        &self,
+        station_id: Uuid,
+        claim: &AuditClaim,
+        now: OffsetDateTime,
+    ) -> Result<(Option<AuditHead>, Option<String>), DataError> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let held = Self::held_head(&tx, station_id)?.map(|held| held.head);
+        let at = rfc3339(now);
+        let (known, conflict) = match judge_head(held.as_ref(), claim) {
+            HeadJudgement::Extends => {
+                tx.execute(
+                    "INSERT INTO audit_heads (station_id, seq, hash, seen_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (station_id) DO UPDATE SET seq = ?2, hash = ?3, seen_at = ?4",
+                    params![station_id.to_string(), claim.head.seq, claim.head.hash, at],
+                )?;
+                (Some(claim.head.clone()), None)
+            }
+            HeadJudgement::Unanchored => (held, None),
+            HeadJudgement::Conflict(conflict) => {
+                tx.execute(
+                    "UPDATE audit_heads SET conflict = ?2, conflict_at = ?3 WHERE station_id = ?1",
+                    params![station_id.to_string(), conflict, at],
+                )?;
+                (held, Some(conflict))
+            }
+        };
+        tx.commit()?;
+        Ok((known, conflict))
+    }
+}
+
+impl ServerData {
+    fn held_head(db: &Connection, station_id: Uuid) -> Result<Option<HeldHead>, DataError> {
+        let row = db
+            .query_row(
+                "SELECT seq, hash, seen_at, conflict, conflict_at FROM audit_heads
+                 WHERE station_id = ?1",
+                [station_id.to_string()],
+                |r| {
+                    let conflict: Option<String> = r.get(3)?;
+                    let conflict_at: Option<String> = r.get(4)?;
+                    Ok(HeldHead {
+                        head: AuditHead {
+                            seq: r.get(0)?,
+                            hash: r.get(1)?,
+                        },
+                        seen_at: r.get(2)?,
+                        conflict: conflict.zip(conflict_at),
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row)
+    }
+}
+
+fn load_or_create_token(path: &Path) -> Result<Zeroizing<String>, DataError> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Zeroizing::new(text.trim().to_owned())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = Zeroizing::new([0u8; 24]);
+            SystemRandom
+                .fill(bytes.as_mut())
+                .map_err(|_| DataError::Random)?;
+            let token =
+                Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            write_durably(path, token.as_bytes())?;
+            Ok(token)
+        }
+        Err(error) => Err(io(format!("cannot read {}", path.display()))(error)),
     }
 }
 

@@ -8,10 +8,11 @@
 // propagated far, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +41,8 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Largest body a signed request may carry: one chunk, with room for nothing else.
 const MAX_SIGNED_BODY: usize = MAX_CHUNK_BYTES;
+/// Largest registration body: a name, a key and a proof.
+const MAX_REGISTRATION_BODY: usize = 4096;
 
 /// The server's routes over `state`.
 pub fn router(state: ServerState) -> Router {
@@ -106,12 +109,29 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-async fn metrics(State(state): State<ServerState>) -> Response {
+async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+    let expected = format!("Bearer {}", state.data.metrics_token());
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !same_bytes(given.as_bytes(), expected.as_bytes()) {
+        return failure(
+            StatusCode::UNAUTHORIZED,
+            "metrics_token_required",
+            "the metrics need the bearer token in the server's keys/metrics.token".into(),
+        );
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
@@ -124,10 +144,20 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     })
 }
 
-async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
-    if let Err(wait) = state.registration_limit.check((), Instant::now()) {
+async fn register(State(state): State<ServerState>, request: Request) -> Response {
+    if let Err(wait) = state
+        .registration_limit
+        .check(peer(&request), Instant::now())
+    {
         return too_many(wait);
     }
+    let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_REGISTRATION_BODY).await else {
+        return failure(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("a registration may be at most {MAX_REGISTRATION_BODY} bytes"),
+        );
+    };
     let request: RegisterStationRequest = match parse_json(&body) {
         Ok(request) => request,
         Err(response) => return response,
@@ -142,6 +172,7 @@ async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
     }
     let now = (state.now)();
     let data = state.data.clone();
+    let certificate = state.tls_certificate_sha256.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let key = &request.signing_public_key;
         data.register_station(&request.token_proof, &name, key, now)
@@ -149,7 +180,7 @@ async fn register(State(state): State<ServerState>, body: Bytes) -> Response {
                 RegisterStationResponse::sign(
                     id,
                     key,
-                    data.encryption_key().public_key(),
+                    (data.encryption_key().public_key(), certificate),
                     data.receipt_key(),
                 )
             })
@@ -206,10 +237,55 @@ fn signature_headers(headers: &HeaderMap) -> Option<RequestSignature> {
     })
 }
 
+/// The address a request came from, when the listener recorded it.
+fn peer(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
 /// Checks a signed request: registered station, signature over method, path, time, nonce and
 /// body, clock within [`MAX_CLOCK_SKEW_SECS`], nonce unused, rate. Passes the station on.
+///
+/// What costs nothing comes first: an address that has caused too many refusals is turned away
+/// at once; the headers, the station, its revocation and the clock are checked before the
+/// body is read, so an unsigned or foreign request never has its body buffered.
 async fn authenticate(State(state): State<ServerState>, request: Request, next: Next) -> Response {
+    let address = peer(&request);
+    if let Some(wait) = state.refusal_limit.wait(&address, Instant::now()) {
+        return too_many(wait);
+    }
+    let refused = |response: Response| {
+        let _ = state.refusal_limit.check(address, Instant::now());
+        response
+    };
     let (mut parts, body) = request.into_parts();
+    let Some(signature) = signature_headers(&parts.headers) else {
+        return refused(failure(
+            StatusCode::UNAUTHORIZED,
+            "unsigned_request",
+            format!("this route needs a signed request: headers {STATION_HEADER}, {TIMESTAMP_HEADER}, {NONCE_HEADER} (16–64 hex digits) and {SIGNATURE_HEADER}"),
+        ));
+    };
+    let now = (state.now)();
+    let data = state.data.clone();
+    let station_id = signature.station_id;
+    let station = match tokio::task::spawn_blocking(move || data.station(station_id)).await {
+        Ok(Ok(Some(station))) => station,
+        Ok(Ok(None)) => {
+            return refused(failure(
+                StatusCode::UNAUTHORIZED,
+                "unknown_station",
+                format!("station {station_id} is not registered with this server"),
+            ))
+        }
+        Ok(Err(error)) => return internal(error),
+        Err(error) => return internal(error),
+    };
+    if let Err(response) = station_may_ask(&station, &signature, now) {
+        return refused(response);
+    }
     let body = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
         Ok(body) => body,
         Err(_) => {
@@ -220,67 +296,24 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
             )
         }
     };
-    let Some(signature) = signature_headers(&parts.headers) else {
-        return failure(
-            StatusCode::UNAUTHORIZED,
-            "unsigned_request",
-            format!("this route needs a signed request: headers {STATION_HEADER}, {TIMESTAMP_HEADER}, {NONCE_HEADER} (16–64 hex digits) and {SIGNATURE_HEADER}"),
-        );
-    };
     let path = parts
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     let method = parts.method.as_str().to_owned();
-    let now = (state.now)();
     let data = state.data.clone();
     let checked_body = body.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<StationRecord, Response> {
-        let station = data
-            .station(signature.station_id)
-            .map_err(internal)?
-            .ok_or_else(|| {
-                failure(
-                    StatusCode::UNAUTHORIZED,
-                    "unknown_station",
-                    format!(
-                        "station {} is not registered with this server",
-                        signature.station_id
-                    ),
-                )
-            })?;
-        if !signature.verify(&station.signing_key, &method, &path, &checked_body) {
+    let key = station.signing_key;
+    let outcome = tokio::task::spawn_blocking(move || -> Result<(), Response> {
+        if !signature.verify(&key, &method, &path, &checked_body) {
             return Err(failure(
                 StatusCode::UNAUTHORIZED,
                 "bad_request_signature",
                 "the request is not signed with the station's registered key".into(),
             ));
         }
-        if station.revoked {
-            return Err(failure(
-                StatusCode::FORBIDDEN,
-                "station_revoked",
-                format!(
-                    "station {} has been revoked by an administrator",
-                    station.station_id
-                ),
-            ));
-        }
-        let skew = signature.timestamp - now.unix_timestamp();
-        if skew.abs() > MAX_CLOCK_SKEW_SECS {
-            let direction = if skew > 0 { "ahead of" } else { "behind" };
-            return Err(failure(
-                StatusCode::UNAUTHORIZED,
-                "clock_skew",
-                format!(
-                    "the station clock is {} s {direction} the server's (at most {MAX_CLOCK_SKEW_SECS} s allowed); server time is {}",
-                    skew.abs(),
-                    crate::data::rfc3339(now)
-                ),
-            ));
-        }
         if !data
-            .remember_nonce(station.station_id, &signature.nonce, now.unix_timestamp())
+            .remember_nonce(station_id, &signature.nonce, now.unix_timestamp())
             .map_err(internal)?
         {
             return Err(failure(
@@ -289,23 +322,53 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
                 "this request was received before; a signed request is accepted once".into(),
             ));
         }
-        Ok(station)
+        Ok(())
     })
     .await;
-    let station = match outcome {
-        Ok(Ok(station)) => station,
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(response)) if response.status().is_client_error() => return refused(response),
         Ok(Err(response)) => return response,
         Err(error) => return internal(error),
-    };
-    if let Err(wait) = state
-        .station_limit
-        .check(station.station_id, Instant::now())
-    {
+    }
+    if let Err(wait) = state.station_limit.check(station_id, Instant::now()) {
         return too_many(wait);
     }
-    state.metrics.seen(station.station_id, now.unix_timestamp());
+    state.metrics.seen(station_id, now.unix_timestamp());
     parts.extensions.insert(Authenticated(station));
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// The checks of a signed request that need no body: revocation and the clock.
+fn station_may_ask(
+    station: &StationRecord,
+    signature: &RequestSignature,
+    now: time::OffsetDateTime,
+) -> Result<(), Response> {
+    if station.revoked {
+        return Err(failure(
+            StatusCode::FORBIDDEN,
+            "station_revoked",
+            format!(
+                "station {} has been revoked by an administrator",
+                station.station_id
+            ),
+        ));
+    }
+    let skew = signature.timestamp - now.unix_timestamp();
+    if skew.abs() > MAX_CLOCK_SKEW_SECS {
+        let direction = if skew > 0 { "ahead of" } else { "behind" };
+        return Err(failure(
+            StatusCode::UNAUTHORIZED,
+            "clock_skew",
+            format!(
+                "the station clock is {} s {direction} the server's (at most {MAX_CLOCK_SKEW_SECS} s allowed); server time is {}",
+                skew.abs(),
+                crate::data::rfc3339(now)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn refusal(error: UploadError) -> Response {
@@ -337,6 +400,8 @@ fn refusal_status(error: &UploadError) -> StatusCode {
         | UploadError::Data(DataError::AnnounceConflict(_) | DataError::OffsetMismatch { .. })
         | UploadError::Intake(IntakeError::IdReused(_)) => StatusCode::CONFLICT,
         UploadError::Data(DataError::NotAnnounced(_)) => StatusCode::NOT_FOUND,
+        UploadError::Data(DataError::TooManyUploads { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        UploadError::Data(DataError::ServerFull) => StatusCode::SERVICE_UNAVAILABLE,
         UploadError::Intake(
             IntakeError::UnknownStation(_)
             | IntakeError::Revoked(_)
@@ -475,6 +540,7 @@ async fn statuses(
     Extension(Authenticated(station)): Extension<Authenticated>,
     body: Bytes,
 ) -> Response {
+    let station_id = station.station_id;
     let query: StatusQuery = match parse_json(&body) {
         Ok(query) => query,
         Err(response) => return response,
@@ -486,16 +552,32 @@ async fn statuses(
             format!("a status query may name at most {MAX_STATUS_QUERY} packets"),
         );
     }
-    let data = state.data.clone();
+    let (data, now) = (state.data.clone(), (state.now)());
     let answer = blocking(move || {
         let statuses = query
             .packet_ids
             .iter()
             .map(|id| uploads::status(&*data, station.station_id, *id))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(StatusAnswer { statuses })
+        let (audit_known, audit_conflict) = match &query.audit {
+            Some(claim) => data.observe_audit_head(station.station_id, claim, now)?,
+            None => (None, None),
+        };
+        Ok(StatusAnswer {
+            statuses,
+            audit_known,
+            audit_conflict,
+        })
     })
     .await;
+    if let Ok(StatusAnswer {
+        audit_conflict: Some(conflict),
+        ..
+    }) = &answer
+    {
+        tracing::warn!(station = %station_id, %conflict, "a station's audit log was cut or rewritten");
+        state.metrics.audit_conflict();
+    }
     match answer {
         Ok(answer) => Json(answer).into_response(),
         Err(response) => response,

@@ -8,6 +8,7 @@
 //!   HTTP.
 //! - [`http`]: the axum routes over both, answering the JSON of [`protocol::api`], with signed
 //!   request checks, rate limits ([`ratelimit`]) and counters ([`metrics`]).
+//! - [`tls`]: the server's own TLS certificate and the TLS listener.
 #![deny(missing_docs)]
 
 pub mod data;
@@ -15,8 +16,10 @@ pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod ratelimit;
+pub mod tls;
 pub mod uploads;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -35,8 +38,29 @@ pub struct ServerState {
     pub metrics: Arc<metrics::Metrics>,
     /// Requests per station.
     pub station_limit: Arc<RateLimiter<Uuid>>,
-    /// Registrations, all stations together.
-    pub registration_limit: Arc<RateLimiter<()>>,
+    /// Registrations, per source address.
+    pub registration_limit: Arc<RateLimiter<Option<IpAddr>>>,
+    /// SHA-256 of the TLS certificate the server presents, when it speaks TLS itself: named in
+    /// its signed registration answers so stations pin it.
+    pub tls_certificate_sha256: Option<String>,
+    /// Requests refused before their station was authenticated, per source address: past the
+    /// limit, an address is refused before any work is done for it.
+    pub refusal_limit: Arc<RateLimiter<Option<IpAddr>>>,
+}
+
+/// Discards unfinished uploads older than [`data::UPLOAD_LIFETIME`] and the bytes of packets
+/// rejected longer ago than [`data::REJECTED_RETENTION`]; `serve` runs it every ten minutes.
+/// Returns how many uploads and packets went.
+///
+/// # Errors
+/// When the data directory fails.
+pub fn sweep(
+    data: &dyn data::Storage,
+    now: OffsetDateTime,
+) -> Result<(usize, usize), data::DataError> {
+    let uploads = data.expire_uploads(now - data::UPLOAD_LIFETIME)?;
+    let rejected = data.purge_rejected(now - data::REJECTED_RETENTION)?;
+    Ok((uploads, rejected))
 }
 
 /// Requests one station may make: a sustained rate and a burst. Generous for a station
@@ -47,10 +71,19 @@ pub const STATION_LIMIT: Limit = Limit {
     burst: 4000.0,
 };
 
-/// Registrations per second, all together (each needs a one-time token anyway).
+/// Registrations per second from one address (each needs a one-time code anyway): one
+/// address cannot keep others from registering.
 pub const REGISTRATION_LIMIT: Limit = Limit {
+    per_second: 1.0,
+    burst: 10.0,
+};
+
+/// Unauthenticated refusals one address may cause (unsigned requests, unknown stations, bad
+/// signatures, replays, a wrong clock): a station that goes wrong trips a few; a flood is then
+/// answered 429 before its body is read or its signature checked.
+pub const REFUSAL_LIMIT: Limit = Limit {
     per_second: 5.0,
-    burst: 20.0,
+    burst: 50.0,
 };
 
 impl ServerState {
@@ -67,6 +100,8 @@ impl ServerState {
             metrics: Arc::default(),
             station_limit: Arc::new(RateLimiter::new(STATION_LIMIT)),
             registration_limit: Arc::new(RateLimiter::new(REGISTRATION_LIMIT)),
+            refusal_limit: Arc::new(RateLimiter::new(REFUSAL_LIMIT)),
+            tls_certificate_sha256: None,
         }
     }
 }

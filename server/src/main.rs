@@ -2,10 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use enrollment_server::data::{ServerData, Storage};
+use enrollment_server::tls::TlsIdentity;
 use enrollment_server::{http, ServerState};
 use protocol::audit::{chain_findings, ChainFinding};
 
@@ -39,6 +41,14 @@ enum Command {
             default_value = "127.0.0.1:8750"
         )]
         listen: SocketAddr,
+        /// Host names or addresses the self-signed TLS certificate names, beside localhost,
+        /// 127.0.0.1 and ::1 (used only when the certificate is first made).
+        #[arg(long = "tls-name")]
+        tls_names: Vec<String>,
+        /// Serve plain HTTP instead of TLS: only behind a TLS front end, or for tests on
+        /// loopback. Logged at every start.
+        #[arg(long)]
+        plain_http: bool,
     },
     /// Issues a one-time token with which one station can register; prints it once.
     IssueToken,
@@ -102,6 +112,19 @@ async fn main() -> anyhow::Result<()> {
                 "station {station_id}: {} audit entries received",
                 entries.len()
             );
+            let mut problems = problems;
+            match data.audit_head(station_id)? {
+                Some(held) => {
+                    println!(
+                        "newest entry reported: #{} (at {})",
+                        held.head.seq, held.seen_at
+                    );
+                    if let Some((conflict, at)) = held.conflict {
+                        problems.push(format!("audit head reported at {at}: {conflict}"));
+                    }
+                }
+                None => println!("the station has not reported its audit head yet"),
+            }
             if problems.is_empty() {
                 println!("intact: every entry matches its hash and follows the one before");
             } else {
@@ -111,16 +134,39 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            tls_names,
+            plain_http,
+        } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let address = listener.local_addr()?;
-            println!("enrollment-server listening on http://{address}");
-            axum::serve(listener, http::router(ServerState::new(data)))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("the server stopped with an error")?;
+            let mut state = ServerState::new(data);
+            let tls = if plain_http {
+                tracing::warn!("serving plain HTTP (--plain-http): the link is not encrypted");
+                None
+            } else {
+                let identity = TlsIdentity::load_or_create(&cli.data_dir, &tls_names)?;
+                state.tls_certificate_sha256 = Some(identity.certificate_sha256().to_owned());
+                Some(identity)
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            println!("enrollment-server listening on {scheme}://{address}");
+            let sweeper = tokio::spawn(sweep_every(state.clone(), Duration::from_secs(600)));
+            let app = http::router(state);
+            match tls {
+                Some(identity) => identity.serve(listener, app, shutdown_signal()).await,
+                None => {
+                    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown_signal())
+                        .await
+                        .context("the server stopped with an error")?;
+                }
+            }
+            sweeper.abort();
         }
         Command::Revoke { station_id } => {
             if data.revoke_station(station_id)? {
@@ -184,5 +230,28 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+/// Runs [`enrollment_server::sweep`] every `interval`: expired uploads and old rejected
+/// packets go, so what a station leaves behind cannot fill the disk.
+async fn sweep_every(state: ServerState, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        let data = state.data.clone();
+        let now = (state.now)();
+        match tokio::task::spawn_blocking(move || enrollment_server::sweep(&*data, now)).await {
+            Ok(Ok((uploads, rejected))) if uploads + rejected > 0 => {
+                tracing::info!(
+                    uploads,
+                    rejected,
+                    "expired uploads and old rejected packets removed"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the sweep failed"),
+            Err(error) => tracing::error!(%error, "the sweep stopped"),
+        }
     }
 }

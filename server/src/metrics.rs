@@ -16,6 +16,7 @@ pub struct Metrics {
     duplicates: AtomicU64,
     refused_requests: AtomicU64,
     bytes: AtomicU64,
+    audit_conflicts: AtomicU64,
     last_seen: Mutex<BTreeMap<Uuid, i64>>,
 }
 
@@ -43,6 +44,11 @@ impl Metrics {
     /// Packet bytes arrived in a chunk.
     pub fn bytes(&self, count: usize) {
         self.bytes.fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// A station's claim about its audit log conflicted with what it reported before.
+    pub fn audit_conflict(&self) {
+        self.audit_conflicts.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A station made an authenticated request at `unix` seconds.
@@ -86,6 +92,11 @@ impl Metrics {
                 "enrollment_packet_bytes_received_total",
                 "Packet bytes received in upload chunks.",
                 &self.bytes,
+            ),
+            (
+                "enrollment_audit_conflicts_total",
+                "Station audit heads shorter than, or forked from, what the station reported before.",
+                &self.audit_conflicts,
             ),
         ];
         for (name, help, value) in counters {

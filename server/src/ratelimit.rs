@@ -31,6 +31,20 @@ impl<K: Eq + Hash> RateLimiter<K> {
         }
     }
 
+    /// How long until `key` has a token again, without taking one; `None` when it has one.
+    pub fn wait(&self, key: &K, now: Instant) -> Option<Duration>
+    where
+        K: Clone,
+    {
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let (tokens, at) = buckets.get(key)?;
+        let elapsed = now.saturating_duration_since(*at).as_secs_f64();
+        let tokens = (tokens + elapsed * self.limit.per_second).min(self.limit.burst);
+        (tokens < 1.0).then(|| {
+            Duration::from_secs_f64((1.0 - tokens) / self.limit.per_second.max(f64::MIN_POSITIVE))
+        })
+    }
+
     /// Takes one token for `key`: `Ok` when allowed, else how long until the next one.
     ///
     /// # Errors

@@ -76,6 +76,8 @@ impl UploadError {
             Self::Data(DataError::OffsetMismatch { .. }) => "offset_mismatch",
             Self::Data(DataError::PastEnd(_)) => "chunk_past_end",
             Self::Data(DataError::NotAnnounced(_)) => "not_announced",
+            Self::Data(DataError::TooManyUploads { .. }) => "too_many_uploads",
+            Self::Data(DataError::ServerFull) => "server_busy",
             Self::Data(_) => return None,
             Self::Intake(error) => error.code()?,
             Self::Refused { error, .. } => error.code()?,

@@ -80,6 +80,7 @@ fn now() -> i64 {
 fn status_query() -> Vec<u8> {
     serde_json::to_vec(&StatusQuery {
         packet_ids: vec![Uuid::new_v4()],
+        audit: None,
     })
     .expect("json")
 }
@@ -309,6 +310,23 @@ async fn the_openapi_document_describes_every_route_and_metrics_are_served() {
     }
     let request = Request::builder()
         .uri("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let response = http::router(setup.state.clone())
+        .oneshot(request)
+        .await
+        .expect("response");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the metrics name every station: not for anyone who asks"
+    );
+    let request = Request::builder()
+        .uri("/metrics")
+        .header(
+            "authorization",
+            format!("Bearer {}", setup.state.data.metrics_token()),
+        )
         .body(Body::empty())
         .expect("request");
     let response = http::router(setup.state.clone())

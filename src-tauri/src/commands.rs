@@ -641,11 +641,16 @@ pub async fn save_receipt_pdf(
         let pdf = made
             .to_pdf(&lang)
             .map_err(|e| CommandError::new("receipt_failed", e.to_string()))?;
-        let dir = receipt_dir();
+        let dir = receipt_dir().ok_or_else(|| {
+            CommandError::new(
+                "receipt_failed",
+                "there is no Downloads folder: set STATION_RECEIPT_DIR to where receipts go",
+            )
+        })?;
         let short: String = made.id.chars().take(8).collect();
         let path = dir.join(format!("receipt-{short}.pdf"));
         std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&path, pdf))
+            .and_then(|()| write_private_file(&path, &pdf))
             .map_err(|error| {
                 CommandError::new(
                     "receipt_failed",
@@ -664,7 +669,8 @@ pub async fn save_receipt_pdf(
     .await
 }
 
-fn receipt_dir() -> std::path::PathBuf {
+/// Where receipts go: never a shared temporary folder, since a receipt holds the photo.
+fn receipt_dir() -> Option<std::path::PathBuf> {
     let from_env = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
@@ -673,7 +679,18 @@ fn receipt_dir() -> std::path::PathBuf {
     from_env("STATION_RECEIPT_DIR")
         .or_else(|| from_env("XDG_DOWNLOAD_DIR"))
         .or_else(|| from_env("HOME").map(|home| home.join("Downloads")))
-        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Writes `bytes` to `path` readable by its owner only.
+fn write_private_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[tauri::command]

@@ -73,7 +73,8 @@ fn provision_error(error: ProvisionError) -> CommandError {
         ProvisionError::InvalidServerUrl(_) => "invalid_server_url",
         ProvisionError::Unreachable { .. } => "server_unreachable",
         ProvisionError::Refused { .. } => "token_refused",
-        ProvisionError::NotTheServer(_) => "wrong_server",
+        ProvisionError::NotTheServer(_) | ProvisionError::TlsCertificate { .. } => "wrong_server",
+        ProvisionError::Link(_) => "plain_http_refused",
         ProvisionError::Vault(VaultError::WeakPassphrase) => "weak_passphrase",
         ProvisionError::AlreadyProvisioned(_) => "already_set_up",
         _ => "setup_failed",
@@ -156,7 +157,7 @@ pub async fn provision_station(
             CommandError::new(
                 "account_not_added",
                 format!(
-                    "the station is registered, but its first account could not be created ({error}): create it with `station officer add {admin_username} --role administrator`"
+                    "the station is registered, but its first account could not be created ({error}): remove the station's data directory and set the station up again with a new code"
                 ),
             )
         })?;
@@ -231,6 +232,7 @@ pub async fn save_settings(
             SettingsError::InvalidRetention(_) => {
                 CommandError::new("invalid_retention", error.to_string())
             }
+            SettingsError::Link(_) => CommandError::new("plain_http_refused", error.to_string()),
             other => CommandError::new("settings_not_saved", other.to_string()),
         })?;
     let after = changed.settings();
@@ -315,8 +317,9 @@ pub async fn add_account(
     let password = Password::new(account.password);
     let username = account.username.trim().to_owned();
     off_main_thread(move || {
-        officers::add_officer(
-            station.store(),
+        officers::add_account(
+            &station,
+            &admin,
             &username,
             &display_name,
             role,
@@ -324,14 +327,6 @@ pub async fn add_account(
             &SystemClock,
         )
         .map_err(account_error)?;
-        let detail = format!("account added with role {}", role.as_str());
-        record_about(
-            &station,
-            &admin.username,
-            "officer.added",
-            &username,
-            &detail,
-        )?;
         account_views(&station)
     })
     .await

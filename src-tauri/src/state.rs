@@ -130,9 +130,9 @@ const DEVICE_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(3)
 pub struct LastReport(pub Mutex<Option<station_core::report::TechnicianReport>>);
 
 /// The receipt of the enrollment just submitted (it holds the applicant's photo: memory only,
-/// dropped at the next enrollment or logout), for saving as a PDF.
-#[derive(Default)]
-pub struct LastReceipt(pub Mutex<Option<station_core::receipt::Receipt>>);
+/// dropped at the next enrollment, at logout and when the session expires), for saving as a PDF.
+#[derive(Clone, Default)]
+pub struct LastReceipt(pub Arc<Mutex<Option<station_core::receipt::Receipt>>>);
 
 impl LastReceipt {
     pub fn set(&self, receipt: Option<station_core::receipt::Receipt>) {
@@ -150,19 +150,46 @@ impl LastReceipt {
     }
 }
 
-/// The logged-in officer, if any, with idle logout (see `station_core::session`).
-#[derive(Default)]
-pub struct Session(Mutex<session::Session>);
+/// The logged-in officer, if any, with idle logout (see `station_core::session`). When the
+/// session expires, the applicant's draft and receipt in memory go with it (the draft stays
+/// saved, sealed, for its officer to resume).
+pub struct Session {
+    current: Mutex<session::Session>,
+    draft: DraftSlot,
+    receipt: LastReceipt,
+}
 
 impl Session {
+    /// A session that forgets `draft` and `receipt` when it expires.
+    pub fn new(draft: DraftSlot, receipt: LastReceipt) -> Self {
+        Self {
+            current: Mutex::default(),
+            draft,
+            receipt,
+        }
+    }
+
     /// The officer, allowed `permission`; counts as activity.
     pub fn act(&self, permission: Permission) -> Result<Officer, CommandError> {
-        Ok(self.lock().act(permission, SystemClock.now())?.clone())
+        let result = self.lock().act(permission, SystemClock.now()).cloned();
+        self.forget_if_expired(result)
     }
 
     /// As [`Self::act`] for background refreshes, which must not keep a session alive.
     pub fn check(&self, permission: Permission) -> Result<Officer, CommandError> {
-        Ok(self.lock().check(permission, SystemClock.now())?.clone())
+        let result = self.lock().check(permission, SystemClock.now()).cloned();
+        self.forget_if_expired(result)
+    }
+
+    fn forget_if_expired(
+        &self,
+        result: Result<Officer, session::SessionError>,
+    ) -> Result<Officer, CommandError> {
+        if matches!(result, Err(session::SessionError::Expired)) {
+            self.receipt.set(None);
+            self.draft.reset();
+        }
+        Ok(result?)
     }
 
     pub fn start(&self, officer: Officer) {
@@ -174,7 +201,7 @@ impl Session {
     }
 
     fn lock(&self) -> MutexGuard<'_, session::Session> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -361,12 +388,13 @@ impl AppState {
         }
         app.manage(DeviceWatch(self.devices.watch(DEVICE_LOOK_EVERY)));
         app.manage(self.devices);
-        app.manage(Session::default());
-        app.manage(DraftSlot::default());
+        let (draft, receipt) = (DraftSlot::default(), LastReceipt::default());
+        app.manage(Session::new(draft.clone(), receipt.clone()));
+        app.manage(draft);
         app.manage(FaceLive::default());
         app.manage(FingerLive::default());
         app.manage(LastReport::default());
-        app.manage(LastReceipt::default());
+        app.manage(receipt);
     }
 }
 

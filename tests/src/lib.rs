@@ -50,7 +50,8 @@ impl TestServer {
         let address = listener.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, http::router(state))
+            let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
                 })
@@ -436,6 +437,19 @@ pub fn assert_delivered_exactly_once(rig_server: &TestServer, station: &Station,
             "packet {id} arrived byte for byte"
         );
     }
+}
+
+/// The server's `/metrics` text, asked with its bearer token.
+pub async fn metrics_of(server: &TestServer) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/metrics", server.url))
+        .bearer_auth(server.data.metrics_token())
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
 }
 
 /// One sync pass of `station` against `url`, with quick retries; the status it ended with.

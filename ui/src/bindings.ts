@@ -563,6 +563,11 @@ export type ProblemKind =
  *  the approval queue.
  */
 "approval_required" | 
+/**
+ *  The server found this station's audit log shorter than, or different from, what it
+ *  reported before.
+ */
+"audit_conflict" | 
 /**  The server failed, is overloaded, or answered something that is not the API. */
 "server_error" | 
 /**  This station cannot read or write its own database (a full disk, most often). */

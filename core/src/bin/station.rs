@@ -50,6 +50,14 @@ enum Command {
         /// passphrase.
         #[arg(long, value_enum, default_value = "auto")]
         protect: ProtectArg,
+        /// The username of the station's first administrator, created with the station (its
+        /// password from STATION_ADMIN_PASSWORD or a prompt); every later account needs an
+        /// administrator.
+        #[arg(long)]
+        admin: String,
+        /// The first administrator's name as the app shows it.
+        #[arg(long)]
+        admin_name: String,
     },
     /// Changes the station passphrase (the new one is read like the old one, from
     /// STATION_NEW_PASSPHRASE or a prompt).
@@ -130,9 +138,13 @@ enum AuditCommand {
 
 #[derive(Subcommand)]
 enum OfficerCommand {
-    /// Adds an account. The password is read from STATION_NEW_PASSWORD or the first line of
-    /// standard input, never from the command line.
+    /// Adds an account, as an administrator. The new password is read from
+    /// STATION_NEW_PASSWORD or the first line of standard input, the administrator's from
+    /// STATION_ADMIN_PASSWORD or a prompt; never from the command line.
     Add {
+        /// The administrator's username.
+        #[arg(long = "as")]
+        administrator: String,
         /// Login name.
         username: String,
         /// Name shown in the app.
@@ -141,6 +153,13 @@ enum OfficerCommand {
         /// What the account may do.
         #[arg(long, value_enum, default_value = "officer")]
         role: RoleArg,
+    },
+    /// Lifts the lockout of an administrator's account (wrong passwords typed by someone else
+    /// must not keep the administrators out): for whoever can open the station (its passphrase
+    /// or this user's keyring). Audited.
+    Unlock {
+        /// The administrator's username.
+        username: String,
     },
 }
 
@@ -251,7 +270,16 @@ async fn main() -> anyhow::Result<()> {
             token,
             name,
             protect,
+            admin,
+            admin_name,
         } => {
+            // The first account is checked before the one-time code is spent.
+            let admin_password = read_secret(
+                "STATION_ADMIN_PASSWORD",
+                "first administrator's password (at least 10 characters): ",
+            )?;
+            let admin_password = Password::new(admin_password.expose().to_owned());
+            officers::check_new_account(&admin, &admin_password)?;
             let use_keyring = match protect {
                 ProtectArg::Keyring => true,
                 ProtectArg::Passphrase => false,
@@ -273,6 +301,29 @@ async fn main() -> anyhow::Result<()> {
             let config = provision(&paths, &server, token, &name, vault)
                 .await
                 .context("provisioning failed")?;
+            let station = match &passphrase {
+                Some(passphrase) => Station::open(paths.clone(), passphrase)?,
+                None => Station::open_from_keyring(paths.clone())?,
+            };
+            let detail = format!(
+                "registered with {} as {:?} (station {})",
+                config.server_url, config.station_name, config.station_id
+            );
+            record_setup(&station, "station.provisioned", "", &detail)?;
+            officers::add_officer(
+                station.store(),
+                &admin,
+                &admin_name,
+                Role::Administrator,
+                &admin_password,
+                &SystemClock,
+            )?;
+            record_setup(
+                &station,
+                "officer.added",
+                &admin,
+                "account added with role administrator",
+            )?;
             println!(
                 "station {} provisioned against {}; its keys are protected by {}",
                 config.station_id,
@@ -287,31 +338,37 @@ async fn main() -> anyhow::Result<()> {
         Command::Officer {
             command:
                 OfficerCommand::Add {
+                    administrator,
                     username,
                     name,
                     role,
                 },
         } => {
             let station = open(paths)?;
+            let admin = log_in_as(
+                &station,
+                &administrator,
+                "STATION_ADMIN_PASSWORD",
+                "administrator password: ",
+            )?;
             let password = read_new_password()?;
-            let role: Role = role.into();
-            officers::add_officer(
-                station.store(),
+            officers::add_account(
+                &station,
+                &admin,
                 &username,
                 &name,
-                role,
+                role.into(),
                 &password,
                 &SystemClock,
             )?;
-            let detail = format!("account added with role {}", role.as_str());
-            let event = AuditEvent {
-                actor: "station-cli",
-                action: "officer.added",
-                subject: &username,
-                detail: &detail,
-            };
-            audit::record(&station, &event, &SystemClock)?;
-            println!("account {username} added");
+            println!("account {username} added by {}", admin.username);
+        }
+        Command::Officer {
+            command: OfficerCommand::Unlock { username },
+        } => {
+            let station = open(paths)?;
+            officers::unlock_administrator(&station, &username, &SystemClock)?;
+            println!("the lockout of {username} is lifted");
         }
         Command::Passphrase => {
             let old = read_secret("STATION_PASSPHRASE", "current station passphrase: ")?;
@@ -559,9 +616,42 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An audit entry of the station's setting up, before any account exists to act.
+fn record_setup(
+    station: &Station,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> anyhow::Result<()> {
+    let event = AuditEvent {
+        actor: "station-setup",
+        action,
+        subject,
+        detail,
+    };
+    audit::record(station, &event, &SystemClock)?;
+    Ok(())
+}
+
 /// Logs `username` in (lockout and audit included) with STATION_SUPERVISOR_PASSWORD or a prompt.
 fn log_in_supervisor(station: &Station, username: &str) -> anyhow::Result<officers::Officer> {
-    let password = read_secret("STATION_SUPERVISOR_PASSWORD", "supervisor password: ")?;
+    log_in_as(
+        station,
+        username,
+        "STATION_SUPERVISOR_PASSWORD",
+        "supervisor password: ",
+    )
+}
+
+/// Logs `username` in (lockout and audit included) with the password from `variable` (or the
+/// file it names, or a prompt).
+fn log_in_as(
+    station: &Station,
+    username: &str,
+    variable: &str,
+    prompt: &str,
+) -> anyhow::Result<officers::Officer> {
+    let password = read_secret(variable, prompt)?;
     let password = Password::new(password.expose().to_owned());
     let result = officers::login(station.store(), username, &password, &SystemClock);
     let (action, detail) = if result.is_ok() {

@@ -23,6 +23,17 @@ CREATE TABLE audit_checkpoints (
     at        TEXT NOT NULL
 );";
 
+/// The newest audit head the central server acknowledged: the anchor of the station's next
+/// claim, and what `station audit verify` holds the log against.
+pub(super) const MIGRATION_11: &str = "
+CREATE TABLE server_audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    at   TEXT NOT NULL
+);";
+
+use protocol::audit::AuditHead;
 pub use protocol::audit::AuditRecord as AuditRow;
 
 /// A signed statement that the log's entry `seq` had hash `hash`.
@@ -122,6 +133,76 @@ impl Store {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The newest entry of the log, if any.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(AuditHead {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    /// The hash of entry `seq`, if the log has it.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn audit_hash_at(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT hash FROM audit_log WHERE seq = ?1", [seq], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+
+    /// The head the server last acknowledged.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn server_audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT seq, hash FROM server_audit_head WHERE id = 1",
+                [],
+                |r| {
+                    Ok(AuditHead {
+                        seq: r.get(0)?,
+                        hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    /// Remembers the head the server acknowledged at `at`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn set_server_audit_head(&self, head: &AuditHead, at: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO server_audit_head (id, seq, hash, at) VALUES (1, ?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET seq = ?1, hash = ?2, at = ?3",
+                params![head.seq, head.hash, at],
+            )?;
+            Ok(())
         })
     }
 

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
 
+use crate::vault::DataKey;
+
 /// Why a database operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -24,6 +26,9 @@ pub enum StoreError {
     /// A stored value does not have the shape this build expects.
     #[error("station database holds an unexpected value: {0}")]
     Corrupt(String),
+    /// A row's seal does not hold: it was changed outside the station.
+    #[error("{0}")]
+    Tampered(String),
     /// The database was written by a newer build.
     #[error("the station database has schema version {found}; this build knows up to {known}")]
     TooNew {
@@ -50,12 +55,17 @@ const MIGRATIONS: &[&[&str]] = &[
     &[outbox::MIGRATION_8],
     &[enrollments::MIGRATION_9],
     &[outbox::MIGRATION_10],
+    &[audit::MIGRATION_11],
+    &[officers::MIGRATION_12],
+    &[officers::MIGRATION_13],
 ];
 
 /// A handle to the station database.
 #[derive(Debug, Clone)]
 pub struct Store {
     connection: Arc<Mutex<Connection>>,
+    /// The key whose MACs seal the account rows, once the station is unlocked.
+    seal_key: Option<Arc<DataKey>>,
 }
 
 impl Store {
@@ -64,6 +74,19 @@ impl Store {
     /// # Errors
     /// When the file cannot be opened or migrated.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // Created readable by its owner only: it holds password hashes and the outbox.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| {
+                    StoreError::Corrupt(format!("cannot create {}: {e}", path.display()))
+                })?;
+        }
         let connection = Connection::open(path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
@@ -86,7 +109,21 @@ impl Store {
         migrate(&mut connection)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
+            seal_key: None,
         })
+    }
+
+    /// This store with account rows sealed by, and checked against, `key` (the station's
+    /// data key): every row written carries a MAC, every row read must carry the right one.
+    pub fn sealed_by(self, key: Arc<DataKey>) -> Self {
+        Self {
+            seal_key: Some(key),
+            ..self
+        }
+    }
+
+    fn seal_key(&self) -> Option<&DataKey> {
+        self.seal_key.as_deref()
     }
 
     /// Runs `f` with the connection held.

@@ -41,6 +41,42 @@ pub(super) const MIGRATION_3: &str = "
 ALTER TABLE officers ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE officers ADD COLUMN locked_until TEXT;";
 
+/// Each account row carries a MAC under the data key over its name, role and password hash
+/// ([`Store::sealed_by`]): a role changed or a hash swapped in the database is refused at
+/// login.
+pub(super) const MIGRATION_12: &str = "
+ALTER TABLE officers ADD COLUMN seal TEXT;";
+
+/// Failed logins under names no account has, counted as for real accounts, so that a lockout
+/// answer does not tell which usernames exist.
+pub(super) const MIGRATION_13: &str = "
+CREATE TABLE unknown_logins (
+    username      TEXT PRIMARY KEY,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until  TEXT
+);";
+
+const SEAL_CONTEXT: &str = "officers";
+
+fn seal_message(row: &OfficerRow) -> Vec<u8> {
+    [
+        row.username.as_str(),
+        &row.display_name,
+        &row.role,
+        &row.password_hash,
+    ]
+    .iter()
+    .flat_map(|field| {
+        let mut bytes = u32::try_from(field.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes()
+            .to_vec();
+        bytes.extend_from_slice(field.as_bytes());
+        bytes
+    })
+    .collect()
+}
+
 impl Store {
     /// Counts a failed login; once `max_failures` consecutive failures are reached the account
     /// is locked until `lock_until` (RFC 3339). Returns the failures counted so far.
@@ -100,25 +136,108 @@ impl Store {
         })
     }
 
+    /// Counts a failed login under `username`, a name no account has, as
+    /// [`Store::record_failed_login`] does for accounts; returns the failures counted and the
+    /// end of the lock, if locked.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn record_unknown_login(
+        &self,
+        username: &str,
+        max_failures: u32,
+        lock_until: &str,
+        now: &str,
+    ) -> Result<(u32, Option<String>), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            // Names whose lock has passed are forgotten: the table stays small.
+            tx.execute(
+                "DELETE FROM unknown_logins WHERE locked_until IS NOT NULL AND locked_until <= ?1",
+                [now],
+            )?;
+            tx.execute(
+                "INSERT INTO unknown_logins (username) VALUES (?1) ON CONFLICT (username) DO NOTHING",
+                [username],
+            )?;
+            let locked: Option<String> = tx.query_row(
+                "SELECT locked_until FROM unknown_logins WHERE username = ?1",
+                [username],
+                |r| r.get(0),
+            )?;
+            if locked.is_some() {
+                tx.commit()?;
+                return Ok((max_failures, locked));
+            }
+            tx.execute(
+                "UPDATE unknown_logins SET failed_logins = failed_logins + 1,
+                     locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 END
+                 WHERE username = ?1",
+                params![username, max_failures, lock_until],
+            )?;
+            let counted: (u32, Option<String>) = tx.query_row(
+                "SELECT failed_logins, locked_until FROM unknown_logins WHERE username = ?1",
+                [username],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            tx.commit()?;
+            Ok(counted)
+        })
+    }
+
     /// Adds an officer.
     ///
     /// # Errors
     /// When the username is taken or the database fails.
     pub fn insert_officer(&self, row: &OfficerRow, created_at: &str) -> Result<(), StoreError> {
+        let seal = self.row_seal(row);
         self.with(|c| {
             c.execute(
-                "INSERT INTO officers (username, display_name, role, password_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO officers (username, display_name, role, password_hash, created_at, seal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     row.username,
                     row.display_name,
                     row.role,
                     row.password_hash,
-                    created_at
+                    created_at,
+                    seal
                 ],
             )?;
             Ok(())
         })
+    }
+
+    fn row_seal(&self, row: &OfficerRow) -> Option<String> {
+        self.seal_key()
+            .map(|key| key.row_mac(SEAL_CONTEXT, &seal_message(row)))
+    }
+
+    /// Seals every account row that has no seal yet (a station from a build before seals,
+    /// done once: the configuration records it). Returns how many were sealed.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn seal_unsealed_officers(&self) -> Result<usize, StoreError> {
+        let rows: Vec<OfficerRow> = self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT username, display_name, role, password_hash FROM officers
+                 WHERE seal IS NULL",
+            )?;
+            let rows = statement.query_map([], read_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })?;
+        for row in &rows {
+            let seal = self.row_seal(row);
+            self.with(|c| {
+                c.execute(
+                    "UPDATE officers SET seal = ?2 WHERE username = ?1",
+                    params![row.username, seal],
+                )?;
+                Ok(())
+            })?;
+        }
+        Ok(rows.len())
     }
 
     /// Every account, by username, with the time its lock ends if it is locked (RFC 3339;
@@ -157,11 +276,22 @@ impl Store {
         username: &str,
         password_hash: &str,
     ) -> Result<bool, StoreError> {
+        // The seal covers the stored name and role as they are: a row altered before the reset
+        // stays refused (its old seal is checked first).
+        let Some(row) = self.find_officer(username)? else {
+            return Ok(false);
+        };
+        let row = OfficerRow {
+            password_hash: password_hash.to_owned(),
+            ..row
+        };
+        let seal = self.row_seal(&row);
         self.with(|c| {
             let changed = c.execute(
-                "UPDATE officers SET password_hash = ?2, failed_logins = 0, locked_until = NULL
+                "UPDATE officers SET password_hash = ?2, seal = ?3, failed_logins = 0,
+                                     locked_until = NULL
                  WHERE username = ?1",
-                params![username, password_hash],
+                params![username, password_hash, seal],
             )?;
             Ok(changed == 1)
         })
@@ -206,23 +336,42 @@ impl Store {
     ///
     /// # Errors
     /// When the database fails.
+    /// Finds an officer by username. On a sealed store the row's seal must hold.
+    ///
+    /// # Errors
+    /// [`StoreError::Tampered`] when the row was changed outside the station; database errors.
     pub fn find_officer(&self, username: &str) -> Result<Option<OfficerRow>, StoreError> {
-        self.with(|c| {
+        let found = self.with(|c| {
             Ok(c.query_row(
-                "SELECT username, display_name, role, password_hash FROM officers WHERE username = ?1",
+                "SELECT username, display_name, role, password_hash, seal FROM officers
+                 WHERE username = ?1",
                 [username],
-                |r| {
-                    Ok(OfficerRow {
-                        username: r.get(0)?,
-                        display_name: r.get(1)?,
-                        role: r.get(2)?,
-                        password_hash: r.get(3)?,
-                    })
-                },
+                |r| Ok((read_row(r)?, r.get::<_, Option<String>>(4)?)),
             )
             .optional()?)
-        })
+        })?;
+        let Some((row, seal)) = found else {
+            return Ok(None);
+        };
+        if let Some(expected) = self.row_seal(&row) {
+            if seal.as_deref() != Some(expected.as_str()) {
+                return Err(StoreError::Tampered(format!(
+                    "the account {:?} was changed outside the station (its role, name or password); an administrator must remove it and add it again",
+                    row.username
+                )));
+            }
+        }
+        Ok(Some(row))
     }
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfficerRow> {
+    Ok(OfficerRow {
+        username: r.get(0)?,
+        display_name: r.get(1)?,
+        role: r.get(2)?,
+        password_hash: r.get(3)?,
+    })
 }
 
 #[cfg(test)]

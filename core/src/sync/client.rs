@@ -8,6 +8,7 @@ use protocol::api::{
     Announce, ApiError, PacketStatus, StatusAnswer, StatusQuery, STATUSES_PATH, UPLOADS_PATH,
 };
 use protocol::approval::{FinalizeRequest, SignedApproval};
+use protocol::audit::AuditClaim;
 use protocol::keys::StationSigningKey;
 use protocol::request::{
     RequestSignature, NONCE_HEADER, SIGNATURE_HEADER, STATION_HEADER, TIMESTAMP_HEADER,
@@ -39,8 +40,9 @@ impl std::fmt::Debug for ServerClient {
 }
 
 impl ServerClient {
-    /// A client for `base` (e.g. `http://127.0.0.1:8750`) signing as `station_id` with `key`;
-    /// its requests' timestamps come from `clock`.
+    /// A client for `base` (e.g. `https://enroll.example.go.id`) signing as `station_id` with
+    /// `key`, accepting only the TLS certificate `pin` names when given ([`crate::link`]); its
+    /// requests' timestamps come from `clock`.
     ///
     /// # Errors
     /// When the TLS stack cannot be set up.
@@ -49,12 +51,9 @@ impl ServerClient {
         station_id: Uuid,
         key: Arc<StationSigningKey>,
         clock: Arc<dyn Clock>,
-        request_timeout: Duration,
+        (request_timeout, pin): (Duration, Option<&str>),
     ) -> Result<Self, Problem> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(request_timeout)
-            .build()
+        let http = crate::link::client(base, pin, Duration::from_secs(5), request_timeout)
             .map_err(|e| Problem::new(ProblemKind::DnsOrTls, e.to_string()))?;
         Ok(Self {
             http,
@@ -131,14 +130,19 @@ impl ServerClient {
         }
     }
 
-    /// Where these packets are on the server.
+    /// Where these packets are on the server, telling it the station's audit head.
     ///
     /// # Errors
     /// A classified [`Failure`].
-    pub async fn statuses(&self, packets: Vec<Uuid>) -> Result<Vec<PacketStatus>, Failure> {
+    pub async fn statuses(
+        &self,
+        packets: Vec<Uuid>,
+        audit: Option<AuditClaim>,
+    ) -> Result<StatusAnswer, Failure> {
         let asked = packets.len();
         let body = serde_json::to_vec(&StatusQuery {
             packet_ids: packets,
+            audit,
         })
         .unwrap_or_default();
         let answer: StatusAnswer = self
@@ -150,7 +154,7 @@ impl ServerClient {
                 answer.statuses.len()
             )));
         }
-        Ok(answer.statuses)
+        Ok(answer)
     }
 
     /// A signed request; the answer parsed as `T`, or the failure classified.

@@ -52,6 +52,9 @@ pub enum ProblemKind {
     /// The server found no valid supervisor's approval with a flagged packet: it is back in
     /// the approval queue.
     ApprovalRequired,
+    /// The server found this station's audit log shorter than, or different from, what it
+    /// reported before.
+    AuditConflict,
     /// The server failed, is overloaded, or answered something that is not the API.
     ServerError,
     /// This station cannot read or write its own database (a full disk, most often).
@@ -90,6 +93,10 @@ impl ProblemKind {
                 "The central server did not accept a supervisor's approval for an enrollment with a missing finger or a poor capture. It is back in the approval queue: a supervisor other than the enrolling officer must decide on it.",
                 "Server pusat tidak menerima persetujuan supervisor untuk perekaman dengan jari yang tidak ada atau hasil pindai yang buruk. Perekaman itu kembali ke antrean persetujuan: supervisor selain petugas perekam harus memutuskannya.",
             ),
+            Self::AuditConflict => (
+                "The central server found that this station's audit log was cut or rewritten since its last contact. Enrollments are still sent; tell your supervisor at once.",
+                "Server pusat mendapati log audit stasiun ini dipotong atau ditulis ulang sejak kontak terakhir. Perekaman tetap dikirim; segera beri tahu supervisor Anda.",
+            ),
             Self::ServerError => (
                 "The central server has a problem right now. Sending will be retried automatically.",
                 "Server pusat sedang bermasalah. Pengiriman akan dicoba lagi secara otomatis.",
@@ -112,6 +119,7 @@ impl ProblemKind {
             Self::Revoked => "station revoked",
             Self::PacketRejected => "refused by the server",
             Self::ApprovalRequired => "approval not accepted by the server",
+            Self::AuditConflict => "audit log cut or rewritten",
             Self::ServerError => "server error",
             Self::StationStorage => "station storage error",
         }
@@ -119,7 +127,10 @@ impl ProblemKind {
 
     /// Whether it ends the pass (everything but trouble with one packet does).
     fn stops_the_pass(self) -> bool {
-        !matches!(self, Self::PacketRejected | Self::ApprovalRequired)
+        !matches!(
+            self,
+            Self::PacketRejected | Self::ApprovalRequired | Self::AuditConflict
+        )
     }
 }
 
@@ -184,7 +195,12 @@ pub enum Event {
     /// The server's answer about the current packet (announce, chunk, offset query, finalize).
     Server(PacketStatus),
     /// The server's answer to a status query.
-    Statuses(Vec<PacketStatus>),
+    Statuses {
+        /// One per packet asked about.
+        statuses: Vec<PacketStatus>,
+        /// What the server found wrong with the station's audit log, when anything.
+        audit_conflict: Option<String>,
+    },
     /// A request failed.
     Failed(Failure),
 }
@@ -194,7 +210,8 @@ pub enum Event {
 pub enum Action {
     /// Load the queue; answer [`Event::Queue`].
     LoadQueue,
-    /// Ask the server about these packets; answer [`Event::Statuses`].
+    /// Ask the server about these packets (perhaps none), telling it the station's audit
+    /// head; answer [`Event::Statuses`].
     QueryStatuses(Vec<Uuid>),
     /// Announce a packet; answer [`Event::Server`].
     Announce(PacketInfo),
@@ -304,6 +321,9 @@ pub struct Machine {
     failures: u32,
     stale_offsets: u32,
     exported_checked: bool,
+    /// The packet next in line while the pass's status query runs: a failed query is a failed
+    /// attempt on it too, so the enrollment list shows why it waits.
+    next_in_line: Option<Uuid>,
     status: SyncStatus,
 }
 
@@ -317,6 +337,7 @@ impl Machine {
             failures: 0,
             stale_offsets: 0,
             exported_checked: false,
+            next_in_line: None,
             status: SyncStatus {
                 phase: Phase::Idle,
                 backlog_packets: 0,
@@ -363,8 +384,11 @@ impl Machine {
             ) => {
                 self.status.backlog_packets = backlog_packets;
                 self.status.backlog_bytes = backlog_bytes;
-                if !self.exported_checked && !exported.is_empty() {
+                // Every pass opens with a status query, even about nothing: it carries the
+                // station's audit head to the server at every contact.
+                if !self.exported_checked {
                     self.exported_checked = true;
+                    self.next_in_line = next.as_ref().map(|packet| packet.id);
                     self.state = State::Querying;
                     return vec![Action::QueryStatuses(exported)];
                 }
@@ -379,7 +403,18 @@ impl Machine {
                     None => self.pass_done(),
                 }
             }
-            (Event::Statuses(statuses), State::Querying) => {
+            (
+                Event::Statuses {
+                    statuses,
+                    audit_conflict,
+                },
+                State::Querying,
+            ) => {
+                if let Some(conflict) = audit_conflict {
+                    let problem = Problem::new(ProblemKind::AuditConflict, conflict);
+                    self.status.message = Some(problem.kind.officer_message());
+                    self.status.problem = Some(problem);
+                }
                 let mut actions = Vec::new();
                 for status in statuses {
                     if matches!(status.state, PacketState::Accepted | PacketState::Rejected) {
@@ -547,7 +582,8 @@ impl Machine {
                         format!("unexpected answer to a status query: {other:?}"),
                     ),
                 };
-                self.fail(problem, None, jitter)
+                let packet = self.next_in_line.take();
+                self.fail(problem, packet, jitter)
             }
             // Answers that arrive for a state the machine has left (after a pause) are dropped.
             _ => Vec::new(),

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::api::{Announce, MAX_STATUS_QUERY};
+use protocol::audit::{AuditClaim, AuditHead};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
@@ -134,7 +135,10 @@ impl Uploader {
             station.config().station_id,
             station.signing_key_shared(),
             clock.clone(),
-            config.request_timeout,
+            (
+                config.request_timeout,
+                station.config().server_certificate_sha256.as_deref(),
+            ),
         )
         .map_err(|p| SyncError::Client(p.detail))?;
         Ok(Self {
@@ -153,7 +157,7 @@ impl Uploader {
     /// # Errors
     /// The officer's message for the problem met, with its detail.
     pub async fn check_link(&self) -> Result<String, String> {
-        match self.client.statuses(Vec::new()).await {
+        match self.client.statuses(Vec::new(), None).await {
             Ok(_) => Ok("the server accepted a request signed by this station".to_owned()),
             Err(Failure::Problem(problem)) => Err(format!(
                 "{} ({})",
@@ -216,10 +220,21 @@ impl Uploader {
         };
         Ok(match action {
             Action::LoadQueue => Some(self.load_queue(current)?),
-            Action::QueryStatuses(ids) => Some(match self.client.statuses(ids).await {
-                Ok(statuses) => Event::Statuses(statuses),
-                Err(failure) => Event::Failed(failure),
-            }),
+            Action::QueryStatuses(ids) => {
+                Some(match self.client.statuses(ids, self.audit_claim()?).await {
+                    Ok(answer) => {
+                        if let Some(known) = &answer.audit_known {
+                            self.store
+                                .set_server_audit_head(known, &rfc3339(self.clock.now()))?;
+                        }
+                        Event::Statuses {
+                            statuses: answer.statuses,
+                            audit_conflict: answer.audit_conflict,
+                        }
+                    }
+                    Err(failure) => Event::Failed(failure),
+                })
+            }
             Action::Announce(packet) => {
                 let announce = Announce {
                     packet_id: packet.id,
@@ -295,6 +310,22 @@ impl Uploader {
             }
             Action::Sleep(_) | Action::Publish(_) => None,
         })
+    }
+
+    /// What the station tells the server of its audit log: its head, and its entry at the
+    /// position the server last acknowledged.
+    fn audit_claim(&self) -> Result<Option<AuditClaim>, StoreError> {
+        let Some(head) = self.store.audit_head()? else {
+            return Ok(None);
+        };
+        let anchor = match self.store.server_audit_head()? {
+            Some(known) => Some(AuditHead {
+                seq: known.seq,
+                hash: self.store.audit_hash_at(known.seq)?.unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(Some(AuditClaim { head, anchor }))
     }
 
     fn load_queue(&self, current: &mut Option<Current>) -> Result<Event, StoreError> {

@@ -78,9 +78,23 @@ fn machine() -> Machine {
     Machine::new(config(), server_key().public_key())
 }
 
+fn no_news() -> Event {
+    Event::Statuses {
+        statuses: Vec::new(),
+        audit_conflict: None,
+    }
+}
+
 fn uploading(size: u64) -> Machine {
     let mut m = machine();
     assert_eq!(m.handle(Event::Wake, 1.0), vec![Action::LoadQueue]);
+    let actions = m.handle(queue(Some(packet(size)), vec![]), 1.0);
+    assert_eq!(
+        actions,
+        vec![Action::QueryStatuses(Vec::new())],
+        "every pass opens with a status query: it carries the audit head"
+    );
+    assert_eq!(m.handle(no_news(), 1.0), vec![Action::LoadQueue]);
     let actions = without_publish(m.handle(queue(Some(packet(size)), vec![]), 1.0));
     assert_eq!(actions, vec![Action::Announce(packet(size))]);
     m
@@ -256,10 +270,13 @@ fn a_dead_link_waits_with_growing_back_off_and_tells_the_officer() {
     );
     assert_eq!(m.handle(Event::Wake, 1.0), vec![Action::LoadQueue]);
     m.handle(queue(Some(packet(250)), vec![]), 1.0);
+    // The pass's opening status query fails on the dead link too.
     let actions = m.handle(Event::Failed(offline), 1.0);
     assert_eq!(actions.last(), Some(&Action::Sleep(Duration::from_secs(2))));
     // The link heals: the pass ends with the queue empty and the problem gone.
     m.handle(Event::Wake, 1.0);
+    m.handle(queue(None, vec![]), 1.0);
+    m.handle(no_news(), 1.0);
     let actions = m.handle(queue(None, vec![]), 1.0);
     assert_eq!(
         actions.last(),
@@ -296,10 +313,13 @@ fn exported_packets_are_asked_about_once_per_pass_and_their_verdicts_recorded() 
         receipt: None,
     };
     let actions = m.handle(
-        Event::Statuses(vec![
-            judged(exported[0], &"ab".repeat(32), &server_key()),
-            unknown,
-        ]),
+        Event::Statuses {
+            statuses: vec![
+                judged(exported[0], &"ab".repeat(32), &server_key()),
+                unknown,
+            ],
+            audit_conflict: None,
+        },
         1.0,
     );
     assert!(matches!(
@@ -338,6 +358,7 @@ fn every_class_of_trouble_has_its_own_message_for_the_officer() {
         ProblemKind::Revoked,
         ProblemKind::PacketRejected,
         ProblemKind::ApprovalRequired,
+        ProblemKind::AuditConflict,
         ProblemKind::ServerError,
         ProblemKind::StationStorage,
     ];
@@ -398,6 +419,8 @@ fn a_server_asking_for_approval_sends_a_flagged_packet_back_to_the_supervisors_a
         ..packet(250)
     };
     m.handle(queue(Some(flagged.clone()), vec![]), 1.0);
+    m.handle(no_news(), 1.0);
+    m.handle(queue(Some(flagged.clone()), vec![]), 1.0);
     let actions = without_publish(m.handle(Event::Failed(approval()), 1.0));
     assert!(matches!(
         &actions[..],
@@ -417,4 +440,29 @@ fn a_server_asking_for_approval_sends_a_flagged_packet_back_to_the_supervisors_a
         "a packet its own manifest does not flag is not sent back on the server's word"
     );
     assert!(actions.iter().any(|a| matches!(a, Action::Sleep(_))));
+}
+
+#[test]
+fn every_pass_tells_the_server_the_audit_head_and_a_conflict_reaches_the_officer() {
+    let mut m = machine();
+    m.handle(Event::Wake, 1.0);
+    assert_eq!(
+        m.handle(queue(None, vec![]), 1.0),
+        vec![Action::QueryStatuses(Vec::new())],
+        "even with nothing to send, the pass contacts the server"
+    );
+    let conflict = Event::Statuses {
+        statuses: Vec::new(),
+        audit_conflict: Some("entry #20 differs".into()),
+    };
+    assert_eq!(m.handle(conflict, 1.0), vec![Action::LoadQueue]);
+    let actions = m.handle(queue(None, vec![]), 1.0);
+    assert!(
+        matches!(actions.last(), Some(Action::Sleep(_))),
+        "sending goes on"
+    );
+    assert_eq!(
+        m.status().problem.as_ref().map(|p| p.kind),
+        Some(ProblemKind::AuditConflict)
+    );
 }

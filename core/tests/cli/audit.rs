@@ -31,6 +31,8 @@ fn station_with_log(dir: &Path, entries: usize) {
             .expect("key")
             .public_key(),
         retention_days: 30,
+        server_certificate_sha256: None,
+        officers_sealed: true,
         seal: None,
     };
     let keys = vault::create(&paths.vault(), &passphrase(), key).expect("vault");

@@ -1,4 +1,5 @@
-//! The simulated device provider: a CA, the device certificate it issued, and a rogue
+//! The simulated device provider: a CA, the device certificate it issued, a second device
+//! certificate issued through an intermediate CA (sent with its chain in `x5c`), and a rogue
 //! self-signed certificate for the "untrusted certificate" fault.
 
 use anyhow::{Context, Result};
@@ -31,15 +32,15 @@ enum Key {
 /// A signing identity: key and certificate.
 pub(crate) struct Signer {
     alg: &'static str,
-    certificate_b64: String,
+    /// The device certificate first, then any intermediate CA certificates (base64 DER).
+    chain: Vec<String>,
     key: Key,
 }
 
 impl Signer {
     /// `header.payload.signature`, optionally with a corrupted signature.
     pub(crate) fn sign(&self, payload: &[u8], corrupt: bool) -> Result<String> {
-        let header =
-            serde_json::json!({ "alg": self.alg, "typ": "JWT", "x5c": [self.certificate_b64] });
+        let header = serde_json::json!({ "alg": self.alg, "typ": "JWT", "x5c": self.chain });
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
@@ -75,6 +76,7 @@ impl Signer {
 pub(crate) struct Provider {
     pub(crate) ca_pem: String,
     pub(crate) device: Signer,
+    pub(crate) delegated: Signer,
     pub(crate) rogue: Signer,
 }
 
@@ -122,6 +124,13 @@ impl Provider {
 
         let (pair, key) = device_key(algorithm)?;
         let device_cert = params("SIM-SLAP-0001")?.signed_by(&pair, &ca, &ca_key)?;
+        let issuing_key = KeyPair::generate_for(&PKCS_ED25519)?;
+        let mut issuing_params = params("Simulated Device Provider Issuing CA")?;
+        issuing_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        let issuing = issuing_params.signed_by(&issuing_key, &ca, &ca_key)?;
+        let (delegated_pair, delegated_key) = device_key(algorithm)?;
+        let delegated_cert =
+            params("SIM-SLAP-0001")?.signed_by(&delegated_pair, &issuing, &issuing_key)?;
         let (rogue_pair, rogue_key) = device_key(algorithm)?;
         let rogue_cert = params("SIM-SLAP-0001")?.self_signed(&rogue_pair)?;
         let alg = match algorithm {
@@ -132,12 +141,20 @@ impl Provider {
             ca_pem: ca.pem(),
             device: Signer {
                 alg,
-                certificate_b64: STANDARD.encode(device_cert.der()),
+                chain: vec![STANDARD.encode(device_cert.der())],
                 key,
+            },
+            delegated: Signer {
+                alg,
+                chain: vec![
+                    STANDARD.encode(delegated_cert.der()),
+                    STANDARD.encode(issuing.der()),
+                ],
+                key: delegated_key,
             },
             rogue: Signer {
                 alg,
-                certificate_b64: STANDARD.encode(rogue_cert.der()),
+                chain: vec![STANDARD.encode(rogue_cert.der())],
                 key: rogue_key,
             },
         })

@@ -64,6 +64,15 @@ pub enum Fault {
     GarbageJson,
     /// Reset the connection instead of answering.
     ConnectionReset,
+    /// Capture for authentication instead of registration.
+    WrongPurpose,
+    /// Capture in the production environment, whatever was asked.
+    WrongEnvironment,
+    /// Sign the capture with another device's digital id.
+    OtherDevice,
+    /// Sign with a device certificate issued through an intermediate CA, sent in `x5c` (a
+    /// legitimate provider set-up: the station must accept it).
+    IntermediateCa,
 }
 
 /// Forced error code.
@@ -701,13 +710,16 @@ fn build_capture(
     if state.fault == Some(Fault::BrokenHashChain) {
         previous = sha256(b"not the previous capture");
     }
-    let signer = if state.fault == Some(Fault::UntrustedCertificate) {
-        &shared.provider.rogue
-    } else {
-        &shared.provider.device
+    let signer = match state.fault {
+        Some(Fault::UntrustedCertificate) => &shared.provider.rogue,
+        Some(Fault::IntermediateCa) => &shared.provider.delegated,
+        _ => &shared.provider.device,
     };
-    let digital =
-        serde_json::to_vec(&digital_id(&bio.kind)).map_err(|e| SimError::Internal(e.into()))?;
+    let mut id = digital_id(&bio.kind);
+    if state.fault == Some(Fault::OtherDevice) {
+        id.serial_no = "SIM-OTHER-9999".into();
+    }
+    let digital = serde_json::to_vec(&id).map_err(|e| SimError::Internal(e.into()))?;
     let digital_id = signer.sign(&digital, false)?;
     let mut entries = Vec::new();
     for (sub_type, record) in records {
@@ -731,8 +743,8 @@ fn build_capture(
             "deviceServiceVersion": "1.0.0",
             "bioType": bio.kind,
             "bioSubType": sub_type,
-            "purpose": request.purpose,
-            "env": request.env,
+            "purpose": if state.fault == Some(Fault::WrongPurpose) { "Auth" } else { request.purpose.as_str() },
+            "env": if state.fault == Some(Fault::WrongEnvironment) { "Production" } else { request.env.as_str() },
             "bioValue": URL_SAFE_NO_PAD.encode(&record),
             "transactionId": transaction_id,
             "timestamp": now_string(skew),

@@ -228,6 +228,33 @@ fn each_forced_fault_is_its_own_typed_error_and_the_reader_works_again_afterward
                 }
             )
         }),
+        (serde_json::json!({"fault": "wrong_purpose"}), |e| {
+            matches!(
+                e,
+                DeviceError::Untrusted {
+                    reason: Distrust::PurposeMismatch(purpose),
+                    ..
+                } if purpose == "Auth"
+            )
+        }),
+        (serde_json::json!({"fault": "wrong_environment"}), |e| {
+            matches!(
+                e,
+                DeviceError::Untrusted {
+                    reason: Distrust::EnvironmentMismatch(_),
+                    ..
+                }
+            )
+        }),
+        (serde_json::json!({"fault": "other_device"}), |e| {
+            matches!(
+                e,
+                DeviceError::Untrusted {
+                    reason: Distrust::OtherDevice(serial),
+                    ..
+                } if serial == "SIM-OTHER-9999"
+            )
+        }),
         (serde_json::json!({"fault": "garbage_json"}), |e| {
             matches!(e, DeviceError::Protocol { .. })
         }),
@@ -253,6 +280,18 @@ fn each_forced_fault_is_its_own_typed_error_and_the_reader_works_again_afterward
             panic!("after {setting} the reader must work again (chain intact): {e}")
         });
     }
+}
+
+#[test]
+fn a_device_certificate_issued_through_an_intermediate_ca_is_trusted_through_its_chain() {
+    let sim = start(Algorithm::EdDsa, &["0.9.5"]);
+    let device = reader(&sim);
+    device.begin_enrollment();
+    admin(&sim, serde_json::json!({"fault": "intermediate_ca"}));
+    let prints = device
+        .capture_set(&thumbs())
+        .expect("a provider CA that issues through an intermediate CA is a provider CA");
+    assert_eq!(prints.len(), 2);
 }
 
 #[test]

@@ -59,8 +59,15 @@ impl Trust {
         self.anchors.is_empty()
     }
 
-    /// Checks that `der` was issued by a trusted certificate and is valid at `now`.
-    fn check(&self, der: &[u8], now: time::OffsetDateTime) -> Result<(), Distrust> {
+    /// Checks that `der` is valid at `now` and was issued by a trusted certificate, directly
+    /// or through one of the `intermediates` (the rest of the `x5c` chain), which must then be
+    /// a CA certificate valid at `now` issued by a trusted one.
+    fn check(
+        &self,
+        der: &[u8],
+        intermediates: &[Vec<u8>],
+        now: time::OffsetDateTime,
+    ) -> Result<(), Distrust> {
         let untrusted = |why: String| Distrust::UntrustedCertificate(why);
         let (_, cert) = X509Certificate::from_der(der)
             .map_err(|error| untrusted(format!("unreadable certificate: {error}")))?;
@@ -70,13 +77,33 @@ impl Trust {
                 "the device certificate is outside its validity".into(),
             ));
         }
-        let issued_by_anchor = self.anchors.iter().any(|anchor| {
-            X509Certificate::from_der(anchor).is_ok_and(|(_, anchor)| {
-                anchor.subject() == cert.issuer()
-                    && cert.verify_signature(Some(anchor.public_key())).is_ok()
+        let issued = |child: &X509Certificate<'_>, parent: &X509Certificate<'_>| {
+            parent.subject() == child.issuer()
+                && child.verify_signature(Some(parent.public_key())).is_ok()
+        };
+        let anchors: Vec<X509Certificate<'_>> = self
+            .anchors
+            .iter()
+            .filter_map(|anchor| X509Certificate::from_der(anchor).ok().map(|(_, a)| a))
+            .collect();
+        let by_anchor = |child: &X509Certificate<'_>| anchors.iter().any(|a| issued(child, a));
+        if by_anchor(&cert) {
+            return Ok(());
+        }
+        let through_intermediate = intermediates.iter().any(|der| {
+            X509Certificate::from_der(der).is_ok_and(|(_, middle)| {
+                let is_ca = middle
+                    .basic_constraints()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|constraints| constraints.value.ca);
+                is_ca
+                    && middle.validity().is_valid_at(at)
+                    && issued(&cert, &middle)
+                    && by_anchor(&middle)
             })
         });
-        if issued_by_anchor {
+        if through_intermediate {
             Ok(())
         } else {
             Err(untrusted(format!(
@@ -111,14 +138,18 @@ pub(crate) fn verify(
     let signature = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .map_err(|_| malformed("the JWS signature is not base64url"))?;
-    let certificate = header
-        .x5c
-        .first()
-        .and_then(|cert| STANDARD.decode(cert).ok())
-        .ok_or(JwsError::Distrust(Distrust::UntrustedCertificate(
-            "the answer carries no device certificate (x5c)".into(),
-        )))?;
-    trust.check(&certificate, now).map_err(JwsError::Distrust)?;
+    let mut chain = header.x5c.iter().map(|cert| STANDARD.decode(cert).ok());
+    let certificate =
+        chain
+            .next()
+            .flatten()
+            .ok_or(JwsError::Distrust(Distrust::UntrustedCertificate(
+                "the answer carries no device certificate (x5c)".into(),
+            )))?;
+    let intermediates: Vec<Vec<u8>> = chain.flatten().collect();
+    trust
+        .check(&certificate, &intermediates, now)
+        .map_err(JwsError::Distrust)?;
 
     let (_, cert) = X509Certificate::from_der(&certificate)
         .map_err(|_| malformed("unreadable device certificate"))?;

@@ -487,6 +487,13 @@ impl SbiDevice {
             if data.transaction_id != transaction_id {
                 return Err(untrusted(Distrust::TransactionMismatch));
             }
+            if !data.purpose.eq_ignore_ascii_case("Registration") {
+                return Err(untrusted(Distrust::PurposeMismatch(data.purpose.clone())));
+            }
+            if !data.env.eq_ignore_ascii_case(&self.config.env) {
+                return Err(untrusted(Distrust::EnvironmentMismatch(data.env.clone())));
+            }
+            self.check_digital_id(&client, &data.digital_id)?;
             let device_time = OffsetDateTime::parse(
                 &data.timestamp,
                 &time::format_description::well_known::Rfc3339,
@@ -536,6 +543,28 @@ impl SbiDevice {
         }
         *self.chain.lock().unwrap_or_else(PoisonError::into_inner) = chain;
         Ok(captures)
+    }
+
+    /// Checks a capture's digital id: a JWS the device signed (verified like the capture) that
+    /// names the device discovered, so a capture cannot come from another device behind the
+    /// same service.
+    fn check_digital_id(&self, client: &Client<'_>, signed: &str) -> Result<(), DeviceError> {
+        let payload = client.verify(signed)?;
+        let id: DigitalId = client.json(&payload)?;
+        let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+        let known = &self.digital_id;
+        if same(&id.serial_no, &known.serial_no)
+            && same(&id.make, &known.make)
+            && same(&id.model, &known.model)
+            && same(&id.kind, &known.kind)
+        {
+            Ok(())
+        } else {
+            Err(DeviceError::Untrusted {
+                device: self.name.clone(),
+                reason: Distrust::OtherDevice(id.serial_no),
+            })
+        }
     }
 
     /// Opens the STREAM preview of sub-device `sub_id`.

@@ -167,7 +167,7 @@ async fn each_kind_of_trouble_reaches_the_officer_with_its_own_message() {
     );
 
     // DNS: a name that cannot resolve.
-    let dns = "http://enrollment-server.invalid:8750";
+    let dns = "https://enrollment-server.invalid:8750";
     assert_problem(
         &one_pass(station, dns, clock.clone()).await,
         ProblemKind::DnsOrTls,
@@ -302,12 +302,7 @@ async fn packets_exported_to_a_usb_stick_are_imported_and_the_station_learns_the
         "the verdicts are learned from the server"
     );
     assert_delivered_exactly_once(&rig.server, &rig.station, 3);
-    let metrics = reqwest::get(format!("{}/metrics", rig.server.url))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics_of(&rig.server).await;
     assert!(
         metrics.contains("enrollment_packet_bytes_received_total 0\n"),
         "no packet byte came over the network: {metrics}"

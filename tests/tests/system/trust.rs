@@ -124,7 +124,7 @@ async fn provisioning_interceptor(upstream: String, rewrite: Rewrite) -> String 
                     let forged = RegisterStationResponse::sign(
                         real.station_id,
                         &station_key,
-                        mallory_box,
+                        (mallory_box, real.tls_certificate_sha256.clone()),
                         &mallory,
                     );
                     json = serde_json::to_value(forged).expect("json");
@@ -336,4 +336,587 @@ async fn a_flipped_approval_column_or_a_self_approval_approves_nothing_and_loses
     let status = one_pass(station, &rig.server.url, Arc::new(SystemClock)).await;
     assert_eq!(status.problem, None);
     assert_delivered_exactly_once(&rig.server, station, 2);
+}
+
+/// Appends `count` entries to the station's audit log, as officers' actions would.
+fn act(station: &station_core::station::Station, count: usize) {
+    for n in 0..count {
+        let detail = format!("action {n}");
+        let event = station_core::audit::AuditEvent {
+            actor: "budi",
+            action: "login",
+            subject: "",
+            detail: &detail,
+        };
+        station_core::audit::record(station, &event, &SystemClock).expect("audit entry");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_log_cut_and_written_again_is_caught_by_the_server_and_by_audit_verify() {
+    let rig = Rig::start().await;
+    let station = &rig.station;
+    rig.submit("Siti Rahayu", 81);
+    act(station, 20);
+    let status = one_pass(station, &rig.server.url, Arc::new(SystemClock)).await;
+    assert_eq!(status.problem, None);
+    let station_id = station.config().station_id;
+    let reported = rig
+        .server
+        .data
+        .audit_head(station_id)
+        .expect("head")
+        .expect("the server holds the station's audit head after a pass");
+    assert_eq!(
+        Some(reported.head.clone()),
+        station.store().audit_head().expect("head"),
+        "the head reported is the station's newest entry"
+    );
+
+    // Someone with the database cuts the last ten entries with their checkpoints and lets the
+    // station write new ones past the old end: every remaining link and checkpoint is sound.
+    let cut_from = reported.head.seq - 9;
+    station
+        .store()
+        .execute_raw_for_tests(&format!(
+            "DELETE FROM audit_log WHERE seq >= {cut_from};
+             DELETE FROM audit_checkpoints WHERE seq >= {cut_from};"
+        ))
+        .expect("cut");
+    act(station, 15);
+    let new_head = station
+        .store()
+        .audit_head()
+        .expect("head")
+        .expect("entries");
+    assert!(
+        new_head.seq > reported.head.seq,
+        "the log is longer than before"
+    );
+
+    let verify = std::process::Command::new(workspace_binary("station"))
+        .arg("--data-dir")
+        .arg(rig.station_dir.path())
+        .args(["audit", "verify"])
+        .env("STATION_PASSPHRASE", STATION_PASSPHRASE)
+        .output()
+        .expect("station runs");
+    let said = String::from_utf8_lossy(&verify.stdout).into_owned()
+        + &String::from_utf8_lossy(&verify.stderr);
+    assert!(!verify.status.success(), "audit verify must fail: {said}");
+    assert!(
+        said.contains(&format!(
+            "entry #{} is not the one the central server acknowledged",
+            reported.head.seq
+        )),
+        "{said}"
+    );
+
+    let status = one_pass(station, &rig.server.url, Arc::new(SystemClock)).await;
+    let problem = status.problem.expect("the station is told");
+    assert_eq!(
+        problem.kind,
+        ProblemKind::AuditConflict,
+        "{}",
+        problem.detail
+    );
+    let held = rig
+        .server
+        .data
+        .audit_head(station_id)
+        .expect("head")
+        .expect("held");
+    assert_eq!(
+        held.head, reported.head,
+        "the server keeps the head it trusted"
+    );
+    assert!(held.conflict.is_some(), "the conflict is on record");
+    let metrics = metrics_of(&rig.server).await;
+    assert!(
+        metrics.contains("enrollment_audit_conflicts_total 1\n"),
+        "{metrics}"
+    );
+    let audit = std::process::Command::new(workspace_binary("enrollment-server"))
+        .arg("--data-dir")
+        .arg(rig.server_dir.path())
+        .args(["audit", &station_id.to_string()])
+        .output()
+        .expect("enrollment-server runs");
+    let said = String::from_utf8_lossy(&audit.stdout);
+    assert!(!audit.status.success(), "{said}");
+    assert!(
+        said.contains("PROBLEM: audit head reported at") && said.contains("cut and written again"),
+        "{said}"
+    );
+}
+
+/// Runs `station officer add` against the rig's station with `admin` and its `password`.
+fn cli_add_account(rig: &Rig, admin: &str, password: &str, username: &str) -> (bool, String) {
+    let output = std::process::Command::new(workspace_binary("station"))
+        .arg("--data-dir")
+        .arg(rig.station_dir.path())
+        .args(["officer", "add", "--as", admin, username])
+        .args(["--name", "Someone", "--role", "administrator"])
+        .env("STATION_PASSPHRASE", STATION_PASSPHRASE)
+        .env("STATION_ADMIN_PASSWORD", password)
+        .env("STATION_NEW_PASSWORD", "a new account password")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("station runs");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), said)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_from_a_shell_need_an_administrator_and_an_edited_account_row_does_not_log_in() {
+    let rig = Rig::start().await;
+    let station = &rig.station;
+    officers::add_officer(
+        station.store(),
+        "ana",
+        "Ana Putri",
+        Role::Administrator,
+        &Password::new("the administrator's password".into()),
+        &SystemClock,
+    )
+    .expect("the first administrator, as provisioning makes it");
+
+    let (ok, said) = cli_add_account(&rig, "budi", OFFICER_PASSWORD, "mallory");
+    assert!(!ok && said.contains("cannot manage accounts"), "{said}");
+    let (ok, said) = cli_add_account(&rig, "ana", "a guessed password", "mallory");
+    assert!(!ok && said.contains("not correct"), "{said}");
+    assert!(
+        station
+            .store()
+            .find_officer("mallory")
+            .expect("read")
+            .is_none(),
+        "no account was made without an administrator"
+    );
+
+    let (ok, said) = cli_add_account(&rig, "ana", "the administrator's password", "rina");
+    assert!(ok, "{said}");
+    let entries = station.store().audit_entries().expect("audit");
+    let added = entries
+        .iter()
+        .rev()
+        .find(|e| e.action == "officer.added")
+        .expect("audited");
+    assert_eq!(
+        (added.actor.as_str(), added.subject.as_str()),
+        ("ana", "rina"),
+        "the audit entry names the administrator who acted"
+    );
+
+    // Someone with the database promotes budi, then gives him ana's password hash.
+    let login = |username: &str, password: &str| {
+        officers::login(
+            station.store(),
+            username,
+            &Password::new(password.into()),
+            &SystemClock,
+        )
+    };
+    station
+        .store()
+        .execute_raw_for_tests("UPDATE officers SET role = 'administrator' WHERE username = 'budi'")
+        .expect("tamper");
+    let error = login("budi", OFFICER_PASSWORD).expect_err("an edited role");
+    assert!(
+        error.to_string().contains("changed outside the station"),
+        "{error}"
+    );
+    station
+        .store()
+        .execute_raw_for_tests(
+            "UPDATE officers SET role = 'officer',
+                 password_hash = (SELECT password_hash FROM officers WHERE username = 'ana')
+             WHERE username = 'budi'",
+        )
+        .expect("tamper");
+    let error = login("budi", "the administrator's password").expect_err("a swapped hash");
+    assert!(
+        error.to_string().contains("changed outside the station"),
+        "{error}"
+    );
+    login("ana", "the administrator's password").expect("untouched accounts still log in");
+
+    // Someone at the keyboard locks the only administrator out; whoever can open the station
+    // lifts the lock (audited), and cannot do that for an officer.
+    for _ in 0..5 {
+        let _ = login("ana", "a guessed password");
+    }
+    assert!(matches!(
+        login("ana", "the administrator's password"),
+        Err(officers::LoginError::LockedOut { .. })
+    ));
+    let unlock = |username: &str| {
+        std::process::Command::new(workspace_binary("station"))
+            .arg("--data-dir")
+            .arg(rig.station_dir.path())
+            .args(["officer", "unlock", username])
+            .env("STATION_PASSPHRASE", STATION_PASSPHRASE)
+            .output()
+            .expect("station runs")
+    };
+    assert!(unlock("ana").status.success());
+    login("ana", "the administrator's password").expect("the administrator is back");
+    officers::add_officer(
+        station.store(),
+        "tono",
+        "Tono",
+        Role::Officer,
+        &Password::new(OFFICER_PASSWORD.into()),
+        &SystemClock,
+    )
+    .expect("an officer");
+    let refused = unlock("tono");
+    assert!(
+        !refused.status.success(),
+        "only administrators are unlocked this way"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an administrator"));
+}
+
+/// A signed request from the loopback address `from`, as a hostile but registered station
+/// makes it; the HTTP status and the JSON answer.
+async fn signed_from(
+    from: std::net::IpAddr,
+    url: &str,
+    station: uuid::Uuid,
+    key: &protocol::keys::StationSigningKey,
+    (method, path): (&str, &str),
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    use protocol::request::*;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let signature = RequestSignature::sign(
+        key,
+        station,
+        (method, path, &body),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        nonce,
+    );
+    let client = reqwest::Client::builder()
+        .local_address(from)
+        .build()
+        .expect("client");
+    let response = client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+            format!("{url}{path}"),
+        )
+        .header(STATION_HEADER, station.to_string())
+        .header(TIMESTAMP_HEADER, signature.timestamp.to_string())
+        .header(NONCE_HEADER, &signature.nonce)
+        .header(SIGNATURE_HEADER, &signature.signature)
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounded_disk_while_others_deliver(
+) {
+    use protocol::api::{Announce, UPLOADS_PATH};
+    let rig = Rig::start().await;
+    let flooder_dir = temp_dir();
+    let flooder = provision_station(flooder_dir.path(), &rig.server.url, &rig.server.data).await;
+    let flooder_id = flooder.config().station_id;
+    let key = signing_key_of(flooder_dir.path());
+    let from: std::net::IpAddr = "127.0.0.2".parse().expect("address");
+    let url = rig.server.url.clone();
+
+    // Before the flood: how long the honest station takes to deliver three packets.
+    for n in 0..3 {
+        rig.submit(&applicant_name(n), 90 + n as u64);
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(
+        one_pass(&rig.station, &url, Arc::new(SystemClock))
+            .await
+            .problem,
+        None
+    );
+    let quiet = started.elapsed();
+
+    // A registered station announces forty 8 MiB packets and sends a first chunk of each.
+    let mut codes = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..40 {
+        let id = uuid::Uuid::new_v4();
+        let announce = Announce {
+            packet_id: id,
+            sha256: "ab".repeat(32),
+            size: 8 * 1024 * 1024,
+        };
+        let body = serde_json::to_vec(&announce).expect("json");
+        let (status, answer) =
+            signed_from(from, &url, flooder_id, &key, ("POST", UPLOADS_PATH), body).await;
+        let code = answer["code"].as_str().unwrap_or("accepted").to_owned();
+        *codes.entry(format!("{status} {code}")).or_default() += 1;
+        if status == 200 {
+            let path = format!("{UPLOADS_PATH}/{id}?offset=0");
+            let (status, _) = signed_from(
+                from,
+                &url,
+                flooder_id,
+                &key,
+                ("PUT", &path),
+                vec![7; 64 * 1024],
+            )
+            .await;
+            assert_eq!(status, 200);
+        }
+    }
+    assert_eq!(
+        codes.get("200 accepted"),
+        Some(&16),
+        "sixteen uploads in progress at most: {codes:?}"
+    );
+    assert_eq!(codes.get("429 too_many_uploads"), Some(&24), "{codes:?}");
+    let held: u64 = std::fs::read_dir(rig.server_dir.path().join("uploads"))
+        .expect("uploads")
+        .map(|entry| entry.expect("entry").metadata().expect("meta").len())
+        .sum();
+    assert!(
+        held <= 16 * 64 * 1024,
+        "the disk holds what was sent of sixteen uploads, no more: {held}"
+    );
+
+    // Unsigned requests from the same address, sent while the honest station (another address)
+    // delivers three more packets: refused by name, then turned away unread; the honest
+    // station is served, and timed.
+    for n in 3..6 {
+        rig.submit(&applicant_name(n), 90 + n as u64);
+    }
+    let flood_url = url.clone();
+    let flood = tokio::spawn(async move {
+        let client = reqwest::Client::builder()
+            .local_address(from)
+            .build()
+            .expect("client");
+        let mut unsigned = std::collections::BTreeMap::<u16, usize>::new();
+        for _ in 0..400 {
+            let response = client
+                .post(format!("{flood_url}{UPLOADS_PATH}"))
+                .body(vec![0u8; 16 * 1024])
+                .send()
+                .await
+                .expect("answer");
+            *unsigned.entry(response.status().as_u16()).or_default() += 1;
+        }
+        unsigned
+    });
+    let started = std::time::Instant::now();
+    let status = one_pass(&rig.station, &url, Arc::new(SystemClock)).await;
+    let flooded = started.elapsed();
+    let unsigned = flood.await.expect("the flood ran");
+    assert_eq!(status.problem, None, "other stations are still served");
+    assert_delivered_exactly_once(&rig.server, &rig.station, 6);
+    assert_eq!(
+        unsigned.get(&401).unwrap_or(&0) + unsigned.get(&429).unwrap_or(&0),
+        400,
+        "{unsigned:?}"
+    );
+    assert!(
+        unsigned.get(&401).is_some_and(|n| *n >= 1)
+            && unsigned.get(&429).is_some_and(|n| *n >= 200),
+        "refused by name, then rate limited: {unsigned:?}"
+    );
+    println!(
+        "three packets delivered in {:.0} ms before the flood and {:.0} ms during it ({unsigned:?})",
+        quiet.as_secs_f64() * 1000.0,
+        flooded.as_secs_f64() * 1000.0
+    );
+
+    // A day later the unfinished uploads are gone and the station may announce again.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(25);
+    let (expired, _) = enrollment_server::sweep(&*rig.server.data, later).expect("sweep");
+    assert_eq!(expired, 16);
+    assert_eq!(
+        std::fs::read_dir(rig.server_dir.path().join("uploads"))
+            .expect("uploads")
+            .count(),
+        0
+    );
+}
+
+/// The real `enrollment-server` binary serving TLS on a free loopback port; killed on drop.
+struct TlsServer {
+    child: std::process::Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl TlsServer {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader};
+        let dir = temp_dir();
+        let address = free_loopback_address();
+        let mut child = std::process::Command::new(workspace_binary("enrollment-server"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["serve", "--listen", &address.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server says where it listens");
+        assert!(line.contains("listening on https://"), "{line}");
+        Self {
+            child,
+            url: format!("https://{address}"),
+            dir,
+        }
+    }
+
+    fn data(&self) -> enrollment_server::data::ServerData {
+        enrollment_server::data::ServerData::open(self.dir.path()).expect("the data directory")
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TLS server with a certificate of its own on a free loopback port, serving `router`.
+async fn impostor(router: Router) -> (String, tempfile::TempDir) {
+    let dir = temp_dir();
+    let identity = enrollment_server::tls::TlsIdentity::load_or_create(dir.path(), &[])
+        .expect("another certificate");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        identity
+            .serve(listener, router, std::future::pending())
+            .await;
+    });
+    (url, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_station_pins_the_servers_own_tls_certificate_and_trusts_no_other() {
+    use station_core::provision::{provision, NewVault, ProvisionError};
+    use station_core::station::{Station, StationPaths};
+    let server = TlsServer::start();
+    let secret = passphrase();
+
+    // A relay in the middle that terminates TLS with its own certificate and passes the
+    // registration on: the server's signed answer names the real certificate, so the station
+    // sees the relay's is not it.
+    let upstream = server.url.clone();
+    let relay = Router::new().fallback(move |body: axum::body::Bytes| {
+        let upstream = upstream.clone();
+        async move {
+            let answer = reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .build()
+                .expect("client")
+                .post(format!("{upstream}{}", protocol::api::STATIONS_PATH))
+                .header("content-type", "application/json")
+                .body(body.to_vec())
+                .send()
+                .await
+                .expect("upstream answers");
+            let status = StatusCode::from_u16(answer.status().as_u16()).expect("status");
+            (status, answer.bytes().await.expect("body"))
+        }
+    });
+    let (relay_url, _relay_dir) = impostor(relay).await;
+    let station_dir = temp_dir();
+    let paths = StationPaths::new(station_dir.path());
+    let token = server
+        .data()
+        .issue_token(time::OffsetDateTime::now_utc())
+        .expect("token");
+    let error = provision(
+        &paths,
+        &relay_url,
+        token,
+        "Desk",
+        NewVault::Passphrase(&secret),
+    )
+    .await
+    .expect_err("a relay with another certificate is not the server");
+    assert!(
+        matches!(error, ProvisionError::TlsCertificate { .. }),
+        "{error}"
+    );
+    assert!(!paths.config().exists(), "nothing saved");
+
+    // Straight to the server: its certificate is pinned, and packets go over TLS.
+    let token = server
+        .data()
+        .issue_token(time::OffsetDateTime::now_utc())
+        .expect("token");
+    let config = provision(
+        &paths,
+        &server.url,
+        token,
+        "Desk",
+        NewVault::Passphrase(&secret),
+    )
+    .await
+    .expect("provisioning over the server's own TLS");
+    let pem = std::fs::read(server.dir.path().join("keys/tls-cert.pem")).expect("certificate");
+    let der = pem_leaf(&pem);
+    assert_eq!(
+        config.server_certificate_sha256.as_deref(),
+        Some(station_core::link::certificate_sha256(&der).as_str()),
+        "the station pins the certificate the server presents"
+    );
+    let station = Station::open(paths.clone(), &secret).expect("open");
+    officers::add_officer(
+        station.store(),
+        "budi",
+        "Budi Santoso",
+        Role::Officer,
+        &Password::new(OFFICER_PASSWORD.into()),
+        &SystemClock,
+    )
+    .expect("officer");
+    let submitted = submit_as_budi(&station, "Siti Rahayu", 95);
+    let status = one_pass(&station, &server.url, Arc::new(SystemClock)).await;
+    assert_eq!(status.problem, None, "delivered over pinned TLS");
+
+    // Someone else's TLS server at the address the station uses: refused, nothing lost.
+    let next = submit_as_budi(&station, "Dewi Lestari", 96);
+    let fake = Router::new().fallback(|| async { (StatusCode::OK, "{}") });
+    let (fake_url, _fake_dir) = impostor(fake).await;
+    let status = one_pass(&station, &fake_url, Arc::new(SystemClock)).await;
+    let problem = status.problem.expect("the station is told");
+    assert_eq!(problem.kind, ProblemKind::DnsOrTls, "{}", problem.detail);
+    let states: Vec<_> = outbox(&station)
+        .into_iter()
+        .map(|(id, _, state, _)| (id, state))
+        .collect();
+    assert!(states.contains(&(submitted.id.to_string(), OutboxState::Accepted)));
+    assert!(states.contains(&(next.id.to_string(), OutboxState::Pending)));
+}
+
+/// The DER of the first certificate in a PEM file.
+fn pem_leaf(pem: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(pem);
+    let body: String = text
+        .lines()
+        .skip_while(|line| !line.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|line| !line.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("PEM base64")
 }
