@@ -5,7 +5,7 @@
 //!   At provisioning the station records the SHA-256 of the certificate presented and accepts
 //!   it only when the server's signed registration answer names the same hash
 //!   ([`protocol::registration`]); from then on only that certificate is accepted
-//!   ([`PinnedCertificate`]), whatever certificate authorities the system trusts.
+//!   ([`CertificateCheck`]), whatever certificate authorities the system trusts.
 //! - A server behind an HTTPS front end with a publicly trusted certificate names no hash: the
 //!   station then checks the certificate against the web's root authorities, as a browser would.
 //! - Plain HTTP is accepted for a loopback address (the link never leaves the machine), and for
@@ -65,7 +65,7 @@ pub fn client(
         .timeout(request);
     let builder = match (scheme(base)?, pin) {
         (Scheme::Https, Some(pin)) => {
-            builder.use_preconfigured_tls(tls_config(Arc::new(PinnedCertificate::new(pin)))?)
+            builder.use_preconfigured_tls(tls_config(Arc::new(CertificateCheck::pinned(pin)))?)
         }
         (Scheme::Https, None) => builder.https_only(true),
         (Scheme::Http, _) => builder,
@@ -97,10 +97,9 @@ pub fn provisioning_client(
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30));
     let builder = match scheme(base)? {
-        Scheme::Https => builder.use_preconfigured_tls(tls_config(Arc::new(RecordingVerifier {
-            seen,
-            provider: provider(),
-        }))?),
+        Scheme::Https => {
+            builder.use_preconfigured_tls(tls_config(Arc::new(CertificateCheck::recording(seen)))?)
+        }
         Scheme::Http => builder,
     };
     builder
@@ -129,6 +128,7 @@ fn scheme(base: &str) -> Result<Scheme, LinkError> {
                     .is_ok_and(|ip| ip.is_loopback());
             let opted_in = std::env::var(ALLOW_PLAIN_HTTP).is_ok_and(|v| v.trim() == "1");
             if loopback {
+                tracing::info!(server = %base, "plain HTTP to a loopback address: the link never leaves this machine");
                 Ok(Scheme::Http)
             } else if opted_in {
                 tracing::warn!(server = %base, "plain HTTP to another machine, allowed by {ALLOW_PLAIN_HTTP}=1: the link is not encrypted");
@@ -156,25 +156,40 @@ fn tls_config(verifier: Arc<dyn ServerCertVerifier>) -> Result<rustls::ClientCon
     Ok(config)
 }
 
-/// Accepts exactly one server certificate, by its SHA-256, whatever name or authority it has:
-/// the one the station learnt, signed, at provisioning.
+/// How the station checks the server's certificate: only the one pinned at provisioning (by
+/// its SHA-256, whatever name or authority it has), or — at provisioning, where the server's
+/// signed answer decides — any, its SHA-256 recorded. The handshake's signatures are checked
+/// either way.
 #[derive(Debug)]
-pub struct PinnedCertificate {
-    sha256: String,
+pub struct CertificateCheck {
+    rule: Rule,
     provider: Arc<CryptoProvider>,
 }
 
-impl PinnedCertificate {
-    /// Pins the certificate whose SHA-256 (hex) is `sha256`.
-    pub fn new(sha256: &str) -> Self {
+#[derive(Debug)]
+enum Rule {
+    Pinned(String),
+    Record(Arc<Mutex<Option<String>>>),
+}
+
+impl CertificateCheck {
+    /// Accepts only the certificate whose SHA-256 (hex) is `sha256`.
+    pub fn pinned(sha256: &str) -> Self {
         Self {
-            sha256: sha256.to_ascii_lowercase(),
+            rule: Rule::Pinned(sha256.to_ascii_lowercase()),
+            provider: provider(),
+        }
+    }
+
+    fn recording(seen: Arc<Mutex<Option<String>>>) -> Self {
+        Self {
+            rule: Rule::Record(seen),
             provider: provider(),
         }
     }
 }
 
-impl ServerCertVerifier for PinnedCertificate {
+impl ServerCertVerifier for CertificateCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -183,70 +198,18 @@ impl ServerCertVerifier for PinnedCertificate {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if certificate_sha256(end_entity) == self.sha256 {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
+        let presented = certificate_sha256(end_entity);
+        match &self.rule {
+            Rule::Pinned(pin) if *pin == presented => Ok(ServerCertVerified::assertion()),
+            Rule::Pinned(_) => Err(rustls::Error::General(
                 "the server presented another certificate than the one pinned at provisioning"
                     .into(),
-            ))
+            )),
+            Rule::Record(seen) => {
+                *seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(presented);
+                Ok(ServerCertVerified::assertion())
+            }
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Accepts any certificate (the handshake's signatures still verify) and records its SHA-256.
-#[derive(Debug)]
-struct RecordingVerifier {
-    seen: Arc<Mutex<Option<String>>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(certificate_sha256(end_entity));
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

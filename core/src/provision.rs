@@ -179,6 +179,60 @@ pub async fn provision(
     Ok(config)
 }
 
+/// Finishes setting up a station just provisioned as `config` and opened: records the
+/// provisioning and creates its first administrator, `username` named `name` — the only account
+/// made without an administrator (there is none yet), and only while the station has none.
+///
+/// # Errors
+/// [`AccountError::NotPermitted`] when the station has an administrator already; see
+/// [`crate::officers::add_officer`].
+pub fn finish(
+    station: &crate::station::Station,
+    config: &StationConfig,
+    (username, name, password): (&str, &str, &crate::officers::Password),
+    clock: &dyn crate::clock::Clock,
+) -> Result<(), crate::officers::AccountError> {
+    use crate::audit::{record, AuditEvent};
+    use crate::officers::{add_officer, AccountError, Role};
+    let administrators = station
+        .store()
+        .officers()?
+        .iter()
+        .filter(|(row, _)| row.role == Role::Administrator.as_str())
+        .count();
+    if administrators > 0 {
+        return Err(AccountError::NotPermitted("station-setup"));
+    }
+    let detail = format!(
+        "registered with {} as {:?} (station {})",
+        config.server_url, config.station_name, config.station_id
+    );
+    let setup = |action: &str, subject: &str, detail: &str| {
+        let event = AuditEvent {
+            actor: "station-setup",
+            action,
+            subject,
+            detail,
+        };
+        record(station, &event, clock)
+    };
+    setup("station.provisioned", "", &detail)?;
+    add_officer(
+        station.store(),
+        username,
+        name.trim(),
+        Role::Administrator,
+        password,
+        clock,
+    )?;
+    setup(
+        "officer.added",
+        username,
+        "account added with role administrator",
+    )?;
+    Ok(())
+}
+
 fn normalize_server_url(text: &str) -> Result<String, ProvisionError> {
     crate::station::normalize_server_url(text)
         .ok_or_else(|| ProvisionError::InvalidServerUrl(text.to_owned()))

@@ -1,4 +1,5 @@
-//! Packet format v1 test vectors: `tests/vectors/packet-v1.json`.
+//! Packet format v1 test vectors: `tests/vectors/packet-v1.json`, and the approval vectors of
+//! `tests/vectors/approval-v1.json` over the same packet.
 //!
 //! The file holds the inputs of one sealing (keys, the random stream, the manifest fields and
 //! the payload parts), the exact packet they produce, and packets that every reader must refuse
@@ -15,6 +16,7 @@ use std::sync::Mutex;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use station_protocol::approval::{Approval, SignedApproval};
 use station_protocol::content::{
     BiometricBytes, Demographics, EnrollmentContent, FaceImage, FingerImage, FingerPosition,
     CONTENT_SCHEMA_VERSION, FACE_PART,
@@ -520,4 +522,127 @@ fn invalid_vectors(file: &VectorFile, packet: &[u8], parts: &[Part]) -> Vec<Inva
         "wrong_recipient",
     );
     out
+}
+
+/// Approval format v1 vectors (`tests/vectors/approval-v1.json`): a supervisor's approval of the
+/// packet above, signed by its station, and approvals the server must refuse, each with its
+/// code. Regenerate after a deliberate change:
+/// `REGENERATE_APPROVAL_VECTORS=1 cargo test -p station-protocol --test vectors approval`.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct ApprovalVectors {
+    description: String,
+    approval: Approval,
+    signed: SignedApproval,
+    invalid: Vec<InvalidApproval>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct InvalidApproval {
+    name: String,
+    signed: SignedApproval,
+    code: String,
+}
+
+fn approval_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/approval-v1.json")
+}
+
+fn generate_approvals(file: &VectorFile) -> ApprovalVectors {
+    let station =
+        StationSigningKey::from_seed(&unhex32(&file.keys.station_signing_seed)).expect("seed");
+    let other = StationSigningKey::from_seed(&unhex32(&file.keys.other_station_signing_seed))
+        .expect("seed");
+    let approval = Approval {
+        packet_id: file.seal.packet_id,
+        packet_sha256: file.packet_sha256.clone(),
+        capturing_officer: file.seal.officer_id.clone(),
+        supervisor: "sari".into(),
+        decided_at: "2026-12-03T08:00:00Z".into(),
+        comment_sha256: packet::sha256_hex(b"checked the photo of the hand"),
+    };
+    let signed = SignedApproval::sign(&approval, &station);
+    let mut altered = signed.clone();
+    altered.body = altered.body.replace("\"sari\"", "\"tari\"");
+    let invalid = vec![
+        InvalidApproval {
+            name: "signed by another station's key".into(),
+            signed: SignedApproval::sign(&approval, &other),
+            code: "approval_invalid".into(),
+        },
+        InvalidApproval {
+            name: "altered after signing (another supervisor)".into(),
+            signed: altered,
+            code: "approval_invalid".into(),
+        },
+        InvalidApproval {
+            name: "for other bytes of the same packet id".into(),
+            signed: SignedApproval::sign(
+                &Approval {
+                    packet_sha256: "00".repeat(32),
+                    ..approval.clone()
+                },
+                &station,
+            ),
+            code: "approval_invalid".into(),
+        },
+        InvalidApproval {
+            name: "given by the officer who captured it".into(),
+            signed: SignedApproval::sign(
+                &Approval {
+                    supervisor: file.seal.officer_id.clone(),
+                    ..approval.clone()
+                },
+                &station,
+            ),
+            code: "approval_self".into(),
+        },
+    ];
+    ApprovalVectors {
+        description: "A supervisor's approval of the packet in packet-v1.json, signed by its station (format in docs/packet-format.md), and approvals a server must refuse with the code given.".into(),
+        approval,
+        signed,
+        invalid,
+    }
+}
+
+#[test]
+fn the_approval_vectors_verify_and_fail_as_recorded() {
+    let file: VectorFile =
+        serde_json::from_slice(&std::fs::read(path()).expect("vectors are checked in"))
+            .expect("vector file");
+    if std::env::var_os("REGENERATE_APPROVAL_VECTORS").is_some() {
+        let text = serde_json::to_string_pretty(&generate_approvals(&file)).expect("json") + "\n";
+        std::fs::write(approval_path(), text).expect("write vectors");
+    }
+    let vectors: ApprovalVectors =
+        serde_json::from_slice(&std::fs::read(approval_path()).expect("vectors are checked in"))
+            .expect("approval vector file");
+    assert_eq!(
+        vectors,
+        generate_approvals(&file),
+        "signing the recorded approval no longer gives the recorded vectors"
+    );
+    let station =
+        StationSigningKey::from_seed(&unhex32(&file.keys.station_signing_seed)).expect("seed");
+    let packet = unb64(&file.packet);
+    let sealed = SealedPacket::parse(&packet).expect("the vector packet");
+    assert_eq!(
+        vectors.signed.verify(
+            &station.public_key(),
+            sealed.manifest(),
+            &file.packet_sha256
+        ),
+        Ok(vectors.approval.clone())
+    );
+    for invalid in &vectors.invalid {
+        let error = invalid
+            .signed
+            .verify(
+                &station.public_key(),
+                sealed.manifest(),
+                &file.packet_sha256,
+            )
+            .expect_err(&invalid.name);
+        assert_eq!(error.code(), invalid.code, "{}", invalid.name);
+    }
 }

@@ -138,17 +138,10 @@ pub async fn provision_station(
             None => Station::open_from_keyring(paths),
         }
         .map_err(|error| CommandError::new("station_unavailable", error.to_string()))?;
-        let detail = format!(
-            "registered with {} as {:?} (station {})",
-            config.server_url, config.station_name, config.station_id
-        );
-        record(&station, "station-setup", "station.provisioned", &detail)?;
-        officers::add_officer(
-            station.store(),
-            &admin_username,
-            &admin_name,
-            Role::Administrator,
-            &admin_password,
+        station_core::provision::finish(
+            &station,
+            &config,
+            (&admin_username, &admin_name, &admin_password),
             &SystemClock,
         )
         .map_err(|error| {
@@ -161,13 +154,6 @@ pub async fn provision_station(
                 ),
             )
         })?;
-        record_about(
-            &station,
-            "station-setup",
-            "officer.added",
-            &admin_username,
-            "account added with role administrator",
-        )?;
         Ok(station)
     })
     .await?;

@@ -416,3 +416,32 @@ fn device_options() -> station_core::devices::DeviceOptions {
             .and_then(|size| station_core::devices::parse_size(&size)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_session_takes_the_applicants_draft_out_of_memory() {
+        let (draft, receipt) = (DraftSlot::default(), LastReceipt::default());
+        let session = Session::new(draft.clone(), receipt.clone());
+        draft.lock().demographics.full_name = "Siti Rahayu".into();
+        assert!(session
+            .forget_if_expired(Err(session::SessionError::NotLoggedIn))
+            .is_err());
+        assert_eq!(
+            draft.lock().demographics.full_name,
+            "Siti Rahayu",
+            "a refused action by nobody logged in leaves the draft"
+        );
+        assert!(session
+            .forget_if_expired(Err(session::SessionError::Expired))
+            .is_err());
+        assert_eq!(
+            draft.lock().demographics.full_name,
+            "",
+            "the applicant's data leaves memory with the session"
+        );
+        assert!(receipt.get().is_none());
+    }
+}

@@ -795,8 +795,19 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
         )
         .await;
     let saved = officer.text("#receipt-saved").await;
-    let pdf = std::fs::read(saved.trim_start_matches("PDF saved: ")).expect("the PDF receipt");
+    let pdf_path = saved.trim_start_matches("PDF saved: ").to_owned();
+    let pdf = std::fs::read(&pdf_path).expect("the PDF receipt");
     assert!(pdf.starts_with(b"%PDF-1.4"), "a PDF");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&pdf_path)
+            .expect("metadata")
+            .permissions(),
+    );
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the receipt holds the applicant's photo: readable by the station's user only"
+    );
     assert!(
         String::from_utf8_lossy(&pdf).contains(&format!("({receipt_id}) Tj")),
         "the PDF carries the enrollment number"

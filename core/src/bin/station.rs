@@ -305,24 +305,11 @@ async fn main() -> anyhow::Result<()> {
                 Some(passphrase) => Station::open(paths.clone(), passphrase)?,
                 None => Station::open_from_keyring(paths.clone())?,
             };
-            let detail = format!(
-                "registered with {} as {:?} (station {})",
-                config.server_url, config.station_name, config.station_id
-            );
-            record_setup(&station, "station.provisioned", "", &detail)?;
-            officers::add_officer(
-                station.store(),
-                &admin,
-                &admin_name,
-                Role::Administrator,
-                &admin_password,
-                &SystemClock,
-            )?;
-            record_setup(
+            station_core::provision::finish(
                 &station,
-                "officer.added",
-                &admin,
-                "account added with role administrator",
+                &config,
+                (&admin, &admin_name, &admin_password),
+                &SystemClock,
             )?;
             println!(
                 "station {} provisioned against {}; its keys are protected by {}",
@@ -613,23 +600,6 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-/// An audit entry of the station's setting up, before any account exists to act.
-fn record_setup(
-    station: &Station,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> anyhow::Result<()> {
-    let event = AuditEvent {
-        actor: "station-setup",
-        action,
-        subject,
-        detail,
-    };
-    audit::record(station, &event, &SystemClock)?;
     Ok(())
 }
 

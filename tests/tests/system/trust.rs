@@ -482,6 +482,16 @@ async fn accounts_from_a_shell_need_an_administrator_and_an_edited_account_row_d
     )
     .expect("the first administrator, as provisioning makes it");
 
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(rig.station_dir.path().join("station.db"))
+            .expect("metadata")
+            .permissions(),
+    );
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the database holds password hashes: readable by the station's user only"
+    );
     let (ok, said) = cli_add_account(&rig, "budi", OFFICER_PASSWORD, "mallory");
     assert!(!ok && said.contains("cannot manage accounts"), "{said}");
     let (ok, said) = cli_add_account(&rig, "ana", "a guessed password", "mallory");
@@ -579,46 +589,6 @@ async fn accounts_from_a_shell_need_an_administrator_and_an_edited_account_row_d
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not an administrator"));
 }
 
-/// A signed request from the loopback address `from`, as a hostile but registered station
-/// makes it; the HTTP status and the JSON answer.
-async fn signed_from(
-    from: std::net::IpAddr,
-    url: &str,
-    station: uuid::Uuid,
-    key: &protocol::keys::StationSigningKey,
-    (method, path): (&str, &str),
-    body: Vec<u8>,
-) -> (u16, serde_json::Value) {
-    use protocol::request::*;
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let signature = RequestSignature::sign(
-        key,
-        station,
-        (method, path, &body),
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-        nonce,
-    );
-    let client = reqwest::Client::builder()
-        .local_address(from)
-        .build()
-        .expect("client");
-    let response = client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-            format!("{url}{path}"),
-        )
-        .header(STATION_HEADER, station.to_string())
-        .header(TIMESTAMP_HEADER, signature.timestamp.to_string())
-        .header(NONCE_HEADER, &signature.nonce)
-        .header(SIGNATURE_HEADER, &signature.signature)
-        .body(body)
-        .send()
-        .await
-        .expect("the server answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or_default())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounded_disk_while_others_deliver(
 ) {
@@ -654,21 +624,23 @@ async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounde
             size: 8 * 1024 * 1024,
         };
         let body = serde_json::to_vec(&announce).expect("json");
-        let (status, answer) =
-            signed_from(from, &url, flooder_id, &key, ("POST", UPLOADS_PATH), body).await;
+        let (status, answer) = signed_request_from(
+            Some(from),
+            &url,
+            flooder_id,
+            &key,
+            ("POST", UPLOADS_PATH),
+            body,
+        )
+        .await;
         let code = answer["code"].as_str().unwrap_or("accepted").to_owned();
         *codes.entry(format!("{status} {code}")).or_default() += 1;
         if status == 200 {
             let path = format!("{UPLOADS_PATH}/{id}?offset=0");
-            let (status, _) = signed_from(
-                from,
-                &url,
-                flooder_id,
-                &key,
-                ("PUT", &path),
-                vec![7; 64 * 1024],
-            )
-            .await;
+            let chunk = vec![7; 64 * 1024];
+            let (status, _) =
+                signed_request_from(Some(from), &url, flooder_id, &key, ("PUT", &path), chunk)
+                    .await;
             assert_eq!(status, 200);
         }
     }
