@@ -58,13 +58,23 @@ pub(super) fn append_in(
     tx: &Transaction<'_>,
     build: AuditBuilder<'_>,
 ) -> Result<AuditRow, StoreError> {
-    let last = tx
+    let mut last = tx
         .query_row(
             &format!("{SELECT_ENTRY} ORDER BY seq DESC LIMIT 1"),
             [],
             read_entry,
         )
         .optional()?;
+    // A position the server acknowledged is never used again: after a log cut below it, the
+    // next entry follows the acknowledged position, leaving the cut as a visible gap.
+    let acknowledged: Option<i64> = tx
+        .query_row("SELECT seq FROM server_audit_head WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let (Some(row), Some(acknowledged)) = (last.as_mut(), acknowledged) {
+        row.seq = row.seq.max(acknowledged);
+    }
     let (row, checkpoint) = build(last.as_ref());
     tx.execute(
         "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)

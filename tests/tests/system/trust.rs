@@ -408,6 +408,9 @@ async fn an_audit_log_cut_and_written_again_is_caught_by_the_server_and_by_audit
         said.contains(&format!(
             "entry #{} is not the one the central server acknowledged",
             reported.head.seq
+        )) && said.contains(&format!(
+            "10 entries were deleted after entry #{}",
+            cut_from - 1
         )),
         "{said}"
     );
