@@ -1006,6 +1006,8 @@ impl Storage for ServerData {
         let held = Self::held_head(&tx, station_id)?.map(|held| held.head);
         let at = rfc3339(now);
         let (known, conflict) = match judge_head(held.as_ref(), claim) {
+            // The same head again (an idle station's pass): nothing to write.
+            HeadJudgement::Extends if held.as_ref() == Some(&claim.head) => (held, None),
             HeadJudgement::Extends => {
                 tx.execute(
                     "INSERT INTO audit_heads (station_id, seq, hash, seen_at) VALUES (?1, ?2, ?3, ?4)
