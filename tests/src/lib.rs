@@ -118,15 +118,7 @@ pub async fn provision_station(dir: &Path, server_url: &str, server_data: &Serve
         .await
         .expect("provisioning against the test server succeeds");
     let station = Station::open(paths, &passphrase()).expect("the provisioned station opens");
-    officers::add_officer(
-        station.store(),
-        "budi",
-        "Budi Santoso",
-        Role::Officer,
-        &Password::new(OFFICER_PASSWORD.into()),
-        &station_core::clock::SystemClock,
-    )
-    .expect("officer account");
+    add_budi(&station);
     let event = station_core::audit::AuditEvent {
         actor: "station-cli",
         action: "officer.added",
@@ -135,6 +127,19 @@ pub async fn provision_station(dir: &Path, server_url: &str, server_data: &Serve
     };
     station_core::audit::record(&station, &event, &SystemClock).expect("audit entry");
     station
+}
+
+/// Adds the officer account `budi` with [`OFFICER_PASSWORD`].
+pub fn add_budi(station: &Station) {
+    officers::add_officer(
+        station.store(),
+        "budi",
+        "Budi Santoso",
+        Role::Officer,
+        &Password::new(OFFICER_PASSWORD.into()),
+        &SystemClock,
+    )
+    .expect("officer account");
 }
 
 /// The officer `budi`, logged in.

@@ -151,17 +151,18 @@ impl Store {
     /// # Errors
     /// When the database fails.
     pub fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.read_head("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    }
+
+    /// The one `(seq, hash)` row `sql` selects, if any.
+    fn read_head(&self, sql: &str) -> Result<Option<AuditHead>, StoreError> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok(AuditHead {
-                        seq: r.get(0)?,
-                        hash: r.get(1)?,
-                    })
-                },
-            )
+            Ok(c.query_row(sql, [], |r| {
+                Ok(AuditHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -186,19 +187,7 @@ impl Store {
     /// # Errors
     /// When the database fails.
     pub fn server_audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
-        self.with(|c| {
-            Ok(c.query_row(
-                "SELECT seq, hash FROM server_audit_head WHERE id = 1",
-                [],
-                |r| {
-                    Ok(AuditHead {
-                        seq: r.get(0)?,
-                        hash: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
-        })
+        self.read_head("SELECT seq, hash FROM server_audit_head WHERE id = 1")
     }
 
     /// Remembers the head the server acknowledged at `at`.

@@ -90,6 +90,21 @@ enum Rewrite {
     WholeAnswer,
 }
 
+/// Passes a registration on to `upstream` as a relay in the middle would (whatever TLS
+/// certificate it presents).
+async fn forward_registration(upstream: &str, body: &[u8]) -> reqwest::Response {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client")
+        .post(format!("{upstream}{}", protocol::api::STATIONS_PATH))
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("upstream answers")
+}
+
 /// A proxy in front of `upstream` that rewrites the answer to `POST /api/v1/stations`.
 async fn provisioning_interceptor(upstream: String, rewrite: Rewrite) -> String {
     use axum::body::Bytes;
@@ -98,13 +113,7 @@ async fn provisioning_interceptor(upstream: String, rewrite: Rewrite) -> String 
     let router = Router::new().fallback(move |body: Bytes| {
         let upstream = upstream.clone();
         async move {
-            let answer = reqwest::Client::new()
-                .post(format!("{upstream}{}", protocol::api::STATIONS_PATH))
-                .header("content-type", "application/json")
-                .body(body.to_vec())
-                .send()
-                .await
-                .expect("upstream answers");
+            let answer = forward_registration(&upstream, &body).await;
             let status = answer.status().as_u16();
             let mut json: serde_json::Value = answer.json().await.expect("json");
             let mallory_box = ServerDecryptionKey::from_bytes(&[66; 32]).public_key();
@@ -795,16 +804,7 @@ async fn the_station_pins_the_servers_own_tls_certificate_and_trusts_no_other() 
     let relay = Router::new().fallback(move |body: axum::body::Bytes| {
         let upstream = upstream.clone();
         async move {
-            let answer = reqwest::Client::builder()
-                .danger_accept_invalid_certs(true)
-                .build()
-                .expect("client")
-                .post(format!("{upstream}{}", protocol::api::STATIONS_PATH))
-                .header("content-type", "application/json")
-                .body(body.to_vec())
-                .send()
-                .await
-                .expect("upstream answers");
+            let answer = forward_registration(&upstream, &body).await;
             let status = StatusCode::from_u16(answer.status().as_u16()).expect("status");
             (status, answer.bytes().await.expect("body"))
         }
@@ -853,15 +853,7 @@ async fn the_station_pins_the_servers_own_tls_certificate_and_trusts_no_other() 
         "the station pins the certificate the server presents"
     );
     let station = Station::open(paths.clone(), &secret).expect("open");
-    officers::add_officer(
-        station.store(),
-        "budi",
-        "Budi Santoso",
-        Role::Officer,
-        &Password::new(OFFICER_PASSWORD.into()),
-        &SystemClock,
-    )
-    .expect("officer");
+    add_budi(&station);
     let submitted = submit_as_budi(&station, "Siti Rahayu", 95);
     let status = one_pass(&station, &server.url, Arc::new(SystemClock)).await;
     assert_eq!(status.problem, None, "delivered over pinned TLS");
