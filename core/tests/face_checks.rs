@@ -332,3 +332,116 @@ fn an_applicant_stepping_in_is_told_to_move_to_the_centre_and_photographed_once_
     );
     assert!(taken.1.compliant());
 }
+
+/// The compliant framing with everything within `reach` eye distances of the face's centre (the
+/// head, its hair and neck; the backdrop untouched) changed by `paint`, which is told how far
+/// across the face the pixel is (-1 at the image's left edge of the head, 1 at its right).
+fn repainted_face(reach: f64, paint: impl Fn(f64, u8) -> u8) -> RgbImage {
+    let image = compliant();
+    let geometry = assess(&image).geometry.expect("a face");
+    let mid = (
+        (geometry.left_eye.0 + geometry.right_eye.0) / 2.0,
+        (geometry.left_eye.1 + geometry.right_eye.1) / 2.0,
+    );
+    let distance = geometry.right_eye.0 - geometry.left_eye.0;
+    let mut out = image.clone();
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let (u, v) = (
+            (f64::from(x) - mid.0) / distance,
+            (f64::from(y) - mid.1 - 0.4 * distance) / distance,
+        );
+        if (u / reach).powi(2) + (v / (reach * 1.3)).powi(2) <= 1.0 {
+            let across = (u / reach).clamp(-1.0, 1.0);
+            for c in &mut p.0 {
+                *c = paint(across, *c);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn faces_of_every_skin_tone_lit_alike_get_the_same_verdict_and_no_advice_to_add_light() {
+    // The same light on skin that reflects from 30 % to all of what hers does: a darker face
+    // before the same light backdrop is not an under-exposed photo.
+    for reflectance in [1.0, 0.75, 0.55, 0.4, 0.3] {
+        let image = repainted_face(1.25, |_, c| (f64::from(c) * reflectance) as u8);
+        let assessment = assess(&image);
+        assert!(
+            assessment.compliant(),
+            "skin reflecting {reflectance}: failed {:?} ({:?})",
+            failed(&assessment),
+            assessment.measures
+        );
+    }
+}
+
+#[test]
+fn a_face_half_in_shadow_is_refused_for_uneven_light_and_the_applicant_told_so() {
+    // Light from the image's right: the left half of the face falls to 40 %.
+    let image = repainted_face(1.25, |across, c| {
+        let light = 0.7 + 0.3 * (across * 4.0).clamp(-1.0, 1.0);
+        (f64::from(c) * light) as u8
+    });
+    let assessment = assess(&image);
+    let failure = assessment
+        .failures()
+        .find(|c| c.check == FaceCheck::Illumination)
+        .unwrap_or_else(|| panic!("uneven light passed: {:?}", assessment.measures));
+    let said = failure.advice.as_ref().map_or("", |a| a.en.as_str());
+    assert!(said.contains("shadow"), "{said}");
+    // Evenly lit, the same face passes that check.
+    assert!(!failed(&assess(&compliant())).contains(&FaceCheck::Illumination));
+}
+
+#[test]
+fn a_textured_backdrop_is_refused_and_a_plain_one_of_another_shade_is_not() {
+    let image = compliant();
+    let geometry = assess(&image).geometry.expect("a face");
+    let mid_x = (geometry.left_eye.0 + geometry.right_eye.0) / 2.0;
+    let distance = geometry.right_eye.0 - geometry.left_eye.0;
+    // Over the wall beside and above her (away from her head and shoulders).
+    let on_wall = |x: u32, y: u32| {
+        (f64::from(x) - mid_x).abs() > 1.7 * distance
+            || f64::from(y) < geometry.left_eye.1 - 2.2 * distance
+    };
+    let mut bricks = image.clone();
+    for (x, y, p) in bricks.enumerate_pixels_mut() {
+        if on_wall(x, y) && (x / 12 + y / 8) % 2 == 0 {
+            *p = Rgb([150, 70, 60]);
+        } else if on_wall(x, y) {
+            *p = Rgb([215, 200, 190]);
+        }
+    }
+    let assessment = assess(&bricks);
+    assert!(
+        failed(&assessment).contains(&FaceCheck::Background),
+        "bricks passed: {:?}",
+        assessment.measures
+    );
+    let mut plain = image.clone();
+    for (x, y, p) in plain.enumerate_pixels_mut() {
+        if on_wall(x, y) {
+            *p = Rgb([190, 196, 205]);
+        }
+    }
+    let assessment = assess(&plain);
+    assert!(
+        !failed(&assessment).contains(&FaceCheck::Background),
+        "a plain wall refused: {:?}",
+        assessment.measures
+    );
+}
+
+#[test]
+fn the_landmarks_sit_on_her_eye_corners_and_nose() {
+    let geometry = assess(&compliant()).geometry.expect("a face");
+    let [r_outer, r_inner, l_outer, l_inner, nose] = geometry.landmarks;
+    // Outer corners outside the inner ones, both eyes on one line, the nose below and between.
+    assert!(l_outer.0 < l_inner.0 && l_inner.0 < r_inner.0 && r_inner.0 < r_outer.0);
+    assert!((l_outer.1 - r_outer.1).abs() < 8.0);
+    assert!(nose.0 > l_inner.0 && nose.0 < r_inner.0 && nose.1 > l_inner.1 + 20.0);
+    // The eye centres between their corners.
+    assert!(geometry.left_eye.0 > l_outer.0 && geometry.left_eye.0 < l_inner.0);
+    assert!(geometry.right_eye.0 > r_inner.0 && geometry.right_eye.0 < r_outer.0);
+}

@@ -121,6 +121,8 @@ pub struct FaceOverlayView {
     /// The eye on the left of the picture, then the one on the right (x, y).
     pub left_eye: [f64; 2],
     pub right_eye: [f64; 2],
+    /// The landmarks the checks used (the model's eye corners and nose base), each (x, y).
+    pub landmarks: Vec<[f64; 2]>,
 }
 
 impl FaceOverlayView {
@@ -130,6 +132,11 @@ impl FaceOverlayView {
             bounds: share_of(frame, geometry.bounds),
             left_eye: [geometry.left_eye.0 / w, geometry.left_eye.1 / h],
             right_eye: [geometry.right_eye.0 / w, geometry.right_eye.1 / h],
+            landmarks: geometry
+                .landmarks
+                .iter()
+                .map(|(x, y)| [x / w, y / h])
+                .collect(),
         }
     }
 }

@@ -549,15 +549,16 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
 
     // The face step watches the camera and lists the ICAO checks live; nobody clicks: the
     // photo is taken by itself once every check passes on enough frames in a row. The
-    // applicant is not in place yet: the preview's overlay boxes her face and says where to
-    // move.
+    // applicant is not in place yet: the preview's overlay boxes her face, marks the five
+    // landmarks the checks used and says where to move.
     officer
         .wait_until(
-            "the live view boxes the face and says where to move",
+            "the live view boxes the face, marks its landmarks and says where to move",
             Duration::from_secs(20),
             async |o| {
-                o.count("#face-checks li").await == 9
+                o.count("#face-checks li").await == 10
                     && o.count("canvas#face-live[data-boxes='1']").await == 1
+                    && o.count("canvas#face-live[data-landmarks='5']").await == 1
                     && o.attribute("#face-live", "data-guidance")
                         .await
                         .starts_with("Move to the centre")

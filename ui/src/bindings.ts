@@ -243,6 +243,8 @@ export type FaceCheck =
 "exposure" | 
 /**  Enough contrast on the face. */
 "contrast" | 
+/**  Light falling evenly on both halves of the face. */
+"illumination" | 
 /**  Not blurred. */
 "sharpness" | 
 /**  A plain background. */
@@ -285,6 +287,8 @@ export type FaceOverlayView = {
 	/**  The eye on the left of the picture, then the one on the right (x, y). */
 	leftEye: [(number | null), (number | null)],
 	rightEye: [(number | null), (number | null)],
+	/**  The landmarks the checks used (the model's eye corners and nose base), each (x, y). */
+	landmarks: ([(number | null), (number | null)])[],
 };
 
 /**  One field of a form. */

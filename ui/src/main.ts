@@ -1423,6 +1423,8 @@ interface Overlay {
   boxes: { rect: number[]; label?: string }[];
   /** A line with a dot at each end (the eyes). */
   line?: [number[], number[]];
+  /** Landmarks the checks used, drawn as small dots. */
+  points?: number[][];
   /** One dot per check, in order: passed or not. */
   dots: boolean[];
   /** The first thing to fix, or what happens now. */
@@ -1441,6 +1443,7 @@ function faceOverlay(frame: FaceLiveView): Overlay {
   return {
     boxes: frame.face ? [{ rect: numbers(frame.face.bounds) }] : [],
     line: frame.face ? [numbers(frame.face.leftEye), numbers(frame.face.rightEye)] : undefined,
+    points: frame.face ? frame.face.landmarks.map(numbers) : undefined,
     dots: frame.checks.map((c) => c.passed),
     guidance: failing ? sentence(failing.advice ? pick(failing.advice) : t(FACE_CHECK_NAMES[failing.check] ?? failing.label)) : t("Hold still: taking the photo"),
     good: !failing,
@@ -1502,7 +1505,8 @@ function liveCanvas<T extends { preview: string }>(
 
 /**
  * Draws `image` on `canvas` (which takes its size; CSS scales it to the preview box) with the
- * overlay: the boxes and the line (green when every check passes, amber otherwise), a dot per
+ * overlay: the boxes and the line (green when every check passes, amber otherwise), the landmarks
+ * the checks used (blue dots), a dot per
  * check along the top, the guidance along the bottom.
  */
 function drawOverlay(canvas: HTMLCanvasElement, image: HTMLImageElement, overlay: Overlay): void {
@@ -1538,6 +1542,13 @@ function drawOverlay(canvas: HTMLCanvasElement, image: HTMLImageElement, overlay
       ctx.fill();
     }
   }
+  for (const point of overlay.points ?? []) {
+    ctx.beginPath();
+    ctx.arc(point[0] * w, point[1] * h, unit, 0, Math.PI * 2);
+    ctx.fillStyle = "#38bdf8";
+    ctx.fill();
+  }
+  canvas.dataset.landmarks = String(overlay.points?.length ?? 0);
   const dot = unit * 3;
   overlay.dots.forEach((passed, i) => {
     ctx.beginPath();
@@ -1643,6 +1654,7 @@ const FACE_CHECK_NAMES: Record<string, string> = {
   pose: N("Facing the camera"),
   exposure: N("Lighting"),
   contrast: N("Contrast"),
+  illumination: N("Even light"),
   sharpness: N("Sharp"),
   background: N("Plain background"),
 };

@@ -158,6 +158,7 @@ export const ID: Record<string, string> = {
   "Facing the camera": "Menghadap kamera",
   "Lighting": "Pencahayaan",
   "Contrast": "Kontras",
+  "Even light": "Cahaya merata",
   "Sharp": "Tajam",
   "Plain background": "Latar polos",
   "Amputated": "Diamputasi",

@@ -13,6 +13,7 @@
 pub mod face;
 pub mod finger;
 mod finger_model;
+pub mod landmarks;
 pub mod placement;
 pub mod slap;
 
