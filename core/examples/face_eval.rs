@@ -10,6 +10,9 @@
 //! blurred, off-centre, rolled, far away, half the face in shadow, a textured backdrop) and
 //! prints the share of each caught, and for what reason.
 //!
+//! The checks' constants were set on the odd-numbered people only; the figures are printed
+//! for the even-numbered ones (held out) and the odd-numbered ones (tuning) apart.
+//!
 //! `cargo run --release -p station-core --example face_eval -- ../shared/face-dev`
 
 use std::collections::BTreeMap;
@@ -62,9 +65,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rank * 3 / people.len().max(1)
     };
     let mut checker = FaceChecker::new().map_err(|_| "the face model does not load")?;
-    let (mut refused, mut total) = ([0usize; 3], [0usize; 3]);
-    let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut eye_errors = Vec::new();
+    // The constants of the checks were set on the odd-numbered people only: the even-numbered
+    // ones are the held-out half.
+    let half_of = |person: &str| {
+        let number: usize = person
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .unwrap_or(0);
+        if number % 2 == 0 {
+            Half::HeldOut
+        } else {
+            Half::Tuning
+        }
+    };
+    let mut tallies: BTreeMap<Half, Tally> = BTreeMap::new();
     let mut elapsed = Vec::new();
     let mut caught: BTreeMap<&'static str, (usize, usize, usize)> = BTreeMap::new();
     for row in &rows {
@@ -80,7 +94,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let assessment = checker.assess(&frame);
         elapsed.push(started.elapsed().as_secs_f64() * 1000.0);
-        let third = third_of(&row.person);
         if std::env::var_os("FACE_EVAL_VERBOSE").is_some() {
             let g = assessment.geometry.as_ref();
             println!(
@@ -100,51 +113,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 g.map(|g| g.landmarks),
             );
         }
-        total[third] += 1;
+        let tally = tallies.entry(half_of(&row.person)).or_default();
+        let third = third_of(&row.person);
+        tally.total[third] += 1;
+        tally.people.insert(row.person.clone());
         if !assessment.compliant() {
-            refused[third] += 1;
+            tally.refused[third] += 1;
             for failure in assessment.failures() {
-                *reasons.entry(failure.check.label()).or_default() += 1;
+                *tally.reasons.entry(failure.check.label()).or_default() += 1;
             }
         }
         if let Some(geometry) = assessment.geometry {
             let distance = (row.eyes[1].0 - row.eyes[0].0).hypot(row.eyes[1].1 - row.eyes[0].1);
             for (found, truth) in [geometry.left_eye, geometry.right_eye].iter().zip(row.eyes) {
-                eye_errors.push((found.0 - truth.0).hypot(found.1 - truth.1) / distance);
+                tally
+                    .eye_errors
+                    .push((found.0 - truth.0).hypot(found.1 - truth.1) / distance);
             }
         }
     }
     let rate = |r: usize, t: usize| 100.0 * r as f64 / t.max(1) as f64;
-    let all: (usize, usize) = (refused.iter().sum(), total.iter().sum());
-    println!(
-        "frames: {} of {} people; false rejects: {} ({:.1} %)",
-        all.1,
-        people.len(),
-        all.0,
-        rate(all.0, all.1)
-    );
-    for (third, name) in ["darkest", "middle", "lightest"].iter().enumerate() {
+    for (half, tally) in &mut tallies {
+        let all: (usize, usize) = (tally.refused.iter().sum(), tally.total.iter().sum());
         println!(
-            "  {name} third by face luminance: {} of {} ({:.1} %)",
-            refused[third],
-            total[third],
-            rate(refused[third], total[third])
+            "{}: {} frames of {} people; false rejects: {} ({:.1} %)",
+            half.name(),
+            all.1,
+            tally.people.len(),
+            all.0,
+            rate(all.0, all.1)
         );
-    }
-    println!("reasons (a frame may have several):");
-    for (reason, count) in &reasons {
-        println!("  {reason}: {count}");
-    }
-    eye_errors.sort_by(f64::total_cmp);
-    if !eye_errors.is_empty() {
-        let pick = |q: f64| eye_errors[((eye_errors.len() - 1) as f64 * q) as usize];
-        println!(
-            "eye-centre error / eye distance: median {:.3}, p90 {:.3}, max {:.3} ({} eyes)",
-            pick(0.5),
-            pick(0.9),
-            pick(1.0),
-            eye_errors.len()
-        );
+        for (third, name) in ["darkest", "middle", "lightest"].iter().enumerate() {
+            println!(
+                "  {name} third by face luminance (thirds of all {} people): {} of {} ({:.1} %)",
+                people.len(),
+                tally.refused[third],
+                tally.total[third],
+                rate(tally.refused[third], tally.total[third])
+            );
+        }
+        println!("  reasons (a frame may have several):");
+        for (reason, count) in &tally.reasons {
+            println!("    {reason}: {count}");
+        }
+        let errors = &mut tally.eye_errors;
+        errors.sort_by(f64::total_cmp);
+        if !errors.is_empty() {
+            let pick = |q: f64| errors[((errors.len() - 1) as f64 * q) as usize];
+            println!(
+                "  eye-centre error / eye distance: median {:.3}, p90 {:.3}, max {:.3} ({} eyes)",
+                pick(0.5),
+                pick(0.9),
+                pick(1.0),
+                errors.len()
+            );
+        }
     }
     println!("manipulated frames refused (for the expected reason):");
     for (name, (n, refused, expected)) in &caught {
@@ -163,6 +186,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         elapsed[(elapsed.len() * 95 / 100).min(elapsed.len() - 1)]
     );
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Half {
+    HeldOut,
+    Tuning,
+}
+
+impl Half {
+    fn name(self) -> &'static str {
+        match self {
+            Half::HeldOut => "held-out half (even-numbered people, not used to set any constant)",
+            Half::Tuning => "tuning half (odd-numbered people, the constants were set on them)",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    refused: [usize; 3],
+    total: [usize; 3],
+    people: std::collections::BTreeSet<String>,
+    reasons: BTreeMap<&'static str, usize>,
+    eye_errors: Vec<f64>,
 }
 
 fn to_frame(image: RgbImage) -> Result<RgbFrame, &'static str> {

@@ -1544,9 +1544,12 @@ function drawOverlay(canvas: HTMLCanvasElement, image: HTMLImageElement, overlay
   }
   for (const point of overlay.points ?? []) {
     ctx.beginPath();
-    ctx.arc(point[0] * w, point[1] * h, unit, 0, Math.PI * 2);
+    ctx.arc(point[0] * w, point[1] * h, unit * 1.4, 0, Math.PI * 2);
     ctx.fillStyle = "#38bdf8";
     ctx.fill();
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
   }
   canvas.dataset.landmarks = String(overlay.points?.length ?? 0);
   const dot = unit * 3;
