@@ -649,7 +649,7 @@ fn count_minutiae(
 }
 
 /// A box blur of radius `radius` (window 2r+1), edges clamped, via a summed-area table.
-fn box_blur(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8> {
+pub(super) fn box_blur(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8> {
     let stride = width + 1;
     let mut table = vec![0u32; stride * (height + 1)];
     for y in 0..height {
@@ -675,7 +675,7 @@ fn box_blur(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8
 }
 
 /// Zhang–Suen thinning: ridges to one-pixel lines.
-fn thin(image: &mut [bool], width: usize, height: usize) {
+pub(super) fn thin(image: &mut [bool], width: usize, height: usize) {
     let mut candidates: Vec<usize> = (0..image.len())
         .filter(|&i| {
             let (x, y) = (i % width, i / width);

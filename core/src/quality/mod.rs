@@ -14,6 +14,7 @@ pub mod face;
 pub mod finger;
 mod finger_model;
 pub mod landmarks;
+pub mod nfiq2;
 pub mod placement;
 pub mod slap;
 

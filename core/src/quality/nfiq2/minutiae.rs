@@ -1,0 +1,171 @@
+//! Minutiae for NFIQ 2's four minutiae features, and the features.
+//!
+//! NIST takes the minutiae from FingerJet FX OSE. This is not FingerJet: it is a ridge-skeleton
+//! extractor (local-mean binarisation, Zhang–Suen thinning, crossing numbers) over the region
+//! FingerJet reads (the central 384×600 pixels at 500 ppi), inside the ridge area and away from
+//! its edge, with close pairs (breaks and spurs) dropped, at most 255 as FingerJet returns. The
+//! features computed from the positions are NIST's (`FingerJetFX.cpp`,
+//! `FJFXMinutiaeQuality.cpp`).
+
+use super::Grey;
+
+/// FingerJet refuses a print with fewer minutiae (`FRFXLL_ERR_FB_TOO_SMALL_AREA`).
+pub const MIN_MINUTIAE: usize = 6;
+/// FingerJet looks at most at this many pixels across and down (256×400 at 333 ppi).
+const REGION: (usize, usize) = (384, 600);
+const MAX_MINUTIAE: usize = 255;
+const BLOCK: usize = 32;
+
+/// A minutia's position in the cropped print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minutia {
+    /// Column.
+    pub x: usize,
+    /// Row.
+    pub y: usize,
+}
+
+/// The minutiae of a cropped 500 ppi print.
+pub fn extract(image: &Grey) -> Vec<Minutia> {
+    let (w, h) = (image.width, image.height);
+    let (rw, rh) = (REGION.0.min(w), REGION.1.min(h));
+    let (left, top) = ((w - rw) / 2, (h - rh) / 2);
+    let mut pixels = Vec::with_capacity(rw * rh);
+    for y in top..top + rh {
+        pixels.extend_from_slice(&image.pixels[y * w + left..y * w + left + rw]);
+    }
+    // Foreground tiles: enough contrast (as NIST's ridge segmentation judges it).
+    let region = Grey {
+        width: rw,
+        height: rh,
+        pixels,
+    };
+    let mask = super::blocks::ridge_segment(&region);
+    let (columns, rows) = (rw.div_ceil(BLOCK), rh.div_ceil(BLOCK));
+    let tile = |x: usize, y: usize| (y / BLOCK) * columns + x / BLOCK;
+    let mut foreground = vec![false; columns * rows];
+    for y in (0..rh).step_by(BLOCK) {
+        for x in (0..rw).step_by(BLOCK) {
+            foreground[tile(x, y)] = mask[y * rw + x];
+        }
+    }
+    let inside = |x: usize, y: usize| {
+        let (c, r) = ((x / BLOCK) as i64, (y / BLOCK) as i64);
+        (-1..=1).all(|dr| {
+            (-1..=1).all(|dc| {
+                let (rr, cc) = (r + dr, c + dc);
+                rr >= 0
+                    && cc >= 0
+                    && rr < rows as i64
+                    && cc < columns as i64
+                    && foreground[rr as usize * columns + cc as usize]
+            })
+        })
+    };
+    let smooth = crate::quality::finger::box_blur(&region.pixels, rw, rh, 1);
+    let local = crate::quality::finger::box_blur(&smooth, rw, rh, 7);
+    let mut ridge: Vec<bool> = (0..rw * rh)
+        .map(|i| foreground[tile(i % rw, i / rw)] && smooth[i] < local[i])
+        .collect();
+    crate::quality::finger::thin(&mut ridge, rw, rh);
+    let mut found = Vec::new();
+    for y in 1..rh.saturating_sub(1) {
+        for x in 1..rw.saturating_sub(1) {
+            if !ridge[y * rw + x] || !inside(x, y) {
+                continue;
+            }
+            let ring = [
+                ridge[(y - 1) * rw + x],
+                ridge[(y - 1) * rw + x + 1],
+                ridge[y * rw + x + 1],
+                ridge[(y + 1) * rw + x + 1],
+                ridge[(y + 1) * rw + x],
+                ridge[(y + 1) * rw + x - 1],
+                ridge[y * rw + x - 1],
+                ridge[(y - 1) * rw + x - 1],
+            ];
+            let crossings = (0..8).filter(|&k| ring[k] != ring[(k + 1) % 8]).count() / 2;
+            if crossings == 1 || crossings == 3 {
+                found.push(Minutia {
+                    x: x + left,
+                    y: y + top,
+                });
+            }
+        }
+    }
+    // Pairs closer than a ridge period are artefacts (a break, a spur, a bridge): drop both.
+    let close = |a: &Minutia, b: &Minutia| {
+        let (dx, dy) = (a.x as i64 - b.x as i64, a.y as i64 - b.y as i64);
+        dx * dx + dy * dy < 100
+    };
+    let mut kept: Vec<Minutia> = found
+        .iter()
+        .filter(|m| !found.iter().any(|o| o != *m && close(m, o)))
+        .copied()
+        .collect();
+    kept.truncate(MAX_MINUTIAE);
+    kept
+}
+
+/// `FingerJetFX_MinCount_COMMinRect200x200`: minutiae within 100 px (a 200×200 square, clamped
+/// to the print) of their integer centre of mass.
+pub fn count_near_centre(minutiae: &[Minutia], image: &Grey) -> usize {
+    if minutiae.is_empty() {
+        return 0;
+    }
+    let n = minutiae.len();
+    let cx = (minutiae.iter().map(|m| m.x).sum::<usize>() / n) as i64;
+    let cy = (minutiae.iter().map(|m| m.y).sum::<usize>() / n) as i64;
+    let (x0, x1) = ((cx - 100).max(0), (cx + 100).min(image.width as i64 - 1));
+    let (y0, y1) = ((cy - 100).max(0), (cy + 100).min(image.height as i64 - 1));
+    minutiae
+        .iter()
+        .filter(|m| {
+            let (x, y) = (m.x as i64, m.y as i64);
+            x >= x0 && x <= x1 && y >= y0 && y <= y1
+        })
+        .count()
+}
+
+/// `FJFXPos_Mu_MinutiaeQuality_2`: the share of minutiae whose 32×32 surroundings are darker
+/// than the print's mean by more than 0 and at most half a standard deviation.
+pub fn mu_quality(minutiae: &[Minutia], image: &Grey) -> f64 {
+    let (mean, std) = super::blocks::mean_std(image.pixels.iter().map(|&p| f64::from(p)));
+    let in_range = minutiae
+        .iter()
+        .filter(|m| {
+            let left = m.x.saturating_sub(BLOCK / 2);
+            let top = m.y.saturating_sub(BLOCK / 2);
+            let (right, bottom) = (
+                (left + BLOCK).min(image.width),
+                (top + BLOCK).min(image.height),
+            );
+            let (n, sum) = (top..bottom)
+                .flat_map(|y| (left..right).map(move |x| (x, y)))
+                .fold((0f64, 0f64), |(n, s), (x, y)| {
+                    (n + 1.0, s + f64::from(image.at(x, y)))
+                });
+            let q = (mean - sum / n) / std;
+            q > 0.0 && q <= 0.5
+        })
+        .count();
+    in_range as f64 / minutiae.len() as f64
+}
+
+/// `FJFXPos_OCL_MinutiaeQuality_80`: the share of minutiae whose 32×32 surroundings (moved
+/// inside the print) have an orientation certainty above 0.80.
+pub fn ocl_quality(minutiae: &[Minutia], image: &Grey) -> f64 {
+    if image.width < BLOCK || image.height < BLOCK {
+        return 0.0;
+    }
+    let certain = minutiae
+        .iter()
+        .filter(|m| {
+            let left = m.x.saturating_sub(BLOCK / 2).min(image.width - BLOCK);
+            let top = m.y.saturating_sub(BLOCK / 2).min(image.height - BLOCK);
+            let ocl = super::blocks::ocl_of_block(image, left, top).unwrap_or(0.0);
+            (ocl * 100.0 + 0.5) as i64 > 80
+        })
+        .count();
+    certain as f64 / minutiae.len() as f64
+}
