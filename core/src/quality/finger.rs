@@ -622,18 +622,7 @@ fn count_minutiae(
             if !well_inside(b, foreground) {
                 continue;
             }
-            let ring = [
-                ridge[(y - 1) * width + x],
-                ridge[(y - 1) * width + x + 1],
-                ridge[y * width + x + 1],
-                ridge[(y + 1) * width + x + 1],
-                ridge[(y + 1) * width + x],
-                ridge[(y + 1) * width + x - 1],
-                ridge[y * width + x - 1],
-                ridge[(y - 1) * width + x - 1],
-            ];
-            let crossings = (0..8).filter(|&k| ring[k] != ring[(k + 1) % 8]).count() / 2;
-            if crossings == 1 || crossings == 3 {
+            if is_minutia(&ridge, width, x, y) {
                 minutiae.push((x as i32, y as i32, well_inside(b, clear)));
             }
         }
@@ -646,6 +635,24 @@ fn count_minutiae(
         .filter(|&&m| !minutiae.iter().any(|&other| other != m && close(m, other)))
         .collect();
     (kept.iter().filter(|m| m.2).count(), kept.len())
+}
+
+/// Whether the skeleton pixel at (`x`, `y`) (not on the image's edge) is a ridge ending or a
+/// bifurcation: its eight neighbours, walked round, cross between ridge and valley once or three
+/// times (the crossing number).
+pub(super) fn is_minutia(ridge: &[bool], width: usize, x: usize, y: usize) -> bool {
+    let ring = [
+        ridge[(y - 1) * width + x],
+        ridge[(y - 1) * width + x + 1],
+        ridge[y * width + x + 1],
+        ridge[(y + 1) * width + x + 1],
+        ridge[(y + 1) * width + x],
+        ridge[(y + 1) * width + x - 1],
+        ridge[y * width + x - 1],
+        ridge[(y - 1) * width + x - 1],
+    ];
+    let crossings = (0..8).filter(|&k| ring[k] != ring[(k + 1) % 8]).count() / 2;
+    crossings == 1 || crossings == 3
 }
 
 /// A box blur of radius `radius` (window 2r+1), edges clamped, via a summed-area table.

@@ -27,6 +27,23 @@ pub enum WatchEnd {
     TimedOut,
 }
 
+/// The 4-connected neighbours of pixel `i` in a `width × height` row-major grid.
+pub(crate) fn four_neighbours(
+    i: usize,
+    width: usize,
+    height: usize,
+) -> impl Iterator<Item = usize> {
+    let (x, y) = (i % width, i / width);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < width).then(|| i + 1),
+        (y > 0).then(|| i - width),
+        (y + 1 < height).then(|| i + width),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Mean and standard deviation of `values` in one pass; (0, 0) for none.
 pub(crate) fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut n, mut sum, mut sum2) = (0.0, 0.0, 0.0);

@@ -305,24 +305,11 @@ fn components(mask: &[bool], columns: usize, rows: usize) -> Vec<Vec<usize>> {
         seen[start] = true;
         while let Some(i) = stack.pop() {
             group.push(i);
-            let (x, y) = (i % columns, i / columns);
-            let mut visit = |j: usize| {
+            for j in super::four_neighbours(i, columns, rows) {
                 if mask[j] && !seen[j] {
                     seen[j] = true;
                     stack.push(j);
                 }
-            };
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < columns {
-                visit(i + 1);
-            }
-            if y > 0 {
-                visit(i - columns);
-            }
-            if y + 1 < rows {
-                visit(i + columns);
             }
         }
         groups.push(group);

@@ -33,20 +33,8 @@ fn opencv_mean(values: &[f64]) -> f64 {
     sum * (1.0 / values.len() as f64)
 }
 
-/// Mean and population standard deviation from sums, as OpenCV's `meanStdDev`.
-pub(super) fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut n, mut sum, mut sum2) = (0f64, 0f64, 0f64);
-    for v in values {
-        n += 1.0;
-        sum += v;
-        sum2 += v * v;
-    }
-    if n == 0.0 {
-        return (0.0, 0.0);
-    }
-    let mean = sum / n;
-    (mean, (sum2 / n - mean * mean).max(0.0).sqrt())
-}
+/// Mean and population standard deviation from sums, as OpenCV's `meanStdDev` computes them.
+pub(super) use crate::quality::mean_std;
 
 /// `ridgesegment(img, 32, 0.1)`: a pixel is foreground when the standard deviation of its
 /// 32×32 tile (edge tiles partial) of the normalised image exceeds 0.1.

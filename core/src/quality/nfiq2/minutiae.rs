@@ -74,18 +74,7 @@ pub fn extract(image: &Grey) -> Vec<Minutia> {
             if !ridge[y * rw + x] || !inside(x, y) {
                 continue;
             }
-            let ring = [
-                ridge[(y - 1) * rw + x],
-                ridge[(y - 1) * rw + x + 1],
-                ridge[y * rw + x + 1],
-                ridge[(y + 1) * rw + x + 1],
-                ridge[(y + 1) * rw + x],
-                ridge[(y + 1) * rw + x - 1],
-                ridge[y * rw + x - 1],
-                ridge[(y - 1) * rw + x - 1],
-            ];
-            let crossings = (0..8).filter(|&k| ring[k] != ring[(k + 1) % 8]).count() / 2;
-            if crossings == 1 || crossings == 3 {
+            if crate::quality::finger::is_minutia(&ridge, rw, x, y) {
                 found.push(Minutia {
                     x: x + left,
                     y: y + top,

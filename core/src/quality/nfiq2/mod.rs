@@ -254,20 +254,14 @@ fn crop_near_white_frame(pixels: &[u8], width: usize, height: usize) -> Result<G
             .sum::<f64>()
             / height as f64
     };
-    let top = (0..height)
-        .find(|&y| row_mean(y) <= 250.0)
-        .ok_or(Nfiq2Error::Blank)?;
-    let bottom = (top..height)
-        .rev()
-        .find(|&y| row_mean(y) <= 250.0)
-        .ok_or(Nfiq2Error::Blank)?;
-    let left = (0..width)
-        .find(|&x| column_mean(x) <= 250.0)
-        .ok_or(Nfiq2Error::Blank)?;
-    let right = (left..width)
-        .rev()
-        .find(|&x| column_mean(x) <= 250.0)
-        .ok_or(Nfiq2Error::Blank)?;
+    // The first and the last line (of `0..n`) whose mean is not near white.
+    let span = |n: usize, mean: &dyn Fn(usize) -> f64| {
+        let first = (0..n).find(|&i| mean(i) <= 250.0)?;
+        let last = (first..n).rev().find(|&i| mean(i) <= 250.0)?;
+        Some((first, last))
+    };
+    let (top, bottom) = span(height, &row_mean).ok_or(Nfiq2Error::Blank)?;
+    let (left, right) = span(width, &column_mean).ok_or(Nfiq2Error::Blank)?;
     if right <= left || bottom <= top {
         return Err(Nfiq2Error::Blank);
     }

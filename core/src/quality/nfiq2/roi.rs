@@ -192,29 +192,16 @@ fn fill_holes(binary: &mut [u8], w: usize, h: usize) {
         for x in 0..w {
             if x == 0 || y == 0 || x == w - 1 || y == h - 1 {
                 outside[y * w + x] = true;
-                stack.push((x, y));
+                stack.push(y * w + x);
             }
         }
     }
-    while let Some((x, y)) = stack.pop() {
-        let mut visit = |nx: usize, ny: usize| {
-            let i = ny * w + nx;
-            if !outside[i] && binary[i] == 255 {
-                outside[i] = true;
-                stack.push((nx, ny));
+    while let Some(i) = stack.pop() {
+        for j in crate::quality::four_neighbours(i, w, h) {
+            if !outside[j] && binary[j] == 255 {
+                outside[j] = true;
+                stack.push(j);
             }
-        };
-        if x > 0 {
-            visit(x - 1, y);
-        }
-        if x + 1 < w {
-            visit(x + 1, y);
-        }
-        if y > 0 {
-            visit(x, y - 1);
-        }
-        if y + 1 < h {
-            visit(x, y + 1);
         }
     }
     for (value, out) in binary.iter_mut().zip(&outside) {
@@ -244,23 +231,11 @@ fn keep_largest_blob(binary: &mut [u8], w: usize, h: usize) {
             y0 = y0.min(y);
             x1 = x1.max(x);
             y1 = y1.max(y);
-            let mut visit = |j: usize| {
+            for j in crate::quality::four_neighbours(i, w, h) {
                 if binary[j] == 0 && label[j] == usize::MAX {
                     label[j] = id;
                     stack.push(j);
                 }
-            };
-            if x > 0 {
-                visit(i - 1);
-            }
-            if x + 1 < w {
-                visit(i + 1);
-            }
-            if y > 0 {
-                visit(i - w);
-            }
-            if y + 1 < h {
-                visit(i + w);
             }
         }
         boxes.push((x1 - x0 + 1) * (y1 - y0 + 1));
