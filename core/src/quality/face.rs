@@ -693,19 +693,9 @@ fn plain_background(
             }
         }
     }
-    let smooth = |c: usize, r: usize| {
-        let here = at(c, r);
-        [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)]
-            .iter()
-            .all(|&(dc, dr)| {
-                let (nc, nr) = (c as i64 + dc, r as i64 + dr);
-                nc < 0
-                    || nr < 0
-                    || nc >= columns as i64
-                    || nr >= rows as i64
-                    || (at(nc as usize, nr as usize) - here).abs() <= SMOOTH_STEP
-            })
-    };
+    let value = |i: usize| at(i % columns, i / columns);
+    let neighbours = |i: usize| super::four_neighbours(i, columns, rows);
+    let smooth = |i: usize| neighbours(i).all(|j| (value(j) - value(i)).abs() <= SMOOTH_STEP);
     let mut reached = vec![false; columns * rows];
     let mut queue = std::collections::VecDeque::new();
     let edge = (0..columns)
@@ -713,23 +703,16 @@ fn plain_background(
         .chain((0..rows).flat_map(|r| [(0, r), (columns - 1, r)]));
     for (c, r) in edge {
         let i = r * columns + c;
-        if expected_mask[i] && !reached[i] && smooth(c, r) {
+        if expected_mask[i] && !reached[i] && smooth(i) {
             reached[i] = true;
-            queue.push_back((c, r));
+            queue.push_back(i);
         }
     }
-    while let Some((c, r)) = queue.pop_front() {
-        let here = at(c, r);
-        for (dc, dr) in [(1i64, 0i64), (-1, 0), (0, 1), (0, -1)] {
-            let (nc, nr) = (c as i64 + dc, r as i64 + dr);
-            if nc < 0 || nr < 0 || nc >= columns as i64 || nr >= rows as i64 {
-                continue;
-            }
-            let (nc, nr) = (nc as usize, nr as usize);
-            let i = nr * columns + nc;
-            if !reached[i] && (at(nc, nr) - here).abs() <= SMOOTH_STEP {
-                reached[i] = true;
-                queue.push_back((nc, nr));
+    while let Some(i) = queue.pop_front() {
+        for j in neighbours(i) {
+            if !reached[j] && (value(j) - value(i)).abs() <= SMOOTH_STEP {
+                reached[j] = true;
+                queue.push_back(j);
             }
         }
     }

@@ -316,10 +316,7 @@ impl ShapePredictor {
             .collect()
     }
 
-    /// The 5-point model's points for the face in `rect`.
-    ///
-    /// # Panics
-    /// Never for the shipped model, which has five points.
+    /// The 5-point model's points for the face in `rect`; None for a model of another size.
     pub fn five(&self, image: GreyView<'_>, rect: (f64, f64, f64, f64)) -> Option<FivePoints> {
         let p = self.predict(image, rect);
         let [r0, r1, l0, l1, nose] = p[..] else {
