@@ -1348,22 +1348,28 @@ function renderFace(): void {
   // True while a live watch runs: a frame still in the channel when the watch has ended (the
   // photo taken) must not put the live view back over the photo.
   let watching = false;
+  let shownChecks = "";
   const showFrame = (frame: FaceLiveView) => {
     if (!watching) return;
     if (!live.canvas.isConnected) preview.replaceChildren(live.canvas);
     live.show(frame);
-    checklist.replaceChildren(
-      ...frame.checks.map((c) =>
-        el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${pick(c.advice)}` : ""}`),
-      ),
-    );
+    // The list and the line under it change a few times a second at most: rebuilt only then, so
+    // the page is not laid out again thirty times a second.
+    const lines = frame.checks.map((c) => ({ c, text: `${c.passed ? "✓" : "✗"} ${t(FACE_CHECK_NAMES[c.check] ?? c.label)}${c.advice ? ` — ${pick(c.advice)}` : ""}` }));
+    const key = lines.map((l) => l.text).join("\n");
+    if (key !== shownChecks) {
+      shownChecks = key;
+      checklist.replaceChildren(...lines.map(({ c, text }) => el("li", { class: c.passed ? "pass" : "fail", "data-check": c.check }, text)));
+    }
     const failing = frame.checks.filter((c) => !c.passed).length;
-    progress.textContent = failing === 0 ? t("All checks pass — taking the photo ({streak}/{required})", { streak: frame.streak, required: frame.required }) : t("{count} check(s) to fix", { count: failing });
+    const line = failing === 0 ? t("All checks pass — taking the photo ({streak}/{required})", { streak: frame.streak, required: frame.required }) : t("{count} check(s) to fix", { count: failing });
+    if (progress.textContent !== line) progress.textContent = line;
   };
   const startLive = async () => {
     message.textContent = "";
     faceLiveRunning = true;
     progress.textContent = t("Starting the camera…");
+    shownChecks = "";
     watching = true;
     try {
       const taken = await api.faceLive(showFrame);

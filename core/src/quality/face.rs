@@ -974,9 +974,14 @@ impl AutoCapture {
 
 pub use super::WatchEnd;
 
-/// Watches `camera`'s live stream, checking every frame and telling `on_frame` the frame, its
-/// assessment and the auto-capture streak, until `required` consecutive good frames have been
-/// seen (returns the sharpest of them), `stop` is set, or `limit` passes.
+/// Watches `camera`'s live stream, telling `on_frame` every frame, the latest assessment and
+/// the auto-capture streak, until `required` consecutive checked frames have passed (returns the
+/// sharpest of them, a frame that was itself checked), `stop` is set, or `limit` passes.
+///
+/// The checks run on their own thread, on the newest frame each time they are free, so the
+/// preview keeps the camera's pace whatever they cost: each preview frame carries the latest
+/// assessment, at most a frame or two older than the picture (the first frame is checked
+/// before it is shown, so no frame goes out unassessed).
 ///
 /// # Errors
 /// The camera's error when the stream cannot open or breaks.
@@ -987,26 +992,75 @@ pub fn watch(
     stop: &std::sync::atomic::AtomicBool,
     mut on_frame: impl FnMut(&RgbFrame, &FaceAssessment, &AutoCapture),
 ) -> Result<Result<(RgbFrame, FaceAssessment), WatchEnd>, hardware::DeviceError> {
-    let mut checker = FaceChecker::new().map_err(|error| hardware::DeviceError::Fault {
+    use std::sync::mpsc::{TryRecvError, TrySendError};
+    let fault = |reason: String| hardware::DeviceError::Fault {
         device: "face checks".into(),
-        reason: error.to_string(),
-    })?;
+        reason,
+    };
     let mut stream = camera.open_stream()?;
     let mut auto = AutoCapture::new(required);
     let deadline = std::time::Instant::now() + limit;
-    loop {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(Err(WatchEnd::Stopped));
-        }
-        if std::time::Instant::now() >= deadline {
-            return Ok(Err(WatchEnd::TimedOut));
-        }
-        let frame = stream.next_frame()?;
-        let assessment = checker.assess(&frame);
-        let taken = auto.feed(&frame, &assessment);
-        on_frame(&frame, &assessment, &auto);
-        if let Some(taken) = taken {
+    std::thread::scope(|scope| {
+        // One frame waits for the checker at most; the results come back with their frame.
+        let (to_checker, inbox) = std::sync::mpsc::sync_channel::<RgbFrame>(1);
+        let (to_watch, results) = std::sync::mpsc::channel();
+        scope.spawn(move || {
+            let mut checker = match FaceChecker::new() {
+                Ok(checker) => checker,
+                Err(error) => {
+                    let _ = to_watch.send(Err(error));
+                    return;
+                }
+            };
+            for frame in inbox {
+                let assessment = checker.assess(&frame);
+                if to_watch.send(Ok((frame, assessment))).is_err() {
+                    break;
+                }
+            }
+        });
+        // Leaving this closure drops `to_checker`, which ends the checker's thread.
+        let stopped = || fault("the face checks stopped working".into());
+        let checked = |result: Result<_, ModelError>| result.map_err(|e| fault(e.to_string()));
+        let first = stream.next_frame()?;
+        to_checker.send(first.clone()).map_err(|_| stopped())?;
+        let (_, mut latest) = checked(results.recv().map_err(|_| stopped())?)?;
+        if let Some(taken) = auto.feed(&first, &latest) {
             return Ok(Ok(taken));
         }
-    }
+        on_frame(&first, &latest, &auto);
+        let mut checking = false;
+        loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(Err(WatchEnd::Stopped));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(Err(WatchEnd::TimedOut));
+            }
+            let frame = stream.next_frame()?;
+            loop {
+                match results.try_recv() {
+                    Ok(result) => {
+                        let (frame, assessment) = checked(result)?;
+                        checking = false;
+                        let taken = auto.feed(&frame, &assessment);
+                        latest = assessment;
+                        if let Some(taken) = taken {
+                            return Ok(Ok(taken));
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return Err(stopped()),
+                }
+            }
+            if !checking {
+                match to_checker.try_send(frame.clone()) {
+                    Ok(()) => checking = true,
+                    Err(TrySendError::Full(_)) => {}
+                    Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+                }
+            }
+            on_frame(&frame, &latest, &auto);
+        }
+    })
 }
