@@ -1,9 +1,10 @@
-//! Writes the fingerprint-quality calibration set: for each seed, a synthetic print under good,
+//! Writes the simulator's fingerprint set: for each seed, a synthetic print under good,
 //! middling and poor placement, and the good print spoilt by each degradation (blur, noise, low
-//! contrast, partial contact, smudge) at five strengths (0.2 to 1.0). Each image is saved as PNG, and
-//! `corpus.csv` lists it with the station's score and the quality model's inputs (under the
-//! names of `finger::MODEL_INPUTS`, exact). `scripts/finger_quality_calibration.py` runs it and
-//! compares the scores with NFIQ 2, and fits the model on a set of other seeds.
+//! contrast, partial contact, smudge) at five strengths (0.2 to 1.0). Each image is saved as PNG,
+//! and `corpus.csv` lists it with the station's score (its NFIQ 2, `finger::assess`). The
+//! agreement with NIST's NFIQ 2 is measured on these PNGs by `scripts/nfiq2_reference.py` and
+//! `core/examples/nfiq2_agreement.rs`; the score distribution per simulated quality level, for
+//! the capture threshold, comes from `corpus.csv` (see `docs/benchmarks.md`).
 //!
 //! `cargo run --release -p station-core --example quality_corpus -- OUT_DIR [SEEDS] [FIRST_SEED]`
 
@@ -23,8 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut csv = std::fs::File::create(dir.join("corpus.csv"))?;
     writeln!(
         csv,
-        "file,seed,variant,strength,score,{}",
-        finger::MODEL_INPUTS.join(",")
+        "file,seed,variant,strength,score,minutiae,foreground_pixels"
     )?;
     let mut written = 0;
     for seed in first..first + seeds {
@@ -46,14 +46,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             image::GrayImage::from_raw(print.width(), print.height(), print.pixels().to_vec())
                 .ok_or("image size")?
                 .save(dir.join(&file))?;
-            let quality = finger::assess(&print);
-            let inputs = finger::model_inputs(&quality.features)
-                .map(|x| x.to_string())
-                .join(",");
+            let quality = finger::assess(&print)?;
             writeln!(
                 csv,
-                "{file},{seed},{variant},{strength},{},{inputs}",
-                quality.score
+                "{file},{seed},{variant},{strength},{},{},{}",
+                quality.score, quality.minutiae, quality.foreground_pixels
             )?;
             written += 1;
         }

@@ -59,6 +59,9 @@ pub enum EnrollmentError {
     /// An image could not be encoded.
     #[error("could not encode the captured image: {0}")]
     Encoding(String),
+    /// A print's quality could not be judged (a damaged install): nothing was kept.
+    #[error("could not judge the print's quality: {0}")]
+    Quality(String),
     /// The packet could not be sealed.
     #[error("could not seal the enrollment: {0}")]
     Seal(#[from] PacketError),
@@ -389,7 +392,8 @@ impl EnrollmentDraft {
         finger: FingerPosition,
         device: &DeviceInfo,
     ) -> Result<FingerResult, EnrollmentError> {
-        let quality = crate::quality::finger::assess(print);
+        let quality = crate::quality::finger::assess(print)
+            .map_err(|e| EnrollmentError::Quality(e.to_string()))?;
         let earlier = self.finger_quality(finger);
         let kept = earlier.is_none_or(|best| quality.score > best);
         if kept {
@@ -819,7 +823,9 @@ mod tests {
     fn a_poor_set_is_captured_again_keeping_the_best_and_accepted_force_captured_after_three() {
         let scanner = SimulatedScanner::new(4);
         let mut draft = EnrollmentDraft::new();
-        scanner.set_conditions(hardware::simulated::Conditions::for_quality(20));
+        // The poorest placement: NFIQ 2 scores nearly every such print below the threshold
+        // (`docs/benchmarks.md`, the score per simulated quality level).
+        scanner.set_conditions(hardware::simulated::Conditions::for_quality(0));
         let first = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
         assert!(first.retry(), "{first:?}");
         assert!(

@@ -2,9 +2,10 @@
 //! to guide the officer live.
 //!
 //! - [`face`]: ICAO-style checks of each camera frame (one face, size, centring, roll, pose,
-//!   exposure, contrast, sharpness, background), auto-capture, the ISO 19794-5 token crop.
-//! - [`finger`]: a 0–100 fingerprint quality from NFIQ 2's published features, with NFIQ 2's
-//!   actionable feedback.
+//!   exposure, contrast, even light, sharpness, background) from landmarks, auto-capture, the
+//!   ISO 19794-5 token crop.
+//! - [`finger`]: the fingerprint's NFIQ 2 score (0–100, [`nfiq2`]: NIST's features and trained
+//!   forest), resampled to 500 ppi first when needed, with NFIQ 2's actionable feedback.
 //! - [`slap`]: a four-finger slap or the two thumbs cut into one image per finger, with missing
 //!   fingers named and the wrong hand refused.
 //! - [`placement`]: the live check of a slap reader's preview (every finger asked for on the
@@ -12,7 +13,6 @@
 
 pub mod face;
 pub mod finger;
-mod finger_model;
 pub mod landmarks;
 pub mod nfiq2;
 pub mod placement;

@@ -62,19 +62,19 @@ pub fn extract(image: &Grey) -> Vec<Minutia> {
             })
         })
     };
-    let smooth = crate::quality::finger::box_blur(&region.pixels, rw, rh, 1);
-    let local = crate::quality::finger::box_blur(&smooth, rw, rh, 7);
+    let smooth = box_blur(&region.pixels, rw, rh, 1);
+    let local = box_blur(&smooth, rw, rh, 7);
     let mut ridge: Vec<bool> = (0..rw * rh)
         .map(|i| foreground[tile(i % rw, i / rw)] && smooth[i] < local[i])
         .collect();
-    crate::quality::finger::thin(&mut ridge, rw, rh);
+    thin(&mut ridge, rw, rh);
     let mut found = Vec::new();
     for y in 1..rh.saturating_sub(1) {
         for x in 1..rw.saturating_sub(1) {
             if !ridge[y * rw + x] || !inside(x, y) {
                 continue;
             }
-            if crate::quality::finger::is_minutia(&ridge, rw, x, y) {
+            if is_minutia(&ridge, rw, x, y) {
                 found.push(Minutia {
                     x: x + left,
                     y: y + top,
@@ -157,4 +157,105 @@ pub fn ocl_quality(minutiae: &[Minutia], image: &Grey) -> f64 {
         })
         .count();
     certain as f64 / minutiae.len() as f64
+}
+
+/// Whether the skeleton pixel at (`x`, `y`) (not on the image's edge) is a ridge ending or a
+/// bifurcation: its eight neighbours, walked round, cross between ridge and valley once or three
+/// times (the crossing number).
+fn is_minutia(ridge: &[bool], width: usize, x: usize, y: usize) -> bool {
+    let ring = [
+        ridge[(y - 1) * width + x],
+        ridge[(y - 1) * width + x + 1],
+        ridge[y * width + x + 1],
+        ridge[(y + 1) * width + x + 1],
+        ridge[(y + 1) * width + x],
+        ridge[(y + 1) * width + x - 1],
+        ridge[y * width + x - 1],
+        ridge[(y - 1) * width + x - 1],
+    ];
+    let crossings = (0..8).filter(|&k| ring[k] != ring[(k + 1) % 8]).count() / 2;
+    crossings == 1 || crossings == 3
+}
+
+/// A box blur of radius `radius` (window 2r+1), edges clamped, via a summed-area table.
+fn box_blur(pixels: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8> {
+    let stride = width + 1;
+    let mut table = vec![0u32; stride * (height + 1)];
+    for y in 0..height {
+        let mut row = 0u32;
+        for x in 0..width {
+            row += u32::from(pixels[y * width + x]);
+            table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row;
+        }
+    }
+    let mut out = vec![0u8; pixels.len()];
+    for y in 0..height {
+        let (ya, yb) = (y.saturating_sub(radius), (y + radius + 1).min(height));
+        for x in 0..width {
+            let (xa, xb) = (x.saturating_sub(radius), (x + radius + 1).min(width));
+            let sum = table[yb * stride + xb] + table[ya * stride + xa]
+                - table[ya * stride + xb]
+                - table[yb * stride + xa];
+            let area = ((yb - ya) * (xb - xa)) as u32;
+            out[y * width + x] = (sum / area) as u8;
+        }
+    }
+    out
+}
+
+/// Zhang–Suen thinning: ridges to one-pixel lines.
+fn thin(image: &mut [bool], width: usize, height: usize) {
+    let mut candidates: Vec<usize> = (0..image.len())
+        .filter(|&i| {
+            let (x, y) = (i % width, i / width);
+            image[i] && x > 0 && y > 0 && x < width - 1 && y < height - 1
+        })
+        .collect();
+    let mut remove = Vec::new();
+    loop {
+        let mut changed = false;
+        for pass in 0..2 {
+            remove.clear();
+            for &i in &candidates {
+                if !image[i] {
+                    continue;
+                }
+                let p = [
+                    image[i - width],
+                    image[i - width + 1],
+                    image[i + 1],
+                    image[i + width + 1],
+                    image[i + width],
+                    image[i + width - 1],
+                    image[i - 1],
+                    image[i - width - 1],
+                ];
+                let neighbours = p.iter().filter(|&&v| v).count();
+                if !(2..=6).contains(&neighbours) {
+                    continue;
+                }
+                let transitions = (0..8).filter(|&k| !p[k] && p[(k + 1) % 8]).count();
+                if transitions != 1 {
+                    continue;
+                }
+                let (n, e, s, w) = (p[0], p[2], p[4], p[6]);
+                let keep = if pass == 0 {
+                    e && s && (n || w)
+                } else {
+                    n && w && (e || s)
+                };
+                if !keep {
+                    remove.push(i);
+                }
+            }
+            for &i in &remove {
+                image[i] = false;
+            }
+            changed |= !remove.is_empty();
+        }
+        candidates.retain(|&i| image[i]);
+        if !changed {
+            break;
+        }
+    }
 }

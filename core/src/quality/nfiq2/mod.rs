@@ -19,9 +19,11 @@
 mod blocks;
 mod forest;
 pub mod minutiae;
+mod resample;
 mod roi;
 
 pub use forest::Forest;
+pub use resample::resample;
 
 /// The 69 features, in the model's order (its `var` index).
 pub const FEATURE_NAMES: [&str; 69] = [
@@ -113,10 +115,16 @@ pub enum Nfiq2Error {
     TooLarge(usize, usize),
     /// Too few ridge blocks for the frequency-domain histogram.
     #[error("too little ridge area to judge")]
-    TooLittleRidgeArea,
+    TooLittleRidgeArea {
+        /// The finger area found (NFIQ 2's region of interest), pixels.
+        foreground_pixels: usize,
+    },
     /// Too few minutiae or too small a finger area for the minutiae features.
     #[error("too few minutiae to judge")]
-    TooFewMinutiae,
+    TooFewMinutiae {
+        /// The finger area found (NFIQ 2's region of interest), pixels.
+        foreground_pixels: usize,
+    },
     /// The model compiled into the station does not parse.
     #[error("the NFIQ 2 model is damaged: reinstall the station")]
     Model,
@@ -146,6 +154,10 @@ pub struct Nfiq2 {
     pub score: u8,
     /// In [`FEATURE_NAMES`] order.
     pub features: [f64; 69],
+    /// Minutiae found.
+    pub minutiae: usize,
+    /// The finger area found (NFIQ 2's region of interest), pixels.
+    pub foreground_pixels: usize,
 }
 
 /// Computes NFIQ 2 of a 500 ppi print.
@@ -161,30 +173,33 @@ pub fn assess(pixels: &[u8], width: usize, height: usize, ppi: u32) -> Result<Nf
     }
     let forest = forest::shipped().ok_or(Nfiq2Error::Model)?;
     let image = crop_near_white_frame(pixels, width, height)?;
-    let features = features(&image)?;
+    let (features, foreground_pixels) = features(&image)?;
     Ok(Nfiq2 {
         score: forest.score(&features),
+        minutiae: features[13] as usize,
+        foreground_pixels,
         features,
     })
 }
 
-/// The features of an already cropped 500 ppi print.
+/// The features of an already cropped 500 ppi print, and its finger area in pixels.
 ///
 /// # Errors
 /// [`Nfiq2Error`] as NIST's modules refuse.
-pub fn features(image: &Grey) -> Result<[f64; 69], Nfiq2Error> {
+fn features(image: &Grey) -> Result<([f64; 69], usize), Nfiq2Error> {
     let mut out = [0f64; 69];
+    let roi = roi::region_of_interest(image);
+    let foreground_pixels = roi.area;
     let mask = blocks::ridge_segment(image);
     let slanted = blocks::slanted_blocks(image, &mask);
     let fda = blocks::fda_values(image, &slanted);
     if fda.len() < 10 {
-        return Err(Nfiq2Error::TooLittleRidgeArea);
+        return Err(Nfiq2Error::TooLittleRidgeArea { foreground_pixels });
     }
     put_histogram(&mut out, 0, &blocks::FDA_BOUNDS, fda);
-    let roi = roi::region_of_interest(image);
     let found = minutiae::extract(image);
     if found.len() < minutiae::MIN_MINUTIAE {
-        return Err(Nfiq2Error::TooFewMinutiae);
+        return Err(Nfiq2Error::TooFewMinutiae { foreground_pixels });
     }
     out[12] = minutiae::count_near_centre(&found, image) as f64;
     out[13] = found.len() as f64;
@@ -215,7 +230,7 @@ pub fn features(image: &Grey) -> Result<[f64; 69], Nfiq2Error> {
         &blocks::RVUP_BOUNDS,
         blocks::rvup_values(image, &slanted),
     );
-    Ok(out)
+    Ok((out, foreground_pixels))
 }
 
 /// NIST's `addHistogramFeatures`: ten bin counts (bin k holds bounds[k-1] ≤ v < bounds[k]),

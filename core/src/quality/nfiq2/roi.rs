@@ -11,6 +11,8 @@ pub(super) struct Roi {
     mask: Vec<bool>,
     /// Mean grey level of the original print inside it (255 when empty).
     pub mean: f64,
+    /// Its size in pixels.
+    pub area: usize,
 }
 
 pub(super) fn region_of_interest(image: &Grey) -> Roi {
@@ -32,6 +34,7 @@ pub(super) fn region_of_interest(image: &Grey) -> Roi {
     }
     Roi {
         mean: if n == 0 { 255.0 } else { sum / n as f64 },
+        area: n as usize,
         mask,
     }
 }
@@ -115,6 +118,13 @@ fn reflect(i: i64, n: usize) -> usize {
 fn gaussian_blur(pixels: &[u8], w: usize, h: usize, n: usize) -> Vec<u8> {
     let kernel: Vec<i32> = fixed_point_kernel(n).iter().map(|&k| k as i32).collect();
     let half = n / 2;
+    // The kernel is symmetric and its tails round to zero: each pair of taps at the same distance
+    // is added first and multiplied once, and zero taps are skipped (integer sums: exact).
+    let centre = kernel[half];
+    let pairs: Vec<(usize, i32)> = (0..half)
+        .filter(|&k| kernel[k] != 0)
+        .map(|k| (k, kernel[k]))
+        .collect();
     // Row sums are at most 256 × 255 and column sums 256 × that: both fit in an i32.
     let mut line = vec![0i32; w + 2 * half];
     let mut rows = vec![0i32; w * h];
@@ -123,20 +133,30 @@ fn gaussian_blur(pixels: &[u8], w: usize, h: usize, n: usize) -> Vec<u8> {
             *v = i32::from(pixels[y * w + reflect(i as i64 - half as i64, w)]);
         }
         let out = &mut rows[y * w..(y + 1) * w];
-        for (k, &weight) in kernel.iter().enumerate() {
-            for (o, v) in out.iter_mut().zip(&line[k..k + w]) {
-                *o += weight * v;
+        for (o, v) in out.iter_mut().zip(&line[half..half + w]) {
+            *o = centre * v;
+        }
+        for &(k, weight) in &pairs {
+            let (near, far) = (&line[k..k + w], &line[n - 1 - k..n - 1 - k + w]);
+            for ((o, a), b) in out.iter_mut().zip(near).zip(far) {
+                *o += weight * (a + b);
             }
         }
     }
     let mut out = vec![0u8; w * h];
     let mut sum = vec![0i32; w];
     for y in 0..h {
-        sum.iter_mut().for_each(|s| *s = 0);
-        for (k, &weight) in kernel.iter().enumerate() {
+        let row = |k: usize| {
             let source = reflect(y as i64 + k as i64 - half as i64, h);
-            for (s, v) in sum.iter_mut().zip(&rows[source * w..(source + 1) * w]) {
-                *s += weight * v;
+            &rows[source * w..(source + 1) * w]
+        };
+        for (s, v) in sum.iter_mut().zip(row(half)) {
+            *s = centre * v;
+        }
+        for &(k, weight) in &pairs {
+            let (near, far) = (row(k), row(n - 1 - k));
+            for ((s, a), b) in sum.iter_mut().zip(near).zip(far) {
+                *s += weight * (a + b);
             }
         }
         for (o, s) in out[y * w..(y + 1) * w].iter_mut().zip(&sum) {
