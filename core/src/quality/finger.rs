@@ -251,4 +251,19 @@ mod tests {
             at_500.score
         );
     }
+
+    #[test]
+    fn a_faint_or_badly_blurred_print_scores_zero_and_is_told_the_ridges_are_not_clear() {
+        // NIST's NFIQ 2 refuses these (FingerJet finds fewer than 6 minutiae); so does the
+        // station, though every other feature normalises the faintness away.
+        let print = render_fingerprint(11, FingerPosition::LeftIndex);
+        for degradation in [Degradation::LowContrast, Degradation::Blur] {
+            let quality = assess(&degrade(&print, degradation, 1.0, 11)).expect("judged");
+            assert_eq!(quality.score, 0, "{degradation:?}: {quality:?}");
+            assert!(
+                quality.feedback.contains(&FingerFeedback::TooFewMinutiae),
+                "{degradation:?}: {quality:?}"
+            );
+        }
+    }
 }
