@@ -12,9 +12,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seeds=${1:-30}
+case $seeds in
+  ''|*[!0-9]*) echo "SEEDS must be a number (got '$seeds')" >&2; exit 2 ;;
+esac
 shift || true
 venv=target/nfiq2-venv
-if [ ! -x "$venv/bin/python" ]; then
+if ! "$venv/bin/python" -c "import nbis" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q nbis-py==0.1.3
 fi

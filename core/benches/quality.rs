@@ -48,37 +48,17 @@ fn main() {
         ));
         prints.push(good);
     }
-    let mut times = Vec::new();
-    for round in 0..10 {
-        for print in &prints {
-            let start = Instant::now();
-            let _ = black_box(finger::assess(black_box(print)));
-            if round > 0 {
-                times.push(start.elapsed());
-            }
-        }
-    }
     report(
         "finger quality, 400×500 at 500 ppi",
         Duration::from_millis(17),
-        times,
+        time_finger_quality(&prints, 10),
     );
     // The same prints from a 1000 ppi reader: resampled to 500 ppi first (NIST's NFIR filter).
     let fine: Vec<_> = prints.iter().map(double).collect();
-    let mut times = Vec::new();
-    for round in 0..4 {
-        for print in &fine {
-            let start = Instant::now();
-            let _ = black_box(finger::assess(black_box(print)));
-            if round > 0 {
-                times.push(start.elapsed());
-            }
-        }
-    }
     report(
         "finger quality, 800×1000 at 1000 ppi (resampled)",
         Duration::from_millis(100),
-        times,
+        time_finger_quality(&fine, 4),
     );
 
     // Slaps as the simulated reader gives them (800×520 at 250 ppi), some with a finger missing,
@@ -158,6 +138,22 @@ fn bench_face() {
         }
         report(what, Duration::from_millis(20), times);
     }
+}
+
+/// The time of each finger assessment of `prints` over `rounds` rounds, the first (warm-up)
+/// round left out.
+fn time_finger_quality(prints: &[FingerprintImage], rounds: usize) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for round in 0..rounds {
+        for print in prints {
+            let start = Instant::now();
+            let _ = black_box(finger::assess(black_box(print)));
+            if round > 0 {
+                times.push(start.elapsed());
+            }
+        }
+    }
+    times
 }
 
 /// Each pixel twice across and twice down, at double the resolution.

@@ -15,6 +15,10 @@ use station_core::enrollment::FINGER_THRESHOLD;
 use station_core::quality::finger;
 
 fn summary(what: &str, mut scores: Vec<u8>) {
+    if scores.is_empty() {
+        println!("| {what} | 0 | | | | | | |");
+        return;
+    }
     scores.sort_unstable();
     let at = |p: usize| scores[(scores.len() - 1) * p / 100];
     let below = scores.iter().filter(|&&s| s < FINGER_THRESHOLD).count();
@@ -52,7 +56,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let path = dir.join(columns.next().unwrap_or_default());
             // The reference's refusals (ERROR:…) count as 0, as the station scores them.
             reference.push(columns.next().and_then(|s| s.parse().ok()).unwrap_or(0u8));
-            let grey = image::open(&path)?.to_luma8();
+            let grey = match image::open(&path) {
+                Ok(image) => image.to_luma8(),
+                Err(error) => {
+                    eprintln!("left out {}: {error}", path.display());
+                    reference.pop();
+                    continue;
+                }
+            };
             let (w, h) = grey.dimensions();
             let print = FingerprintImage::new(w, h, 500, grey.into_raw()).ok_or("image size")?;
             scores.push(finger::assess(&print)?.score);

@@ -59,7 +59,8 @@ pub enum EnrollmentError {
     /// An image could not be encoded.
     #[error("could not encode the captured image: {0}")]
     Encoding(String),
-    /// A print's quality could not be judged (a damaged install): nothing was kept.
+    /// A print's quality could not be judged (a damaged install, or a reader reporting a
+    /// resolution no reader has): nothing was kept.
     #[error("could not judge the print's quality: {0}")]
     Quality(String),
     /// The packet could not be sealed.

@@ -307,6 +307,27 @@ fn watching_the_live_stream_takes_a_photo_stops_when_told_and_reports_an_unplugg
         unplugged.is_err(),
         "an unplugged camera is an error, not a silent wait"
     );
+
+    // Unplugged while the checks are running on their own thread: still an error, at once.
+    camera.set_unplugged(false);
+    let mut frames = 0;
+    let pulled = watch(
+        &camera,
+        usize::MAX,
+        Duration::from_secs(20),
+        &stop,
+        |_, _, _| {
+            frames += 1;
+            if frames == 5 {
+                camera.set_unplugged(true);
+            }
+        },
+    );
+    assert!(
+        pulled.is_err(),
+        "a camera pulled out mid-stream ends the watch with an error: {pulled:?}"
+    );
+    assert_eq!(frames, 5, "no frame is shown after the camera is gone");
 }
 
 #[test]

@@ -974,9 +974,10 @@ impl AutoCapture {
 
 pub use super::WatchEnd;
 
-/// Watches `camera`'s live stream, telling `on_frame` every frame, the latest assessment and
+/// Watches `camera`'s live stream, telling `on_frame` each frame, the latest assessment and
 /// the auto-capture streak, until `required` consecutive checked frames have passed (returns the
-/// sharpest of them, a frame that was itself checked), `stop` is set, or `limit` passes.
+/// sharpest of them, a frame that was itself checked; the frame on which that happens is not
+/// shown), `stop` is set, or `limit` passes.
 ///
 /// The checks run on their own thread, on the newest frame each time they are free, so the
 /// preview keeps the camera's pace whatever they cost: each preview frame carries the latest
@@ -984,7 +985,8 @@ pub use super::WatchEnd;
 /// before it is shown, so no frame goes out unassessed).
 ///
 /// # Errors
-/// The camera's error when the stream cannot open or breaks.
+/// The camera's error when the stream cannot open or breaks; a fault when the face models are
+/// damaged (before the camera is opened) or the checks fail.
 pub fn watch(
     camera: &dyn hardware::Camera,
     required: usize,
@@ -997,6 +999,9 @@ pub fn watch(
         device: "face checks".into(),
         reason,
     };
+    // The checker itself cannot move to another thread (its detector is not `Send`): this one
+    // is made to find a damaged model before the camera is switched on, the thread makes its own.
+    FaceChecker::new().map_err(|error| fault(error.to_string()))?;
     let mut stream = camera.open_stream()?;
     let mut auto = AutoCapture::new(required);
     let deadline = std::time::Instant::now() + limit;
@@ -1004,7 +1009,7 @@ pub fn watch(
         // One frame waits for the checker at most; the results come back with their frame.
         let (to_checker, inbox) = std::sync::mpsc::sync_channel::<RgbFrame>(1);
         let (to_watch, results) = std::sync::mpsc::channel();
-        scope.spawn(move || {
+        let checker = scope.spawn(move || {
             let mut checker = match FaceChecker::new() {
                 Ok(checker) => checker,
                 Err(error) => {
@@ -1019,48 +1024,57 @@ pub fn watch(
                 }
             }
         });
-        // Leaving this closure drops `to_checker`, which ends the checker's thread.
         let stopped = || fault("the face checks stopped working".into());
         let checked = |result: Result<_, ModelError>| result.map_err(|e| fault(e.to_string()));
-        let first = stream.next_frame()?;
-        to_checker.send(first.clone()).map_err(|_| stopped())?;
-        let (_, mut latest) = checked(results.recv().map_err(|_| stopped())?)?;
-        if let Some(taken) = auto.feed(&first, &latest) {
-            return Ok(Ok(taken));
-        }
-        on_frame(&first, &latest, &auto);
-        let mut checking = false;
-        loop {
-            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                return Ok(Err(WatchEnd::Stopped));
+        let mut watching = || {
+            let first = stream.next_frame()?;
+            to_checker.send(first.clone()).map_err(|_| stopped())?;
+            let (_, mut latest) = checked(results.recv().map_err(|_| stopped())?)?;
+            if let Some(taken) = auto.feed(&first, &latest) {
+                return Ok(Ok(taken));
             }
-            if std::time::Instant::now() >= deadline {
-                return Ok(Err(WatchEnd::TimedOut));
-            }
-            let frame = stream.next_frame()?;
+            on_frame(&first, &latest, &auto);
+            let mut checking = false;
             loop {
-                match results.try_recv() {
-                    Ok(result) => {
-                        let (frame, assessment) = checked(result)?;
-                        checking = false;
-                        let taken = auto.feed(&frame, &assessment);
-                        latest = assessment;
-                        if let Some(taken) = taken {
-                            return Ok(Ok(taken));
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(Err(WatchEnd::Stopped));
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Ok(Err(WatchEnd::TimedOut));
+                }
+                let frame = stream.next_frame()?;
+                loop {
+                    match results.try_recv() {
+                        Ok(result) => {
+                            let (frame, assessment) = checked(result)?;
+                            checking = false;
+                            let taken = auto.feed(&frame, &assessment);
+                            latest = assessment;
+                            if let Some(taken) = taken {
+                                return Ok(Ok(taken));
+                            }
                         }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => return Err(stopped()),
                     }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => return Err(stopped()),
                 }
-            }
-            if !checking {
-                match to_checker.try_send(frame.clone()) {
-                    Ok(()) => checking = true,
-                    Err(TrySendError::Full(_)) => {}
-                    Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+                if !checking {
+                    match to_checker.try_send(frame.clone()) {
+                        Ok(()) => checking = true,
+                        Err(TrySendError::Full(_)) => {}
+                        Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+                    }
                 }
+                on_frame(&frame, &latest, &auto);
             }
-            on_frame(&frame, &latest, &auto);
+        };
+        let outcome = watching();
+        // Closing the channel ends the checker's loop; a checker that panicked is a fault of
+        // the checks, reported as such rather than taking the caller down with it.
+        drop(to_checker);
+        match checker.join() {
+            Ok(()) => outcome,
+            Err(_) => Err(fault("the face checks failed on a frame".into())),
         }
     })
 }

@@ -1,8 +1,11 @@
 //! Fingerprint image quality, 0–100: NFIQ 2 (ISO/IEC 29794-4:2024) as NIST's reference
-//! implementation computes it ([`super::nfiq2`]: its features and NIST's own trained forest),
+//! implementation computes it ([`super::nfiq2`]: its features and NIST's own trained forest;
+//! the minutiae, which NIST takes from FingerJet FX, come from the station's own extractor),
 //! on the print resampled to 500 ppi when the reader reports another resolution
-//! ([`super::nfiq2::resample`]). The feedback an officer reads is NFIQ 2's actionable feedback:
-//! an empty or uniform image, too little finger on the glass, too few minutiae.
+//! ([`super::nfiq2::resample`]). A print larger than NFIQ 2 scores (800×1000 once its white
+//! frame is cut; NIST refuses it) is scored on its centre. The feedback an officer reads is NFIQ
+//! 2's actionable feedback: an empty or uniform image, too little finger on the glass, too few
+//! minutiae.
 
 use hardware::image::FingerprintImage;
 use serde::Serialize;
@@ -18,6 +21,8 @@ const UNIFORM_STD: f64 = 1.0;
 const EMPTY_MEAN: f64 = 250.0;
 /// The largest print NFIQ 2 scores, 500 ppi pixels across and down once its white frame is cut.
 const LARGEST: (usize, usize) = (800, 1000);
+/// Resolutions a fingerprint reader reports (slap previews at 250 ppi, sensors up to 1200).
+const PPI_RANGE: std::ops::RangeInclusive<u16> = 100..=1200;
 
 /// What an officer can do about a poor print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,26 +88,32 @@ pub enum FingerQualityError {
     /// The NFIQ 2 model compiled into the station does not parse (a damaged build).
     #[error("the fingerprint quality model is damaged: reinstall the station")]
     Model,
-    /// NFIQ 2 refused the print for a reason the station does not expect of a reader's image.
-    #[error("NFIQ 2 cannot score this print: {0}")]
-    Refused(Nfiq2Error),
+    /// The reader reports a resolution no fingerprint reader has.
+    #[error("the reader reports {0} ppi, which no fingerprint reader has: check the reader")]
+    Resolution(u16),
 }
 
 /// The NFIQ 2 quality of `print`, resampled to 500 ppi first when its reader reports another
 /// resolution.
 ///
 /// # Errors
-/// [`FingerQualityError`] when the station's NFIQ 2 model is damaged, or NFIQ 2 refuses a print
-/// no reader should deliver (its pixels not filling its size).
+/// [`FingerQualityError`] when the station's NFIQ 2 model is damaged or the reader reports a
+/// resolution outside 100–1200 ppi.
 pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityError> {
     let (width, height) = (print.width() as usize, print.height() as usize);
+    let ppi = print.resolution_ppi();
+    if !PPI_RANGE.contains(&ppi) {
+        return Err(FingerQualityError::Resolution(ppi));
+    }
     let at_500;
-    let (pixels, width, height) = match print.resolution_ppi() {
-        500 => (print.pixels(), width, height),
-        ppi => {
-            at_500 = nfiq2::resample(print.pixels(), width, height, u32::from(ppi));
-            (&at_500.pixels[..], at_500.width, at_500.height)
-        }
+    let (pixels, width, height) = if ppi == 500 {
+        (print.pixels(), width, height)
+    } else {
+        // Only as much as NFIQ 2 could score (and room for its white frame) is resampled, so
+        // a huge image from a reader costs no more than a large print.
+        let source = centre_crop(print.pixels(), width, height, source_limit(ppi));
+        at_500 = nfiq2::resample(&source.pixels, source.width, source.height, u32::from(ppi));
+        (&at_500.pixels[..], at_500.width, at_500.height)
     };
     let (mean, std) = super::mean_std(pixels.iter().map(|&v| f64::from(v)));
     if pixels.is_empty() || std < UNIFORM_STD || mean > EMPTY_MEAN {
@@ -110,7 +121,7 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
     }
     let scored = match nfiq2::assess(pixels, width, height, 500) {
         Err(Nfiq2Error::TooLarge(..)) => {
-            let centre = centre_crop(pixels, width, height);
+            let centre = centre_crop(pixels, width, height, LARGEST);
             nfiq2::assess(&centre.pixels, centre.width, centre.height, 500)
         }
         other => other,
@@ -118,12 +129,16 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
     let (score, minutiae, foreground_pixels) = match scored {
         Ok(nfiq) => (nfiq.score, nfiq.minutiae, nfiq.foreground_pixels),
         Err(Nfiq2Error::Model) => return Err(FingerQualityError::Model),
-        Err(Nfiq2Error::Blank) => return Ok(FingerQuality::no_print()),
+        // Blank, or (from a reader) an image one pixel wide: nothing to score, retake it.
+        Err(Nfiq2Error::Blank | Nfiq2Error::Size) => return Ok(FingerQuality::no_print()),
         Err(
             Nfiq2Error::TooFewMinutiae { foreground_pixels }
             | Nfiq2Error::TooLittleRidgeArea { foreground_pixels },
         ) => (0, 0, foreground_pixels),
-        Err(refused) => return Err(FingerQualityError::Refused(refused)),
+        // Cut to the largest size above, and at 500 ppi: NFIQ 2 has no other refusal.
+        Err(Nfiq2Error::TooLarge(..) | Nfiq2Error::Resolution(_)) => {
+            return Ok(FingerQuality::no_print())
+        }
     };
     let mut feedback = Vec::new();
     if foreground_pixels < MIN_FOREGROUND_PIXELS {
@@ -140,9 +155,16 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
     })
 }
 
-/// The centre of a print larger than NFIQ 2 scores, at the largest size it does.
-fn centre_crop(pixels: &[u8], width: usize, height: usize) -> nfiq2::Grey {
-    let (w, h) = (width.min(LARGEST.0), height.min(LARGEST.1));
+/// The most of a print at `ppi` worth resampling: NFIQ 2's largest size with a fifth more for
+/// the white frame it cuts first, in the print's own pixels.
+fn source_limit(ppi: u16) -> (usize, usize) {
+    let scale = |n: usize| n * 6 / 5 * usize::from(ppi) / 500 + 1;
+    (scale(LARGEST.0), scale(LARGEST.1))
+}
+
+/// The centre of a print, at most `limit` pixels across and down.
+fn centre_crop(pixels: &[u8], width: usize, height: usize, limit: (usize, usize)) -> nfiq2::Grey {
+    let (w, h) = (width.min(limit.0), height.min(limit.1));
     let (left, top) = ((width - w) / 2, (height - h) / 2);
     let mut out = Vec::with_capacity(w * h);
     for y in top..top + h {
@@ -264,6 +286,15 @@ mod tests {
                 quality.feedback.contains(&FingerFeedback::TooFewMinutiae),
                 "{degradation:?}: {quality:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_reader_reporting_an_impossible_resolution_is_refused_not_resampled() {
+        // 1 ppi would mean enlarging the image 500 times: a faulty reader, not a print.
+        for ppi in [0u16, 1, 99, 1201, u16::MAX] {
+            let print = FingerprintImage::new(256, 360, ppi, vec![128; 256 * 360]).expect("size");
+            assert_eq!(assess(&print), Err(FingerQualityError::Resolution(ppi)));
         }
     }
 }

@@ -142,10 +142,20 @@ impl FingerRecord {
                 )));
             }
             let _number = reader.u8("representation number")?;
-            let _scale = reader.u8("scale units")?;
+            let scale = reader.u8("scale units")?;
             let _capture_h = reader.u16("capture sampling rate")?;
             let _capture_v = reader.u16("capture sampling rate")?;
-            let image_h = reader.u16("image sampling rate")?;
+            let rate = reader.u16("image sampling rate")?;
+            // The rate is per inch (1) or per centimetre (2): 197 per cm is 500 ppi.
+            let image_h = match scale {
+                1 => rate,
+                2 => (f64::from(rate) * 2.54).round().min(f64::from(u16::MAX)) as u16,
+                other => {
+                    return Err(RecordError::Inconsistent(format!(
+                        "scale units {other} (1 is per inch, 2 per centimetre)"
+                    )))
+                }
+            };
             let _image_v = reader.u16("image sampling rate")?;
             let depth = reader.u8("bit depth")?;
             if depth != 8 {
@@ -317,6 +327,27 @@ mod tests {
                 "a record cut at {cut} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn a_sampling_rate_given_per_centimetre_is_read_in_pixels_per_inch() {
+        let bytes = record(Compression::Uncompressed)
+            .to_bytes()
+            .expect("writes");
+        // The first view's scale units (offset 26 in its representation, after the 16-byte
+        // header) and image sampling rate (offset 31, two bytes, big-endian).
+        let (scale, rate) = (16 + 26, 16 + 31);
+        let mut per_cm = bytes.clone();
+        per_cm[scale] = 2;
+        per_cm[rate..rate + 2].copy_from_slice(&197u16.to_be_bytes());
+        let read = FingerRecord::from_bytes(&per_cm).expect("reads");
+        assert_eq!(read.views[0].image.resolution_ppi(), 500, "197 per cm");
+        let mut unknown = bytes;
+        unknown[scale] = 7;
+        assert!(matches!(
+            FingerRecord::from_bytes(&unknown),
+            Err(RecordError::Inconsistent(reason)) if reason.contains("scale units")
+        ));
     }
 
     #[test]

@@ -292,3 +292,82 @@ fn thin(image: &mut [bool], width: usize, height: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey(width: usize, height: usize, value: impl Fn(usize, usize) -> u8) -> Grey {
+        let pixels = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .map(|(x, y)| value(x, y))
+            .collect();
+        Grey {
+            width,
+            height,
+            pixels,
+        }
+    }
+
+    fn at(x: usize, y: usize) -> Minutia {
+        Minutia { x, y }
+    }
+
+    #[test]
+    fn only_minutiae_within_100_pixels_of_their_centre_of_mass_count_as_central() {
+        let print = grey(400, 500, |_, _| 128);
+        // Centre of mass (200, 250): the square 100–300 × 150–350 holds the first three.
+        let minutiae = [
+            at(200, 250),
+            at(120, 160),
+            at(290, 340),
+            at(10, 10),
+            at(380, 490),
+        ];
+        assert_eq!(count_near_centre(&minutiae, &print), 3);
+        assert_eq!(count_near_centre(&[], &print), 0);
+    }
+
+    #[test]
+    fn mu_quality_is_the_share_of_minutiae_a_little_darker_than_the_print() {
+        // Three bands, 146 / 154 / 150: the print's mean is 150 and σ = 3.27. A minutia's 32×32
+        // surroundings count when they are darker than the mean by more than 0 and at most σ/2.
+        let print = grey(96, 32, |x, _| match x {
+            0..32 => 146,
+            32..64 => 154,
+            _ => 150,
+        });
+        let minutiae = [
+            at(28, 16), // 20 columns of 146, 12 of 154: 149, 0.31σ darker — counts
+            at(16, 16), // all 146: 1.22σ darker — too dark
+            at(48, 16), // all 154: lighter — no
+            at(80, 16), // all 150: exactly the mean — no
+        ];
+        assert!((mu_quality(&minutiae, &print) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ocl_quality_counts_minutiae_on_clear_straight_ridges_and_none_on_a_blank_platen() {
+        let ridges = grey(128, 128, |x, _| {
+            let t = x as f64 * 2.0 * std::f64::consts::PI / 8.0;
+            (128.0 + 100.0 * t.cos()).round() as u8
+        });
+        let minutiae = [at(20, 20), at(64, 64), at(120, 120)];
+        assert_eq!(ocl_quality(&minutiae, &ridges), 1.0);
+        let blank = grey(128, 128, |_, _| 255);
+        assert_eq!(ocl_quality(&minutiae, &blank), 0.0);
+    }
+
+    #[test]
+    fn faint_ridges_have_too_few_edges_to_trace_and_clear_ones_enough() {
+        let ridges = |amplitude: f64| {
+            grey(64, 64, move |x, _| {
+                let t = x as f64 * 2.0 * std::f64::consts::PI / 9.0;
+                (128.0 + amplitude * t.cos()).round() as u8
+            })
+        };
+        // The mean step across a sinusoid of amplitude A and period 9 is about 4A/9 ≈ 0.44·A.
+        assert!(ridge_edges(&ridges(100.0), 0, 0) > MIN_RIDGE_EDGES);
+        assert!(ridge_edges(&ridges(4.0), 0, 0) < MIN_RIDGE_EDGES);
+    }
+}

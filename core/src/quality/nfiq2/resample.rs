@@ -4,8 +4,9 @@
 //! - Up (below 500 ppi): bicubic interpolation.
 //! - Down: first a low-pass filter at the target's Nyquist frequency, applied in the frequency
 //!   domain to the print padded with white (right and bottom) to an even size the DFT handles
-//!   quickly — an ideal (elliptical) filter, or from 1200 ppi a Gaussian one — then bilinear
-//!   interpolation (bicubic from 600 ppi; an exact halving from 1000 ppi averages 2×2 pixels).
+//!   quickly — an ideal (elliptical) filter, or at exactly 1200 ppi a Gaussian one — then
+//!   bilinear interpolation (bicubic at exactly 600 ppi; the exact halving from 1000 ppi averages
+//!   2×2 pixels).
 //!
 //! The interpolation is OpenCV's fixed-point 8-bit arithmetic; the filter runs in `f64` where
 //! NFIR's runs in `f32`, which moves a few pixels by one grey level.
@@ -408,7 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn padding_sizes_are_even_and_made_of_2_3_and_5() {
+    fn padding_sizes_are_the_next_size_made_of_2_3_and_5_rounded_up_to_even() {
         assert_eq!(padded_size(753), 768);
         assert_eq!(padded_size(801), 810);
         assert_eq!(padded_size(1003), 1024);

@@ -116,6 +116,10 @@ fn reflect(i: i64, n: usize) -> usize {
 /// rows first (integer sums), then columns, rounded back to 8 bits; borders reflected (101).
 /// Both passes run tap by tap over whole rows, which the compiler turns into vector code.
 fn gaussian_blur(pixels: &[u8], w: usize, h: usize, n: usize) -> Vec<u8> {
+    debug_assert!(
+        n % 2 == 1,
+        "the pairing below needs an odd, symmetric kernel"
+    );
     let kernel: Vec<i32> = fixed_point_kernel(n).iter().map(|&k| k as i32).collect();
     let half = n / 2;
     // The kernel is symmetric and its tails round to zero: each pair of taps at the same distance
@@ -314,6 +318,58 @@ pub(super) fn coherence(image: &Grey, roi: &Roi) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The blur as OpenCV defines it, tap by tap: the reference the paired sums must equal.
+    fn naive_blur(pixels: &[u8], w: usize, h: usize, n: usize) -> Vec<u8> {
+        let kernel = fixed_point_kernel(n);
+        let half = n as i64 / 2;
+        let rows: Vec<i64> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as i64, i / w);
+                (0..n)
+                    .map(|k| {
+                        let xx = reflect(x + k as i64 - half, w);
+                        i64::from(kernel[k] as i32) * i64::from(pixels[y * w + xx])
+                    })
+                    .sum()
+            })
+            .collect();
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, (i / w) as i64);
+                let sum: i64 = (0..n)
+                    .map(|k| {
+                        let yy = reflect(y + k as i64 - half, h);
+                        i64::from(kernel[k] as i32) * rows[yy * w + x]
+                    })
+                    .sum();
+                ((sum + (1 << 15)) >> 16).clamp(0, 255) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_paired_blur_equals_the_tap_by_tap_one_even_on_images_narrower_than_the_kernel() {
+        for n in [3usize, 41, 91] {
+            for (w, h) in [
+                (1usize, 1usize),
+                (2, 3),
+                (7, 5),
+                (12, 40),
+                (45, 9),
+                (100, 64),
+            ] {
+                let pixels: Vec<u8> = (0..w * h)
+                    .map(|i| ((i * 37 + i / w * 11) % 256) as u8)
+                    .collect();
+                assert_eq!(
+                    gaussian_blur(&pixels, w, h, n),
+                    naive_blur(&pixels, w, h, n),
+                    "{n} taps on {w}×{h}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_gaussian_kernels_sum_to_256_are_symmetric_and_follow_the_bell_within_a_step() {
