@@ -25,7 +25,9 @@ mkdir -p "$data"
 
 say "Building the UI and the app"
 npm --prefix ui run build --silent
-cargo build --bins --features enrollment-station/custom-protocol
+# The same features as the test command (scripts/test.sh): a libfprint reader works, nothing is
+# built twice.
+cargo build --bins --features enrollment-station/custom-protocol,station-hardware/libfprint
 bin=$root/target/debug
 
 say "Starting the central server on https://$listen, its own TLS (log: $data/server.log)"
