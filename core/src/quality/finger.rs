@@ -111,8 +111,8 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
     } else {
         // Only as much as NFIQ 2 could score (and room for its white frame) is resampled, so
         // a huge image from a reader costs no more than a large print.
-        let source = centre_crop(print.pixels(), width, height, source_limit(ppi));
-        at_500 = nfiq2::resample(&source.pixels, source.width, source.height, u32::from(ppi));
+        let (source, _) = nfiq2::Grey::centre(print.pixels(), (width, height), source_limit(ppi));
+        at_500 = nfiq2::resample(&source, u32::from(ppi));
         (&at_500.pixels[..], at_500.width, at_500.height)
     };
     let (mean, std) = super::mean_std(pixels.iter().map(|&v| f64::from(v)));
@@ -121,7 +121,7 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
     }
     let scored = match nfiq2::assess(pixels, width, height, 500) {
         Err(Nfiq2Error::TooLarge(..)) => {
-            let centre = centre_crop(pixels, width, height, LARGEST);
+            let (centre, _) = nfiq2::Grey::centre(pixels, (width, height), LARGEST);
             nfiq2::assess(&centre.pixels, centre.width, centre.height, 500)
         }
         other => other,
@@ -160,21 +160,6 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
 fn source_limit(ppi: u16) -> (usize, usize) {
     let scale = |n: usize| n * 6 / 5 * usize::from(ppi) / 500 + 1;
     (scale(LARGEST.0), scale(LARGEST.1))
-}
-
-/// The centre of a print, at most `limit` pixels across and down.
-fn centre_crop(pixels: &[u8], width: usize, height: usize, limit: (usize, usize)) -> nfiq2::Grey {
-    let (w, h) = (width.min(limit.0), height.min(limit.1));
-    let (left, top) = ((width - w) / 2, (height - h) / 2);
-    let mut out = Vec::with_capacity(w * h);
-    for y in top..top + h {
-        out.extend_from_slice(&pixels[y * width + left..y * width + left + w]);
-    }
-    nfiq2::Grey {
-        width: w,
-        height: h,
-        pixels: out,
-    }
 }
 
 #[cfg(test)]

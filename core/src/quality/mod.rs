@@ -44,6 +44,31 @@ pub(crate) fn four_neighbours(
     .flatten()
 }
 
+/// Connected groups (4-neighbours) of set cells, each found from its first cell in raster order.
+pub(crate) fn components(mask: &[bool], columns: usize, rows: usize) -> Vec<Vec<usize>> {
+    let mut seen = vec![false; mask.len()];
+    let mut groups = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let mut group = Vec::new();
+        let mut stack = vec![start];
+        seen[start] = true;
+        while let Some(i) = stack.pop() {
+            group.push(i);
+            for j in four_neighbours(i, columns, rows) {
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        groups.push(group);
+    }
+    groups
+}
+
 /// Mean and standard deviation of `values` in one pass; (0, 0) for none.
 pub(crate) fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut n, mut sum, mut sum2) = (0.0, 0.0, 0.0);

@@ -94,7 +94,7 @@ pub fn segment(slap: &FingerprintImage, set: FingerSet) -> Result<Segmentation, 
 
     // A finger's width in blocks: about 16 mm.
     let finger_blocks = (f64::from(slap.resolution_ppi()) * 0.63 / block as f64).max(2.0);
-    let mut parts = components(&mask, columns, rows);
+    let mut parts = super::components(&mask, columns, rows);
     let largest = parts.iter().map(Vec::len).max().unwrap_or(0);
     parts.retain(|part| part.len() * 5 >= largest && part.len() >= 12);
     let mut fingers: Vec<Part> = Vec::new();
@@ -290,31 +290,6 @@ fn best_fit(fingers: &[Part], drops: &[f64], width: f64) -> (f64, Vec<usize>) {
         }
     }
     best
-}
-
-/// Connected groups (4-neighbours) of set cells.
-fn components(mask: &[bool], columns: usize, rows: usize) -> Vec<Vec<usize>> {
-    let mut seen = vec![false; mask.len()];
-    let mut groups = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        let mut group = Vec::new();
-        let mut stack = vec![start];
-        seen[start] = true;
-        while let Some(i) = stack.pop() {
-            group.push(i);
-            for j in super::four_neighbours(i, columns, rows) {
-                if mask[j] && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            }
-        }
-        groups.push(group);
-    }
-    groups
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -35,19 +35,9 @@ pub struct Minutia {
 
 /// The minutiae of a cropped 500 ppi print.
 pub fn extract(image: &Grey) -> Vec<Minutia> {
-    let (w, h) = (image.width, image.height);
-    let (rw, rh) = (REGION.0.min(w), REGION.1.min(h));
-    let (left, top) = ((w - rw) / 2, (h - rh) / 2);
-    let mut pixels = Vec::with_capacity(rw * rh);
-    for y in top..top + rh {
-        pixels.extend_from_slice(&image.pixels[y * w + left..y * w + left + rw]);
-    }
+    let (region, (left, top)) = Grey::centre(&image.pixels, (image.width, image.height), REGION);
+    let (rw, rh) = (region.width, region.height);
     // Foreground tiles: enough contrast (as NIST's ridge segmentation judges it).
-    let region = Grey {
-        width: rw,
-        height: rh,
-        pixels,
-    };
     let mask = super::blocks::ridge_segment(&region);
     let (columns, rows) = (rw.div_ceil(BLOCK), rh.div_ceil(BLOCK));
     let tile = |x: usize, y: usize| (y / BLOCK) * columns + x / BLOCK;

@@ -145,6 +145,27 @@ impl Grey {
     fn at(&self, x: usize, y: usize) -> u8 {
         self.pixels[y * self.width + x]
     }
+
+    /// The centre of `pixels` (`width × height`, row-major), at most `limit` pixels across and
+    /// down, and where its top-left corner lies in the whole.
+    pub fn centre(
+        pixels: &[u8],
+        (width, height): (usize, usize),
+        limit: (usize, usize),
+    ) -> (Grey, (usize, usize)) {
+        let (w, h) = (width.min(limit.0), height.min(limit.1));
+        let (left, top) = ((width - w) / 2, (height - h) / 2);
+        let mut out = Vec::with_capacity(w * h);
+        for y in top..top + h {
+            out.extend_from_slice(&pixels[y * width + left..y * width + left + w]);
+        }
+        let centre = Grey {
+            width: w,
+            height: h,
+            pixels: out,
+        };
+        (centre, (left, top))
+    }
 }
 
 /// The score and the features it came from.

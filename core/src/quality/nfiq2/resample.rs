@@ -33,36 +33,22 @@ enum Filter {
     Gaussian,
 }
 
-/// `pixels` (`width × height`, row-major) at `ppi`, resampled to 500 ppi. A print already at
-/// 500 ppi comes back unchanged.
-///
-/// # Panics
-/// Never for `pixels.len() == width * height`, which callers guarantee.
-pub fn resample(pixels: &[u8], width: usize, height: usize, ppi: u32) -> Grey {
-    let same = || Grey {
-        width,
-        height,
-        pixels: pixels.to_vec(),
-    };
-    if ppi == TARGET_PPI || ppi == 0 || width == 0 || height == 0 {
-        return same();
+/// `image` at `ppi`, resampled to 500 ppi. A print already at 500 ppi comes back unchanged.
+pub fn resample(image: &Grey, ppi: u32) -> Grey {
+    if ppi == TARGET_PPI || ppi == 0 || image.width == 0 || image.height == 0 {
+        return image.clone();
     }
     // NFIR takes the ratio in single precision.
     let ratio = f64::from(TARGET_PPI as f32 / ppi as f32);
-    let image = Grey {
-        width,
-        height,
-        pixels: pixels.to_vec(),
-    };
     if ppi < TARGET_PPI {
-        return resize(&image, ratio, Interpolation::Cubic);
+        return resize(image, ratio, Interpolation::Cubic);
     }
     let (filter, interpolation) = match ppi {
         600 => (Filter::Ideal, Interpolation::Cubic),
         1200 => (Filter::Gaussian, Interpolation::Linear),
         _ => (Filter::Ideal, Interpolation::Linear),
     };
-    resize(&low_pass(&image, ratio, filter), ratio, interpolation)
+    resize(&low_pass(image, ratio, filter), ratio, interpolation)
 }
 
 /// OpenCV's `getOptimalDFTSize`: the smallest 2^a·3^b·5^c at least `n`; NFIR then makes it even.
@@ -348,7 +334,7 @@ mod tests {
     #[test]
     fn a_print_at_500_ppi_comes_back_unchanged() {
         let print = ridges(40, 30, 9.0);
-        let same = resample(&print.pixels, 40, 30, 500);
+        let same = resample(&print, 500);
         assert_eq!((same.width, same.height), (40, 30));
         assert_eq!(same.pixels, print.pixels);
     }
@@ -363,7 +349,7 @@ mod tests {
             (400, 320, 400, 7.2),
         ] {
             let print = ridges(width, height, ridge);
-            let out = resample(&print.pixels, width, height, ppi);
+            let out = resample(&print, ppi);
             let ratio = 500.0 / f64::from(ppi);
             assert_eq!(
                 (out.width, out.height),
@@ -386,7 +372,7 @@ mod tests {
         // Stripes 2.2 pixels apart at 1000 ppi are finer than 500 ppi's limit (2 pixels at
         // 500 ppi = 4 at 1000): they must vanish to grey, not fold into a false coarse pattern.
         let fine = ridges(300, 200, 2.2);
-        let out = resample(&fine.pixels, 300, 200, 1000);
+        let out = resample(&fine, 1000);
         let inner: Vec<f64> = (20..out.height - 20)
             .flat_map(|y| (20..out.width - 20).map(move |x| (x, y)))
             .map(|(x, y)| f64::from(out.pixels[y * out.width + x]))
@@ -398,8 +384,12 @@ mod tests {
     #[test]
     fn a_flat_grey_print_stays_flat_at_every_resolution() {
         for ppi in [362u32, 400, 600, 700, 1000, 1200] {
-            let flat = vec![90u8; 120 * 90];
-            let out = resample(&flat, 120, 90, ppi);
+            let flat = Grey {
+                width: 120,
+                height: 90,
+                pixels: vec![90u8; 120 * 90],
+            };
+            let out = resample(&flat, ppi);
             assert!(
                 out.pixels.iter().all(|&v| v == 90),
                 "{ppi} ppi: {:?}",

@@ -238,43 +238,28 @@ fn fill_holes(binary: &mut [u8], w: usize, h: usize) {
 /// Keeps the 4-connected 0-region whose bounding box is largest (the first found in raster
 /// order on a tie); the others become 255.
 fn keep_largest_blob(binary: &mut [u8], w: usize, h: usize) {
-    let mut label = vec![usize::MAX; w * h];
-    let mut boxes: Vec<usize> = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if binary[start] != 0 || label[start] != usize::MAX {
-            continue;
-        }
-        let id = boxes.len();
+    let finger: Vec<bool> = binary.iter().map(|&v| v == 0).collect();
+    let blobs = crate::quality::components(&finger, w, h);
+    let box_area = |blob: &[usize]| {
         let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-        label[start] = id;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
+        for &i in blob {
             let (x, y) = (i % w, i / w);
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-            for j in crate::quality::four_neighbours(i, w, h) {
-                if binary[j] == 0 && label[j] == usize::MAX {
-                    label[j] = id;
-                    stack.push(j);
-                }
-            }
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
         }
-        boxes.push((x1 - x0 + 1) * (y1 - y0 + 1));
-    }
-    let mut keep = 0usize;
-    let mut largest = 0usize;
-    for (id, &area) in boxes.iter().enumerate() {
+        (x1 - x0 + 1) * (y1 - y0 + 1)
+    };
+    let (mut keep, mut largest) = (0usize, 0usize);
+    for (id, blob) in blobs.iter().enumerate() {
+        let area = box_area(blob);
         if area > largest {
-            largest = area;
-            keep = id;
+            (keep, largest) = (id, area);
         }
     }
-    for (value, &id) in binary.iter_mut().zip(&label) {
-        if id != usize::MAX && id != keep {
-            *value = 255;
+    for (id, blob) in blobs.iter().enumerate() {
+        if id != keep {
+            for &i in blob {
+                binary[i] = 255;
+            }
         }
     }
 }
