@@ -21,7 +21,7 @@ const SECONDS: u64 = 6;
 
 /// Runs `payload` on every frame for [`SECONDS`] and prints the figures; returns the payload
 /// bytes of the last frame.
-fn run(what: &str, mut payload: impl FnMut(&hardware::image::RgbFrame) -> usize) {
+fn run(what: &str, mut payload: impl FnMut(&formats::image::RgbFrame) -> usize) {
     let camera = SimulatedCamera::with_resolution(1, 1280, 720);
     let mut stream = match camera.open_stream() {
         Ok(stream) => stream,

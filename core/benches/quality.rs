@@ -7,12 +7,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use hardware::image::FingerprintImage;
+use formats::image::FingerprintImage;
+use formats::FingerPosition;
 use hardware::simulated::{
     degrade, render_fingerprint_with, render_slap_without, Conditions, Degradation,
 };
 use hardware::Camera;
-use hardware::{FingerPosition, FingerSet};
+use hardware::FingerSet;
 use station_core::quality::{face, finger, slap};
 
 fn report(what: &str, target: Duration, mut times: Vec<Duration>) {
@@ -112,7 +113,7 @@ fn bench_face() {
     .to_rgb8();
     let region = image::imageops::crop_imm(&photo, 40, 0, 366, 274).to_image();
     let framed = image::imageops::resize(&region, 640, 480, image::imageops::FilterType::Triangle);
-    let astronaut = hardware::image::RgbFrame::new(640, 480, framed.into_raw()).expect("640×480");
+    let astronaut = formats::image::RgbFrame::new(640, 480, framed.into_raw()).expect("640×480");
     let camera = hardware::simulated::SimulatedCamera::new(3);
     let simulated = camera.capture_still().expect("a simulated frame");
     let wide = hardware::simulated::SimulatedCamera::with_resolution(3, 1280, 720)

@@ -4,10 +4,11 @@
 //!
 //! `cargo run --release -p station-core --example enrollment_size [SEED]`
 
-use hardware::records::finger::{Compression, FingerRecord, FingerView};
-use hardware::records::{CaptureDevice, CaptureTime};
+use formats::records::finger::{Compression, FingerRecord, FingerView};
+use formats::records::{CaptureDevice, CaptureTime};
+use formats::FingerPosition;
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
-use hardware::{Camera, FingerPosition, FingerprintScanner};
+use hardware::{Camera, FingerprintScanner};
 use station_core::quality::face::{token_frontal, FaceChecker};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

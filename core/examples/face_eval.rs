@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use hardware::image::RgbFrame;
+use formats::image::RgbFrame;
 use image::{imageops, Rgb, RgbImage};
 use station_core::quality::face::{FaceCheck, FaceChecker};
 

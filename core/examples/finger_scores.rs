@@ -8,9 +8,9 @@
 //!
 //! `cargo run --release -p station-core --example finger_scores [-- --real REF.tsv]`
 
-use hardware::image::FingerprintImage;
+use formats::image::FingerprintImage;
+use formats::FingerPosition;
 use hardware::simulated::{render_fingerprint_with, Conditions};
-use hardware::FingerPosition;
 use station_core::enrollment::FINGER_THRESHOLD;
 use station_core::quality::finger;
 

@@ -10,8 +10,8 @@
 
 use std::io::Write;
 
+use formats::FingerPosition;
 use hardware::simulated::{degrade, render_fingerprint_with, Conditions, Degradation};
-use hardware::FingerPosition;
 use station_core::quality::finger;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,8 +9,9 @@
 //! flagged packet without one, so a row edited in the database approves nothing. Nobody
 //! approves an enrollment they captured.
 
+use formats::FingerPosition;
 use protocol::approval::{Approval, SignedApproval};
-use protocol::content::{BiometricBytes, FingerPosition};
+use protocol::content::BiometricBytes;
 use protocol::packet::{sha256_hex, SealedPacket};
 
 use crate::audit::{self, AuditEvent};

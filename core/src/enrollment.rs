@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use hardware::image::{FingerprintImage, RgbFrame};
-use hardware::{
-    Camera, DeviceError, DeviceInfo, FingerPosition, FingerSet, FingerprintScanner, SetCapture,
-};
+use formats::image::{FingerprintImage, RgbFrame};
+use formats::FingerPosition;
+use hardware::{Camera, DeviceError, DeviceInfo, FingerSet, FingerprintScanner, SetCapture};
 use protocol::content::{
     finger_part, BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError,
     FingerImage, CONTENT_SCHEMA_VERSION, FACE_PART,
@@ -1039,12 +1038,12 @@ mod tests {
             .capture_finger(&SimulatedScanner::new(1), FingerPosition::LeftThumb)
             .expect("finger");
         let finger = draft.fingers().next().expect("the thumb");
-        let record = hardware::records::finger::FingerRecord::from_bytes(finger.record.as_bytes())
+        let record = formats::records::finger::FingerRecord::from_bytes(finger.record.as_bytes())
             .expect("an ISO 19794-4 record");
         assert_eq!(record.views.len(), 1);
         assert_eq!(
             record.views[0].compression,
-            hardware::records::finger::Compression::Wsq
+            formats::records::finger::Compression::Wsq
         );
         assert_eq!(
             record.views[0].position,

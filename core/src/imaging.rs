@@ -1,10 +1,10 @@
 //! Encoding device pixels into the image formats a packet carries.
 
-use hardware::convert::{grey_to_png, rgb_to_jpeg, ConvertError};
-use hardware::image::{FingerprintImage, RgbFrame};
-use hardware::records::finger::{Compression, FingerRecord, FingerView};
-use hardware::records::{CaptureDevice, CaptureTime, RecordError};
-use hardware::FingerPosition;
+use formats::image::{FingerprintImage, RgbFrame};
+use formats::records::finger::{Compression, FingerRecord, FingerView};
+use formats::records::{CaptureDevice, CaptureTime, RecordError};
+use formats::FingerPosition;
+use hardware::convert::{rgb_to_jpeg, ConvertError};
 
 /// JPEG quality for face photos: high enough for face comparison, small enough for a packet.
 const FACE_JPEG_QUALITY: u8 = 90;
@@ -96,5 +96,5 @@ pub(crate) fn encode_finger_record(
 /// that does not read.
 pub fn finger_record_png(record: &[u8]) -> Option<Vec<u8>> {
     let record = FingerRecord::from_bytes(record).ok()?;
-    grey_to_png(&record.views.first()?.image).ok()
+    record.views.first()?.image.to_png().ok()
 }

@@ -8,7 +8,8 @@
 
 use std::fmt::{self, Write as _};
 
-use protocol::content::{BiometricBytes, Demographics, FingerPosition};
+use formats::FingerPosition;
+use protocol::content::{BiometricBytes, Demographics};
 use protocol::form::Label;
 use qrcode::{Color, QrCode};
 

@@ -2,7 +2,7 @@
 //! public domain) — framed as a station camera would frame her, and on manipulated versions:
 //! each manipulation is refused for its own reason, the compliant framings pass.
 
-use hardware::image::RgbFrame;
+use formats::image::RgbFrame;
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
 use station_core::quality::face::{

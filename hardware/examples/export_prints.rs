@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release -p station-hardware --example export_prints -- OUT_DIR [SEEDS]`
 
+use formats::FingerPosition;
 use station_hardware::simulated::{render_fingerprint_with, Conditions};
-use station_hardware::FingerPosition;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -4,8 +4,9 @@
 //!
 //! `cargo run -p station-hardware --example montage [-- OUTPUT.png]`
 
+use formats::FingerPosition;
 use station_hardware::simulated::{render_fingerprint_with, render_slap, Conditions};
-use station_hardware::{FingerPosition, FingerSet};
+use station_hardware::FingerSet;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let output = std::env::args()

@@ -1,9 +1,9 @@
-//! Camera pixel formats to RGB, RGB to JPEG (photos and previews), and grey prints to PNG.
+//! Camera pixel formats to RGB, and RGB to JPEG (photos and previews).
 //!
 //! Webcams deliver MJPEG (each frame a JPEG) or YUYV (packed 4:2:2: `Y0 U Y1 V` for two pixels).
 //! YUYV uses the BT.601 limited-range ("studio swing") conversion webcams use.
 
-use crate::image::{FingerprintImage, RgbFrame};
+use formats::image::RgbFrame;
 
 /// Why a frame could not be converted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,9 +29,6 @@ pub enum ConvertError {
     /// The JPEG data does not decode.
     #[error("the JPEG frame does not decode: {0}")]
     BadJpeg(String),
-    /// The PNG encoder failed.
-    #[error("the image could not be encoded as PNG: {0}")]
-    BadPng(String),
 }
 
 /// Converts a packed YUYV (YUY2) frame to RGB.
@@ -108,23 +105,6 @@ pub fn rgb_to_jpeg(frame: &RgbFrame, quality: u8) -> Result<Vec<u8>, ConvertErro
             image::ExtendedColorType::Rgb8,
         )
         .map_err(|error| ConvertError::BadJpeg(error.to_string()))?;
-    Ok(out)
-}
-
-/// Encodes an 8-bit grey print as a (lossless) PNG.
-///
-/// # Errors
-/// [`ConvertError::BadPng`] when the encoder fails.
-pub fn grey_to_png(image: &FingerprintImage) -> Result<Vec<u8>, ConvertError> {
-    let mut out = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut out),
-        image.pixels(),
-        image.width(),
-        image.height(),
-        image::ExtendedColorType::L8,
-    )
-    .map_err(|error| ConvertError::BadPng(error.to_string()))?;
     Ok(out)
 }
 

@@ -15,14 +15,13 @@
 //! [`sbi`] (MOSIP Secure Biometric Interface device services), `webcam` (feature `webcam`, on
 //! nokhwa) and [`libfprint`] (a helper process; the helper needs feature `libfprint`).
 //! [`registry::DeviceRegistry`] discovers devices across hosts and publishes hot-plug changes;
-//! [`selftest`] proves a device works; [`records`] reads and writes the ISO/IEC 19794 records
-//! devices send; [`convert`] turns camera pixel formats into RGB.
+//! [`selftest`] proves a device works; [`convert`] turns camera pixel formats into RGB. The
+//! pixel buffers, finger positions and ISO/IEC 19794 records devices produce live in the
+//! `biometric-formats` crate, which the station and the server share without this one.
 #![deny(missing_docs)]
 
 pub mod convert;
-pub mod image;
 pub mod libfprint;
-pub mod records;
 pub mod registry;
 pub mod sbi;
 pub mod selftest;
@@ -33,9 +32,9 @@ pub mod webcam;
 mod error;
 
 pub use error::{DeviceError, Distrust, ErrorKind};
-pub use protocol::content::FingerPosition;
 
-use image::{FingerprintImage, RgbFrame};
+use formats::image::{FingerprintImage, RgbFrame};
+use formats::FingerPosition;
 
 /// Which kind of device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -16,10 +16,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use crate::image::FingerprintImage;
 use crate::{
     Camera, DeviceError, DeviceInfo, DeviceKind, FingerPosition, FingerprintScanner, Host,
 };
+use formats::image::FingerprintImage;
 
 /// The libfprint backend.
 #[derive(Debug, Clone)]

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::image::RgbFrame;
 use crate::sbi::SbiDevice;
 use crate::{Camera, DeviceInfo, FingerSet, FingerprintScanner, FrameStream, SetCapture};
+use formats::image::RgbFrame;
 
 /// A check's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -17,11 +17,11 @@ use nokhwa::utils::{
 };
 
 use crate::convert::{mjpeg_to_rgb, yuyv_to_rgb};
-use crate::image::RgbFrame;
 use crate::{
     Camera, DeviceError, DeviceInfo, DeviceKind, FingerprintScanner, FrameStream, Host,
     StreamFormat,
 };
+use formats::image::RgbFrame;
 
 /// A pixel encoding a webcam offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

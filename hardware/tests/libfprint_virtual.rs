@@ -7,9 +7,10 @@ use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use formats::FingerPosition;
 use station_hardware::libfprint::LibfprintHost;
 use station_hardware::simulated::render_fingerprint;
-use station_hardware::{FingerPosition, FingerprintScanner, Host};
+use station_hardware::{FingerprintScanner, Host};
 
 #[test]
 fn a_print_fed_to_libfprints_virtual_reader_is_captured_pixel_for_pixel() {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::content::FingerPosition;
+use formats::FingerPosition;
 
 /// The clear-text, signed description of a packet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

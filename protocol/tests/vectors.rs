@@ -14,11 +14,12 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use base64::Engine;
+use formats::FingerPosition;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use station_protocol::approval::{Approval, SignedApproval};
 use station_protocol::content::{
-    BiometricBytes, Demographics, EnrollmentContent, FaceImage, FingerImage, FingerPosition,
+    BiometricBytes, Demographics, EnrollmentContent, FaceImage, FingerImage,
     CONTENT_SCHEMA_VERSION, FACE_PART,
 };
 use station_protocol::keys::{ServerDecryptionKey, StationSigningKey};
@@ -251,7 +252,7 @@ fn generate() -> VectorFile {
     };
     // Ridge-like stripes, 96×96 (WSQ needs 81 pixels each way), in an ISO 19794-4 record.
     let finger_record = |code: u8| {
-        use station_hardware::records::finger::{Compression, FingerRecord, FingerView};
+        use formats::records::finger::{Compression, FingerRecord, FingerView};
         let pixels = (0..96u32 * 96)
             .map(|i| {
                 let (x, y) = (i % 96, i / 96);
@@ -263,7 +264,7 @@ fn generate() -> VectorFile {
             })
             .collect();
         FingerRecord {
-            captured_at: station_hardware::records::CaptureTime {
+            captured_at: formats::records::CaptureTime {
                 year: 2026,
                 month: 11,
                 day: 23,
@@ -277,8 +278,7 @@ fn generate() -> VectorFile {
                 position: code,
                 quality: Vec::new(),
                 impression: 0,
-                image: station_hardware::image::FingerprintImage::new(96, 96, 500, pixels)
-                    .expect("96×96"),
+                image: formats::image::FingerprintImage::new(96, 96, 500, pixels).expect("96×96"),
                 compression: Compression::Wsq,
             }],
         }

@@ -17,7 +17,7 @@
 //!    entries an accepted packet carries are kept with the station's earlier ones, so the server
 //!    holds its own copy of each station's log (`enrollment-server audit`).
 
-use hardware::records::finger::FingerRecord;
+use formats::records::finger::FingerRecord;
 use image::ImageFormat;
 use protocol::approval::{needs_approval, ApprovalError, SignedApproval};
 use protocol::audit::AuditRecord;

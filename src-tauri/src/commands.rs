@@ -1,7 +1,8 @@
 //! One command per UI action; each takes its state, calls one core function and maps the error.
 //! Work that may take more than a frame (hashing, capture, sealing) runs off the main thread.
 
-use hardware::{FingerPosition, FingerSet};
+use formats::FingerPosition;
+use hardware::FingerSet;
 use protocol::content::{Demographics, FieldError};
 use protocol::form::{FormSet, Prefill};
 use station_core::approval;
@@ -489,7 +490,7 @@ pub async fn fingers_live(
             .map(|(finger, _)| finger)
             .filter(|finger| set.fingers().contains(finger))
             .collect();
-        let send = |frame: &hardware::image::RgbFrame, placement: &Placement, streak| {
+        let send = |frame: &formats::image::RgbFrame, placement: &Placement, streak| {
             let view = FingerLiveView::new(frame, placement, streak, SET_READY_FRAMES);
             // A closed window drops the channel; the watch then ends with the step.
             if events.send(view).is_err() {

@@ -2,8 +2,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hardware::image::RgbFrame;
-use protocol::content::{FaceImage, FingerPosition};
+use formats::image::RgbFrame;
+use formats::FingerPosition;
+use protocol::content::FaceImage;
 use serde::Serialize;
 use station_core::drafts::SavedDraft;
 use station_core::enrollment::{EnrollmentDraft, ListedEnrollment};

@@ -28,7 +28,7 @@
 
 use std::sync::OnceLock;
 
-use hardware::image::RgbFrame;
+use formats::image::RgbFrame;
 use protocol::form::Label;
 
 use super::landmarks::{GreyView, ShapePredictor};

@@ -7,7 +7,7 @@
 //! 2's actionable feedback: an empty or uniform image, too little finger on the glass, too few
 //! minutiae.
 
-use hardware::image::FingerprintImage;
+use formats::image::FingerprintImage;
 use serde::Serialize;
 
 use super::nfiq2::{self, Nfiq2Error};
@@ -165,8 +165,8 @@ fn source_limit(ppi: u16) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use formats::FingerPosition;
     use hardware::simulated::{degrade, render_fingerprint, Degradation};
-    use hardware::FingerPosition;
 
     fn blank(level: u8) -> FingerprintImage {
         FingerprintImage::new(400, 500, 500, vec![level; 400 * 500]).expect("size")

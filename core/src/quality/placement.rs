@@ -10,8 +10,9 @@ use protocol::form::Label;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hardware::image::{FingerprintImage, RgbFrame};
-use hardware::{DeviceError, FingerPosition, FingerSet, FingerprintScanner};
+use formats::image::{FingerprintImage, RgbFrame};
+use formats::FingerPosition;
+use hardware::{DeviceError, FingerSet, FingerprintScanner};
 
 use super::slap::{self, SlapError};
 use super::WatchEnd;

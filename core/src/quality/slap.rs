@@ -12,8 +12,9 @@
 //!    the slots left over are the missing fingers. The same fit for the other hand tells a right
 //!    hand placed for a left slap.
 
-use hardware::image::FingerprintImage;
-use hardware::{FingerPosition, FingerSet};
+use formats::image::FingerprintImage;
+use formats::FingerPosition;
+use hardware::FingerSet;
 
 /// One finger cut from a slap.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +81,7 @@ pub fn segment(slap: &FingerprintImage, set: FingerSet) -> Result<Segmentation, 
     if columns == 0 || rows == 0 {
         return Err(SlapError::NoFingers);
     }
-    let glass = f64::from(hardware::image::grey_percentile(pixels, 95));
+    let glass = f64::from(formats::image::grey_percentile(pixels, 95));
     let mut mask = vec![false; columns * rows];
     for row in 0..rows {
         for column in 0..columns {
@@ -300,7 +301,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hardware::image::RgbFrame;
+    use formats::image::RgbFrame;
     use hardware::simulated::{render_empty_platen, render_slap, render_slap_without};
 
     /// The simulated reader's slaps are grey in RGB at 250 ppi (half the 500 ppi prints).

@@ -27,16 +27,17 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use formats::image::RgbFrame;
+use formats::records::face::{FaceImageData, FaceRecord, FaceView};
+use formats::records::finger::{Compression, FingerRecord, FingerView};
+use formats::records::{CaptureDevice, CaptureTime, QualityBlock};
+use formats::FingerPosition;
 use hardware::convert::rgb_to_jpeg;
-use hardware::image::RgbFrame;
-use hardware::records::face::{FaceImageData, FaceRecord, FaceView};
-use hardware::records::finger::{Compression, FingerRecord, FingerView};
-use hardware::records::{CaptureDevice, CaptureTime, QualityBlock};
 use hardware::sbi::wire::{self, CaptureRequest, DigitalId, StreamRequest};
 use hardware::simulated::{
     render_empty_slap_platen, render_slap, Conditions, SimulatedCamera, SimulatedScanner,
 };
-use hardware::{Camera, FingerPosition, FingerSet, FingerprintScanner};
+use hardware::{Camera, FingerSet, FingerprintScanner};
 use serde::{Deserialize, Serialize};
 
 pub use keys::Algorithm;

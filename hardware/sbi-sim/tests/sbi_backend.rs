@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use formats::FingerPosition;
 use hardware::sbi::{SbiConfig, SbiDevice, SbiHost, SpecVersion, Trust};
 use hardware::simulated::{Conditions, SimulatedScanner};
 use hardware::{
-    DeviceError, DeviceKind, Distrust, ErrorKind, FingerPosition, FingerSet, FingerprintScanner,
-    Host, SetCapture,
+    DeviceError, DeviceKind, Distrust, ErrorKind, FingerSet, FingerprintScanner, Host, SetCapture,
 };
 use sbi_sim::{Algorithm, SbiSim, SimOptions};
 
@@ -352,7 +352,7 @@ fn the_slap_preview_shows_the_fingers_while_a_capture_runs_and_an_empty_platen_o
     admin(&sim, serde_json::json!({"delay_ms": {"RCAPTURE": 1500}}));
     let device = std::sync::Arc::new(reader(&sim));
     let mut preview = device.preview(FingerSet::RightSlap).expect("preview");
-    let contrast = |frame: &hardware::image::RgbFrame| {
+    let contrast = |frame: &formats::image::RgbFrame| {
         let grey: Vec<f64> = frame.pixels().chunks(3).map(|p| f64::from(p[0])).collect();
         let mean = grey.iter().sum::<f64>() / grey.len() as f64;
         (grey.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / grey.len() as f64).sqrt()

@@ -27,13 +27,13 @@ use zeroize::Zeroizing;
 pub use jws::Trust;
 
 use crate::convert::mjpeg_to_rgb;
-use crate::image::RgbFrame;
-use crate::records::face::{FaceImageData, FaceRecord};
-use crate::records::finger::FingerRecord;
 use crate::{
     Camera, DeviceError, DeviceInfo, DeviceKind, Distrust, FingerCapture, FingerPosition,
     FingerSet, FingerprintScanner, FrameStream, Host, SetCapture,
 };
+use formats::image::RgbFrame;
+use formats::records::face::{FaceImageData, FaceRecord};
+use formats::records::finger::FingerRecord;
 use wire::{
     BioRequest, CaptureData, CaptureRequest, DeviceInfoPayload, DigitalId, DiscoverRequest,
     DiscoveredDevice, InfoEntry, SbiErrorBody, StreamRequest,
@@ -623,7 +623,7 @@ impl FingerprintScanner for SbiDevice {
     fn capture(
         &self,
         finger: FingerPosition,
-    ) -> Result<crate::image::FingerprintImage, DeviceError> {
+    ) -> Result<formats::image::FingerprintImage, DeviceError> {
         let set = FingerSet::of(finger);
         let exceptions = set
             .fingers()

@@ -3,8 +3,8 @@
 use std::io::{BufRead, BufReader, Read};
 
 use crate::convert::mjpeg_to_rgb;
-use crate::image::RgbFrame;
 use crate::{DeviceError, FrameStream, StreamFormat};
+use formats::image::RgbFrame;
 
 /// The largest frame accepted (a 1280×720 JPEG is well below this).
 const MAX_FRAME_BYTES: usize = 8 << 20;

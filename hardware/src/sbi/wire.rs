@@ -269,8 +269,8 @@ fn option_string_or_number<'de, D: serde::Deserializer<'de>>(
 }
 
 /// The SBI name of a finger position ("Left IndexFinger", "Right Thumb", …).
-pub fn bio_sub_type(finger: crate::FingerPosition) -> &'static str {
-    use crate::FingerPosition as F;
+pub fn bio_sub_type(finger: formats::FingerPosition) -> &'static str {
+    use formats::FingerPosition as F;
     match finger {
         F::RightThumb => "Right Thumb",
         F::RightIndex => "Right IndexFinger",
@@ -286,8 +286,8 @@ pub fn bio_sub_type(finger: crate::FingerPosition) -> &'static str {
 }
 
 /// The finger an SBI position name stands for.
-pub fn finger_of(name: &str) -> Option<crate::FingerPosition> {
-    crate::FingerPosition::ALL
+pub fn finger_of(name: &str) -> Option<formats::FingerPosition> {
+    formats::FingerPosition::ALL
         .into_iter()
         .find(|&finger| bio_sub_type(finger) == name)
 }

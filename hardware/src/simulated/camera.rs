@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{face, FaultScript, SimulatedFault};
-use crate::image::RgbFrame;
 use crate::{Camera, DeviceError, DeviceInfo, DeviceKind, FrameStream, StreamFormat};
+use formats::image::RgbFrame;
 
 /// A camera that shows a real applicant's photograph, swaying slightly and under slowly
 /// changing light from frame to frame. Its stream is paced at 30 frames per second; scripted

@@ -4,7 +4,7 @@
 //! the same pixels for the same inputs, so quality measures can be tested and calibrated on them.
 
 use super::rng::SplitMix64;
-use crate::image::FingerprintImage;
+use formats::image::FingerprintImage;
 
 /// One way to spoil a print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,7 +144,7 @@ pub fn degrade(
 /// The brightest common level: the glass around the finger (the 95th percentile, so a few hot
 /// pixels do not count as background).
 fn background_level(pixels: &[u8]) -> f64 {
-    f64::from(crate::image::grey_percentile(pixels, 95))
+    f64::from(formats::image::grey_percentile(pixels, 95))
 }
 
 /// A separable Gaussian blur with standard deviation `sigma` (no blur below 0.3), edges clamped.
@@ -187,7 +187,7 @@ fn gaussian_blur(pixels: &[u8], width: usize, height: usize, sigma: f64) -> Vec<
 mod tests {
     use super::*;
     use crate::simulated::render_fingerprint;
-    use crate::FingerPosition;
+    use formats::FingerPosition;
 
     fn spread(print: &FingerprintImage) -> f64 {
         let pixels = print.pixels();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::rng::SplitMix64;
-use crate::image::RgbFrame;
+use formats::image::RgbFrame;
 
 static PHOTO: &[u8] = include_bytes!("../../assets/applicant.jpg");
 

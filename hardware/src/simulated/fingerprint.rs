@@ -17,8 +17,8 @@
 use std::f64::consts::PI;
 
 use super::rng::SplitMix64;
-use crate::image::{FingerprintImage, RgbFrame};
-use crate::FingerPosition;
+use formats::image::{FingerprintImage, RgbFrame};
+use formats::FingerPosition;
 
 const WIDTH: u32 = 400;
 const HEIGHT: u32 = 500;

@@ -3,11 +3,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{fingerprint, FaultScript, SimulatedFault};
-use crate::image::{FingerprintImage, RgbFrame};
 use crate::{
     DeviceError, DeviceInfo, DeviceKind, FingerPosition, FingerSet, FingerprintScanner,
     FrameStream, StreamFormat,
 };
+use formats::image::{FingerprintImage, RgbFrame};
 
 /// A reader that renders a synthetic print per (applicant seed, finger), one finger at a time.
 /// Its preview shows a slap platen (800×520 at 250 ppi, 10 frames per second) as a 4-4-2 reader

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use formats::FingerPosition;
 use hardware::simulated::{SimulatedCamera, SimulatedScanner};
-use hardware::FingerPosition;
 use station_core::clock::SystemClock;
 use station_core::enrollment::{self, EnrollmentDraft};
 use station_core::sync::{SyncConfig, Uploader};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hardware::FingerPosition;
+use formats::FingerPosition;
 use protocol::content::EnrollmentContent;
 use protocol::packet::SealedPacket;
 use station_core::approval::{self, Decision};

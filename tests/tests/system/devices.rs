@@ -184,7 +184,8 @@ fn the_device_self_test_covers_simulated_devices_and_an_sbi_service_and_names_fo
 
 #[test]
 fn an_sbi_service_that_answers_only_after_start_up_is_taken_up_in_place_of_the_simulated_devices() {
-    use hardware::{DeviceKind, FingerPosition};
+    use formats::FingerPosition;
+    use hardware::DeviceKind;
     use station_core::devices::{choose, DeviceOptions, Drill, InUse};
 
     let sim = sbi_sim::SbiSim::start(sbi_sim::SimOptions::default()).expect("sbi-sim starts");

@@ -244,8 +244,8 @@ fn supervisor(station: &station_core::station::Station, username: &str) -> Offic
 /// Submits, as `officer`, an enrollment whose right little finger is declared missing (with the
 /// photo of the hand): it must wait for a supervisor.
 fn submit_with_exception(station: &station_core::station::Station, officer: &Officer) -> String {
+    use formats::FingerPosition;
     use hardware::simulated::SimulatedCamera;
-    use hardware::FingerPosition;
     let mut draft = complete_draft(71);
     draft
         .declare_finger_exception(FingerPosition::RightLittle, "amputated")

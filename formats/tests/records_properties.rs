@@ -5,10 +5,10 @@
 //!
 //! The cases come from a fixed-seed generator, so a failure names a case that reproduces.
 
-use station_hardware::image::FingerprintImage;
-use station_hardware::records::face::{FaceImageData, FaceRecord, FaceView, Landmark};
-use station_hardware::records::finger::{Compression, FingerRecord, FingerView};
-use station_hardware::records::{CaptureDevice, CaptureTime, QualityBlock};
+use biometric_formats::image::FingerprintImage;
+use biometric_formats::records::face::{FaceImageData, FaceRecord, FaceView, Landmark};
+use biometric_formats::records::finger::{Compression, FingerRecord, FingerView};
+use biometric_formats::records::{CaptureDevice, CaptureTime, QualityBlock};
 
 /// SplitMix64, for reproducible cases.
 struct Cases(u64);

@@ -90,7 +90,29 @@ impl FingerprintImage {
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }
+
+    /// The print as a (lossless) 8-bit grey PNG.
+    ///
+    /// # Errors
+    /// [`PngError`] when the encoder fails.
+    pub fn to_png(&self) -> Result<Vec<u8>, PngError> {
+        let mut out = Vec::new();
+        ::image::ImageEncoder::write_image(
+            ::image::codecs::png::PngEncoder::new(&mut out),
+            self.pixels(),
+            self.width(),
+            self.height(),
+            ::image::ExtendedColorType::L8,
+        )
+        .map_err(|error| PngError(error.to_string()))?;
+        Ok(out)
+    }
 }
+
+/// A print could not be encoded as PNG.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the image could not be encoded as PNG: {0}")]
+pub struct PngError(String);
 
 impl fmt::Debug for FingerprintImage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
