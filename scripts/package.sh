@@ -18,7 +18,7 @@ npm --prefix ui run build --silent
 
 # Tauri ships extra binaries named for the target they run on, and installs them without it.
 say "Building the CLI and the libfprint helper"
-cargo build --release --locked -p station-core --bin station
+cargo build --release --locked -p station-cli --bin station
 cargo build --release --locked -p station-hardware --features libfprint --bin fprint-helper
 triple=$(rustc -vV | sed -n 's/^host: //p')
 externals=target/externals
