@@ -177,10 +177,10 @@ mod tests {
         );
     }
 
-    /// The text `ui/src/main.ts`'s `ERROR_TEXTS` gives `code` (the UI translates these by code).
+    /// The text `ui/src/rules.ts`'s `ERROR_TEXTS` gives `code` (the UI translates these by code).
     fn ui_error_text(code: &str) -> String {
-        let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/main.ts");
-        let main = std::fs::read_to_string(main).expect("read ui/src/main.ts");
+        let main = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/rules.ts");
+        let main = std::fs::read_to_string(main).expect("read ui/src/rules.ts");
         let start = format!("  {code}: N(\"");
         let line = main
             .lines()

@@ -1,12 +1,19 @@
-// Fails when a text passed to `t("…")` in src/ has no Indonesian entry in src/strings.ts, or
-// when strings.ts holds an entry no code uses any more.
+// Fails when a text passed to `t("…")` (or marked `N("…")`) anywhere under src/ has no
+// Indonesian entry in src/strings.ts, or when strings.ts holds an entry no code uses any more.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const src = new URL("../src/", import.meta.url).pathname;
+/** Every .ts file under `dir`, subfolders included (the screens live in src/screens/). */
+function sources(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+  );
+}
+const skipped = new Set([join(src, "bindings.ts"), join(src, "strings.ts")]);
 const used = new Set();
-for (const file of readdirSync(src).filter((f) => f.endsWith(".ts") && f !== "bindings.ts" && f !== "strings.ts")) {
-  const text = readFileSync(join(src, file), "utf8");
+for (const file of sources(src).filter((f) => !skipped.has(f))) {
+  const text = readFileSync(file, "utf8");
   for (const match of text.matchAll(/\b[tN]\(\s*"((?:[^"\\]|\\.)*)"/g)) used.add(JSON.parse(`"${match[1]}"`));
 }
 const strings = readFileSync(join(src, "strings.ts"), "utf8");

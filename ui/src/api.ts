@@ -32,6 +32,7 @@ export type {
   Label,
   FingerLiveView,
   FingerResultView,
+  FlaggedView,
   FingerSet,
   FingerView,
   ImageView,
