@@ -1,7 +1,8 @@
 //! The central enrollment server.
 //!
-//! - [`data`]: the data directory: the server's keys, its SQLite database (stations,
-//!   provisioning tokens, packets) and the packet files.
+//! - [`data`]: what the server keeps, behind [`data::Storage`]: the data directory with the
+//!   server's keys, its SQLite database (one module per table, versioned migrations) and the
+//!   packet files.
 //! - [`intake`]: what happens to an uploaded packet: structure, station, signature, duplicate
 //!   check, decryption, content checks, storage. Pure of HTTP.
 //! - [`uploads`]: two-phase delivery (announce, chunks, finalize) and status queries, pure of

@@ -1,0 +1,336 @@
+//! The server's data directory: what the server keeps, behind the [`Storage`] trait.
+//!
+//! ```text
+//! <data dir>/keys/encryption.key          X25519 secret that opens packets (mode 0600)
+//! <data dir>/keys/receipt.key             Ed25519 seed that signs receipts (mode 0600)
+//! <data dir>/keys/metrics.token           bearer token for /metrics (mode 0600)
+//! <data dir>/forms/*.json                 form versions beyond the built-in ones
+//! <data dir>/uploads/<id>.part            bytes of an upload in progress
+//! <data dir>/server.db                    SQLite: stations, provisioning tokens, packets,
+//!                                         uploads, request nonces, audit entries and heads
+//! <data dir>/packets/<station>/<id>.espk  every packet that passed its signature check
+//! ```
+//!
+//! [`ServerData`] is the embedded backend over that directory (`directory.rs`: opening it,
+//! its keys (`keys.rs`) and forms, and [`Storage`] for it). Its database has one module per
+//! table, the SQL beside the code that runs it and each table's migration beside both:
+//! `stations.rs` (stations and provisioning tokens), `packets.rs` (judged packets and their
+//! files), `uploads.rs` (uploads in progress and their partial files), `nonces.rs` (request
+//! nonces) and `audit.rs` (each station's audit entries and head). `schema.rs` runs the
+//! migrations in order and keeps the schema version in `PRAGMA user_version`.
+
+mod audit;
+mod directory;
+mod keys;
+mod nonces;
+mod packets;
+mod schema;
+mod stations;
+mod uploads;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use protocol::api::ProvisioningToken;
+use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
+use protocol::form::FormLibrary;
+use protocol::keys::{ServerDecryptionKey, StationPublicKey, StationSigningKey};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use audit::HeldHead;
+pub use directory::ServerData;
+pub use packets::{PacketRecord, REJECTED_RETENTION};
+pub use stations::{StationRecord, TOKEN_LIFETIME};
+pub use uploads::{
+    UploadRecord, MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT, MAX_UPLOADS_PER_STATION,
+    UPLOAD_LIFETIME,
+};
+
+/// Why the data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// A file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error("server database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value is not what this build expects.
+    #[error("the server data is inconsistent: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer build of the server.
+    #[error("the server database has schema version {found}; this build knows up to {known}: run the newer server, or restore a backup made by this one")]
+    TooNew {
+        /// The version found.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// The token is unknown, expired or was already used.
+    #[error("the provisioning code is unknown, has expired or was already used; ask the server's administrator for a new one")]
+    InvalidToken,
+    /// The station key is registered already.
+    #[error("this station key is already registered")]
+    KeyAlreadyRegistered,
+    /// No randomness was available.
+    #[error("the operating system could not provide random bytes")]
+    Random,
+    /// The packet id was announced before with another hash, size or station.
+    #[error("packet {0} was announced before with a different hash, size or station")]
+    AnnounceConflict(Uuid),
+    /// A chunk does not start where the held bytes end.
+    #[error("the chunk starts at byte {offset} but the server holds {held} bytes")]
+    OffsetMismatch {
+        /// Where the chunk starts.
+        offset: u64,
+        /// How many bytes the server holds.
+        held: u64,
+    },
+    /// A chunk goes past the announced size.
+    #[error("the chunk goes past the announced size of {0} bytes")]
+    PastEnd(u64),
+    /// No upload of this id was announced.
+    #[error("packet {0} was not announced")]
+    NotAnnounced(Uuid),
+    /// The station has as many uploads in progress as it may.
+    #[error("this station already has {uploads} uploads ({bytes} bytes) in progress, the most it may; finish or wait for them to expire")]
+    TooManyUploads {
+        /// Uploads in progress.
+        uploads: u64,
+        /// Their announced bytes.
+        bytes: u64,
+    },
+    /// All stations together have as many bytes in flight as the server takes.
+    #[error("the server has no room for more uploads right now; try again later")]
+    ServerFull,
+    /// A rejected packet's bytes were deleted after their retention period.
+    #[error("packet {0}'s bytes were deleted after their retention period")]
+    Purged(Uuid),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
+    let context = context.into();
+    move |source| DataError::Io { context, source }
+}
+
+/// What the server keeps: stations and provisioning tokens, judged packets and their bytes,
+/// uploads in progress, request nonces, and each station's audit entries. Intake, uploads and
+/// the HTTP layer see only this trait; [`ServerData`] (SQLite and files under a data directory)
+/// is the embedded default, and another backend (a database server and an object store, say)
+/// would implement it too.
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// The key that signs receipts.
+    fn receipt_key(&self) -> &StationSigningKey;
+
+    /// The bearer token `/metrics` asks for (`keys/metrics.token`, made with the data
+    /// directory): the counters name every station, so they are not public.
+    fn metrics_token(&self) -> &str;
+
+    /// Every version of the enrollment forms packets are checked against.
+    fn forms(&self) -> &FormLibrary;
+
+    /// Remembers a request nonce; false when the station used it before within the window.
+    /// Nonces older than twice the clock-skew window are forgotten (a request that old is
+    /// refused for its timestamp anyway).
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn remember_nonce(
+        &self,
+        station_id: Uuid,
+        nonce: &str,
+        now_unix: i64,
+    ) -> Result<bool, DataError>;
+
+    /// An upload in progress, with how many bytes are held.
+    ///
+    /// # Errors
+    /// When the database fails or the stored row is malformed.
+    fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError>;
+
+    /// Starts an upload, or returns the one in progress when it was announced the same way. A
+    /// new upload must fit [`MAX_UPLOADS_PER_STATION`], [`MAX_STATION_BYTES_IN_FLIGHT`] and
+    /// [`MAX_BYTES_IN_FLIGHT`].
+    ///
+    /// # Errors
+    /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station;
+    /// [`DataError::TooManyUploads`], [`DataError::ServerFull`] over a limit.
+    fn start_upload(
+        &self,
+        station_id: Uuid,
+        announce: &protocol::api::Announce,
+        now: OffsetDateTime,
+    ) -> Result<UploadRecord, DataError>;
+
+    /// Appends a chunk of `station_id`'s upload at `offset`, which must be where the held bytes
+    /// end. Returns the bytes held afterwards.
+    ///
+    /// # Errors
+    /// [`DataError::NotAnnounced`] (also when another station announced it),
+    /// [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or a write failure (a full disk
+    /// among them).
+    fn append_chunk(
+        &self,
+        station_id: Uuid,
+        packet_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<u64, DataError>;
+
+    /// The bytes of a complete upload.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError>;
+
+    /// Discards every upload announced before `started_before` with its bytes. Returns how
+    /// many.
+    ///
+    /// # Errors
+    /// When the database fails or a file cannot be removed.
+    fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError>;
+
+    /// Deletes the bytes of packets rejected before `judged_before` (their rows stay). Returns
+    /// how many.
+    ///
+    /// # Errors
+    /// When the database fails or a file cannot be removed.
+    fn purge_rejected(&self, judged_before: OffsetDateTime) -> Result<usize, DataError>;
+
+    /// Forgets an upload and its bytes (after its verdict, or when its bytes are corrupt).
+    ///
+    /// # Errors
+    /// When the database fails or the file cannot be removed.
+    fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError>;
+
+    /// The key that opens packets.
+    fn encryption_key(&self) -> &ServerDecryptionKey;
+
+    /// Issues a one-time provisioning token; only its hash is stored.
+    ///
+    /// # Errors
+    /// When no randomness is available or the database fails.
+    fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError>;
+
+    /// Registers a station in exchange for the proof of an unused token issued less than
+    /// [`TOKEN_LIFETIME`] ago (see [`protocol::registration`]).
+    ///
+    /// # Errors
+    /// [`DataError::InvalidToken`], [`DataError::KeyAlreadyRegistered`], or a database error.
+    fn register_station(
+        &self,
+        token_proof: &str,
+        name: &str,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, DataError>;
+
+    /// Revokes a station: its packets are refused from now on.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError>;
+
+    /// A registered station.
+    ///
+    /// # Errors
+    /// When the database fails or holds a malformed key.
+    fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError>;
+
+    /// The record of a packet, if it was judged before.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError>;
+
+    /// Every packet judged, oldest first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn packets(&self) -> Result<Vec<PacketRecord>, DataError>;
+
+    /// The stored bytes of a packet.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError>;
+
+    /// Stores a judged packet: the file first (durably), then its row. When the packet id is
+    /// already known, nothing is written and the existing record is returned instead.
+    ///
+    /// # Errors
+    /// When the file or the row cannot be written.
+    fn store_packet(
+        &self,
+        record: &PacketRecord,
+        bytes: &[u8],
+    ) -> Result<Option<PacketRecord>, DataError>;
+
+    /// Keeps the audit entries a station's accepted packet carried (entries already held are
+    /// kept as first received), so the server holds its own copy of every station's log.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn store_audit_entries(
+        &self,
+        station_id: Uuid,
+        entries: &[AuditRecord],
+    ) -> Result<(), DataError>;
+
+    /// A station's audit entries as the server holds them, in order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError>;
+
+    /// The audit head held for a station.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn audit_head(&self, station_id: Uuid) -> Result<Option<HeldHead>, DataError>;
+
+    /// Takes a station's claim about its audit log
+    /// ([`judge_head`](protocol::audit::judge_head)): a head that extends the one held (or the
+    /// first) is remembered; a conflict is recorded and the held head kept. Returns the head
+    /// held afterwards and the conflict found now.
+    ///
+    /// # Errors
+    /// When the database fails.
+    fn observe_audit_head(
+        &self,
+        station_id: Uuid,
+        claim: &AuditClaim,
+        now: OffsetDateTime,
+    ) -> Result<(Option<AuditHead>, Option<String>), DataError>;
+}
+
+/// Temporary file, fsync, rename: a crash leaves either the old state or the whole file.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io(format!("cannot create {}", parent.display())))?;
+    let temporary = path.with_extension("tmp");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let write = || -> std::io::Result<()> {
+        let mut file = options.open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    };
+    write().map_err(io(format!("cannot write {}", path.display())))
+}
+
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
