@@ -9,8 +9,11 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use hardware::selftest::Verdict;
 use protocol::api::ProvisioningToken;
+use station_core::actions::accounts;
+use station_core::actions::settings::{self, Holder};
+use station_core::actions::sign_in::{self, Front};
 use station_core::approval::{self, Decision};
-use station_core::audit::{self, AuditEvent};
+use station_core::audit;
 use station_core::clock::SystemClock;
 use station_core::devices::{DeviceOptions, Devices, Drill};
 use station_core::keyring;
@@ -339,15 +342,13 @@ async fn main() -> anyhow::Result<()> {
                 "administrator password: ",
             )?;
             let password = read_new_password()?;
-            officers::add_account(
-                &station,
-                &admin,
-                &username,
-                &name,
-                role.into(),
-                &password,
-                &SystemClock,
-            )?;
+            let account = accounts::NewAccount {
+                username: &username,
+                display_name: &name,
+                role: role.into(),
+                password: &password,
+            };
+            accounts::add(&station, &admin, &account, &SystemClock)?;
             println!("account {username} added by {}", admin.username);
         }
         Command::Officer {
@@ -361,14 +362,7 @@ async fn main() -> anyhow::Result<()> {
             let old = read_secret("STATION_PASSPHRASE", "current station passphrase: ")?;
             let new = read_secret("STATION_NEW_PASSPHRASE", "new station passphrase: ")?;
             let station = Station::open(paths.clone(), &old)?;
-            station_core::vault::change_passphrase(&paths.vault(), &old, &new)?;
-            let event = AuditEvent {
-                actor: "station-cli",
-                action: "settings.passphrase_changed",
-                subject: "",
-                detail: "the key vault was re-sealed under a new passphrase",
-            };
-            audit::record(&station, &event, &SystemClock)?;
+            settings::change_passphrase(&station, Holder::CommandLine, &old, &new, &SystemClock)?;
             println!("station passphrase changed");
         }
         Command::Status => {
@@ -623,23 +617,13 @@ fn log_in_as(
 ) -> anyhow::Result<officers::Officer> {
     let password = read_secret(variable, prompt)?;
     let password = Password::new(password.expose().to_owned());
-    let result = officers::login(station.store(), username, &password, &SystemClock);
-    let (action, detail) = if result.is_ok() {
-        ("login", "logged in at the command line")
-    } else {
-        (
-            "login.failed",
-            "wrong username or password at the command line",
-        )
-    };
-    let event = AuditEvent {
-        actor: username,
-        action,
-        subject: "",
-        detail,
-    };
-    audit::record(station, &event, &SystemClock)?;
-    Ok(result?)
+    Ok(sign_in::login(
+        station,
+        username,
+        &password,
+        Front::CommandLine,
+        &SystemClock,
+    )?)
 }
 
 /// Opens the station: from the OS keyring when that protects it, else asking for its

@@ -271,10 +271,17 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         };
-        enrollment::submit(station, officer, &form, &draft, &SystemClock)
-            .expect("submit")
-            .id
-            .to_string()
+        enrollment::submit(
+            station,
+            officer,
+            &form,
+            &draft,
+            &SystemClock,
+            &protocol::random::SystemRandom,
+        )
+        .expect("submit")
+        .id
+        .to_string()
     }
 
     fn pending_ids(station: &Station) -> Vec<String> {

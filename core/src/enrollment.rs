@@ -16,7 +16,7 @@ use protocol::content::{
 use protocol::form::FormLibrary;
 use protocol::manifest::{CaptureRecord, DeviceIdentity, Modality};
 use protocol::packet::{self, PacketError, SealParams};
-use protocol::random::SystemRandom;
+use protocol::random::RandomSource;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -679,6 +679,7 @@ pub fn submit(
     demographics: &Demographics,
     draft: &EnrollmentDraft,
     clock: &dyn Clock,
+    random: &dyn RandomSource,
 ) -> Result<SubmittedEnrollment, EnrollmentError> {
     if !officer.role.may(Permission::Enroll) {
         return Err(EnrollmentError::NotPermitted(officer.role.as_str()));
@@ -693,7 +694,11 @@ pub fn submit(
     let Some(face) = draft.face.as_ref().filter(|_| missing.is_empty()) else {
         return Err(EnrollmentError::Incomplete(missing));
     };
-    let id = Uuid::new_v4();
+    let mut id_bytes = [0u8; 16];
+    random
+        .fill(&mut id_bytes)
+        .map_err(|error| EnrollmentError::Encoding(error.to_string()))?;
+    let id = uuid::Builder::from_random_bytes(id_bytes).into_uuid();
     let (audit, audit_through) = station.store().audit_excerpt()?;
     let content = EnrollmentContent {
         demographics: demographics.clone(),
@@ -718,7 +723,7 @@ pub fn submit(
         &parts,
         &station.config().server_encryption_key,
         station.signing_key(),
-        &SystemRandom,
+        random,
     )?;
     drop(parts);
     let sha256_hex = packet::sha256_hex(&sealed);

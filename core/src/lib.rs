@@ -22,6 +22,7 @@
 //! - [`clock`]: the injected source of time.
 #![deny(missing_docs)]
 
+pub mod actions;
 pub mod approval;
 pub mod audit;
 pub mod clock;

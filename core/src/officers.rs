@@ -206,43 +206,6 @@ pub fn add_officer(
     Ok(())
 }
 
-/// Adds an account on behalf of `by`, who must be an administrator, and records it in the audit
-/// log under `by`'s name. (The station's first administrator is made by [`add_officer`] during
-/// provisioning, when there is nobody to ask.)
-///
-/// # Errors
-/// [`AccountError::NotPermitted`] for anyone but an administrator; see [`add_officer`].
-pub fn add_account(
-    station: &crate::station::Station,
-    by: &Officer,
-    username: &str,
-    display_name: &str,
-    role: Role,
-    password: &Password,
-    clock: &dyn Clock,
-) -> Result<(), AccountError> {
-    if !by.role.may(Permission::ManageAccounts) {
-        return Err(AccountError::NotPermitted(by.role.as_str()));
-    }
-    add_officer(
-        station.store(),
-        username,
-        display_name,
-        role,
-        password,
-        clock,
-    )?;
-    let detail = format!("account added with role {}", role.as_str());
-    let event = crate::audit::AuditEvent {
-        actor: &by.username,
-        action: "officer.added",
-        subject: username,
-        detail: &detail,
-    };
-    crate::audit::record(station, &event, clock)?;
-    Ok(())
-}
-
 /// Lifts the lockout of the administrator `username`, for whoever could open the station (its
 /// passphrase or its user's keyring): someone guessing at the keyboard must not keep the
 /// administrators out for good. Only administrators: an officer's lock is an administrator's

@@ -78,6 +78,19 @@ impl Session {
         Ok(officer)
     }
 
+    /// The logged-in officer, counting as activity, for an action that checks its own
+    /// permission (see [`crate::actions`]).
+    ///
+    /// # Errors
+    /// [`SessionError::NotLoggedIn`], or [`SessionError::Expired`] after [`IDLE_TIMEOUT`]
+    /// without activity (the session is then over).
+    pub fn touch(&mut self, now: OffsetDateTime) -> Result<&Officer, SessionError> {
+        self.officer(now)?;
+        let (officer, last) = self.current.as_mut().ok_or(SessionError::NotLoggedIn)?;
+        *last = now;
+        Ok(officer)
+    }
+
     /// As [`Self::act`], without counting as activity: for background refreshes.
     ///
     /// # Errors

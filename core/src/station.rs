@@ -542,6 +542,17 @@ pub(crate) fn test_station(dir: &Path) -> Station {
     Station::open(paths, &passphrase).expect("open")
 }
 
+/// As [`test_station`], with the database in memory: for tests of actions, which need a real
+/// vault and configuration on disk (a settings change rewrites them) but no database file.
+#[cfg(test)]
+pub(crate) fn test_station_in_memory(dir: &Path) -> Station {
+    let mut station = test_station(dir);
+    station.store = Store::open_in_memory()
+        .expect("store")
+        .sealed_by(Arc::clone(&station.data_key));
+    station
+}
+
 /// Writes a `station.json` for a station that never reaches a server.
 #[cfg(test)]
 fn write_test_config(paths: &StationPaths, data_key: &DataKey) {

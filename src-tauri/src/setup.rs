@@ -1,17 +1,19 @@
 //! The technician's and administrator's commands: setting the station up (provisioning), its
-//! settings, its passphrase and its accounts. Each checks the session's permission, calls the
-//! core and records the change in the audit log.
+//! settings, its passphrase and its accounts. Each adapts one action of
+//! `station_core::actions` (which checks the permission and writes the audit entry) to the UI.
 
 use protocol::api::ProvisioningToken;
 use serde::Deserialize;
+use station_core::actions::settings::{self, Holder};
+use station_core::actions::{accounts, ActionError, ErrorCode};
 use station_core::clock::SystemClock;
-use station_core::officers::{self, Password, Permission, Role};
+use station_core::officers::{self, Officer, Password};
 use station_core::provision::{provision, NewVault, ProvisionError};
-use station_core::station::{Settings, SettingsError, Station};
+use station_core::station::{Settings, Station};
 use station_core::vault::{self, Passphrase, Protection, VaultError};
 use tauri::State;
 
-use crate::commands::{off_main_thread, record, record_about, station_status};
+use crate::commands::{off_main_thread, station_status};
 use crate::error::CommandError;
 use crate::state::{start_retention, Devices, Session, StationSlot};
 use crate::view::{AccountView, SettingsView, StationStatusView};
@@ -46,38 +48,18 @@ pub struct NewAccount {
     pub password: String,
 }
 
-fn account_error(error: officers::AccountError) -> CommandError {
-    match error {
-        officers::AccountError::InvalidUsername => {
-            CommandError::new("invalid_username", error.to_string())
-        }
-        officers::AccountError::WeakPassword => {
-            CommandError::new("weak_password", error.to_string())
-        }
-        officers::AccountError::Exists(_) => CommandError::new("account_exists", error.to_string()),
-        officers::AccountError::Unknown(_) => {
-            CommandError::new("no_such_account", error.to_string())
-        }
-        officers::AccountError::LastAdministrator(_) => {
-            CommandError::new("last_administrator", error.to_string())
-        }
-        officers::AccountError::Yourself => {
-            CommandError::new("cannot_remove_yourself", error.to_string())
-        }
-        other => CommandError::new("account_not_added", other.to_string()),
-    }
-}
-
 fn provision_error(error: ProvisionError) -> CommandError {
     let code = match &error {
-        ProvisionError::InvalidServerUrl(_) => "invalid_server_url",
-        ProvisionError::Unreachable { .. } => "server_unreachable",
-        ProvisionError::Refused { .. } => "token_refused",
-        ProvisionError::NotTheServer(_) | ProvisionError::TlsCertificate { .. } => "wrong_server",
-        ProvisionError::Link(_) => "plain_http_refused",
-        ProvisionError::Vault(VaultError::WeakPassphrase) => "weak_passphrase",
-        ProvisionError::AlreadyProvisioned(_) => "already_set_up",
-        _ => "setup_failed",
+        ProvisionError::InvalidServerUrl(_) => ErrorCode::InvalidServerUrl,
+        ProvisionError::Unreachable { .. } => ErrorCode::ServerUnreachable,
+        ProvisionError::Refused { .. } => ErrorCode::TokenRefused,
+        ProvisionError::NotTheServer(_) | ProvisionError::TlsCertificate { .. } => {
+            ErrorCode::WrongServer
+        }
+        ProvisionError::Link(_) => ErrorCode::PlainHttpRefused,
+        ProvisionError::Vault(VaultError::WeakPassphrase) => ErrorCode::WeakPassphrase,
+        ProvisionError::AlreadyProvisioned(_) => ErrorCode::AlreadySetUp,
+        _ => ErrorCode::SetupFailed,
     };
     CommandError::new(code, error.to_string())
 }
@@ -95,28 +77,28 @@ pub async fn provision_station(
 ) -> Result<StationStatusView, CommandError> {
     if !slot.needs_setup() {
         return Err(CommandError::new(
-            "already_set_up",
+            ErrorCode::AlreadySetUp,
             "this station is already set up",
         ));
     }
     let admin_password = Password::new(setup.admin_password);
     let admin_username = setup.admin_username.trim().to_owned();
     let admin_name = setup.admin_name.trim().to_owned();
-    officers::check_new_account(&admin_username, &admin_password).map_err(account_error)?;
+    officers::check_new_account(&admin_username, &admin_password).map_err(ActionError::from)?;
     if admin_name.is_empty() {
         return Err(CommandError::new(
-            "missing_name",
+            ErrorCode::MissingName,
             "enter the administrator's name as the app should show it",
         ));
     }
     if setup.station_name.trim().is_empty() {
         return Err(CommandError::new(
-            "missing_station_name",
+            ErrorCode::MissingStationName,
             "give the station a name, e.g. \"Jakarta Selatan desk 3\"",
         ));
     }
     let token = ProvisioningToken::parse(&setup.token)
-        .map_err(|error| CommandError::new("token_malformed", error.to_string()))?;
+        .map_err(|error| CommandError::new(ErrorCode::TokenMalformed, error.to_string()))?;
     let passphrase = setup.passphrase.map(Passphrase::new);
     let protect = match &passphrase {
         Some(passphrase) => NewVault::Passphrase(passphrase),
@@ -137,7 +119,7 @@ pub async fn provision_station(
             Some(passphrase) => Station::open(paths, passphrase),
             None => Station::open_from_keyring(paths),
         }
-        .map_err(|error| CommandError::new("station_unavailable", error.to_string()))?;
+        .map_err(|error| CommandError::new(ErrorCode::StationUnavailable, error.to_string()))?;
         station_core::provision::finish(
             &station,
             &config,
@@ -148,7 +130,7 @@ pub async fn provision_station(
             // The account was checked before the token was spent: only the database can fail
             // here, and the station is registered by now.
             CommandError::new(
-                "account_not_added",
+                ErrorCode::AccountNotAdded,
                 format!(
                     "the station is registered, but its first account could not be created ({error}): remove the station's data directory and set the station up again with a new code"
                 ),
@@ -164,7 +146,7 @@ pub async fn provision_station(
 
 fn settings_view(station: &Station) -> Result<SettingsView, CommandError> {
     let protection = vault::protection(&station.paths().vault())
-        .map_err(|error| CommandError::new("station_unavailable", error.to_string()))?;
+        .map_err(|error| CommandError::new(ErrorCode::StationUnavailable, error.to_string()))?;
     Ok(SettingsView {
         station_id: station.config().station_id.to_string(),
         station_name: station.config().station_name.clone(),
@@ -188,8 +170,9 @@ pub async fn station_settings(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<SettingsView, CommandError> {
-    session.act(Permission::ManageSettings)?;
-    settings_view(&slot.get()?)
+    let station = slot.get()?;
+    settings::current(&station, &session.officer()?)?;
+    settings_view(&station)
 }
 
 /// Changes the server address and the retention period; uploads go to the new address at
@@ -203,34 +186,18 @@ pub async fn save_settings(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<SettingsView, CommandError> {
-    let who = session.act(Permission::ManageSettings)?;
     let station = slot.get()?;
-    let before = station.settings();
-    let changed = station
-        .change_settings(&Settings {
-            server_url,
-            retention_days,
-        })
-        .map_err(|error| match error {
-            SettingsError::InvalidServerUrl(_) => {
-                CommandError::new("invalid_server_url", error.to_string())
-            }
-            SettingsError::InvalidRetention(_) => {
-                CommandError::new("invalid_retention", error.to_string())
-            }
-            SettingsError::Link(_) => CommandError::new("plain_http_refused", error.to_string()),
-            other => CommandError::new("settings_not_saved", other.to_string()),
-        })?;
-    let after = changed.settings();
-    if after != before {
-        let detail = format!(
-            "server {} → {}; retention {} → {} days",
-            before.server_url, after.server_url, before.retention_days, after.retention_days
-        );
-        record(&changed, &who.username, "settings.changed", &detail)?;
-        slot.put(changed.clone(), &app);
+    let wanted = Settings {
+        server_url,
+        retention_days,
+    };
+    match settings::change(&station, &session.officer()?, &wanted, &SystemClock)? {
+        Some(changed) => {
+            slot.put(changed.clone(), &app);
+            settings_view(&changed)
+        }
+        None => settings_view(&station),
     }
-    settings_view(&changed)
 }
 
 /// Re-seals the station's key vault under a new passphrase (the current one is asked again).
@@ -242,27 +209,17 @@ pub async fn change_station_passphrase(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<(), CommandError> {
-    let who = session.act(Permission::ManageSettings)?;
-    let station = slot.get()?;
+    let (station, who) = (slot.get()?, session.officer()?);
     let (current, replacement) = (Passphrase::new(current), Passphrase::new(replacement));
     off_main_thread(move || {
-        vault::change_passphrase(&station.paths().vault(), &current, &replacement).map_err(
-            |error| match error {
-                VaultError::WrongPassphrase => {
-                    CommandError::new("wrong_passphrase", error.to_string())
-                }
-                VaultError::WeakPassphrase => {
-                    CommandError::new("weak_passphrase", error.to_string())
-                }
-                other => CommandError::new("passphrase_not_changed", other.to_string()),
-            },
-        )?;
-        record(
+        let by = Holder::Officer(&who);
+        Ok(settings::change_passphrase(
             &station,
-            &who.username,
-            "settings.passphrase_changed",
-            "the key vault was re-sealed under a new passphrase",
-        )
+            by,
+            &current,
+            &replacement,
+            &SystemClock,
+        )?)
     })
     .await
 }
@@ -273,8 +230,7 @@ pub async fn list_accounts(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<Vec<AccountView>, CommandError> {
-    session.act(Permission::ManageAccounts)?;
-    account_views(&slot.get()?)
+    account_views(&slot.get()?, &session.officer()?)
 }
 
 /// Adds an account; returns every account.
@@ -285,45 +241,26 @@ pub async fn add_account(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<Vec<AccountView>, CommandError> {
-    let admin = session.act(Permission::ManageAccounts)?;
-    let station = slot.get()?;
-    let role = Role::parse(&account.role).ok_or_else(|| {
-        CommandError::new(
-            "invalid_role",
-            format!("{:?} is not a role this station knows", account.role),
-        )
-    })?;
-    let display_name = account.display_name.trim().to_owned();
-    if display_name.is_empty() {
-        return Err(CommandError::new(
-            "missing_name",
-            "enter the person's name as the app should show it",
-        ));
-    }
+    let (station, admin) = (slot.get()?, session.officer()?);
+    let role = accounts::role(&account.role)?;
     let password = Password::new(account.password);
-    let username = account.username.trim().to_owned();
     off_main_thread(move || {
-        officers::add_account(
-            &station,
-            &admin,
-            &username,
-            &display_name,
+        let new = accounts::NewAccount {
+            username: &account.username,
+            display_name: &account.display_name,
             role,
-            &password,
-            &SystemClock,
-        )
-        .map_err(account_error)?;
-        account_views(&station)
+            password: &password,
+        };
+        accounts::add(&station, &admin, &new, &SystemClock)?;
+        account_views(&station, &admin)
     })
     .await
 }
 
 /// Every account, for the administrator's list.
-fn account_views(station: &Station) -> Result<Vec<AccountView>, CommandError> {
-    Ok(officers::accounts(station.store(), &SystemClock)?
-        .into_iter()
-        .map(AccountView::from)
-        .collect())
+fn account_views(station: &Station, by: &Officer) -> Result<Vec<AccountView>, CommandError> {
+    let accounts = accounts::list(station, by, &SystemClock)?;
+    Ok(accounts.into_iter().map(AccountView::from).collect())
 }
 
 /// Gives an account a new password (a forgotten one, or a lockout to lift); returns every
@@ -336,19 +273,11 @@ pub async fn reset_password(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<Vec<AccountView>, CommandError> {
-    let admin = session.act(Permission::ManageAccounts)?;
-    let station = slot.get()?;
+    let (station, admin) = (slot.get()?, session.officer()?);
     let password = Password::new(password);
     off_main_thread(move || {
-        officers::reset_password(station.store(), &username, &password).map_err(account_error)?;
-        record_about(
-            &station,
-            &admin.username,
-            "officer.password_reset",
-            &username,
-            "password reset by an administrator; any lock lifted",
-        )?;
-        account_views(&station)
+        accounts::reset_password(&station, &admin, &username, &password, &SystemClock)?;
+        account_views(&station, &admin)
     })
     .await
 }
@@ -361,18 +290,10 @@ pub async fn remove_account(
     slot: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<Vec<AccountView>, CommandError> {
-    let admin = session.act(Permission::ManageAccounts)?;
-    let station = slot.get()?;
+    let (station, admin) = (slot.get()?, session.officer()?);
     off_main_thread(move || {
-        officers::remove(station.store(), &username, &admin.username).map_err(account_error)?;
-        record_about(
-            &station,
-            &admin.username,
-            "officer.removed",
-            &username,
-            "account and its saved draft removed",
-        )?;
-        account_views(&station)
+        accounts::remove(&station, &admin, &username, &SystemClock)?;
+        account_views(&station, &admin)
     })
     .await
 }

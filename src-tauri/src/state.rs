@@ -3,113 +3,70 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use station_core::actions::enrollment::Desk;
+use station_core::actions::station::Lifecycle;
 use station_core::clock::{Clock, SystemClock};
-use station_core::drafts::SavedDraft;
-use station_core::officers::{Officer, Permission};
+use station_core::officers::Officer;
 use station_core::session;
-use station_core::station::{read_config, OpenError, Station, StationConfig, StationPaths};
-use station_core::sync::machine::SyncStatus;
+use station_core::station::{Station, StationConfig, StationPaths};
 use station_core::sync::{self, SyncConfig, SyncHandle, Uploader};
-use station_core::vault::{self, Passphrase, Protection, VaultError};
+use station_core::vault::Passphrase;
 use tauri::{AppHandle, Manager};
 
 use crate::error::CommandError;
 
 /// The station: locked until the passphrase is entered, then open; or why it cannot be used.
-pub struct StationSlot {
-    paths: StationPaths,
-    state: Mutex<SlotState>,
-}
-
-enum SlotState {
-    /// Never provisioned: the technician sets it up in the app.
-    Unprovisioned,
-    /// Provisioned, waiting for the station passphrase.
-    Locked(StationConfig),
-    Open(Station),
-    /// Not usable (e.g. not provisioned); the reason is shown to the officer.
-    Unusable(String),
-}
+pub struct StationSlot(Lifecycle);
 
 impl StationSlot {
     /// The open station, or why there is none.
     pub fn get(&self) -> Result<Station, CommandError> {
-        match &*self.lock() {
-            SlotState::Open(station) => Ok(station.clone()),
-            SlotState::Locked(_) => Err(CommandError::new(
-                "station_locked",
-                "the station is locked: enter the station passphrase first",
-            )),
-            SlotState::Unusable(problem) => {
-                Err(CommandError::new("station_unavailable", problem.clone()))
-            }
-            SlotState::Unprovisioned => Err(CommandError::new(
-                "station_not_set_up",
-                "this station is not set up yet: a technician sets it up with a one-time token from the central server",
-            )),
-        }
+        Ok(self.0.station()?)
     }
 
     /// Whether the station still has to be set up (provisioned).
     pub fn needs_setup(&self) -> bool {
-        matches!(&*self.lock(), SlotState::Unprovisioned)
+        self.0.needs_setup()
     }
 
     /// The station's files.
     pub fn paths(&self) -> &StationPaths {
-        &self.paths
+        self.0.paths()
     }
 
     /// Hands out `station` from now on: after provisioning, or with changed settings (the
     /// upload loop restarts with them).
     pub fn put(&self, station: Station, app: &AppHandle) {
-        *self.lock() = SlotState::Open(station.clone());
+        self.0.put(station.clone());
         start_sync(&station, app);
     }
 
     pub fn problem(&self) -> Option<String> {
-        match &*self.lock() {
-            SlotState::Unusable(problem) => Some(problem.clone()),
-            _ => None,
-        }
+        self.0.problem()
     }
 
     pub fn is_locked(&self) -> bool {
-        matches!(&*self.lock(), SlotState::Locked(_))
+        self.0.is_locked()
     }
 
     /// Who the station is, locked or open.
     pub fn config(&self) -> Option<StationConfig> {
-        match &*self.lock() {
-            SlotState::Locked(config) => Some(config.clone()),
-            SlotState::Open(station) => Some(station.config().clone()),
-            SlotState::Unusable(_) | SlotState::Unprovisioned => None,
-        }
+        self.0.config()
     }
 
-    /// Opens the station with `passphrase`; on success the upload loop starts.
+    /// Opens the station with `passphrase` (audited); the first time, uploads and the
+    /// retention purge start.
     pub fn unlock(
         &self,
         passphrase: &Passphrase,
         app: &AppHandle,
     ) -> Result<Station, CommandError> {
-        if let SlotState::Open(station) = &*self.lock() {
-            return Ok(station.clone());
+        let (station, opened) = self.0.unlock(passphrase, &SystemClock)?;
+        if opened {
+            start_sync(&station, app);
+            start_retention(app);
         }
-        let station =
-            Station::open(self.paths.clone(), passphrase).map_err(|error| match error {
-                OpenError::Vault(VaultError::WrongPassphrase) => {
-                    CommandError::new("wrong_passphrase", error.to_string())
-                }
-                other => CommandError::new("station_unavailable", other.to_string()),
-            })?;
-        self.put(station.clone(), app);
-        start_retention(app);
         Ok(station)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -127,25 +84,17 @@ const DEVICE_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(3)
 
 /// The technician's last self-test report, for export.
 #[derive(Default)]
-pub struct LastReport(pub Mutex<Option<station_core::report::TechnicianReport>>);
+pub struct LastReport(Mutex<Option<station_core::report::TechnicianReport>>);
 
-/// The receipt of the enrollment just submitted (it holds the applicant's photo: memory only,
-/// dropped at the next enrollment, at logout and when the session expires), for saving as a PDF.
-#[derive(Clone, Default)]
-pub struct LastReceipt(pub Arc<Mutex<Option<station_core::receipt::Receipt>>>);
-
-impl LastReceipt {
-    pub fn set(&self, receipt: Option<station_core::receipt::Receipt>) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = receipt;
+impl LastReport {
+    pub fn set(&self, report: Option<station_core::report::TechnicianReport>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = report;
     }
 
-    pub fn get(&self) -> Option<station_core::receipt::Receipt> {
+    pub fn get(&self) -> Option<station_core::report::TechnicianReport> {
         self.0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 }
@@ -155,29 +104,28 @@ impl LastReceipt {
 /// saved, sealed, for its officer to resume).
 pub struct Session {
     current: Mutex<session::Session>,
-    draft: DraftSlot,
-    receipt: LastReceipt,
+    desk: Desk,
 }
 
 impl Session {
-    /// A session that forgets `draft` and `receipt` when it expires.
-    pub fn new(draft: DraftSlot, receipt: LastReceipt) -> Self {
+    /// A session that clears `desk` (the draft and receipt in memory) when it expires.
+    pub fn new(desk: Desk) -> Self {
         Self {
             current: Mutex::default(),
-            draft,
-            receipt,
+            desk,
         }
     }
 
-    /// The officer, allowed `permission`; counts as activity.
-    pub fn act(&self, permission: Permission) -> Result<Officer, CommandError> {
-        let result = self.lock().act(permission, SystemClock.now()).cloned();
+    /// The logged-in officer, for an action that checks its own permission; counts as
+    /// activity.
+    pub fn officer(&self) -> Result<Officer, CommandError> {
+        let result = self.lock().touch(SystemClock.now()).cloned();
         self.forget_if_expired(result)
     }
 
-    /// As [`Self::act`] for background refreshes, which must not keep a session alive.
-    pub fn check(&self, permission: Permission) -> Result<Officer, CommandError> {
-        let result = self.lock().check(permission, SystemClock.now()).cloned();
+    /// As [`Self::officer`] for background refreshes, which must not keep a session alive.
+    pub fn peek(&self) -> Result<Officer, CommandError> {
+        let result = self.lock().officer(SystemClock.now()).cloned();
         self.forget_if_expired(result)
     }
 
@@ -186,8 +134,7 @@ impl Session {
         result: Result<Officer, session::SessionError>,
     ) -> Result<Officer, CommandError> {
         if matches!(result, Err(session::SessionError::Expired)) {
-            self.receipt.set(None);
-            self.draft.reset();
+            self.desk.clear();
         }
         Ok(result?)
     }
@@ -202,22 +149,6 @@ impl Session {
 
     fn lock(&self) -> MutexGuard<'_, session::Session> {
         self.current.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// The enrollment being captured; shared with capture tasks off the main thread. Every change
-/// is also saved, sealed, in the station database (`station_core::drafts`).
-#[derive(Clone, Default)]
-pub struct DraftSlot(Arc<Mutex<SavedDraft>>);
-
-impl DraftSlot {
-    pub fn lock(&self) -> MutexGuard<'_, SavedDraft> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Drops the draft's captures (zeroized with it) and starts an empty one.
-    pub fn reset(&self) {
-        *self.lock() = SavedDraft::default();
     }
 }
 
@@ -238,7 +169,8 @@ pub struct FingerLive {
 pub struct SyncSlot(Mutex<Option<SyncHandle>>);
 
 impl SyncSlot {
-    fn handle(&self) -> Option<SyncHandle> {
+    /// The upload loop, once the station is open.
+    pub fn handle(&self) -> Option<SyncHandle> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -249,23 +181,6 @@ impl SyncSlot {
         if let Some(handle) = self.handle() {
             handle.sync_now();
         }
-    }
-
-    pub fn pause(&self) {
-        if let Some(handle) = self.handle() {
-            handle.pause();
-        }
-    }
-
-    pub fn resume(&self) {
-        if let Some(handle) = self.handle() {
-            handle.resume();
-        }
-    }
-
-    /// The loop's latest status; `None` before the station is unlocked.
-    pub fn status(&self) -> Option<SyncStatus> {
-        self.handle().map(|h| h.status())
     }
 }
 
@@ -321,28 +236,7 @@ impl AppState {
     /// and whose camera's picture size by `STATION_SIM_CAMERA` (e.g. `1280x720`; default
     /// 640×480).
     pub fn open(data_dir: &Path) -> Self {
-        let paths = StationPaths::new(data_dir);
-        let state = match read_config(&paths) {
-            // A station whose key is in the OS keyring opens at once; one protected by a
-            // passphrase waits for it on the unlock screen.
-            Err(OpenError::NotProvisioned(_)) => SlotState::Unprovisioned,
-            Ok(_) if vault::protection(&paths.vault()).ok() == Some(Protection::Keyring) => {
-                match Station::open_from_keyring(paths.clone()) {
-                    Ok(station) => SlotState::Open(station),
-                    Err(error) => {
-                        let problem = error.to_string();
-                        tracing::warn!(%problem, "the station cannot be unlocked");
-                        SlotState::Unusable(problem)
-                    }
-                }
-            }
-            Ok(config) => SlotState::Locked(config),
-            Err(error) => {
-                let problem = error.to_string();
-                tracing::warn!(%problem, "the station is not usable yet");
-                SlotState::Unusable(problem)
-            }
-        };
+        let station = StationSlot(Lifecycle::find(StationPaths::new(data_dir), &SystemClock));
         let seed = std::env::var("STATION_SIM_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -353,10 +247,7 @@ impl AppState {
                 station_core::devices::Chosen::simulated(seed)
             });
         Self {
-            station: StationSlot {
-                paths,
-                state: Mutex::new(state),
-            },
+            station,
             devices: Devices::new(chosen),
         }
     }
@@ -370,15 +261,6 @@ impl AppState {
     pub fn manage_into(self, app: &AppHandle) {
         app.manage(SyncSlot::default());
         if let Ok(station) = self.station.get() {
-            let event = station_core::audit::AuditEvent {
-                actor: "station",
-                action: "station.unlocked",
-                subject: "",
-                detail: "unlocked from the OS keyring",
-            };
-            if let Err(error) = station_core::audit::record(&station, &event, &SystemClock) {
-                tracing::error!(%error, "cannot record the unlock in the audit log");
-            }
             start_sync(&station, app);
         }
         let open = self.station.get().is_ok();
@@ -388,13 +270,12 @@ impl AppState {
         }
         app.manage(DeviceWatch(self.devices.watch(DEVICE_LOOK_EVERY)));
         app.manage(self.devices);
-        let (draft, receipt) = (DraftSlot::default(), LastReceipt::default());
-        app.manage(Session::new(draft.clone(), receipt.clone()));
-        app.manage(draft);
+        let desk = Desk::default();
+        app.manage(Session::new(desk.clone()));
+        app.manage(desk);
         app.manage(FaceLive::default());
         app.manage(FingerLive::default());
         app.manage(LastReport::default());
-        app.manage(receipt);
     }
 }
 
@@ -423,14 +304,14 @@ mod tests {
 
     #[test]
     fn an_expired_session_takes_the_applicants_draft_out_of_memory() {
-        let (draft, receipt) = (DraftSlot::default(), LastReceipt::default());
-        let session = Session::new(draft.clone(), receipt.clone());
-        draft.lock().demographics.full_name = "Siti Rahayu".into();
+        let desk = Desk::default();
+        let session = Session::new(desk.clone());
+        desk.draft().demographics.full_name = "Siti Rahayu".into();
         assert!(session
             .forget_if_expired(Err(session::SessionError::NotLoggedIn))
             .is_err());
         assert_eq!(
-            draft.lock().demographics.full_name,
+            desk.draft().demographics.full_name,
             "Siti Rahayu",
             "a refused action by nobody logged in leaves the draft"
         );
@@ -438,10 +319,10 @@ mod tests {
             .forget_if_expired(Err(session::SessionError::Expired))
             .is_err());
         assert_eq!(
-            draft.lock().demographics.full_name,
+            desk.draft().demographics.full_name,
             "",
             "the applicant's data leaves memory with the session"
         );
-        assert!(receipt.get().is_none());
+        assert!(desk.receipt().is_none());
     }
 }

@@ -521,9 +521,12 @@ impl ReceiptView {
             full_name: receipt.full_name.clone(),
             document_number: receipt.document_number.clone(),
             photo: data_url("image/jpeg", receipt.photo.as_bytes()),
-            qr_svg: receipt
-                .qr_svg()
-                .map_err(|e| crate::error::CommandError::new("receipt_failed", e.to_string()))?,
+            qr_svg: receipt.qr_svg().map_err(|e| {
+                crate::error::CommandError::new(
+                    station_core::actions::ErrorCode::ReceiptFailed,
+                    e.to_string(),
+                )
+            })?,
             fingers: receipt
                 .fingers
                 .iter()

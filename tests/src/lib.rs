@@ -248,6 +248,7 @@ pub fn submit_as_budi(station: &Station, name: &str, seed: u64) -> SubmittedEnro
         &demographics(name),
         &complete_draft(seed),
         &SystemClock,
+        &protocol::random::SystemRandom,
     )
     .expect("a complete enrollment submits")
 }

@@ -6,6 +6,7 @@ import { Channel } from "@tauri-apps/api/core";
 import {
   commands,
   CommandError,
+  ErrorCode,
   Drill,
   FaceLiveView,
   FingerLiveView,
@@ -22,6 +23,7 @@ export type {
   DraftView,
   Drill,
   EnrollmentView,
+  ErrorCode,
   ExceptionView,
   FaceCheckView,
   FaceLiveView,
@@ -55,9 +57,10 @@ export type Officer = OfficerView;
 export function asCommandError(error: unknown): CommandError {
   if (typeof error === "object" && error !== null && "code" in error && "message" in error) {
     const e = error as Partial<CommandError>;
-    return { code: String(e.code), message: String(e.message), fields: e.fields ?? [] };
+    return { code: e.code as ErrorCode, message: String(e.message), fields: e.fields ?? [] };
   }
-  return { code: "unknown", message: String(error), fields: [] };
+  // Not an answer of a command (the IPC itself failed): the shell's code for its own failures.
+  return { code: "internal", message: String(error), fields: [] };
 }
 
 function channel<T>(onMessage: (message: T) => void): Channel<T> {

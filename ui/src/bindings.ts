@@ -143,11 +143,12 @@ export type ChoiceOption = {
 };
 
 /**
- *  `{ code, message, fields }`: `code` is stable for the UI to branch on, `message` is for the
- *  officer, `fields` lists form fields to correct.
+ *  `{ code, message, fields }`: `code` is stable for the UI to branch on (an [`ErrorCode`], so
+ *  the UI's bindings list every code), `message` is for the officer, `fields` lists form fields
+ *  to correct.
  */
 export type CommandError = {
-	code: string,
+	code: ErrorCode,
 	message: string,
 	fields: FieldError[],
 };
@@ -219,6 +220,13 @@ export type EnrollmentView = {
 	approval: string | null,
 	approvalNote: string | null,
 };
+
+/**
+ *  Every code a front end may receive with a refusal or failure, stable across releases: the
+ *  desktop UI gets this enum through its generated TypeScript bindings (a union of the
+ *  snake_case names) and translates by it, so a code cannot be misspelt on either side.
+ */
+export type ErrorCode = "account_exists" | "account_not_added" | "already_set_up" | "approval_failed" | "bad_credentials" | "cannot_remove_yourself" | "device_fault" | "device_replug" | "device_retry" | "draft_not_saved" | "draft_unreadable" | "drill_refused" | "enrollment_failed" | "export_failed" | "incomplete" | "internal" | "invalid_form" | "invalid_mrz" | "invalid_retention" | "invalid_role" | "invalid_server_url" | "invalid_username" | "last_administrator" | "locked_out" | "login_failed" | "missing_comment" | "missing_name" | "missing_station_name" | "no_consent" | "no_draft" | "no_forms" | "no_receipt" | "no_report" | "no_such_account" | "not_awaiting" | "not_logged_in" | "not_permitted" | "passphrase_not_changed" | "plain_http_refused" | "receipt_failed" | "server_unreachable" | "session_expired" | "settings_not_saved" | "setup_failed" | "station_locked" | "station_not_set_up" | "station_unavailable" | "storage" | "token_malformed" | "token_refused" | "unknown_form" | "weak_passphrase" | "weak_password" | "wrong_passphrase" | "wrong_server";
 
 /**  A finger declared missing or unusable, with the officer's reason. */
 export type ExceptionView = {

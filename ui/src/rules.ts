@@ -2,7 +2,7 @@
 // each can be replaced by what the Rust side hands over (through bindings.ts) without a hunt
 // through the screens. Nothing here decides anything the station enforces: the Rust side checks
 // again; the screens only colour, order and explain by these.
-import type { ExceptionView, FingerSet, FingerView } from "./api";
+import type { ErrorCode, ExceptionView, FingerSet, FingerView } from "./api";
 import { N } from "./i18n";
 
 /** MOSIP's threshold for slaps and thumbs; the station enforces it, the UI only colours by it. */
@@ -54,7 +54,7 @@ export const SEX_OPTIONS: [string, string][] = [
 export const RETENTION_DAYS = { min: 1, max: 3650 };
 
 /** Error codes saying the session is over (idle logout): the app goes back to the login form. */
-export const SESSION_ENDED_CODES = ["session_expired", "not_logged_in"];
+export const SESSION_ENDED_CODES: ErrorCode[] = ["session_expired", "not_logged_in"];
 
 /**
  * Errors whose Rust message is a fixed sentence, by code, so the officer reads them in the
@@ -62,7 +62,7 @@ export const SESSION_ENDED_CODES = ["session_expired", "not_logged_in"];
  * in src-tauri/src/lib.rs) reads these lines as they stand, one entry a line, to check that they
  * say what Rust enforces: keep that shape.
  */
-export const ERROR_TEXTS: Record<string, string> = {
+export const ERROR_TEXTS: Partial<Record<ErrorCode, string>> = {
   wrong_passphrase: N("The station passphrase is not correct."),
   weak_passphrase: N("The station passphrase must be at least 12 characters long."),
   weak_password: N("Passwords must be at least 10 characters long."),
@@ -83,7 +83,7 @@ export const ERROR_TEXTS: Record<string, string> = {
  * Device errors name the device and what it said (English, from the driver): in Bahasa
  * Indonesia the officer reads what to do first, the device's words after.
  */
-export const DEVICE_ERROR_TEXTS: Record<string, string> = {
+export const DEVICE_ERROR_TEXTS: Partial<Record<ErrorCode, string>> = {
   device_retry: N("The device is busy or not ready: try again in a moment."),
   device_replug: N("The device is disconnected: reconnect it and try again."),
   device_fault: N("The device reports a problem: try again, or ask a technician to run the self-test."),

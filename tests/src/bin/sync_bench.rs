@@ -41,6 +41,7 @@ fn fill(rig: &Rig, count: usize, width: u32) -> u64 {
             &demographics(&applicant_name(n)),
             &draft,
             &SystemClock,
+            &protocol::random::SystemRandom,
         )
         .expect("submit");
         bytes += submitted.packet_bytes as u64;

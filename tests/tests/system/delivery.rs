@@ -169,6 +169,7 @@ async fn an_enrollment_with_an_exception_is_uploaded_only_after_a_supervisor_app
         &demographics("Dewi Lestari"),
         &draft,
         &SystemClock,
+        &protocol::random::SystemRandom,
     )
     .expect("submit")
     .id;

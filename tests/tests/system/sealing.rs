@@ -160,7 +160,15 @@ async fn a_copied_data_directory_reveals_no_applicant_data_without_the_passphras
             date_of_birth: born.into(),
             ..demographics(name)
         };
-        enrollment::submit(&rig.station, &officer, &form, &draft, &SystemClock).expect("submit");
+        enrollment::submit(
+            &rig.station,
+            &officer,
+            &form,
+            &draft,
+            &SystemClock,
+            &protocol::random::SystemRandom,
+        )
+        .expect("submit");
     }
     // One more applicant is half-way through: the form and a face photo, saved as a draft.
     let mut in_progress = EnrollmentDraft::new();

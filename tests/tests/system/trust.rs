@@ -259,6 +259,7 @@ fn submit_with_exception(station: &station_core::station::Station, officer: &Off
         &demographics("Siti Rahayu"),
         &draft,
         &SystemClock,
+        &protocol::random::SystemRandom,
     )
     .expect("submit")
     .id
