@@ -8,17 +8,17 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use hardware::selftest::Verdict;
-use protocol::api::ProvisioningToken;
-use station_core::actions::accounts;
 use station_core::actions::settings::{self, Holder};
+use station_core::actions::setup::{set_up, StationSetUp};
 use station_core::actions::sign_in::{self, Front};
-use station_core::approval::{self, Decision};
+use station_core::actions::station::Lifecycle;
+use station_core::actions::{accounts, approvals};
+use station_core::approval::Decision;
 use station_core::audit;
 use station_core::clock::SystemClock;
 use station_core::devices::{DeviceOptions, Devices, Drill};
 use station_core::keyring;
 use station_core::officers::{self, Password, Role};
-use station_core::provision::{provision, NewVault};
 use station_core::station::{default_data_dir, Station, StationPaths};
 use station_core::sync::{SyncConfig, Uploader};
 use station_core::vault::{self, Passphrase, Protection};
@@ -296,24 +296,28 @@ async fn main() -> anyhow::Result<()> {
                     "new station passphrase (at least 12 characters): ",
                 )?)
             };
-            let vault = match &passphrase {
-                Some(passphrase) => NewVault::Passphrase(passphrase),
-                None => NewVault::Keyring,
+            let setup = StationSetUp {
+                server_url: server,
+                token,
+                station_name: name,
+                passphrase,
+                admin_username: admin,
+                admin_name,
+                admin_password,
             };
-            let token = ProvisioningToken::parse(&token).context("the provisioning code")?;
-            let config = provision(&paths, &server, token, &name, vault)
+            // Refused before the station is looked at (finding one protected by the keyring
+            // would open it and record an unlock that nobody asked for).
+            if paths.config().exists() {
+                bail!(
+                    "this station is already set up ({} exists)",
+                    paths.config().display()
+                );
+            }
+            let lifecycle = Lifecycle::find(paths, &SystemClock);
+            let station = set_up(&lifecycle, setup, Arc::new(SystemClock))
                 .await
                 .context("provisioning failed")?;
-            let station = match &passphrase {
-                Some(passphrase) => Station::open(paths.clone(), passphrase)?,
-                None => Station::open_from_keyring(paths.clone())?,
-            };
-            station_core::provision::finish(
-                &station,
-                &config,
-                (&admin, &admin_name, &admin_password),
-                &SystemClock,
-            )?;
+            let config = station.config();
             println!(
                 "station {} provisioned against {}; its keys are protected by {}",
                 config.station_id,
@@ -418,7 +422,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Approvals { supervisor } => {
             let station = open(paths)?;
             let supervisor = log_in_supervisor(&station, &supervisor)?;
-            let flagged = approval::awaiting(&station, &supervisor)?;
+            let flagged = approvals::awaiting(&station, &supervisor)?;
             if flagged.is_empty() {
                 println!("no enrollment is waiting for approval");
             }
@@ -455,7 +459,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 Decision::Approve
             };
-            approval::decide(&station, &supervisor, &id, decision, &comment, &SystemClock)?;
+            approvals::decide(&station, &supervisor, &id, decision, &comment, &SystemClock)?;
             println!(
                 "enrollment {id} {}",
                 if refuse {

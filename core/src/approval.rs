@@ -46,7 +46,9 @@ pub enum ApprovalError {
 }
 
 /// A supervisor's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// The packet may be sent.
     Approve,

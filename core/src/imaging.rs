@@ -9,7 +9,7 @@ use hardware::convert::{rgb_to_jpeg, ConvertError};
 /// JPEG quality for face photos: high enough for face comparison, small enough for a packet.
 const FACE_JPEG_QUALITY: u8 = 90;
 
-/// The face photo as a packet carries it: JPEG at [`FACE_JPEG_QUALITY`].
+/// The face photo as a packet carries it: JPEG at `FACE_JPEG_QUALITY` (90).
 ///
 /// # Errors
 /// When the encoder fails.

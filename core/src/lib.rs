@@ -1,12 +1,16 @@
 //! The enrollment station's core, shared by the desktop app, the `station` command-line tool
 //! and the tests. It knows nothing of the UI toolkit.
 //!
+//! - [`actions`]: what people do at the station, one function per action (accounts, settings,
+//!   setup, login, the enrollment at the desk, approvals, self-test, uploads, unlock), each
+//!   checking its permission and writing its audit entry; front ends only adapt them. The
+//!   modules below are the building blocks they use.
 //! - [`station`]: a provisioned station opened from its data directory (config, key vault,
 //!   database), and [`provision`] to register a new one with the central server.
 //! - [`vault`]: the station's data key and signing key, sealed under the station passphrase
 //!   with Argon2id; [`drafts`]: enrollments in progress, encrypted at rest.
 //! - [`officers`]: officer accounts, roles and offline login with Argon2id password hashes and
-//!   lockout; [`session`]: the logged-in officer, with idle logout and permission checks.
+//!   lockout; [`session`]: the logged-in officer, with idle logout.
 //! - [`enrollment`]: an enrollment draft filled from the devices, validated, sealed into a
 //!   packet and stored with its outbox row in one transaction.
 //! - [`quality`]: fingerprint quality computed on the station.

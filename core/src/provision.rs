@@ -184,7 +184,7 @@ pub async fn provision(
 /// made without an administrator (there is none yet), and only while the station has none.
 ///
 /// # Errors
-/// [`AccountError::NotPermitted`] when the station has an administrator already; see
+/// [`crate::officers::AccountError::NotPermitted`] when the station has an administrator already; see
 /// [`crate::officers::add_officer`].
 pub fn finish(
     station: &crate::station::Station,

@@ -3,12 +3,12 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::officers::{Officer, Permission};
+use crate::officers::Officer;
 
 /// Inactivity after which a session ends.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(10);
 
-/// Why the session does not allow an action.
+/// Why there is no officer to act.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -18,12 +18,6 @@ pub enum SessionError {
     /// The session ended for inactivity.
     #[error("you were logged out after {} minutes without activity; log in again", IDLE_TIMEOUT.whole_minutes())]
     Expired,
-    /// The account's role does not allow the action.
-    #[error("a {role} account may not do this")]
-    NotPermitted {
-        /// The account's role.
-        role: &'static str,
-    },
 }
 
 /// The current login, if any.
@@ -63,21 +57,6 @@ impl Session {
             .ok_or(SessionError::NotLoggedIn)
     }
 
-    /// The officer, if alive and allowed `permission`; counts as activity.
-    ///
-    /// # Errors
-    /// As [`Self::officer`], and [`SessionError::NotPermitted`].
-    pub fn act(
-        &mut self,
-        permission: Permission,
-        now: OffsetDateTime,
-    ) -> Result<&Officer, SessionError> {
-        self.check(permission, now)?;
-        let (officer, last) = self.current.as_mut().ok_or(SessionError::NotLoggedIn)?;
-        *last = now;
-        Ok(officer)
-    }
-
     /// The logged-in officer, counting as activity, for an action that checks its own
     /// permission (see [`crate::actions`]).
     ///
@@ -89,25 +68,6 @@ impl Session {
         let (officer, last) = self.current.as_mut().ok_or(SessionError::NotLoggedIn)?;
         *last = now;
         Ok(officer)
-    }
-
-    /// As [`Self::act`], without counting as activity: for background refreshes.
-    ///
-    /// # Errors
-    /// As [`Self::act`].
-    pub fn check(
-        &mut self,
-        permission: Permission,
-        now: OffsetDateTime,
-    ) -> Result<&Officer, SessionError> {
-        let officer = self.officer(now)?;
-        if officer.role.may(permission) {
-            Ok(officer)
-        } else {
-            Err(SessionError::NotPermitted {
-                role: officer.role.as_str(),
-            })
-        }
     }
 }
 
@@ -130,9 +90,7 @@ mod tests {
         let start = datetime!(2026-11-23 08:00 UTC);
         let mut session = Session::default();
         session.start(officer(Role::Officer), start);
-        session
-            .act(Permission::Enroll, start + Duration::minutes(9))
-            .expect("active");
+        session.touch(start + Duration::minutes(9)).expect("active");
         session
             .officer(start + Duration::minutes(18))
             .expect("9 minutes after the last action");
@@ -160,24 +118,5 @@ mod tests {
             session.officer(start + Duration::minutes(10)),
             Err(SessionError::Expired)
         );
-    }
-
-    #[test]
-    fn a_role_is_refused_what_it_may_not_do() {
-        let now = datetime!(2026-11-23 08:00 UTC);
-        let mut session = Session::default();
-        session.start(officer(Role::Officer), now);
-        assert_eq!(
-            session.act(Permission::Approve, now),
-            Err(SessionError::NotPermitted { role: "officer" })
-        );
-        session.start(officer(Role::Technician), now);
-        assert_eq!(
-            session.act(Permission::ViewApplicants, now),
-            Err(SessionError::NotPermitted { role: "technician" })
-        );
-        session
-            .act(Permission::RunSelfTests, now)
-            .expect("a technician runs self-tests");
     }
 }

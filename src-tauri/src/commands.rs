@@ -6,10 +6,10 @@ use hardware::FingerSet;
 use protocol::content::{Demographics, FieldError};
 use protocol::form::{FormSet, Prefill};
 use protocol::random::{RandomSource, SystemRandom};
-use station_core::actions::enrollment::{Desk, SET_READY_FRAMES};
+use station_core::actions;
+use station_core::actions::enrollment::Desk;
 use station_core::actions::selftest::{self, ReportFormat};
 use station_core::actions::sign_in::{self, Front};
-use station_core::actions::{self, ActionError};
 use station_core::approval;
 use station_core::clock::{Clock, SystemClock};
 use station_core::devices::Drill;
@@ -20,6 +20,7 @@ use station_core::station::Station;
 use station_core::sync::machine::SyncStatus;
 use station_core::vault::Passphrase;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use tauri::{Manager, State};
 
 use crate::error::CommandError;
@@ -92,25 +93,15 @@ pub async fn login(
     station: State<'_, StationSlot>,
     session: State<'_, Session>,
 ) -> Result<OfficerView, CommandError> {
-    let station = station.get()?;
-    let password = Password::new(password);
+    let (station, password) = (station.get()?, Password::new(password));
     let worker = station.clone();
     let officer = off_main_thread(move || {
-        Ok(sign_in::login(
-            &worker,
-            &username,
-            &password,
-            Front::App,
-            &SystemClock,
-        )?)
+        let login = sign_in::login(&worker, &username, &password, Front::App, &SystemClock);
+        Ok(login?)
     })
     .await?;
     let mut view = OfficerView::from(&officer);
-    view.has_draft = station
-        .store()
-        .draft(&officer.username)
-        .map(|d| d.is_some())
-        .unwrap_or(false);
+    view.has_draft = actions::enrollment::has_saved_draft(&station, &officer);
     session.start(officer);
     Ok(view)
 }
@@ -136,10 +127,11 @@ pub async fn start_enrollment(
     session: State<'_, Session>,
     desk: State<'_, Desk>,
     devices: State<'_, Devices>,
-) -> Result<(), CommandError> {
+) -> Result<DraftView, CommandError> {
     let scanner = devices.current().scanner;
     let (station, officer) = (station.get()?, session.officer()?);
-    Ok(desk.start(&station, &officer, scanner.as_ref(), &SystemClock)?)
+    desk.start(&station, &officer, scanner.as_ref(), &SystemClock)?;
+    Ok(DraftView::from(&*desk.draft()))
 }
 
 /// Loads the officer's saved draft (after a crash, a restart or a logout) to continue it.
@@ -270,30 +262,11 @@ pub async fn face_live(
     events: tauri::ipc::Channel<FaceLiveView>,
 ) -> Result<Option<ImageView>, CommandError> {
     let (station, officer) = (station.get()?, session.officer()?);
-    let (camera, desk, stop) = (
-        devices.current().camera,
-        desk.inner().clone(),
-        live.0.clone(),
-    );
-    stop.store(false, Ordering::Relaxed);
+    let (camera, desk, stop) = (devices.current().camera, desk.inner().clone(), live.start());
     off_main_thread(move || {
-        let show = |frame: &_, assessment: &_, auto: &_| {
-            // A closed window drops the channel; the watch then ends with the step.
-            if events
-                .send(FaceLiveView::new(frame, assessment, auto))
-                .is_err()
-            {
-                stop.store(true, Ordering::Relaxed);
-            }
-        };
-        let photo = desk.watch_face(
-            &station,
-            &officer,
-            camera.as_ref(),
-            &stop,
-            show,
-            &SystemClock,
-        )?;
+        let show = FaceLiveView::sender(events, stop.clone());
+        let camera = camera.as_ref();
+        let photo = desk.watch_face(&station, &officer, camera, &stop, show, &SystemClock)?;
         Ok(photo.as_ref().map(ImageView::from))
     })
     .await
@@ -351,32 +324,14 @@ pub async fn fingers_live(
     events: tauri::ipc::Channel<FingerLiveView>,
 ) -> Result<Option<SetView>, CommandError> {
     let (station, officer) = (station.get()?, session.officer()?);
-    let (scanner, desk, live) = (
-        devices.current().scanner,
-        desk.inner().clone(),
-        live.inner().clone(),
-    );
-    live.stop.store(false, Ordering::Relaxed);
-    live.capture_now.store(false, Ordering::Relaxed);
+    let (scanner, live) = (devices.current().scanner, live.start());
+    let desk = desk.inner().clone();
     off_main_thread(move || {
-        let show = |frame: &_, placement: &_, streak| {
-            let view = FingerLiveView::new(frame, placement, streak, SET_READY_FRAMES);
-            // A closed window drops the channel; the watch then ends with the step.
-            if events.send(view).is_err() {
-                live.stop.store(true, Ordering::Relaxed);
-            }
-        };
-        let controls = (&*live.stop, &*live.capture_now);
-        let captured = desk.watch_set(
-            &station,
-            &officer,
-            scanner.as_ref(),
-            set,
-            controls,
-            show,
-            &SystemClock,
-        )?;
-        Ok(captured.map(|captured| SetView::new(&captured, &desk.draft().draft)))
+        let show = FingerLiveView::sender(events, live.stop.clone());
+        let (controls, scanner) = ((&*live.stop, &*live.capture_now), scanner.as_ref());
+        let clock = &SystemClock;
+        let watched = desk.watch_set(&station, &officer, scanner, set, controls, show, clock)?;
+        Ok(watched.map(|captured| SetView::new(&captured, &desk.draft().draft)))
     })
     .await
 }
@@ -425,15 +380,10 @@ pub async fn save_receipt_pdf(
     desk: State<'_, Desk>,
 ) -> Result<String, CommandError> {
     let (station, officer) = (station.get()?, session.officer()?);
-    let dir = receipt_dir().ok_or_else(|| {
-        CommandError::new(
-            ErrorCode::ReceiptFailed,
-            "there is no Downloads folder: set STATION_RECEIPT_DIR to where receipts go",
-        )
-    })?;
-    let desk = desk.inner().clone();
+    let (desk, dir) = (desk.inner().clone(), receipt_dir());
     off_main_thread(move || {
-        let path = desk.save_receipt(&station, &officer, &lang, &dir, &SystemClock)?;
+        let dir = dir.as_deref();
+        let path = desk.save_receipt(&station, &officer, &lang, dir, &SystemClock)?;
         Ok(path.display().to_string())
     })
     .await
@@ -468,8 +418,9 @@ pub async fn sync_now(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
 ) -> Result<(), CommandError> {
+    let officer = session.officer()?;
     match sync.handle() {
-        Some(uploads) => Ok(actions::sync::send_now(&session.officer()?, &uploads)?),
+        Some(uploads) => Ok(actions::sync::send_now(&officer, &uploads)?),
         None => Ok(()),
     }
 }
@@ -537,6 +488,17 @@ pub struct SelfTestProgress {
     pub section: Option<Section>,
 }
 
+impl SelfTestProgress {
+    /// Tells the self-test screen as each part starts and ends; a closed window drops the
+    /// channel, and the run still completes and is recorded.
+    fn sender(events: tauri::ipc::Channel<Self>) -> impl FnMut(&str, Option<&Section>) {
+        move |key, section| {
+            let (key, section) = (key.to_owned(), section.cloned());
+            let _ = events.send(Self { key, section });
+        }
+    }
+}
+
 /// Runs the technician's self-test — the station (storage, crypto, audit log), the camera, the
 /// fingerprint reader and the server link — telling `events` as each part starts and ends.
 /// With `drill`, that fault is first forced on the simulated device it concerns (practice; real
@@ -553,20 +515,9 @@ pub async fn run_selftest(
 ) -> Result<TechnicianReport, CommandError> {
     let (station, technician, devices) = (station.get()?, session.officer()?, devices.current());
     let report = off_main_thread(move || {
-        // A closed window drops the channel; the run still completes and is recorded.
-        let progress = |key: &str, section: Option<&Section>| {
-            let (key, section) = (key.to_owned(), section.cloned());
-            let _ = events.send(SelfTestProgress { key, section });
-        };
-        let clock = std::sync::Arc::new(SystemClock);
-        Ok(selftest::run(
-            &station,
-            &technician,
-            &devices,
-            drill,
-            progress,
-            clock,
-        )?)
+        let (progress, clock) = (SelfTestProgress::sender(events), Arc::new(SystemClock));
+        let run = selftest::run(&station, &technician, &devices, drill, progress, clock);
+        Ok(run?)
     })
     .await?;
     last.set(Some(report.clone()));
@@ -583,9 +534,10 @@ pub async fn export_selftest(
     format: ReportFormat,
 ) -> Result<String, CommandError> {
     let (station, technician) = (station.get()?, session.officer()?);
-    let report = last.get().ok_or(ActionError::NoReport)?;
+    let report = last.get();
     off_main_thread(move || {
-        let path = selftest::export(&station, &technician, &report, format, &SystemClock)?;
+        let report = report.as_ref();
+        let path = selftest::export(&station, &technician, report, format, &SystemClock)?;
         Ok(path.display().to_string())
     })
     .await
@@ -640,7 +592,7 @@ pub async fn list_approvals(
 ) -> Result<Vec<FlaggedView>, CommandError> {
     let (station, supervisor) = (station.get()?, session.officer()?);
     off_main_thread(move || {
-        Ok(approval::awaiting(&station, &supervisor)?
+        Ok(actions::approvals::awaiting(&station, &supervisor)?
             .into_iter()
             .map(FlaggedView::from)
             .collect())
@@ -657,24 +609,20 @@ pub async fn decide_approval(
     session: State<'_, Session>,
     sync: State<'_, SyncSlot>,
     id: String,
-    approve: bool,
+    decision: approval::Decision,
     comment: String,
 ) -> Result<(), CommandError> {
     let (station, supervisor) = (station.get()?, session.officer()?);
-    let decision = if approve {
-        approval::Decision::Approve
-    } else {
-        approval::Decision::Refuse
-    };
     off_main_thread(move || {
-        Ok(approval::decide(
+        let decided = actions::approvals::decide(
             &station,
             &supervisor,
             &id,
             decision,
             &comment,
             &SystemClock,
-        )?)
+        );
+        Ok(decided?)
     })
     .await?;
     // An approved packet may go at once.

@@ -3,8 +3,6 @@
 use protocol::content::FieldError;
 use serde::Serialize;
 use station_core::actions::{ActionError, ErrorCode};
-use station_core::enrollment::EnrollmentError;
-use station_core::officers::LoginError;
 use station_core::session::SessionError;
 use station_core::store::StoreError;
 
@@ -43,7 +41,6 @@ impl From<SessionError> for CommandError {
     fn from(error: SessionError) -> Self {
         let code = match error {
             SessionError::Expired => ErrorCode::SessionExpired,
-            SessionError::NotPermitted { .. } => ErrorCode::NotPermitted,
             _ => ErrorCode::NotLoggedIn,
         };
         Self::new(code, error.to_string())
@@ -52,8 +49,8 @@ impl From<SessionError> for CommandError {
 
 impl From<ActionError> for CommandError {
     fn from(error: ActionError) -> Self {
-        if let ActionError::Store(store) = &error {
-            tracing::error!(error = %store, "station database error");
+        if error.is_storage() {
+            tracing::error!(%error, "station database error");
         }
         Self {
             code: error.code(),
@@ -67,55 +64,5 @@ impl From<StoreError> for CommandError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "station database error");
         Self::new(ErrorCode::Storage, error.to_string())
-    }
-}
-
-impl From<LoginError> for CommandError {
-    fn from(error: LoginError) -> Self {
-        match error {
-            LoginError::BadCredentials => Self::new(ErrorCode::BadCredentials, error.to_string()),
-            LoginError::LockedOut { .. } => Self::new(ErrorCode::LockedOut, error.to_string()),
-            LoginError::Store(error) => error.into(),
-            other => Self::new(ErrorCode::LoginFailed, other.to_string()),
-        }
-    }
-}
-
-impl From<station_core::approval::ApprovalError> for CommandError {
-    fn from(error: station_core::approval::ApprovalError) -> Self {
-        use station_core::approval::ApprovalError as E;
-        let message = error.to_string();
-        match error {
-            E::NotPermitted(_) => Self::new(ErrorCode::NotPermitted, message),
-            E::NotAwaiting(_) => Self::new(ErrorCode::NotAwaiting, message),
-            E::MissingComment => Self::new(ErrorCode::MissingComment, message),
-            E::Store(error) => error.into(),
-            _ => Self::new(ErrorCode::ApprovalFailed, message),
-        }
-    }
-}
-
-impl From<EnrollmentError> for CommandError {
-    fn from(error: EnrollmentError) -> Self {
-        let message = error.to_string();
-        match error {
-            EnrollmentError::InvalidForm(fields) => Self {
-                code: ErrorCode::InvalidForm,
-                message,
-                fields,
-            },
-            EnrollmentError::Incomplete(_) => Self::new(ErrorCode::Incomplete, message),
-            EnrollmentError::NotPermitted(_) => Self::new(ErrorCode::NotPermitted, message),
-            EnrollmentError::Device(device) => {
-                let code = match device.kind() {
-                    hardware::ErrorKind::Retry => ErrorCode::DeviceRetry,
-                    hardware::ErrorKind::Replug => ErrorCode::DeviceReplug,
-                    _ => ErrorCode::DeviceFault,
-                };
-                Self::new(code, message)
-            }
-            EnrollmentError::Store(error) => error.into(),
-            _ => Self::new(ErrorCode::EnrollmentFailed, message),
-        }
     }
 }

@@ -1,7 +1,8 @@
 //! The enrollment station desktop app: a thin Tauri shell over `station-core`.
 //!
-//! - [`state`]: the few managed handles (station, devices, session, draft, sync).
-//! - [`commands`]: one `#[tauri::command]` per UI action, each calling one core function.
+//! - [`state`]: the few managed handles (station, devices, session, desk, sync).
+//! - [`commands`]: one `#[tauri::command]` per UI action, each adapting one
+//!   `station_core::actions` function.
 //! - [`view`]: the UI-shaped payloads, converted from domain types here and nowhere else.
 //! - [`setup`]: the technician's and administrator's commands (setup, settings, accounts).
 //! - [`error`]: the one error shape the UI receives, `{ code, message, fields }`.

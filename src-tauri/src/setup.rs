@@ -2,15 +2,17 @@
 //! settings, its passphrase and its accounts. Each adapts one action of
 //! `station_core::actions` (which checks the permission and writes the audit entry) to the UI.
 
-use protocol::api::ProvisioningToken;
+use std::sync::Arc;
+
 use serde::Deserialize;
+use station_core::actions::accounts;
 use station_core::actions::settings::{self, Holder};
-use station_core::actions::{accounts, ActionError, ErrorCode};
+use station_core::actions::setup::{set_up, StationSetUp};
+use station_core::actions::ErrorCode;
 use station_core::clock::SystemClock;
-use station_core::officers::{self, Officer, Password};
-use station_core::provision::{provision, NewVault, ProvisionError};
+use station_core::officers::{Officer, Password};
 use station_core::station::{Settings, Station};
-use station_core::vault::{self, Passphrase, Protection, VaultError};
+use station_core::vault::{self, Passphrase, Protection};
 use tauri::State;
 
 use crate::commands::{off_main_thread, station_status};
@@ -48,22 +50,6 @@ pub struct NewAccount {
     pub password: String,
 }
 
-fn provision_error(error: ProvisionError) -> CommandError {
-    let code = match &error {
-        ProvisionError::InvalidServerUrl(_) => ErrorCode::InvalidServerUrl,
-        ProvisionError::Unreachable { .. } => ErrorCode::ServerUnreachable,
-        ProvisionError::Refused { .. } => ErrorCode::TokenRefused,
-        ProvisionError::NotTheServer(_) | ProvisionError::TlsCertificate { .. } => {
-            ErrorCode::WrongServer
-        }
-        ProvisionError::Link(_) => ErrorCode::PlainHttpRefused,
-        ProvisionError::Vault(VaultError::WeakPassphrase) => ErrorCode::WeakPassphrase,
-        ProvisionError::AlreadyProvisioned(_) => ErrorCode::AlreadySetUp,
-        _ => ErrorCode::SetupFailed,
-    };
-    CommandError::new(code, error.to_string())
-}
-
 /// Registers the station with the central server, seals its new keys, opens it and creates
 /// its first account (an administrator). The account is checked before the one-time token is
 /// spent; on any error before registration nothing is written and setup can be tried again.
@@ -75,70 +61,16 @@ pub async fn provision_station(
     slot: State<'_, StationSlot>,
     devices: State<'_, Devices>,
 ) -> Result<StationStatusView, CommandError> {
-    if !slot.needs_setup() {
-        return Err(CommandError::new(
-            ErrorCode::AlreadySetUp,
-            "this station is already set up",
-        ));
-    }
-    let admin_password = Password::new(setup.admin_password);
-    let admin_username = setup.admin_username.trim().to_owned();
-    let admin_name = setup.admin_name.trim().to_owned();
-    officers::check_new_account(&admin_username, &admin_password).map_err(ActionError::from)?;
-    if admin_name.is_empty() {
-        return Err(CommandError::new(
-            ErrorCode::MissingName,
-            "enter the administrator's name as the app should show it",
-        ));
-    }
-    if setup.station_name.trim().is_empty() {
-        return Err(CommandError::new(
-            ErrorCode::MissingStationName,
-            "give the station a name, e.g. \"Jakarta Selatan desk 3\"",
-        ));
-    }
-    let token = ProvisioningToken::parse(&setup.token)
-        .map_err(|error| CommandError::new(ErrorCode::TokenMalformed, error.to_string()))?;
-    let passphrase = setup.passphrase.map(Passphrase::new);
-    let protect = match &passphrase {
-        Some(passphrase) => NewVault::Passphrase(passphrase),
-        None => NewVault::Keyring,
+    let setup = StationSetUp {
+        server_url: setup.server_url,
+        token: setup.token,
+        station_name: setup.station_name,
+        passphrase: setup.passphrase.map(Passphrase::new),
+        admin_username: setup.admin_username,
+        admin_name: setup.admin_name,
+        admin_password: Password::new(setup.admin_password),
     };
-    let paths = slot.paths().clone();
-    let config = provision(
-        &paths,
-        &setup.server_url,
-        token,
-        &setup.station_name,
-        protect,
-    )
-    .await
-    .map_err(provision_error)?;
-    let station = off_main_thread(move || {
-        let station = match &passphrase {
-            Some(passphrase) => Station::open(paths, passphrase),
-            None => Station::open_from_keyring(paths),
-        }
-        .map_err(|error| CommandError::new(ErrorCode::StationUnavailable, error.to_string()))?;
-        station_core::provision::finish(
-            &station,
-            &config,
-            (&admin_username, &admin_name, &admin_password),
-            &SystemClock,
-        )
-        .map_err(|error| {
-            // The account was checked before the token was spent: only the database can fail
-            // here, and the station is registered by now.
-            CommandError::new(
-                ErrorCode::AccountNotAdded,
-                format!(
-                    "the station is registered, but its first account could not be created ({error}): remove the station's data directory and set the station up again with a new code"
-                ),
-            )
-        })?;
-        Ok(station)
-    })
-    .await?;
+    let station = set_up(slot.lifecycle(), setup, Arc::new(SystemClock)).await?;
     slot.put(station, &app);
     start_retention(&app);
     station_status(slot, devices).await

@@ -29,9 +29,9 @@ impl StationSlot {
         self.0.needs_setup()
     }
 
-    /// The station's files.
-    pub fn paths(&self) -> &StationPaths {
-        self.0.paths()
+    /// Where the station stands (for the actions that change it).
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.0
     }
 
     /// Hands out `station` from now on: after provisioning, or with changed settings (the
@@ -162,6 +162,24 @@ pub struct FaceLive(pub Arc<std::sync::atomic::AtomicBool>);
 pub struct FingerLive {
     pub stop: Arc<std::sync::atomic::AtomicBool>,
     pub capture_now: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FaceLive {
+    /// Arms the watch for a new run; returns its stop flag.
+    pub fn start(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+        Arc::clone(&self.0)
+    }
+}
+
+impl FingerLive {
+    /// Arms the watch for a new run; returns its controls.
+    pub fn start(&self) -> Self {
+        self.stop.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.capture_now
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.clone()
+    }
 }
 
 /// Wakes the background upload loop; the loop stops when the app (and this handle) goes.
@@ -323,6 +341,5 @@ mod tests {
             "",
             "the applicant's data leaves memory with the session"
         );
-        assert!(desk.receipt().is_none());
     }
 }

@@ -4,14 +4,18 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use formats::image::RgbFrame;
 use formats::FingerPosition;
+use hardware::FingerSet;
 use protocol::content::FaceImage;
 use serde::Serialize;
+use station_core::actions::enrollment::SET_READY_FRAMES;
 use station_core::drafts::SavedDraft;
 use station_core::enrollment::{EnrollmentDraft, ListedEnrollment};
-use station_core::enrollment::{FingerResult, SetResult};
+use station_core::enrollment::{FingerResult, SetResult, FINGER_THRESHOLD, MAX_FINGER_ATTEMPTS};
 use station_core::officers::Officer;
 use station_core::quality::face::{AutoCapture, FaceAssessment, FaceCheck};
 use station_core::quality::placement::{OnGlass, Placement};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Debug, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -159,6 +163,19 @@ pub struct FaceCheckView {
 }
 
 impl FaceLiveView {
+    /// Sends each watched frame to the face step; a closed window (the channel gone) sets `stop`,
+    /// so the watch ends with the step.
+    pub fn sender(
+        events: tauri::ipc::Channel<Self>,
+        stop: Arc<AtomicBool>,
+    ) -> impl FnMut(&RgbFrame, &FaceAssessment, &AutoCapture) {
+        move |frame, assessment, auto| {
+            if events.send(Self::new(frame, assessment, auto)).is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub fn new(frame: &RgbFrame, assessment: &FaceAssessment, auto: &AutoCapture) -> Self {
         let preview = station_core::imaging::preview_jpeg(frame)
             .map(|jpeg| data_url("image/jpeg", &jpeg))
@@ -220,8 +237,10 @@ pub struct FingerView {
     pub quality: Option<u8>,
     /// Captures of the finger so far.
     pub attempts: u32,
-    /// Accepted below the quality threshold after the last attempt.
-    pub forced: bool,
+    /// Its score is below the threshold.
+    pub below_threshold: bool,
+    /// Below the threshold with its attempts used up: accepted as it is, for a supervisor.
+    pub accepted_below: bool,
 }
 
 impl FingerView {
@@ -241,7 +260,35 @@ impl FingerView {
                 },
                 quality: draft.finger_quality(finger.position),
                 attempts: draft.attempts(finger.position.iso_code()),
-                forced: draft.finger_forced(finger.position),
+                below_threshold: draft
+                    .finger_quality(finger.position)
+                    .is_none_or(|quality| quality < FINGER_THRESHOLD),
+                accepted_below: draft.finger_accepted_below(finger.position),
+            })
+            .collect()
+    }
+}
+
+/// One of the three sets the reader captures, in the order the officer takes them.
+#[derive(Debug, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SetStatusView {
+    pub set: FingerSet,
+    /// Its fingers, left to right on the glass.
+    pub fingers: Vec<FingerPosition>,
+    /// Each finger kept at the threshold, accepted below it after the last attempt, or declared
+    /// missing.
+    pub done: bool,
+}
+
+impl SetStatusView {
+    pub fn all(draft: &EnrollmentDraft) -> Vec<Self> {
+        FingerSet::ALL
+            .into_iter()
+            .map(|set| Self {
+                set,
+                fingers: set.fingers().to_vec(),
+                done: draft.set_done(set),
             })
             .collect()
     }
@@ -273,6 +320,20 @@ pub struct OnGlassView {
 }
 
 impl FingerLiveView {
+    /// Sends each preview frame to the fingerprint step; a closed window (the channel gone) sets
+    /// `stop`, so the watch ends with the step.
+    pub fn sender(
+        events: tauri::ipc::Channel<Self>,
+        stop: Arc<AtomicBool>,
+    ) -> impl FnMut(&RgbFrame, &Placement, usize) + Send {
+        move |frame, placement, streak| {
+            let view = Self::new(frame, placement, streak, SET_READY_FRAMES);
+            if events.send(view).is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub fn new(frame: &RgbFrame, placement: &Placement, streak: usize, required: usize) -> Self {
         Self {
             preview: station_core::imaging::preview_jpeg(frame)
@@ -312,8 +373,13 @@ pub struct SetView {
     pub results: Vec<FingerResultView>,
     /// Some finger is below the threshold and the set may be captured again.
     pub retry: bool,
+    /// The quality score a finger needs, as the officer is told it.
+    pub threshold: u8,
+    /// Captures of a finger before its best image is accepted whatever its score.
+    pub max_attempts: u32,
     pub fingers: Vec<FingerView>,
     pub exceptions: Vec<ExceptionView>,
+    pub sets: Vec<SetStatusView>,
 }
 
 /// A finger declared missing or unusable, with the officer's reason.
@@ -396,8 +462,11 @@ impl SetView {
         Self {
             results: Vec::new(),
             retry: false,
+            threshold: FINGER_THRESHOLD,
+            max_attempts: MAX_FINGER_ATTEMPTS,
             fingers: FingerView::all(draft),
             exceptions: ExceptionView::all(draft),
+            sets: SetStatusView::all(draft),
         }
     }
 
@@ -405,8 +474,11 @@ impl SetView {
         Self {
             results: result.fingers.iter().map(FingerResultView::from).collect(),
             retry: result.retry(),
+            threshold: FINGER_THRESHOLD,
+            max_attempts: MAX_FINGER_ATTEMPTS,
             fingers: FingerView::all(draft),
             exceptions: ExceptionView::all(draft),
+            sets: SetStatusView::all(draft),
         }
     }
 }
@@ -467,6 +539,7 @@ pub struct DraftView {
     pub fingers: Vec<FingerView>,
     pub exceptions: Vec<ExceptionView>,
     pub exception_photo: Option<ImageView>,
+    pub sets: Vec<SetStatusView>,
 }
 
 impl From<&SavedDraft> for DraftView {
@@ -477,6 +550,7 @@ impl From<&SavedDraft> for DraftView {
             fingers: FingerView::all(&saved.draft),
             exceptions: ExceptionView::all(&saved.draft),
             exception_photo: saved.draft.exception_photo().map(ImageView::from),
+            sets: SetStatusView::all(&saved.draft),
         }
     }
 }

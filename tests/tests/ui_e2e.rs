@@ -1338,6 +1338,8 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
             "logout",
             "login",
             "enrollment.approved",
+            "sync.paused",
+            "sync.resumed",
             "enrollment.started",
             "capture.face",
             "capture.fingers",

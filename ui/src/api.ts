@@ -45,6 +45,7 @@ export type {
   ReportFormat,
   Section,
   SelfTestProgress,
+  SetStatusView,
   SetView,
   SettingsView as Settings,
   StationSetup,

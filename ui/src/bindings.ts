@@ -10,7 +10,7 @@ export const commands = {
 	unlockStation: (passphrase: string) => __TAURI_INVOKE<StationStatusView>("unlock_station", { passphrase }),
 	login: (username: string, password: string) => __TAURI_INVOKE<OfficerView>("login", { username, password }),
 	logout: () => __TAURI_INVOKE<null>("logout"),
-	startEnrollment: () => __TAURI_INVOKE<null>("start_enrollment"),
+	startEnrollment: () => __TAURI_INVOKE<DraftView>("start_enrollment"),
 	/**  Loads the officer's saved draft (after a crash, a restart or a logout) to continue it. */
 	resumeEnrollment: () => __TAURI_INVOKE<DraftView>("resume_enrollment"),
 	/**  Keeps the form as typed so far with the draft, so a crash does not lose it. */
@@ -89,7 +89,7 @@ export const commands = {
 	 *  Records the logged-in supervisor's decision on enrollment `id`: approved ones go to the
 	 *  server, refused ones never leave the station. A refusal needs a comment.
 	 */
-	decideApproval: (id: string, approve: boolean, comment: string) => __TAURI_INVOKE<null>("decide_approval", { id, approve, comment }),
+	decideApproval: (id: string, decision: Decision, comment: string) => __TAURI_INVOKE<null>("decide_approval", { id, decision, comment }),
 	/**
 	 *  Registers the station with the central server, seals its new keys, opens it and creates
 	 *  its first account (an administrator). The account is checked before the one-time token is
@@ -153,6 +153,13 @@ export type CommandError = {
 	fields: FieldError[],
 };
 
+/**  A supervisor's decision. */
+export type Decision = 
+/**  The packet may be sent. */
+"approve" | 
+/**  The packet stays on the station and is never sent. */
+"refuse";
+
 /**
  *  The applicant's form as the officer filled it in: which form (and version) it is, the five
  *  fields every form has, and the form's other fields by name.
@@ -183,6 +190,7 @@ export type DraftView = {
 	fingers: FingerView[],
 	exceptions: ExceptionView[],
 	exceptionPhoto: ImageView | null,
+	sets: SetStatusView[],
 };
 
 /**  A fault to force on a simulated device, for drills and tests of the self-test itself. */
@@ -226,7 +234,7 @@ export type EnrollmentView = {
  *  desktop UI gets this enum through its generated TypeScript bindings (a union of the
  *  snake_case names) and translates by it, so a code cannot be misspelt on either side.
  */
-export type ErrorCode = "account_exists" | "account_not_added" | "already_set_up" | "approval_failed" | "bad_credentials" | "cannot_remove_yourself" | "device_fault" | "device_replug" | "device_retry" | "draft_not_saved" | "draft_unreadable" | "drill_refused" | "enrollment_failed" | "export_failed" | "incomplete" | "internal" | "invalid_form" | "invalid_mrz" | "invalid_retention" | "invalid_role" | "invalid_server_url" | "invalid_username" | "last_administrator" | "locked_out" | "login_failed" | "missing_comment" | "missing_name" | "missing_station_name" | "no_consent" | "no_draft" | "no_forms" | "no_receipt" | "no_report" | "no_such_account" | "not_awaiting" | "not_logged_in" | "not_permitted" | "passphrase_not_changed" | "plain_http_refused" | "receipt_failed" | "server_unreachable" | "session_expired" | "settings_not_saved" | "setup_failed" | "station_locked" | "station_not_set_up" | "station_unavailable" | "storage" | "token_malformed" | "token_refused" | "unknown_form" | "weak_passphrase" | "weak_password" | "wrong_passphrase" | "wrong_server";
+export type ErrorCode = "account_exists" | "account_not_added" | "already_set_up" | "approval_failed" | "bad_credentials" | "cannot_remove_yourself" | "device_fault" | "device_replug" | "device_retry" | "draft_not_saved" | "draft_unreadable" | "drill_refused" | "enrollment_failed" | "export_failed" | "incomplete" | "internal" | "invalid_form" | "invalid_mrz" | "invalid_retention" | "invalid_role" | "invalid_server_url" | "invalid_username" | "last_administrator" | "locked_out" | "missing_comment" | "missing_name" | "missing_station_name" | "no_consent" | "no_draft" | "no_forms" | "no_receipt" | "no_report" | "no_such_account" | "not_awaiting" | "not_logged_in" | "not_permitted" | "passphrase_not_changed" | "plain_http_refused" | "receipt_failed" | "server_unreachable" | "session_expired" | "settings_not_saved" | "setup_failed" | "station_locked" | "station_not_set_up" | "station_unavailable" | "storage" | "token_malformed" | "token_refused" | "unknown_form" | "weak_passphrase" | "weak_password" | "wrong_passphrase" | "wrong_server";
 
 /**  A finger declared missing or unusable, with the officer's reason. */
 export type ExceptionView = {
@@ -418,8 +426,10 @@ export type FingerView = {
 	quality: number | null,
 	/**  Captures of the finger so far. */
 	attempts: number,
-	/**  Accepted below the quality threshold after the last attempt. */
-	forced: boolean,
+	/**  Its score is below the threshold. */
+	belowThreshold: boolean,
+	/**  Below the threshold with its attempts used up: accepted as it is, for a supervisor. */
+	acceptedBelow: boolean,
 };
 
 /**  An enrollment held for a supervisor, with why. */
@@ -656,13 +666,30 @@ export type SelfTestProgress = {
 	section: Section | null,
 };
 
+/**  One of the three sets the reader captures, in the order the officer takes them. */
+export type SetStatusView = {
+	set: FingerSet,
+	/**  Its fingers, left to right on the glass. */
+	fingers: FingerPosition[],
+	/**
+	 *  Each finger kept at the threshold, accepted below it after the last attempt, or declared
+	 *  missing.
+	 */
+	done: boolean,
+};
+
 /**  What one capture of a set gave, and every finger kept so far. */
 export type SetView = {
 	results: FingerResultView[],
 	/**  Some finger is below the threshold and the set may be captured again. */
 	retry: boolean,
+	/**  The quality score a finger needs, as the officer is told it. */
+	threshold: number,
+	/**  Captures of a finger before its best image is accepted whatever its score. */
+	maxAttempts: number,
 	fingers: FingerView[],
 	exceptions: ExceptionView[],
+	sets: SetStatusView[],
 };
 
 /**  The station's settings as the technician or administrator sees them. */

@@ -1,6 +1,6 @@
 // The enrollment being made: what the officer has typed and captured so far. It lives in the
 // session (app.ts) so a step back, a language switch or a resumed enrollment keeps it.
-import type { Demographics, ExceptionView, FingerView, ImageView } from "./api";
+import type { Demographics, DraftView, ExceptionView, FingerView, ImageView, SetStatusView } from "./api";
 
 export interface Draft {
   form: Demographics;
@@ -8,6 +8,8 @@ export interface Draft {
   fingers: FingerView[];
   exceptions: ExceptionView[];
   exceptionPhoto: ImageView | null;
+  /** The three finger sets and whether each is done, as the station judges it. */
+  sets: SetStatusView[];
 }
 
 export function emptyDraft(): Draft {
@@ -17,7 +19,13 @@ export function emptyDraft(): Draft {
     fingers: [],
     exceptions: [],
     exceptionPhoto: null,
+    sets: [],
   };
+}
+
+/** The draft as the station returns it (a new one, or one resumed). */
+export function draftOf(view: DraftView): Draft {
+  return { form: view.form, face: view.face, fingers: view.fingers, exceptions: view.exceptions, exceptionPhoto: view.exceptionPhoto, sets: view.sets };
 }
 
 const CORE_FIELDS = ["full_name", "date_of_birth", "sex", "nationality", "document_number"] as const;

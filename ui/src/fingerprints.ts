@@ -3,7 +3,7 @@
 import type { ExceptionView, FingerView } from "./api";
 import { el } from "./dom";
 import { N, t } from "./i18n";
-import { acceptedBelow, EXCEPTION_REASONS, FINGER_THRESHOLD } from "./rules";
+import { EXCEPTION_REASONS } from "./rules";
 
 const FINGER_NAMES: Record<string, string> = {
   left_little: N("Left little"),
@@ -45,10 +45,10 @@ export function fingerGrid(fingers: FingerView[]): HTMLElement {
       const quality = f.quality ?? 0;
       return el(
         "figure",
-        { "data-position": f.position, class: f.forced ? "forced" : quality < FINGER_THRESHOLD ? "poor" : "good" },
+        { "data-position": f.position, class: f.acceptedBelow ? "forced" : f.belowThreshold ? "poor" : "good" },
         el("img", { src: f.image.dataUrl, alt: fingerName(f.position) }),
         el("div", { class: "quality-bar", role: "meter", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(quality), "aria-label": t("{finger} quality", { finger: fingerName(f.position) }) }, el("span", { style: `width: ${quality}%` })),
-        el("figcaption", {}, f.quality === null ? fingerName(f.position) : `${t("{finger} · quality {quality}", { finger: fingerName(f.position), quality: f.quality })}${acceptedBelow(f) ? ` · ${t("accepted below threshold")}` : ""}`),
+        el("figcaption", {}, f.quality === null ? fingerName(f.position) : `${t("{finger} · quality {quality}", { finger: fingerName(f.position), quality: f.quality })}${f.acceptedBelow ? ` · ${t("accepted below threshold")}` : ""}`),
       );
     }),
   );

@@ -2,35 +2,15 @@
 // each can be replaced by what the Rust side hands over (through bindings.ts) without a hunt
 // through the screens. Nothing here decides anything the station enforces: the Rust side checks
 // again; the screens only colour, order and explain by these.
-import type { ErrorCode, ExceptionView, FingerSet, FingerView } from "./api";
+import type { ErrorCode, FingerSet } from "./api";
 import { N } from "./i18n";
 
-/** MOSIP's threshold for slaps and thumbs; the station enforces it, the UI only colours by it. */
-export const FINGER_THRESHOLD = 40;
-export const MAX_FINGER_ATTEMPTS = 3;
-
-/** The three sets the reader captures, in the order the officer takes them, and their fingers. */
-export const SETS: { id: FingerSet; label: string; fingers: string[] }[] = [
-  { id: "left_slap", label: N("Left hand"), fingers: ["left_little", "left_ring", "left_middle", "left_index"] },
-  { id: "right_slap", label: N("Right hand"), fingers: ["right_index", "right_middle", "right_ring", "right_little"] },
-  { id: "thumbs", label: N("Both thumbs"), fingers: ["left_thumb", "right_thumb"] },
-];
-
-export type FingerSetDef = (typeof SETS)[number];
-
-/** Kept below the threshold because its attempts are used up (it will need a supervisor). */
-export function acceptedBelow(finger: FingerView): boolean {
-  return finger.forced && finger.attempts >= MAX_FINGER_ATTEMPTS;
-}
-
-/** A set is done when each of its fingers is kept at the threshold, was accepted after the last attempt, or is declared missing. */
-export function setDone(set: FingerSetDef, fingers: FingerView[], exceptions: ExceptionView[]): boolean {
-  return set.fingers.every((position) => {
-    if (exceptions.some((e) => e.position === position)) return true;
-    const kept = fingers.find((f) => f.position === position);
-    return kept !== undefined && ((kept.quality ?? 0) >= FINGER_THRESHOLD || acceptedBelow(kept));
-  });
-}
+/** The names of the three sets the reader captures (which fingers each holds, and whether it is done, come from Rust). */
+export const SET_NAMES: Record<FingerSet, string> = {
+  left_slap: N("Left hand"),
+  right_slap: N("Right hand"),
+  thumbs: N("Both thumbs"),
+};
 
 /** Stored in English (the supervisor's queue and the server read them); shown translated. */
 export const EXCEPTION_REASONS = [N("Amputated"), N("Bandaged or injured"), N("Scarred or worn: no ridges to capture"), N("Other")];

@@ -175,7 +175,7 @@ export const ID: Record<string, string> = {
   "{fingers} — below {threshold}.": "{fingers} — di bawah {threshold}.",
   "{finger} quality {quality}": "{finger} mutu {quality}",
   "Clean the glass and the fingers, press firmly.": "Bersihkan kaca dan jari, tekan dengan mantap.",
-  "Capture again (attempt {attempt} of 3).": "Rekam ulang (percobaan {attempt} dari 3).",
+  "Capture again (attempt {attempt} of {attempts}).": "Rekam ulang (percobaan {attempt} dari {attempts}).",
   "Capture again": "Rekam ulang",
   "{set} captured.": "{set} sudah direkam.",
   "Capture now": "Rekam sekarang",

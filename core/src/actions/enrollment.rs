@@ -82,6 +82,7 @@ impl Desk {
         clock: &dyn Clock,
     ) -> Result<(), ActionError> {
         require(by, Permission::Enroll)?;
+        *self.receipt_slot() = None;
         record(
             station,
             clock,
@@ -411,25 +412,31 @@ impl Desk {
         Ok(made)
     }
 
-    /// Writes the last receipt as a PDF (in `lang`: `en` or `id`) into `dir`, readable by its
-    /// owner only; returns the file's path. The file holds the applicant's photo: audited as
-    /// `receipt.saved` with where it went.
+    /// Writes the last receipt as a PDF (in `lang`: `en` or `id`) into `dir` (the front end's
+    /// Downloads folder; `None` when it has none), readable by its owner only; returns the
+    /// file's path. The file holds the applicant's photo: audited as `receipt.saved` with where
+    /// it went.
     ///
     /// # Errors
-    /// [`ActionError::NoReceipt`]; a PDF or a file that cannot be written as
+    /// [`ActionError::NoReceipt`]; no folder, a PDF or a file that cannot be written as
     /// [`ActionError::ReceiptFailed`].
     pub fn save_receipt(
         &self,
         station: &Station,
         by: &Officer,
         lang: &str,
-        dir: &Path,
+        dir: Option<&Path>,
         clock: &dyn Clock,
     ) -> Result<PathBuf, ActionError> {
         require(by, Permission::Enroll)?;
         let made = self
             .receipt()
             .ok_or(ActionError::NoReceipt("there is no receipt to save"))?;
+        let dir = dir.ok_or_else(|| {
+            ActionError::ReceiptFailed(
+                "there is no Downloads folder: set STATION_RECEIPT_DIR to where receipts go".into(),
+            )
+        })?;
         let pdf = made
             .to_pdf(lang)
             .map_err(|error| ActionError::ReceiptFailed(error.to_string()))?;
@@ -457,6 +464,11 @@ pub fn list(
 ) -> Result<Vec<enrollment::ListedEnrollment>, ActionError> {
     require(by, Permission::ViewApplicants)?;
     Ok(enrollment::list(station)?)
+}
+
+/// Whether `by` left an enrollment saved (after a crash, a restart or a logout) to resume.
+pub fn has_saved_draft(station: &Station, by: &Officer) -> bool {
+    matches!(station.store().draft(&by.username), Ok(Some(_)))
 }
 
 /// Saves the draft sealed in the database.

@@ -93,7 +93,7 @@ fn technicians_and_administrators_cannot_touch_an_enrollment_and_leave_no_trace(
                 .err(),
             desk.submit(&station, &who, &Demographics::default(), true, injected())
                 .err(),
-            desk.save_receipt(&station, &who, "en", dir.path(), &SystemClock)
+            desk.save_receipt(&station, &who, "en", Some(dir.path()), &SystemClock)
                 .err(),
         ];
         for refusal in refusals {
@@ -177,7 +177,7 @@ fn captures_are_kept_saved_and_audited_with_scores_and_an_unplugged_camera_is_re
         (actor.as_str(), action.as_str()),
         ("officer", "capture.face")
     );
-    assert!(detail.starts_with("face photo taken by hand"), "{detail}");
+    assert_eq!(detail, "face photo taken by hand; every check passed");
 
     let stop = AtomicBool::new(false);
     let photo = desk
@@ -225,6 +225,30 @@ fn captures_are_kept_saved_and_audited_with_scores_and_an_unplugged_camera_is_re
     assert_eq!(action, "capture.fingers");
     assert!(detail.starts_with("thumbs captured by hand: "), "{detail}");
     assert!(detail.contains("attempt 1"), "{detail}");
+
+    scanner.set_unplugged(true);
+    let unplugged = desk.capture_set(
+        &station,
+        &officer,
+        &scanner,
+        FingerSet::Thumbs,
+        "by hand",
+        &SystemClock,
+    );
+    assert_eq!(
+        unplugged.expect_err("unplugged").code(),
+        ErrorCode::DeviceReplug
+    );
+    assert!(
+        last_entry(&station).3.starts_with("thumbs capture failed"),
+        "a failed capture is recorded too"
+    );
+    assert_eq!(
+        desk.draft().draft.fingers().count(),
+        2,
+        "the thumbs stay kept"
+    );
+    scanner.set_unplugged(false);
 
     let (stop, now) = (AtomicBool::new(false), AtomicBool::new(false));
     let slap = desk
@@ -305,7 +329,7 @@ fn a_submission_needs_consent_then_seals_clears_the_draft_and_keeps_a_receipt_to
         .submit(&station, &officer, &form, false, injected())
         .expect_err("no consent");
     assert_eq!(refused.code(), ErrorCode::NoConsent);
-    let early = desk.save_receipt(&station, &officer, "en", dir.path(), &SystemClock);
+    let early = desk.save_receipt(&station, &officer, "en", Some(dir.path()), &SystemClock);
     assert_eq!(
         early.expect_err("no receipt yet").code(),
         ErrorCode::NoReceipt
@@ -325,11 +349,15 @@ fn a_submission_needs_consent_then_seals_clears_the_draft_and_keeps_a_receipt_to
         desk.draft().draft.face().is_none(),
         "the draft's images are gone"
     );
+    assert!(
+        !has_saved_draft(&station, &officer),
+        "nothing left to resume: the packet is the only copy"
+    );
     assert_eq!(station.store().outbox_counts().expect("counts").pending, 1);
 
     let folder = dir.path().join("receipts");
     let path = desk
-        .save_receipt(&station, &officer, "id", &folder, &SystemClock)
+        .save_receipt(&station, &officer, "id", Some(&folder), &SystemClock)
         .expect("saved");
     assert!(std::fs::read(&path).expect("pdf").starts_with(b"%PDF"));
     #[cfg(unix)]
@@ -341,4 +369,29 @@ fn a_submission_needs_consent_then_seals_clears_the_draft_and_keeps_a_receipt_to
     let (_, action, _, detail) = last_entry(&station);
     assert_eq!(action, "receipt.saved");
     assert!(detail.contains(&receipt.id), "{detail}");
+
+    // The next applicant's enrollment forgets this one's receipt (it holds her photo).
+    desk.start(&station, &officer, &scanner, &SystemClock)
+        .expect("started");
+    assert!(desk.receipt().is_none());
+    let gone = desk.save_receipt(&station, &officer, "en", Some(&folder), &SystemClock);
+    assert_eq!(gone.expect_err("forgotten").code(), ErrorCode::NoReceipt);
+}
+
+#[test]
+fn only_roles_that_see_applicants_list_enrollments_and_a_saved_draft_is_known_at_login() {
+    let dir = tempfile::tempdir().expect("dir");
+    let station = station(dir.path());
+    for role in [Role::Technician, Role::Administrator] {
+        let refused = list(&station, &as_role(role)).expect_err("refused");
+        assert_eq!(refused.code(), ErrorCode::NotPermitted);
+    }
+    let officer = as_role(Role::Officer);
+    assert!(list(&station, &officer).expect("list").is_empty());
+    assert!(!has_saved_draft(&station, &officer));
+    Desk::default()
+        .save_form(&station, &officer, visitor(), &SystemClock)
+        .expect("saved");
+    assert!(has_saved_draft(&station, &officer));
+    assert!(!has_saved_draft(&station, &as_role(Role::Supervisor)));
 }

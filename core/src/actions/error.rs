@@ -6,6 +6,7 @@ use crate::approval::ApprovalError;
 use crate::drafts::DraftError;
 use crate::enrollment::EnrollmentError;
 use crate::officers::{AccountError, LoginError};
+use crate::provision::ProvisionError;
 use crate::station::{OpenError, SettingsError};
 use crate::store::StoreError;
 use crate::vault::VaultError;
@@ -43,7 +44,6 @@ pub enum ErrorCode {
     InvalidUsername,
     LastAdministrator,
     LockedOut,
-    LoginFailed,
     MissingComment,
     MissingName,
     MissingStationName,
@@ -114,7 +114,7 @@ pub enum ActionError {
     #[error(transparent)]
     Enrollment(#[from] EnrollmentError),
     /// The draft could not be saved (or a saved one discarded): the change is not kept.
-    #[error("the enrollment could not be saved: {0}")]
+    #[error(transparent)]
     DraftNotSaved(DraftError),
     /// The saved draft does not read back; it is left in place for a technician.
     #[error(transparent)]
@@ -139,6 +139,21 @@ pub enum ActionError {
     /// A practice drill that cannot be run (on a real device, say).
     #[error("{0}")]
     DrillRefused(String),
+    /// The station is set up already.
+    #[error("this station is already set up")]
+    AlreadySetUp,
+    /// A station without a name.
+    #[error("give the station a name, e.g. \"Jakarta Selatan desk 3\"")]
+    MissingStationName,
+    /// The one-time code does not read.
+    #[error("{0}")]
+    TokenMalformed(String),
+    /// Registration with the server failed or was refused.
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    /// The station registered but its first account could not be created.
+    #[error("the station is registered, but its first account could not be created ({0}): remove the station's data directory and set the station up again with a new code")]
+    FirstAccount(String),
     /// The station waits for its passphrase.
     #[error("the station is locked: enter the station passphrase first")]
     StationLocked,
@@ -187,6 +202,11 @@ impl ActionError {
             Self::Approval(error) => approval_code(error),
             Self::DrillRefused(_) => ErrorCode::DrillRefused,
             Self::NoReport => ErrorCode::NoReport,
+            Self::AlreadySetUp => ErrorCode::AlreadySetUp,
+            Self::MissingStationName => ErrorCode::MissingStationName,
+            Self::TokenMalformed(_) => ErrorCode::TokenMalformed,
+            Self::Provision(error) => provision_code(error),
+            Self::FirstAccount(_) => ErrorCode::AccountNotAdded,
             Self::StationLocked => ErrorCode::StationLocked,
             Self::StationNotSetUp => ErrorCode::StationNotSetUp,
             Self::StationUnavailable(_) => ErrorCode::StationUnavailable,
@@ -222,6 +242,21 @@ fn enrollment_code(error: &EnrollmentError) -> ErrorCode {
         },
         EnrollmentError::Store(_) => ErrorCode::Storage,
         _ => ErrorCode::EnrollmentFailed,
+    }
+}
+
+fn provision_code(error: &ProvisionError) -> ErrorCode {
+    match error {
+        ProvisionError::InvalidServerUrl(_) => ErrorCode::InvalidServerUrl,
+        ProvisionError::Unreachable { .. } => ErrorCode::ServerUnreachable,
+        ProvisionError::Refused { .. } => ErrorCode::TokenRefused,
+        ProvisionError::NotTheServer(_) | ProvisionError::TlsCertificate { .. } => {
+            ErrorCode::WrongServer
+        }
+        ProvisionError::Link(_) => ErrorCode::PlainHttpRefused,
+        ProvisionError::Vault(VaultError::WeakPassphrase) => ErrorCode::WeakPassphrase,
+        ProvisionError::AlreadyProvisioned(_) => ErrorCode::AlreadySetUp,
+        _ => ErrorCode::SetupFailed,
     }
 }
 

@@ -1,5 +1,5 @@
 //! What people do at the station, one function per action, grouped by area: [`accounts`],
-//! [`enrollment`], [`selftest`], [`settings`], [`sign_in`], [`station`], [`sync`].
+//! [`approvals`], [`enrollment`], [`selftest`], [`settings`], [`setup`], [`sign_in`], [`station`], [`sync`].
 //!
 //! Each function takes who acts (the [`Officer`] the front end's session holds), the injected
 //! [`Clock`], and the action's input; it checks the acting role's permission, does the work
@@ -14,10 +14,12 @@
 //! unrecorded.
 
 pub mod accounts;
+pub mod approvals;
 pub mod enrollment;
 mod error;
 pub mod selftest;
 pub mod settings;
+pub mod setup;
 pub mod sign_in;
 pub mod station;
 pub mod sync;

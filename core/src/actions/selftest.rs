@@ -54,8 +54,11 @@ pub fn run(
             .drill(drill)
             .map_err(ActionError::DrillRefused)?;
     }
-    let sections = run_sections(station, by, devices, &mut progress, &clock);
-    devices.simulated.end_drills();
+    let sections = {
+        // Whatever happens (an error, a panic), no drill outlives the run.
+        let _drills_end = EndDrills(&devices.simulated);
+        run_sections(station, by, devices, &mut progress, &clock)
+    };
     let report = TechnicianReport::new(
         rfc3339(clock.now()),
         station.config().station_name.clone(),
@@ -82,6 +85,15 @@ pub fn run(
         &detail,
     )?;
     Ok(report)
+}
+
+/// Ends the drills on the simulated devices when dropped.
+struct EndDrills<'a>(&'a crate::devices::Simulated);
+
+impl Drop for EndDrills<'_> {
+    fn drop(&mut self) {
+        self.0.end_drills();
+    }
 }
 
 /// The four parts in order, each announced before and after it runs.
@@ -145,19 +157,21 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T, String>>) -> 
     }
 }
 
-/// Writes `report` to the station's `reports` folder in `format`; returns the file's path.
-/// Audited as `selftest.exported` with where it went.
+/// Writes `report` (the last run's; `None` before any) to the station's `reports` folder in
+/// `format`; returns the file's path. Audited as `selftest.exported` with where it went.
 ///
 /// # Errors
-/// [`ActionError::NotPermitted`], or [`ActionError::ExportFailed`] when it cannot be written.
+/// [`ActionError::NotPermitted`], [`ActionError::NoReport`], or [`ActionError::ExportFailed`]
+/// when it cannot be written.
 pub fn export(
     station: &Station,
     by: &Officer,
-    report: &TechnicianReport,
+    report: Option<&TechnicianReport>,
     format: ReportFormat,
     clock: &dyn Clock,
 ) -> Result<PathBuf, ActionError> {
     require(by, Permission::RunSelfTests)?;
+    let report = report.ok_or(ActionError::NoReport)?;
     let (text, extension) = match format {
         ReportFormat::Json => (report.to_json(), "json"),
         ReportFormat::Html => (report.to_html(), "html"),
@@ -184,4 +198,145 @@ pub fn export(
         &shown,
     )?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::testing::{as_role, entries, last_entry, station};
+    use crate::actions::ErrorCode;
+    use crate::clock::SystemClock;
+    use crate::officers::Role;
+    use crate::report::ReportVerdict;
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+
+    #[test]
+    fn only_technicians_and_administrators_run_or_export_the_self_test() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = station(dir.path());
+        let devices = Chosen::simulated(1);
+        let before = entries(&station);
+        for role in [Role::Officer, Role::Supervisor] {
+            let who = as_role(role);
+            let refused =
+                run(&station, &who, &devices, None, |_, _| {}, clock()).expect_err("refused");
+            assert_eq!(refused.code(), ErrorCode::NotPermitted);
+            let report = TechnicianReport::new(
+                "2026-12-03T10:00:00Z".into(),
+                "Test desk".into(),
+                "id".into(),
+                "technician".into(),
+                None,
+                Vec::new(),
+            );
+            let refused = export(
+                &station,
+                &who,
+                Some(&report),
+                ReportFormat::Json,
+                &SystemClock,
+            )
+            .expect_err("refused");
+            assert_eq!(refused.code(), ErrorCode::NotPermitted);
+        }
+        assert_eq!(entries(&station), before);
+    }
+
+    #[test]
+    fn a_drill_fails_its_part_ends_with_the_run_and_the_run_and_its_export_are_recorded() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = station(dir.path());
+        let technician = as_role(Role::Technician);
+        let devices = Chosen::simulated(2);
+        let mut told = Vec::new();
+        let report = run(
+            &station,
+            &technician,
+            &devices,
+            Some(Drill::ReaderUnplugged),
+            |key, section| told.push((key.to_owned(), section.is_some())),
+            clock(),
+        )
+        .expect("ran");
+        let keys: Vec<&str> = report.sections.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["station", "camera", "reader", "server"]);
+        assert_eq!(
+            told.len(),
+            8,
+            "each part announced as it starts and as it ends"
+        );
+        assert_eq!(told[4], ("reader".to_owned(), false));
+        let reader = &report.sections[2];
+        assert_eq!(
+            reader.verdict,
+            ReportVerdict::Fail,
+            "the unplugged reader fails"
+        );
+        let server = &report.sections[3];
+        assert_eq!(
+            server.verdict,
+            ReportVerdict::Fail,
+            "no server at the configured address"
+        );
+        let (actor, action, _, detail) = last_entry(&station);
+        assert_eq!(
+            (actor.as_str(), action.as_str()),
+            ("technician", "selftest.devices")
+        );
+        assert!(detail.contains("reader FAIL"), "{detail}");
+        assert!(detail.ends_with("(drill: ReaderUnplugged)"), "{detail}");
+
+        let again = run(&station, &technician, &devices, None, |_, _| {}, clock()).expect("ran");
+        assert_ne!(
+            again.sections[2].verdict,
+            ReportVerdict::Fail,
+            "the drill ended with its run: the reader is back"
+        );
+
+        let none = export(
+            &station,
+            &technician,
+            None,
+            ReportFormat::Html,
+            &SystemClock,
+        );
+        assert_eq!(none.expect_err("no run yet").code(), ErrorCode::NoReport);
+        let path = export(
+            &station,
+            &technician,
+            Some(&report),
+            ReportFormat::Html,
+            &SystemClock,
+        )
+        .expect("exported");
+        assert!(path.starts_with(dir.path().join("reports")));
+        let html = std::fs::read_to_string(&path).expect("report");
+        assert!(html.contains("<html"), "printable");
+        let (_, action, _, detail) = last_entry(&station);
+        assert_eq!(action, "selftest.exported");
+        assert_eq!(detail, path.display().to_string());
+    }
+
+    #[test]
+    fn a_drill_on_a_real_device_is_refused_before_anything_runs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let station = station(dir.path());
+        let mut devices = Chosen::simulated(3);
+        devices.simulated = crate::devices::Simulated::default();
+        let before = entries(&station);
+        let refused = run(
+            &station,
+            &as_role(Role::Administrator),
+            &devices,
+            Some(Drill::CameraFreeze),
+            |_, _| panic!("nothing runs"),
+            clock(),
+        )
+        .expect_err("refused");
+        assert_eq!(refused.code(), ErrorCode::DrillRefused);
+        assert_eq!(entries(&station), before);
+    }
 }

@@ -88,6 +88,14 @@ impl Lifecycle {
             return Ok((station.clone(), false));
         }
         let station = Station::open(self.paths.clone(), passphrase)?;
+        {
+            // Another unlock may have won while this one derived its key: keep that one.
+            let mut state = self.lock();
+            if let State::Open(open) = &*state {
+                return Ok((open.clone(), false));
+            }
+            *state = State::Open(station.clone());
+        }
         record(
             &station,
             clock,
@@ -96,7 +104,6 @@ impl Lifecycle {
             "",
             "station passphrase entered",
         )?;
-        *self.lock() = State::Open(station.clone());
         Ok((station, true))
     }
 

@@ -133,6 +133,13 @@ mod tests {
         assert_eq!(paused.ok(), Some(Phase::Paused));
         resume(&station, &officer, &uploads, &SystemClock).expect("resumed");
         assert_eq!(last_entry(&station).1, "sync.resumed");
-        send_now(&officer, &uploads).expect("woken");
+        let resumed = watch
+            .wait_for(|status| status.phase != Phase::Paused)
+            .await
+            .map(|status| status.phase);
+        assert!(
+            matches!(resumed, Ok(phase) if phase != Phase::Paused),
+            "{resumed:?}"
+        );
     }
 }

@@ -10,26 +10,15 @@ use formats::image::{FingerprintImage, RgbFrame};
 use formats::FingerPosition;
 use hardware::{Camera, DeviceError, DeviceInfo, FingerSet, FingerprintScanner, SetCapture};
 use protocol::content::{
-    finger_part, BiometricBytes, Demographics, EnrollmentContent, FaceImage, FieldError,
-    FingerImage, CONTENT_SCHEMA_VERSION, FACE_PART,
+    finger_part, BiometricBytes, FaceImage, FieldError, FingerImage, FACE_PART,
 };
-use protocol::form::FormLibrary;
 use protocol::manifest::{CaptureRecord, DeviceIdentity, Modality};
-use protocol::packet::{self, PacketError, SealParams};
-use protocol::random::RandomSource;
+use protocol::packet::PacketError;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-use zeroize::Zeroizing;
 
-use crate::audit::{self, AuditEvent};
-use crate::clock::{rfc3339, Clock};
 use crate::imaging;
-use crate::officers::{Officer, Permission};
 use crate::quality::face::{self, FaceAssessment, FaceChecker};
 use crate::quality::finger::FingerFeedback;
-use crate::station::Station;
-use crate::store::enrollments::{EnrollmentRow, EnrollmentSummary};
-use crate::store::outbox::NewOutboxEntry;
 use crate::store::StoreError;
 use crate::vault::{UnsealError, VaultError};
 
@@ -55,6 +44,9 @@ pub enum EnrollmentError {
     /// Every attempt at a capture is used up.
     #[error("the {0} has been captured {MAX_FINGER_ATTEMPTS} times: the best capture is kept; declare an exception if it cannot be used")]
     NoAttemptsLeft(String),
+    /// No randomness for the packet's id.
+    #[error("the operating system could not provide random bytes: {0}")]
+    Random(String),
     /// An image could not be encoded.
     #[error("could not encode the captured image: {0}")]
     Encoding(String),
@@ -76,80 +68,12 @@ pub enum EnrollmentError {
     Unseal(#[from] UnsealError),
 }
 
-/// What the officer's list shows about an applicant; stored sealed under the data key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicantSummary {
-    /// Full name.
-    pub full_name: String,
-    /// Document number.
-    pub document_number: String,
-}
+mod list;
+mod submit;
 
-/// An enrollment in the officer's list, with its applicant fields decrypted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedEnrollment {
-    /// The stored row and its delivery state.
-    pub summary: EnrollmentSummary,
-    /// The applicant.
-    pub applicant: ApplicantSummary,
-    /// The supervisor's comment, when one decided on it.
-    pub approval_note: Option<String>,
-}
-
-fn summary_context(id: &str) -> String {
-    format!("enrollment:{id}")
-}
-
-pub(crate) fn exception_photo_context(id: &str) -> String {
-    format!("exception-photo:{id}")
-}
-
-/// Every enrollment, newest first, with the applicant fields decrypted.
-///
-/// # Errors
-/// When the database fails or a summary does not decrypt.
-pub fn list(station: &Station) -> Result<Vec<ListedEnrollment>, EnrollmentError> {
-    station
-        .store()
-        .list_enrollments()?
-        .into_iter()
-        .map(|summary| {
-            let json = station.data_key().open(
-                &summary_context(&summary.enrollment.id),
-                &summary.enrollment.sealed_summary,
-            )?;
-            let applicant = serde_json::from_slice(&json)
-                .map_err(|e| EnrollmentError::Encoding(e.to_string()))?;
-            let approval_note = summary.approval_note.as_deref().and_then(|sealed| {
-                crate::approval::open_note(station, &summary.enrollment.id, sealed)
-            });
-            Ok(ListedEnrollment {
-                summary,
-                applicant,
-                approval_note,
-            })
-        })
-        .collect()
-}
-
-/// Encrypts the applicant fields of rows stored in clear by builds before the data key.
-///
-/// # Errors
-/// When the database fails.
-pub(crate) fn seal_legacy_rows(station: &Station) -> Result<(), EnrollmentError> {
-    for (id, full_name, document_number) in station.store().legacy_clear_text_rows()? {
-        let json = Zeroizing::new(
-            serde_json::to_vec(&ApplicantSummary {
-                full_name,
-                document_number,
-            })
-            .map_err(|e| EnrollmentError::Encoding(e.to_string()))?,
-        );
-        let sealed = station.data_key().seal(&summary_context(&id), &json)?;
-        station.store().seal_legacy_row(&id, &sealed)?;
-    }
-    Ok(())
-}
+pub(crate) use list::{exception_photo_context, seal_legacy_rows};
+pub use list::{list, ApplicantSummary, ListedEnrollment};
+pub use submit::{normalized, submit, SubmittedEnrollment};
 
 /// The station quality score a fingerprint needs (0–100): MOSIP's threshold for slaps and
 /// thumbs.
@@ -608,6 +532,31 @@ impl EnrollmentDraft {
             .is_some_and(|captured| captured.forced)
     }
 
+    /// The kept image of `finger` is below [`FINGER_THRESHOLD`] and its attempts are used up:
+    /// it is accepted as it is, and the enrollment will wait for a supervisor.
+    pub fn finger_accepted_below(&self, finger: FingerPosition) -> bool {
+        self.finger_forced(finger) && self.attempts(finger.iso_code()) >= MAX_FINGER_ATTEMPTS
+    }
+
+    /// Whether `finger` needs nothing more: declared missing, kept at [`FINGER_THRESHOLD`], or
+    /// kept below it with its attempts used up.
+    pub fn finger_done(&self, finger: FingerPosition) -> bool {
+        if self.exceptions.contains_key(&finger) {
+            return true;
+        }
+        match self.finger_quality(finger) {
+            Some(best) => {
+                best >= FINGER_THRESHOLD || self.attempts(finger.iso_code()) >= MAX_FINGER_ATTEMPTS
+            }
+            None => self.fingers.contains_key(&finger),
+        }
+    }
+
+    /// Whether each finger of `set` needs nothing more (see [`Self::finger_done`]).
+    pub fn set_done(&self, set: FingerSet) -> bool {
+        set.fingers().iter().all(|&finger| self.finger_done(finger))
+    }
+
     /// The fingers imaged so far, in ISO order.
     pub fn fingers(&self) -> impl Iterator<Item = &FingerImage> {
         self.fingers.values().map(|finger| &finger.image)
@@ -623,436 +572,22 @@ impl EnrollmentDraft {
             missing.push("a photo of the hand with the declared finger(s)".to_owned());
         }
         for finger in FingerPosition::ALL {
-            let name = crate::quality::placement::finger_name(finger);
-            match self.finger_quality(finger) {
-                None if !self.fingers.contains_key(&finger)
-                    && !self.exceptions.contains_key(&finger) =>
-                {
-                    missing.push(format!("{name} fingerprint"));
-                }
-                Some(best)
-                    if best < FINGER_THRESHOLD
-                        && self.attempts(finger.iso_code()) < MAX_FINGER_ATTEMPTS =>
-                {
-                    missing.push(format!(
-                        "a better {name} fingerprint (quality {best}, below {FINGER_THRESHOLD}; \
-                         attempt {} of {MAX_FINGER_ATTEMPTS})",
-                        self.attempts(finger.iso_code())
-                    ));
-                }
-                _ => {}
+            if self.finger_done(finger) {
+                continue;
             }
+            let name = crate::quality::placement::finger_name(finger);
+            missing.push(match self.finger_quality(finger) {
+                Some(best) => format!(
+                    "a better {name} fingerprint (quality {best}, below {FINGER_THRESHOLD}; \
+                     attempt {} of {MAX_FINGER_ATTEMPTS})",
+                    self.attempts(finger.iso_code())
+                ),
+                None => format!("{name} fingerprint"),
+            });
         }
         missing
     }
 }
 
-/// The result of a submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubmittedEnrollment {
-    /// Enrollment and packet id.
-    pub id: Uuid,
-    /// Size of the sealed packet in bytes.
-    pub packet_bytes: usize,
-    /// When it was sealed (RFC 3339), as the packet says.
-    pub created_at: String,
-    /// The form as sealed (normalized).
-    pub demographics: Demographics,
-}
-
-/// `demographics` normalized by the form it names (as typed when the form is unknown, which
-/// validation then reports).
-pub fn normalized(forms: &FormLibrary, demographics: &Demographics) -> Demographics {
-    forms
-        .find(&demographics.form, &demographics.form_version)
-        .map_or_else(|| demographics.clone(), |form| form.normalize(demographics))
-}
-
-/// Validates the form and the draft, seals the enrollment for the server and stores it with its
-/// outbox row in one transaction.
-///
-/// # Errors
-/// See [`EnrollmentError`]; nothing is stored on error.
-pub fn submit(
-    station: &Station,
-    officer: &Officer,
-    demographics: &Demographics,
-    draft: &EnrollmentDraft,
-    clock: &dyn Clock,
-    random: &dyn RandomSource,
-) -> Result<SubmittedEnrollment, EnrollmentError> {
-    if !officer.role.may(Permission::Enroll) {
-        return Err(EnrollmentError::NotPermitted(officer.role.as_str()));
-    }
-    let now = clock.now();
-    let demographics = normalized(station.forms(), demographics);
-    station
-        .forms()
-        .validate(&demographics, now.date())
-        .map_err(EnrollmentError::InvalidForm)?;
-    let missing = draft.missing();
-    let Some(face) = draft.face.as_ref().filter(|_| missing.is_empty()) else {
-        return Err(EnrollmentError::Incomplete(missing));
-    };
-    let mut id_bytes = [0u8; 16];
-    random
-        .fill(&mut id_bytes)
-        .map_err(|error| EnrollmentError::Encoding(error.to_string()))?;
-    let id = uuid::Builder::from_random_bytes(id_bytes).into_uuid();
-    let (audit, audit_through) = station.store().audit_excerpt()?;
-    let content = EnrollmentContent {
-        demographics: demographics.clone(),
-        face: face.image.clone(),
-        fingers: draft.fingers().cloned().collect(),
-        exception_photo: draft.exception_photo().map(|photo| photo.jpeg.clone()),
-        audit,
-    };
-    let parts = content.to_parts().map_err(EnrollmentError::Encoding)?;
-    let captures = draft.capture_records();
-    let needs_approval = captures.iter().any(CaptureRecord::needs_approval);
-    let params = SealParams {
-        packet_id: id,
-        station_id: station.config().station_id,
-        officer_id: officer.username.clone(),
-        created_at: now,
-        schema_version: CONTENT_SCHEMA_VERSION,
-        captures,
-    };
-    let sealed = packet::seal(
-        params,
-        &parts,
-        &station.config().server_encryption_key,
-        station.signing_key(),
-        random,
-    )?;
-    drop(parts);
-    let sha256_hex = packet::sha256_hex(&sealed);
-    let created_at = rfc3339(now);
-    let id_text = id.to_string();
-    let summary = Zeroizing::new(
-        serde_json::to_vec(&ApplicantSummary {
-            full_name: demographics.full_name.clone(),
-            document_number: demographics.document_number.clone(),
-        })
-        .map_err(|e| EnrollmentError::Encoding(e.to_string()))?,
-    );
-    let row = EnrollmentRow {
-        id: id_text.clone(),
-        officer: officer.username.clone(),
-        created_at: created_at.clone(),
-        sealed_summary: station
-            .data_key()
-            .seal(&summary_context(&id_text), &summary)?,
-    };
-    let entry = NewOutboxEntry {
-        packet_id: &id_text,
-        packet: &sealed,
-        sha256_hex: &sha256_hex,
-        created_at: &created_at,
-        audit_through,
-        needs_approval,
-    };
-    let detail = if needs_approval {
-        format!(
-            "sealed packet of {} bytes held for supervisor approval ({} finger exception(s))",
-            sealed.len(),
-            draft.exceptions.len()
-        )
-    } else {
-        format!("sealed packet of {} bytes queued for upload", sealed.len())
-    };
-    let event = AuditEvent {
-        actor: &officer.username,
-        action: "enrollment.submitted",
-        subject: &id_text,
-        detail: &detail,
-    };
-    let signer = station.signing_key();
-    let sealed_photo = draft
-        .exception_photo()
-        .map(|photo| {
-            station
-                .data_key()
-                .seal(&exception_photo_context(&id_text), photo.jpeg.as_bytes())
-        })
-        .transpose()?;
-    station
-        .store()
-        .insert_enrollment(&row, &entry, sealed_photo.as_deref(), &|last| {
-            audit::next_entry(signer, &event, &created_at, last)
-        })?;
-    Ok(SubmittedEnrollment {
-        id,
-        packet_bytes: sealed.len(),
-        created_at,
-        demographics,
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use hardware::simulated::{SimulatedCamera, SimulatedFault, SimulatedScanner};
-
-    #[test]
-    fn a_draft_lists_what_is_missing_until_every_capture_is_done() {
-        let mut draft = EnrollmentDraft::new();
-        assert_eq!(draft.missing().len(), 11, "a face and ten fingers");
-        draft.capture_face(&SimulatedCamera::new(1)).expect("face");
-        let scanner = SimulatedScanner::new(1);
-        for finger in FingerPosition::ALL {
-            draft.capture_finger(&scanner, finger).expect("finger");
-        }
-        assert!(draft.missing().is_empty());
-        assert_eq!(draft.fingers().count(), 10);
-    }
-
-    #[test]
-    fn the_three_sets_capture_all_ten_fingers_each_scored_by_the_station() {
-        let scanner = SimulatedScanner::new(4);
-        let mut draft = EnrollmentDraft::new();
-        for set in FingerSet::ALL {
-            let result = draft.capture_set(&scanner, set).expect("set");
-            assert_eq!(result.fingers.len(), set.fingers().len());
-            assert!(!result.retry(), "good prints need no second attempt");
-            assert!(result
-                .fingers
-                .iter()
-                .all(|f| f.kept && f.best >= FINGER_THRESHOLD));
-        }
-        assert_eq!(draft.fingers().count(), 10);
-        assert_eq!(draft.missing(), vec!["face photo".to_owned()]);
-    }
-
-    #[test]
-    fn a_poor_set_is_captured_again_keeping_the_best_and_accepted_force_captured_after_three() {
-        let scanner = SimulatedScanner::new(4);
-        let mut draft = EnrollmentDraft::new();
-        // The poorest placement: NFIQ 2 scores nearly every such print below the threshold
-        // (`docs/benchmarks.md`, the score per simulated quality level).
-        scanner.set_conditions(hardware::simulated::Conditions::for_quality(0));
-        let first = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
-        assert!(first.retry(), "{first:?}");
-        assert!(
-            draft
-                .missing()
-                .iter()
-                .any(|m| m.starts_with("a better left thumb fingerprint")),
-            "{:?}",
-            draft.missing()
-        );
-        scanner.set_conditions(hardware::simulated::Conditions::for_quality(0));
-        let worse = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
-        for (before, after) in first.fingers.iter().zip(&worse.fingers) {
-            if after.score < before.best {
-                assert!(!after.kept, "a worse capture must not replace a better one");
-                assert_eq!(after.best, before.best);
-            }
-        }
-        let third = draft.capture_set(&scanner, FingerSet::Thumbs).expect("set");
-        assert!(!third.retry(), "the third attempt is the last");
-        assert!(draft.missing().iter().all(|m| !m.contains("thumb")));
-        let forced = draft
-            .capture_records()
-            .into_iter()
-            .filter(|r| r.force_captured)
-            .count();
-        assert_eq!(forced, 2, "both thumbs accepted below the threshold");
-        let refused = draft.capture_set(&scanner, FingerSet::Thumbs);
-        assert!(
-            matches!(refused, Err(EnrollmentError::NoAttemptsLeft(_))),
-            "{refused:?}"
-        );
-    }
-
-    #[test]
-    fn a_better_second_attempt_replaces_a_poor_first_one() {
-        let scanner = SimulatedScanner::new(4);
-        let mut draft = EnrollmentDraft::new();
-        scanner.set_conditions(hardware::simulated::Conditions::for_quality(20));
-        draft
-            .capture_set(&scanner, FingerSet::RightSlap)
-            .expect("set");
-        scanner.set_conditions(hardware::simulated::Conditions::GOOD);
-        let second = draft
-            .capture_set(&scanner, FingerSet::RightSlap)
-            .expect("set");
-        assert!(second.fingers.iter().all(|f| f.kept && f.attempts == 2));
-        assert!(!second.retry());
-        assert!(draft.capture_records().iter().all(|r| !r.force_captured));
-    }
-
-    #[test]
-    fn the_dry_fingers_drill_spoils_one_set_and_the_retry_is_good() {
-        let simulated = crate::devices::Simulated {
-            camera: None,
-            scanner: Some(std::sync::Arc::new(SimulatedScanner::new(4))),
-        };
-        simulated
-            .drill(crate::devices::Drill::ReaderDryFingers)
-            .expect("a simulated reader takes the drill");
-        let scanner = simulated.scanner.clone().expect("scanner");
-        let mut draft = EnrollmentDraft::new();
-        let first = draft
-            .capture_set(scanner.as_ref(), FingerSet::LeftSlap)
-            .expect("set");
-        assert!(first.retry(), "dry fingers come out too poor");
-        assert!(first.fingers.iter().all(|f| f.score < FINGER_THRESHOLD));
-        let second = draft
-            .capture_set(scanner.as_ref(), FingerSet::LeftSlap)
-            .expect("set");
-        assert!(!second.retry(), "the next placement is good: {second:?}");
-    }
-
-    #[test]
-    fn fingers_declared_missing_are_not_captured_with_their_set() {
-        let scanner = SimulatedScanner::new(4);
-        let mut draft = EnrollmentDraft::new();
-        draft
-            .declare_finger_exception(FingerPosition::LeftRing, "amputated")
-            .expect("exception");
-        let result = draft
-            .capture_set(&scanner, FingerSet::LeftSlap)
-            .expect("set");
-        let captured: Vec<FingerPosition> = result.fingers.iter().map(|f| f.position).collect();
-        assert_eq!(
-            captured,
-            vec![
-                FingerPosition::LeftLittle,
-                FingerPosition::LeftMiddle,
-                FingerPosition::LeftIndex
-            ]
-        );
-        assert_eq!(draft.exceptions().count(), 1, "the exception stands");
-    }
-
-    #[test]
-    fn a_failed_recapture_keeps_the_earlier_image() {
-        let camera = SimulatedCamera::new(1);
-        let mut draft = EnrollmentDraft::new();
-        let first = draft.capture_face(&camera).expect("face").clone();
-        camera.script_fault(SimulatedFault::Busy);
-        assert!(matches!(
-            draft.capture_face(&camera),
-            Err(EnrollmentError::Device(_))
-        ));
-        assert_eq!(
-            draft.face(),
-            Some(&first),
-            "a device error must not lose the photo already taken"
-        );
-    }
-
-    #[test]
-    fn the_station_scores_each_finger_itself_and_the_manifest_carries_the_score() {
-        let scanner = SimulatedScanner::new(2);
-        let mut draft = EnrollmentDraft::new();
-        draft
-            .capture_finger(&scanner, FingerPosition::RightIndex)
-            .expect("finger");
-        scanner.set_conditions(hardware::simulated::Conditions::for_quality(10));
-        draft
-            .capture_finger(&scanner, FingerPosition::RightMiddle)
-            .expect("finger");
-        let good = draft
-            .finger_quality(FingerPosition::RightIndex)
-            .expect("scored");
-        let poor = draft
-            .finger_quality(FingerPosition::RightMiddle)
-            .expect("scored");
-        assert!(good >= poor + 10, "good {good}, poor {poor}");
-        let records = draft.capture_records();
-        let quality_of = |finger| {
-            records
-                .iter()
-                .find(|r| r.finger == Some(finger))
-                .and_then(|r| r.quality)
-        };
-        assert_eq!(quality_of(FingerPosition::RightIndex), Some(good));
-        assert_eq!(quality_of(FingerPosition::RightMiddle), Some(poor));
-    }
-
-    /// A camera looking at a blank wall.
-    struct BlankCamera;
-
-    impl Camera for BlankCamera {
-        fn info(&self) -> DeviceInfo {
-            DeviceInfo {
-                id: "blank".into(),
-                name: "Blank camera".into(),
-                backend: "test",
-                kind: hardware::DeviceKind::Camera,
-                status: hardware::DeviceStatus::Ready,
-            }
-        }
-
-        fn open_stream(&self) -> Result<Box<dyn hardware::FrameStream>, DeviceError> {
-            Err(DeviceError::Unsupported {
-                device: "blank".into(),
-                what: "streams".into(),
-            })
-        }
-
-        fn capture_still(&self) -> Result<RgbFrame, DeviceError> {
-            Ok(RgbFrame::new(640, 480, vec![200; 640 * 480 * 3]).expect("size"))
-        }
-    }
-
-    #[test]
-    fn a_checked_face_is_kept_as_the_iso_token_crop_and_a_failing_one_as_force_captured() {
-        let mut draft = EnrollmentDraft::new();
-        let face = draft
-            .capture_face(&SimulatedCamera::new(1))
-            .expect("face")
-            .clone();
-        assert_eq!((face.width, face.height), (360, 480), "token-frontal crop");
-        assert_eq!(draft.face_quality(), Some(100));
-        let records = draft.capture_records();
-        assert!(!records[0].force_captured);
-
-        let blank = draft
-            .capture_face(&BlankCamera)
-            .expect("kept anyway")
-            .clone();
-        assert_eq!(
-            (blank.width, blank.height),
-            (640, 480),
-            "no face: the whole frame"
-        );
-        assert_eq!(draft.face_quality(), Some(0));
-        let records = draft.capture_records();
-        assert_eq!(records[0].modality, Modality::Face);
-        assert!(records[0].force_captured);
-        assert_eq!(records[0].quality, Some(0));
-        assert_eq!(records[0].attempts, 2);
-    }
-
-    #[test]
-    fn captured_images_are_a_jpeg_and_wsq_finger_records() {
-        let mut draft = EnrollmentDraft::new();
-        let face = draft
-            .capture_face(&SimulatedCamera::new(1))
-            .expect("face")
-            .clone();
-        assert_eq!(
-            &face.jpeg.as_bytes()[..3],
-            &[0xFF, 0xD8, 0xFF],
-            "JPEG start-of-image marker"
-        );
-        draft
-            .capture_finger(&SimulatedScanner::new(1), FingerPosition::LeftThumb)
-            .expect("finger");
-        let finger = draft.fingers().next().expect("the thumb");
-        let record = formats::records::finger::FingerRecord::from_bytes(finger.record.as_bytes())
-            .expect("an ISO 19794-4 record");
-        assert_eq!(record.views.len(), 1);
-        assert_eq!(
-            record.views[0].compression,
-            formats::records::finger::Compression::Wsq
-        );
-        assert_eq!(
-            record.views[0].position,
-            FingerPosition::LeftThumb.iso_code()
-        );
-    }
-}
+mod tests;

@@ -5,4 +5,5 @@ mod delivery;
 mod devices;
 mod faults;
 mod sealing;
+mod setup;
 mod trust;

@@ -42,7 +42,7 @@ function approvalRow(item: FlaggedView, message: HTMLElement, load: () => Promis
   const decide = (approve: boolean) => async () => {
     message.textContent = "";
     try {
-      await api.decideApproval(item.id, approve, comment.value);
+      await api.decideApproval(item.id, approve ? "approve" : "refuse", comment.value);
       toast(approve ? t("Approved: it will be sent.") : t("Refused: it will not be sent."));
       await load();
     } catch (e) {

@@ -1,13 +1,13 @@
 // The wizard's fingerprint step: the reader's live view, the three sets (left hand, right hand,
 // both thumbs) each captured by itself once the fingers lie still, retries below the quality
 // threshold, and fingers declared missing with a photo of the hand.
-import { api, FingerLiveView, FingerView, ImageView, SetView } from "../api";
+import { api, FingerLiveView, FingerSet, FingerView, ImageView, SetView } from "../api";
 import { go, session, setRedraw } from "../app";
 import { el } from "../dom";
 import { exceptionList, fingerGrid, fingerName } from "../fingerprints";
 import { pick, t } from "../i18n";
 import { liveCanvas, liveWatch, numbers, Overlay, stopFingersLive } from "../live";
-import { EXCEPTION_REASONS, FINGER_THRESHOLD, FingerSetDef, setDone, SETS } from "../rules";
+import { EXCEPTION_REASONS, SET_NAMES } from "../rules";
 import { sentence, showError } from "../widgets";
 import { wizard } from "../wizard";
 
@@ -20,14 +20,9 @@ function fingerOverlay(frame: FingerLiveView): Overlay {
   };
 }
 
-/** Whether the draft holds `set` complete. */
-function isDone(set: FingerSetDef): boolean {
-  return setDone(set, session.draft.fingers, session.draft.exceptions);
-}
-
-/** The first set the draft does not hold complete; null once all are. */
-function firstUndoneSet(): FingerSetDef | null {
-  return SETS.find((set) => !isDone(set)) ?? null;
+/** The first set the draft does not hold complete (as the station judges it); null once all are. */
+function firstUndoneSet(): FingerSet | null {
+  return session.draft.sets.find((set) => !set.done)?.set ?? null;
 }
 
 /** The fingerprint step's parts, and where its capture is. */
@@ -45,7 +40,7 @@ interface FingersStep {
   /** The declared fingers, and the photo of the hand that shows them (MOSIP's exception photo). */
   exceptions: HTMLElement;
   /** The set to capture; null once every set is done. */
-  current: FingerSetDef | null;
+  current: FingerSet | null;
   /** Each watch has its number: one that ends after a newer one started leaves the flag alone. */
   generation: number;
 }
@@ -104,12 +99,12 @@ export function renderFingers(): void {
 function refresh(s: FingersStep): void {
   s.area.replaceChildren(fingerGrid(session.draft.fingers));
   s.setList.replaceChildren(
-    ...SETS.map((set) =>
-      el("li", { class: isDone(set) ? "done" : set === s.current ? "current" : "", "data-set": set.id }, t(set.label)),
+    ...session.draft.sets.map((set) =>
+      el("li", { class: set.done ? "done" : set.set === s.current ? "current" : "", "data-set": set.set }, t(SET_NAMES[set.set])),
     ),
   );
-  s.next.disabled = !SETS.every((set) => isDone(set));
-  s.title.textContent = s.current ? t("{set}: place the fingers flat on the glass", { set: t(s.current.label) }) : t("All fingerprints captured");
+  s.next.disabled = session.draft.sets.length === 0 || !session.draft.sets.every((set) => set.done);
+  s.title.textContent = s.current ? t("{set}: place the fingers flat on the glass", { set: t(SET_NAMES[s.current]) }) : t("All fingerprints captured");
   s.capture.disabled = s.current === null;
 }
 
@@ -125,15 +120,16 @@ function showFrame(s: FingersStep, frame: FingerLiveView): void {
 }
 
 /** Keeps a captured set in the draft; below the threshold, says what to do and asks for another attempt. */
-function showResult(s: FingersStep, set: FingerSetDef, result: SetView): void {
+function showResult(s: FingersStep, set: FingerSet, result: SetView): void {
   session.draft.fingers = result.fingers;
   session.draft.exceptions = result.exceptions;
+  session.draft.sets = result.sets;
   if (result.retry) {
     s.progress.textContent = retryAdvice(result);
     s.capture.textContent = t("Capture again");
   } else {
     s.current = firstUndoneSet();
-    s.progress.textContent = t("{set} captured.", { set: t(set.label) });
+    s.progress.textContent = t("{set} captured.", { set: t(SET_NAMES[set]) });
     s.capture.textContent = t("Capture now");
   }
   refresh(s);
@@ -143,7 +139,7 @@ function showResult(s: FingersStep, set: FingerSetDef, result: SetView): void {
 function retryAdvice(result: SetView): string {
   const poor = result.results.filter((r) => r.retry);
   const attempt = Math.max(...poor.map((r) => r.attempts)) + 1;
-  return `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: FINGER_THRESHOLD })} ${poor[0]?.advice[0] ? sentence(pick(poor[0].advice[0])) : t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of 3).", { attempt })}`;
+  return `${t("{fingers} — below {threshold}.", { fingers: poor.map((r) => t("{finger} quality {quality}", { finger: fingerName(r.position), quality: r.best })).join(", "), threshold: result.threshold })} ${poor[0]?.advice[0] ? sentence(pick(poor[0].advice[0])) : t("Clean the glass and the fingers, press firmly.")} ${t("Capture again (attempt {attempt} of {attempts}).", { attempt, attempts: result.maxAttempts })}`;
 }
 
 /** Watches the reader until it captures the current set itself, then goes on with the next set. */
@@ -160,7 +156,7 @@ async function watch(s: FingersStep): Promise<void> {
   // A frame still in the channel when the watch has ended must not cover its result.
   let open = true;
   try {
-    const result = await api.fingersLive(set.id, (frame) => {
+    const result = await api.fingersLive(set, (frame) => {
       if (open && mine === s.generation) showFrame(s, frame);
     });
     open = false;
@@ -200,7 +196,7 @@ async function captureFingers(s: FingersStep): Promise<void> {
   const set = s.current;
   s.capture.disabled = true;
   try {
-    showResult(s, set, await api.captureSet(set.id));
+    showResult(s, set, await api.captureSet(set));
   } catch (e) {
     showError(s.message, e);
   } finally {
@@ -277,6 +273,7 @@ async function declareMissing(event: Event, s: FingersStep, f: ExceptionForm): P
     const changed = await api.declareException(f.finger.value as FingerView["position"], reason);
     session.draft.fingers = changed.fingers;
     session.draft.exceptions = changed.exceptions;
+    session.draft.sets = changed.sets;
     drawExceptions(s);
     f.form.hidden = true;
     const watching = liveWatch.fingers ? s.current : null;
@@ -300,8 +297,8 @@ function declareButton(f: ExceptionForm): HTMLButtonElement {
     onclick: () => {
       const excused = new Set(session.draft.exceptions.map((e) => e.position));
       f.finger.replaceChildren(
-        ...SETS.flatMap((set) => set.fingers)
-          .filter((position) => !excused.has(position as FingerView["position"]))
+        ...session.draft.sets.flatMap((set) => set.fingers)
+          .filter((position) => !excused.has(position))
           .map((position) => el("option", { value: position }, fingerName(position))),
       );
       f.form.hidden = !f.form.hidden;

@@ -2,7 +2,7 @@
 // on its way to the server, the outbox, and the buttons that start or resume an enrollment.
 import { api, EnrollmentView, SyncStatus } from "../api";
 import { go, leaveScreen, pollWhileShown, session, setRedraw } from "../app";
-import { emptyDraft } from "../draft";
+import { draftOf } from "../draft";
 import { el } from "../dom";
 import { pick, t } from "../i18n";
 import { startStatusBar } from "../statusbar";
@@ -202,7 +202,7 @@ async function resumeEnrollment(): Promise<void> {
   try {
     session.forms = await api.listForms();
     const saved = await api.resumeEnrollment();
-    session.draft = { form: saved.form, face: saved.face, fingers: saved.fingers, exceptions: saved.exceptions, exceptionPhoto: saved.exceptionPhoto };
+    session.draft = draftOf(saved);
     if (session.officer) session.officer.hasDraft = false;
     go.step("applicant");
   } catch (e) {
@@ -213,8 +213,7 @@ async function resumeEnrollment(): Promise<void> {
 async function startEnrollment(): Promise<void> {
   try {
     session.forms = await api.listForms();
-    await api.startEnrollment();
-    session.draft = emptyDraft();
+    session.draft = draftOf(await api.startEnrollment());
     if (session.officer) session.officer.hasDraft = false;
     go.step("applicant");
   } catch (e) {
