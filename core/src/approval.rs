@@ -220,7 +220,6 @@ mod tests {
     use crate::enrollment::{self, EnrollmentDraft};
     use crate::officers::{self, Password, Role};
     use hardware::simulated::{SimulatedCamera, SimulatedScanner};
-    use protocol::content::Demographics;
 
     fn account(station: &Station, username: &str, role: Role) -> Officer {
         let password = Password::new("correct horse battery".into());
@@ -256,23 +255,7 @@ mod tests {
             .take_exception_photo(&SimulatedCamera::new(3))
             .expect("exception photo");
         assert!(draft.missing().is_empty());
-        let form = Demographics {
-            form: "wna-visa".into(),
-            form_version: "2026.11".into(),
-            full_name: "Marie Dupont".into(),
-            date_of_birth: "1985-03-17".into(),
-            sex: "F".into(),
-            nationality: "FRA".into(),
-            document_number: "X4K7Q2M19".into(),
-            fields: [
-                ("issuing_state", "FRA"),
-                ("passport_expiry", "2099-09-15"),
-                ("visa_type", "visit"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        };
+        let form = crate::actions::testing::visitor();
         enrollment::submit(
             station,
             officer,

@@ -41,7 +41,7 @@ pub fn decide(
 mod tests {
     use super::*;
     use crate::actions::enrollment::Desk;
-    use crate::actions::testing::{as_role, entries, last_entry, station};
+    use crate::actions::testing::{as_role, entries, last_entry, station, visitor};
     use crate::actions::ErrorCode;
     use crate::clock::SystemClock;
     use crate::officers::Role;
@@ -71,23 +71,7 @@ mod tests {
             desk.capture_set(station, &officer, &scanner, set, "by hand", clock)
                 .expect("set");
         }
-        let form = protocol::content::Demographics {
-            form: "wna-visa".into(),
-            form_version: "2026.11".into(),
-            full_name: "Marie Dupont".into(),
-            date_of_birth: "1985-03-17".into(),
-            sex: "F".into(),
-            nationality: "FRA".into(),
-            document_number: "X4K7Q2M19".into(),
-            fields: [
-                ("issuing_state", "FRA"),
-                ("passport_expiry", "2099-09-15"),
-                ("visa_type", "visit"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        };
+        let form = visitor();
         desk.submit(station, &officer, &form, true, (clock, &SystemRandom))
             .expect("sealed")
             .id

@@ -6,7 +6,7 @@ use hardware::simulated::{SimulatedCamera, SimulatedScanner};
 use protocol::random::SystemRandom;
 
 use super::*;
-use crate::actions::testing::{as_role, entries, last_entry, station};
+use crate::actions::testing::{as_role, entries, last_entry, station, visitor};
 use crate::actions::ErrorCode;
 use crate::clock::SystemClock;
 use crate::officers::Role;
@@ -14,27 +14,6 @@ use crate::officers::Role;
 /// The clock and randomness a submission is given.
 fn injected() -> (&'static dyn Clock, &'static dyn RandomSource) {
     (&SystemClock, &SystemRandom)
-}
-
-/// A visitor's visa application that passes the form's checks.
-fn visitor() -> Demographics {
-    Demographics {
-        form: "wna-visa".into(),
-        form_version: "2026.11".into(),
-        full_name: "Marie Dupont".into(),
-        date_of_birth: "1985-03-17".into(),
-        sex: "F".into(),
-        nationality: "FRA".into(),
-        document_number: "X4K7Q2M19".into(),
-        fields: [
-            ("issuing_state", "FRA"),
-            ("passport_expiry", "2099-09-15"),
-            ("visa_type", "visit"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-    }
 }
 
 /// The last entry's actor and action.

@@ -122,6 +122,27 @@ pub(crate) mod testing {
         )
     }
 
+    /// A visitor's visa application that passes the form's checks.
+    pub(crate) fn visitor() -> protocol::content::Demographics {
+        protocol::content::Demographics {
+            form: "wna-visa".into(),
+            form_version: "2026.11".into(),
+            full_name: "Marie Dupont".into(),
+            date_of_birth: "1985-03-17".into(),
+            sex: "F".into(),
+            nationality: "FRA".into(),
+            document_number: "X4K7Q2M19".into(),
+            fields: [
+                ("issuing_state", "FRA"),
+                ("passport_expiry", "2099-09-15"),
+                ("visa_type", "visit"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        }
+    }
+
     /// How many audit entries there are.
     pub(crate) fn entries(station: &Station) -> usize {
         station.store().audit_entries().expect("audit log").len()
