@@ -4,7 +4,6 @@ use protocol::content::FieldError;
 use serde::Serialize;
 use station_core::actions::{ActionError, ErrorCode};
 use station_core::session::SessionError;
-use station_core::store::StoreError;
 
 /// `{ code, message, fields }`: `code` is stable for the UI to branch on (an [`ErrorCode`], so
 /// the UI's bindings list every code), `message` is for the officer, `fields` lists form fields
@@ -57,12 +56,5 @@ impl From<ActionError> for CommandError {
             message: error.to_string(),
             fields: error.fields().to_vec(),
         }
-    }
-}
-
-impl From<StoreError> for CommandError {
-    fn from(error: StoreError) -> Self {
-        tracing::error!(%error, "station database error");
-        Self::new(ErrorCode::Storage, error.to_string())
     }
 }
