@@ -36,9 +36,10 @@ pub enum Drill {
     ReaderDryFingers,
 }
 
-/// Dry skin on a light touch: prints the station scores well under its threshold.
+/// Dry skin on a light touch, the simulated reader's poorest placement: ridges broken into
+/// dots, prints NFIQ 2 mostly cannot score (`docs/benchmarks.md`, level 0).
 fn dry() -> hardware::simulated::Conditions {
-    hardware::simulated::Conditions::for_quality(5)
+    hardware::simulated::Conditions::for_quality(0)
 }
 
 /// Which backends to use.

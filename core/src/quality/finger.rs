@@ -133,7 +133,10 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
         Err(Nfiq2Error::Blank | Nfiq2Error::Size) => return Ok(FingerQuality::no_print()),
         Err(
             Nfiq2Error::TooFewMinutiae { foreground_pixels }
-            | Nfiq2Error::TooLittleRidgeArea { foreground_pixels },
+            | Nfiq2Error::TooLittleRidgeArea { foreground_pixels }
+            | Nfiq2Error::MinutiaeExtractor {
+                foreground_pixels, ..
+            },
         ) => (0, 0, foreground_pixels),
         // Cut to the largest size above, and at 500 ppi: NFIQ 2 has no other refusal.
         Err(Nfiq2Error::TooLarge(..) | Nfiq2Error::Resolution(_)) => {

@@ -59,12 +59,14 @@ impl Conditions {
     /// A placement whose image is worse the lower a device quality score of `score` (0–100):
     /// 80 and above is [`Conditions::GOOD`]; below, less of the finger touches the glass, the
     /// skin is drier, the pressure lighter and the noise stronger, in step with the shortfall.
-    /// (Checked against NFIQ 2 in `docs/benchmarks.md`: its scores fall as the shortfall grows.)
+    /// (Checked against NFIQ 2 in `docs/benchmarks.md`: its median falls from about 60 at 80 to
+    /// the high 30s at 30, stays there down to 10, and at 0 — dry skin broken into dots — NFIQ 2
+    /// cannot score most prints.)
     pub fn for_quality(score: u8) -> Conditions {
         let shortfall = f64::from(80u8.saturating_sub(score)) / 80.0;
         Conditions {
             pressure: 1.0 - 0.4 * shortfall,
-            dryness: 0.7 * shortfall,
+            dryness: 0.9 * shortfall,
             noise: 9.0 + 40.0 * shortfall,
             contact: 1.0 - 0.55 * shortfall,
             rotation_deg: 0.0,

@@ -6,10 +6,9 @@
 //! does. The score is the number of the forest's 100 trees that vote "good".
 //!
 //! Where the port is not NIST's computation:
-//! - the four minutiae features: NIST takes minutiae from FingerJet FX OSE (LGPL, about 3,000
-//!   lines of fixed-point C++); here they come from [`minutiae`], a ridge-skeleton extractor over
-//!   the same central region FingerJet reads. What that costs in agreement is measured per
-//!   source in `docs/benchmarks.md`.
+//! - none in the minutiae: they come from FingerJet FX OSE as in NIST's code, through the crate
+//!   `minutiae-extractor`, a bit-exact Rust port of it (LGPL; checked minutia for minutia
+//!   against the C++ in that crate's tests);
 //! - the one-dimensional DFT of the frequency-domain feature is a plain DFT in `f64`, not
 //!   OpenCV's; the two differ in the last bits only.
 //!
@@ -23,6 +22,7 @@ mod resample;
 mod roi;
 
 pub use forest::Forest;
+pub use minutiae_extractor::FjError;
 pub use resample::resample;
 
 /// The 69 features, in the model's order (its `var` index).
@@ -125,6 +125,15 @@ pub enum Nfiq2Error {
         /// The finger area found (NFIQ 2's region of interest), pixels.
         foreground_pixels: usize,
     },
+    /// The minutiae extractor refused the print for another reason than too few minutiae
+    /// (NIST's NFIQ 2 gives no score then either).
+    #[error("the minutiae extractor refused the print: {refusal}")]
+    MinutiaeExtractor {
+        /// The extractor's reason.
+        refusal: FjError,
+        /// The finger area found (NFIQ 2's region of interest), pixels.
+        foreground_pixels: usize,
+    },
     /// The model compiled into the station does not parse.
     #[error("the NFIQ 2 model is damaged: reinstall the station")]
     Model,
@@ -217,31 +226,37 @@ fn features(image: &Grey) -> Result<([f64; 69], usize), Nfiq2Error> {
     if fda.len() < 10 {
         return Err(Nfiq2Error::TooLittleRidgeArea { foreground_pixels });
     }
-    put_histogram(&mut out, 0, &blocks::FDA_BOUNDS, fda);
-    let found = minutiae::extract(image);
-    if found.len() < minutiae::MIN_MINUTIAE {
-        return Err(Nfiq2Error::TooFewMinutiae { foreground_pixels });
-    }
-    out[12] = minutiae::count_near_centre(&found, image) as f64;
-    out[13] = found.len() as f64;
-    out[14] = minutiae::mu_quality(&found, image);
-    out[15] = minutiae::ocl_quality(&found, image);
+    let none = |_: NoValues| Nfiq2Error::TooLittleRidgeArea { foreground_pixels };
+    put_histogram(&mut out, 0, &blocks::FDA_BOUNDS, fda).map_err(none)?;
+    let found = minutiae::extract(image).map_err(|e| match e {
+        FjError::TooSmallArea => Nfiq2Error::TooFewMinutiae { foreground_pixels },
+        other => Nfiq2Error::MinutiaeExtractor {
+            refusal: other,
+            foreground_pixels,
+        },
+    })?;
+    out[12] = minutiae::count_near_centre(&found.minutiae, image) as f64;
+    out[13] = found.reported as f64;
+    out[14] = minutiae::mu_quality(&found.minutiae, image);
+    out[15] = minutiae::ocl_quality(&found.minutiae, image);
     out[16] = roi.mean;
     put_histogram(
         &mut out,
         17,
         &blocks::LCS_BOUNDS,
         blocks::lcs_values(image, &slanted),
-    );
+    )
+    .map_err(none)?;
     out[29] = blocks::mmb(image);
     out[30] = blocks::mu(image);
-    put_histogram(&mut out, 31, &blocks::OCL_BOUNDS, blocks::ocl_values(image));
+    put_histogram(&mut out, 31, &blocks::OCL_BOUNDS, blocks::ocl_values(image)).map_err(none)?;
     put_histogram(
         &mut out,
         43,
         &blocks::OF_BOUNDS,
         blocks::of_values(&slanted),
-    );
+    )
+    .map_err(none)?;
     let (coherence_sum, coherence_rel) = roi::coherence(image, &roi);
     out[55] = coherence_rel;
     out[56] = coherence_sum;
@@ -250,13 +265,23 @@ fn features(image: &Grey) -> Result<([f64; 69], usize), Nfiq2Error> {
         57,
         &blocks::RVUP_BOUNDS,
         blocks::rvup_values(image, &slanted),
-    );
+    )
+    .map_err(none)?;
     Ok((out, foreground_pixels))
 }
 
 /// NIST's `addHistogramFeatures`: ten bin counts (bin k holds bounds[k-1] ≤ v < bounds[k]),
 /// then the mean and population standard deviation of all values (summed in sorted order).
-fn put_histogram(out: &mut [f64; 69], at: usize, bounds: &[f64; 9], mut values: Vec<f64>) {
+/// [`NoValues`] when there are none.
+fn put_histogram(
+    out: &mut [f64; 69],
+    at: usize,
+    bounds: &[f64; 9],
+    mut values: Vec<f64>,
+) -> Result<(), NoValues> {
+    if values.is_empty() {
+        return Err(NoValues);
+    }
     values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let mut bins = [0u32; 10];
     let mut bucket = 0usize;
@@ -272,7 +297,12 @@ fn put_histogram(out: &mut [f64; 69], at: usize, bounds: &[f64; 9], mut values: 
     let (mean, std) = blocks::mean_std(values.iter().copied());
     out[at + 10] = mean;
     out[at + 11] = std;
+    Ok(())
 }
+
+/// A histogram feature with no values at all: OpenCV's `meanStdDev` refuses an empty input,
+/// and NIST's NFIQ 2 gives no score.
+struct NoValues;
 
 /// NIST's `copyRemovingNearWhiteFrame`: cuts the rows and columns whose mean (over the whole
 /// image) is above 250 from each edge.
