@@ -96,7 +96,9 @@ def main(argv):
                 msg = " ".join(f"{type(exc).__name__}: {exc}".split())
                 cells = ["ERROR:" + msg] + [""] * len(FEATURES)
             out.write("\t".join([path] + cells) + "\n")
-    return 1 if failures else 0
+    # A print NIST refuses is a result (an ERROR row), not a failure of this script.
+    sys.stderr.write(f"{failures} prints refused or failed (ERROR rows in {out_path})\n")
+    return 0
 
 
 if __name__ == "__main__":

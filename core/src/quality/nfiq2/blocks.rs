@@ -546,7 +546,9 @@ pub(super) fn mmb(image: &Grey) -> f64 {
     means.iter().map(|m| m / count).sum()
 }
 
-/// Gradients of a block of any size (one pixel wide or high: zero), for the coherence map.
+/// Gradients of a block of any size (one pixel wide or high: zero): NIST's f64 computation of
+/// the coherence map's gradients, which `roi.rs`'s tests check its whole-number one against.
+#[cfg(test)]
 pub(super) fn block_gradients(
     image: &Grey,
     x: usize,
