@@ -40,30 +40,55 @@ pub(super) use crate::quality::mean_std;
 /// 32×32 tile (edge tiles partial) of the normalised image exceeds 0.1.
 pub(super) fn ridge_segment(image: &Grey) -> Vec<bool> {
     let (w, h) = (image.width, image.height);
-    let (mean, std) = mean_std(image.pixels.iter().map(|&p| f64::from(p)));
-    let normalised: Vec<f64> = image
-        .pixels
-        .iter()
-        .map(|&p| (f64::from(p) - mean) / std)
-        .collect();
+    let (mean, std) = pixel_mean_std(&image.pixels);
+    // A pixel's normalised value depends on its grey level only: one division per level.
+    let mut normalised = [0f64; 256];
+    for (p, v) in normalised.iter_mut().enumerate() {
+        *v = (p as f64 - mean) / std;
+    }
     let mut mask = vec![false; w * h];
+    if w == 0 {
+        return mask;
+    }
+    let rows: Vec<&[u8]> = image.pixels.chunks_exact(w).take(h).collect();
     for r in (0..h).step_by(BLOCK) {
+        let r1 = (r + BLOCK).min(h);
         for c in (0..w).step_by(BLOCK) {
-            let (r1, c1) = ((r + BLOCK).min(h), (c + BLOCK).min(w));
-            let (_, block_std) = mean_std(
-                (r..r1)
-                    .flat_map(|y| (c..c1).map(move |x| (y, x)))
-                    .map(|(y, x)| normalised[y * w + x]),
-            );
-            let foreground = block_std > 0.1;
-            for y in r..r1 {
-                for x in c..c1 {
-                    mask[y * w + x] = foreground;
+            let c1 = (c + BLOCK).min(w);
+            // `mean_std` over the tile in raster order, the same sums in the same order.
+            let (mut n, mut sum, mut sum2) = (0f64, 0f64, 0f64);
+            for row in &rows[r..r1] {
+                for &p in &row[c..c1] {
+                    let v = normalised[usize::from(p)];
+                    n += 1.0;
+                    sum += v;
+                    sum2 += v * v;
                 }
+            }
+            let block_mean = sum / n;
+            let block_std = (sum2 / n - block_mean * block_mean).max(0.0).sqrt();
+            let foreground = block_std > 0.1;
+            for line in mask[r * w..r1 * w].chunks_exact_mut(w) {
+                line[c..c1].fill(foreground);
             }
         }
     }
     mask
+}
+
+/// `mean_std` of the pixels, to the last bit: the sums of whole grey levels and of their squares
+/// are exact in `f64` whatever the order, so they are summed as integers.
+fn pixel_mean_std(pixels: &[u8]) -> (f64, f64) {
+    if pixels.is_empty() {
+        return (0.0, 0.0);
+    }
+    let (sum, sum2) = pixels.iter().fold((0u64, 0u64), |(s, s2), &p| {
+        let p = u64::from(p);
+        (s + p, s2 + p * p)
+    });
+    let n = pixels.len() as f64;
+    let mean = sum as f64 / n;
+    (mean, (sum2 as f64 / n - mean * mean).max(0.0).sqrt())
 }
 
 /// One block of the slanted-block loop.
@@ -114,6 +139,7 @@ pub(super) fn slanted_blocks(image: &Grey, mask: &[bool]) -> SlantedBlocks {
 }
 
 /// Matlab's `gradient` along one line: forward differences at the ends, central inside.
+#[cfg(test)]
 fn gradient_line(values: &[f64], out: &mut [f64]) {
     let n = values.len();
     if n < 2 {
@@ -128,6 +154,7 @@ fn gradient_line(values: &[f64], out: &mut [f64]) {
 }
 
 /// Gradients of a `bw × bh` block at (`x`, `y`): along rows (x) and columns (y).
+#[cfg(test)]
 fn gradients(image: &Grey, x: usize, y: usize, bw: usize, bh: usize) -> (Vec<f64>, Vec<f64>) {
     let mut gx = vec![0f64; bw * bh];
     let mut gy = vec![0f64; bw * bh];
@@ -152,13 +179,68 @@ fn gradients(image: &Grey, x: usize, y: usize, bw: usize, bh: usize) -> (Vec<f64
     (gx, gy)
 }
 
+/// Sums over the 32×32 block at (`x`, `y`) of the doubled gradients' products (Matlab's
+/// `gradient`, forward differences at the block's edges and central inside, times 2 so that
+/// they are whole: dx = 2·gx, dy = 2·gy): Σdx², Σdy², Σdx·dy, and how many pixels have a
+/// gx·gy of −0 (one gradient 0, the other negative).
+///
+/// Every gradient is a multiple of ½, every product of two a multiple of ¼ below 2¹⁶, so every
+/// partial sum of 1024 of them is exact in `f64` in any order: the integer sums divided by 4
+/// are, bit for bit, NIST's `f64` sums (but for the sign of a zero, which the count settles).
+fn gradient_sums(image: &Grey, x: usize, y: usize) -> (i64, i64, i64, usize) {
+    let w = image.width;
+    let mut block = [[0i32; BLOCK]; BLOCK];
+    for (r, line) in block.iter_mut().enumerate() {
+        let start = (y + r) * w + x;
+        for (v, &p) in line.iter_mut().zip(&image.pixels[start..start + BLOCK]) {
+            *v = i32::from(p);
+        }
+    }
+    let (mut xx, mut yy, mut xy, mut negative_zeros) = (0i32, 0i32, 0i32, 0i32);
+    for r in 0..BLOCK {
+        let here = &block[r];
+        let (above, below, factor) = if r == 0 {
+            (&block[0], &block[1], 2)
+        } else if r == BLOCK - 1 {
+            (&block[BLOCK - 2], &block[BLOCK - 1], 2)
+        } else {
+            (&block[r - 1], &block[r + 1], 1)
+        };
+        let mut dx = [0i32; BLOCK];
+        dx[0] = 2 * (here[1] - here[0]);
+        dx[BLOCK - 1] = 2 * (here[BLOCK - 1] - here[BLOCK - 2]);
+        for c in 1..BLOCK - 1 {
+            dx[c] = here[c + 1] - here[c - 1];
+        }
+        for c in 0..BLOCK {
+            let dy = factor * (below[c] - above[c]);
+            let dxc = dx[c];
+            xx += dxc * dxc;
+            yy += dy * dy;
+            xy += dxc * dy;
+            negative_zeros += i32::from((dxc == 0) & (dy < 0)) | i32::from((dy == 0) & (dxc < 0));
+        }
+    }
+    (
+        i64::from(xx),
+        i64::from(yy),
+        i64::from(xy),
+        negative_zeros as usize,
+    )
+}
+
 /// `covcoef` with centred differences: means of gx², gy² and gx·gy over the 32×32 block.
 fn covariance(image: &Grey, x: usize, y: usize) -> (f64, f64, f64) {
-    let (gx, gy) = gradients(image, x, y, BLOCK, BLOCK);
+    let (xx, yy, xy, negative_zeros) = gradient_sums(image, x, y);
     let n = (BLOCK * BLOCK) as f64;
-    let a = gx.iter().map(|v| v * v).sum::<f64>() / n;
-    let b = gy.iter().map(|v| v * v).sum::<f64>() / n;
-    let c = gx.iter().zip(&gy).map(|(p, q)| p * q).sum::<f64>() / n;
+    let a = (xx as f64 / 4.0) / n;
+    let b = (yy as f64 / 4.0) / n;
+    // A sum of `f64`s starts from −0 and stays −0 only while every term is −0.
+    let c = if negative_zeros == BLOCK * BLOCK {
+        -0.0
+    } else {
+        xy as f64 / 4.0
+    } / n;
     (a, b, c)
 }
 
@@ -169,40 +251,54 @@ fn ridge_orientation(a: f64, b: f64, c: f64) -> f64 {
     (c / denom).atan2(temp / denom) / 2.0
 }
 
+/// The padded window's largest side: 36 + 2·2.
+const PADDED: usize = WINDOW + 4;
+
 /// The 36×36 window around a slanted block, with `margin` more pixels on each side (0 beyond the
-/// image). NIST pads the window with `copyMakeBorder` on a view into the print, and OpenCV then
-/// takes the border from the print's own pixels where there are any.
-fn window(image: &Grey, block: &Slanted, margin: usize) -> Vec<u8> {
+/// image), into the first `size²` bytes of `out` (`size` = 36 + 2·`margin`, at most 40). NIST
+/// pads the window with `copyMakeBorder` on a view into the print, and OpenCV then takes the
+/// border from the print's own pixels where there are any.
+fn window(image: &Grey, block: &Slanted, margin: usize, out: &mut [u8; PADDED * PADDED]) -> usize {
     let size = WINDOW + 2 * margin;
     let (x0, y0) = (
         block.x as i64 - (OFFSET + margin) as i64,
         block.y as i64 - (OFFSET + margin) as i64,
     );
-    let mut out = vec![0u8; size * size];
-    for r in 0..size {
-        for c in 0..size {
-            let (x, y) = (x0 + c as i64, y0 + r as i64);
-            if x >= 0 && y >= 0 && (x as usize) < image.width && (y as usize) < image.height {
-                out[r * size + c] = image.at(x as usize, y as usize);
-            }
+    // The columns of the window inside the print: c in first..last.
+    let first = (-x0).clamp(0, size as i64) as usize;
+    let last = (image.width as i64 - x0).clamp(first as i64, size as i64) as usize;
+    for (r, line) in out[..size * size].chunks_exact_mut(size).enumerate() {
+        let y = y0 + r as i64;
+        if y < 0 || y >= image.height as i64 || first == last {
+            line.fill(0);
+            continue;
         }
+        let start = y as usize * image.width + (x0 + first as i64) as usize;
+        line[..first].fill(0);
+        line[first..last].copy_from_slice(&image.pixels[start..start + (last - first)]);
+        line[last..].fill(0);
     }
-    out
+    size
 }
 
 /// `getRotatedBlock`: OpenCV's `warpAffine(..., INTER_NEAREST)` of a square `window` (36×36, or
 /// 40×40 when NIST pads it) by `angle` radians about its centre, into a 36×36 output (from a
 /// padded window: the top-left 36×36 of the rotated 40×40, as NIST's code does). OpenCV maps
 /// each output pixel back with 10-bit fixed-point coordinates; so does this.
-fn rotated(window: &[u8], angle: f64) -> [u8; WINDOW * WINDOW] {
+///
+/// Only the `rows × columns` part of the output from (`top`, `left`) is made, into `out`: each
+/// output pixel is independent of the others.
+#[allow(clippy::too_many_arguments)]
+fn rotated_part(
+    window: &[u8],
+    angle: f64,
+    top: usize,
+    left: usize,
+    rows: usize,
+    columns: usize,
+    out: &mut [u8],
+) {
     let size = (window.len() as f64).sqrt() as usize;
-    let input = |x: i64, y: i64| -> u8 {
-        if x < 0 || y < 0 || x >= size as i64 || y >= size as i64 {
-            0
-        } else {
-            window[y as usize * size + x as usize]
-        }
-    };
     let centre = f64::from(size as f32 / 2.0);
     let degrees = angle * (180.0 / std::f64::consts::PI);
     let radians = degrees * std::f64::consts::PI / 180.0;
@@ -223,30 +319,59 @@ fn rotated(window: &[u8], angle: f64) -> [u8; WINDOW * WINDOW] {
     let i5 = -i3 * m[2] - i4 * m[5];
     const SCALE: f64 = 1024.0;
     let round = |v: f64| v.round_ties_even() as i64;
-    let mut out = [0u8; WINDOW * WINDOW];
-    for y in 0..WINDOW {
-        let x0 = round((i1 * y as f64 + i2) * SCALE) + 512;
-        let y0 = round((i4 * y as f64 + i5) * SCALE) + 512;
-        for x in 0..WINDOW {
-            let sx = (x0 + round(i0 * x as f64 * SCALE)) >> 10;
-            let sy = (y0 + round(i3 * x as f64 * SCALE)) >> 10;
-            out[y * WINDOW + x] = input(sx, sy);
+    // As OpenCV: each column's offsets, rounded once (they do not depend on the row).
+    let mut column_x = [0i64; WINDOW];
+    let mut column_y = [0i64; WINDOW];
+    for (c, (cx, cy)) in column_x[..columns]
+        .iter_mut()
+        .zip(&mut column_y[..columns])
+        .enumerate()
+    {
+        let x = (left + c) as f64;
+        *cx = round(i0 * x * SCALE);
+        *cy = round(i3 * x * SCALE);
+    }
+    let side = size as u64;
+    for (r, line) in out[..rows * columns].chunks_exact_mut(columns).enumerate() {
+        let y = (top + r) as f64;
+        let x0 = round((i1 * y + i2) * SCALE) + 512;
+        let y0 = round((i4 * y + i5) * SCALE) + 512;
+        for ((v, &cx), &cy) in line.iter_mut().zip(&column_x).zip(&column_y) {
+            let (sx, sy) = ((x0 + cx) >> 10, (y0 + cy) >> 10);
+            // Negative coordinates wrap to huge ones: one comparison each.
+            *v = if (sx as u64) < side && (sy as u64) < side {
+                window[sy as usize * size + sx as usize]
+            } else {
+                0
+            };
         }
     }
+}
+
+/// The whole 36×36 output of [`rotated_part`].
+#[cfg(test)]
+fn rotated(window: &[u8], angle: f64) -> [u8; WINDOW * WINDOW] {
+    let mut out = [0u8; WINDOW * WINDOW];
+    rotated_part(window, angle, 0, 0, WINDOW, WINDOW, &mut out);
     out
 }
 
 /// `getRidgeValleyStructure` of a `rows × columns` crop: per column, whether its mean lies
 /// below the least-squares line through all column means (a ridge), and that line.
-fn ridge_valley(crop: &[u8], rows: usize, columns: usize) -> (Vec<bool>, Vec<f64>) {
-    let means: Vec<f64> = (0..columns)
-        .map(|c| {
-            (0..rows)
-                .map(|r| f64::from(crop[r * columns + c]))
-                .sum::<f64>()
-                / rows as f64
-        })
-        .collect();
+/// The crop is always 16 rows of 32 columns.
+fn ridge_valley(crop: &[u8; STRIP]) -> ([bool; STRIP_COLUMNS], [f64; STRIP_COLUMNS]) {
+    let (rows, columns) = (STRIP_ROWS, STRIP_COLUMNS);
+    // Sums of whole grey levels, exact in `f64` as in integers.
+    let mut sums = [0u32; STRIP_COLUMNS];
+    for line in crop.chunks_exact(STRIP_COLUMNS) {
+        for (s, &v) in sums.iter_mut().zip(line) {
+            *s += u32::from(v);
+        }
+    }
+    let mut means = [0f64; STRIP_COLUMNS];
+    for (m, &s) in means.iter_mut().zip(&sums) {
+        *m = f64::from(s) / rows as f64;
+    }
     // Least squares of means ≈ d0 + d1·x, x = 1..columns.
     let n = columns as f64;
     let (sx, sy) = (
@@ -263,18 +388,36 @@ fn ridge_valley(crop: &[u8], rows: usize, columns: usize) -> (Vec<bool>, Vec<f64
     let d0 = (sy - d1 * sx) / n;
     let round10 = |v: f64| (v * 1e10).round() / 1e10;
     let (d0, d1) = (round10(d0), round10(d1));
-    let line: Vec<f64> = (0..columns).map(|i| (i + 1) as f64 * d1 + d0).collect();
-    let ridges = means.iter().zip(&line).map(|(m, t)| m < t).collect();
+    let mut line = [0f64; STRIP_COLUMNS];
+    let mut ridges = [false; STRIP_COLUMNS];
+    for (i, (t, ridge)) in line.iter_mut().zip(&mut ridges).enumerate() {
+        *t = (i + 1) as f64 * d1 + d0;
+        *ridge = means[i] < *t;
+    }
     (ridges, line)
 }
 
-/// A `rows × columns` crop of a 36×36 block from (`top`, `left`).
-fn crop(block: &[u8], top: usize, left: usize, rows: usize, columns: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rows * columns);
-    for r in top..top + rows {
-        out.extend_from_slice(&block[r * WINDOW + left..r * WINDOW + left + columns]);
-    }
-    out
+/// The ridge-valley strip of a rotated block: rows 10..26, columns 2..34 of the 36×36.
+const STRIP_ROWS: usize = 16;
+const STRIP_COLUMNS: usize = 32;
+const STRIP: usize = STRIP_ROWS * STRIP_COLUMNS;
+
+/// The strip (rows 10..26, columns 2..34) of the block rotated by `angle` from its window with
+/// `margin` pixels of padding.
+fn rotated_strip(image: &Grey, block: &Slanted, margin: usize, angle: f64) -> [u8; STRIP] {
+    let mut padded = [0u8; PADDED * PADDED];
+    let size = window(image, block, margin, &mut padded);
+    let mut part = [0u8; STRIP];
+    rotated_part(
+        &padded[..size * size],
+        angle,
+        10,
+        2,
+        STRIP_ROWS,
+        STRIP_COLUMNS,
+        &mut part,
+    );
+    part
 }
 
 /// Frequency domain analysis of every all-foreground block.
@@ -291,32 +434,35 @@ pub(super) fn fda_values(image: &Grey, blocks: &SlantedBlocks) -> Vec<f64> {
         .iter()
         .filter(|b| b.all_foreground)
         .map(|b| {
-            let turned = rotated(
-                &window(image, b, 2),
+            let mut padded = [0u8; PADDED * PADDED];
+            let size = window(image, b, 2, &mut padded);
+            // Rows 2..34, columns 10..26 of the rotated block: 32 rows of 16.
+            let mut part = [0u8; 32 * 16];
+            rotated_part(
+                &padded[..size * size],
                 b.orientation + std::f64::consts::FRAC_PI_2,
+                2,
+                10,
+                32,
+                16,
+                &mut part,
             );
-            // Rows 2..34, columns 10..26: 32 rows of 16.
-            let part = crop(&turned, 2, 10, 32, 16);
-            let t: Vec<f64> = (0..32)
-                .map(|r| {
-                    part[r * 16..(r + 1) * 16]
-                        .iter()
-                        .map(|&v| f64::from(v))
-                        .sum::<f64>()
-                        / 16.0
-                })
-                .collect();
-            let amplitude: Vec<f64> = (1..32)
-                .map(|k| {
-                    let (mut re, mut im) = (0f64, 0f64);
-                    for (n, v) in t.iter().enumerate() {
-                        let (c, s) = twiddles[(k * n) % 32];
-                        re += v * c;
-                        im -= v * s;
-                    }
-                    re.hypot(im)
-                })
-                .collect();
+            // Row means; the sums of whole grey levels are exact in `f64` as in integers.
+            let mut t = [0f64; 32];
+            for (v, line) in t.iter_mut().zip(part.chunks_exact(16)) {
+                let sum: u32 = line.iter().map(|&p| u32::from(p)).sum();
+                *v = f64::from(sum) / 16.0;
+            }
+            let mut amplitude = [0f64; 31];
+            for (k, a) in (1..32).zip(amplitude.iter_mut()) {
+                let (mut re, mut im) = (0f64, 0f64);
+                for (n, v) in t.iter().enumerate() {
+                    let (c, s) = twiddles[(k * n) % 32];
+                    re += v * c;
+                    im -= v * s;
+                }
+                *a = re.hypot(im);
+            }
             let mut best = 0usize;
             for (i, a) in amplitude.iter().enumerate() {
                 if *a > amplitude[best] {
@@ -349,9 +495,8 @@ pub(super) fn lcs_values(image: &Grey, blocks: &SlantedBlocks) -> Vec<f64> {
         .iter()
         .filter(|b| b.all_foreground)
         .map(|b| {
-            let turned = rotated(&window(image, b, 0), b.orientation);
-            let part = crop(&turned, 10, 2, 16, 32);
-            let (ridges, line) = ridge_valley(&part, 16, 32);
+            let part = rotated_strip(image, b, 0, b.orientation);
+            let (ridges, line) = ridge_valley(&part);
             let changes = change_index(&ridges, 32);
             if changes.is_empty() {
                 return 0.0;
@@ -404,9 +549,8 @@ pub(super) fn lcs_values(image: &Grey, blocks: &SlantedBlocks) -> Vec<f64> {
 pub(super) fn rvup_values(image: &Grey, blocks: &SlantedBlocks) -> Vec<f64> {
     let mut out = Vec::new();
     for b in blocks.blocks.iter().filter(|b| b.all_foreground) {
-        let turned = rotated(&window(image, b, 2), b.orientation);
-        let part = crop(&turned, 10, 2, 16, 32);
-        let (ridges, _) = ridge_valley(&part, 16, 32);
+        let part = rotated_strip(image, b, 2, b.orientation);
+        let (ridges, _) = ridge_valley(&part);
         // NIST compares columns 0..31 only (the last is left out).
         let changes = change_index(&ridges, 31);
         let (Some(&first), Some(&last)) = (changes.first(), changes.last()) else {
@@ -506,19 +650,15 @@ pub(super) fn ocl_values(image: &Grey) -> Vec<f64> {
 
 /// `getOCLValueOfBlock`: 1 − λmin/λmax of the block's gradient covariance (None when flat).
 pub(super) fn ocl_of_block(image: &Grey, x: usize, y: usize) -> Option<f64> {
-    let (gx, gy) = gradients(image, x, y, BLOCK, BLOCK);
-    let (mut a, mut b, mut c) = (0f64, 0f64, 0f64);
-    // Summed column by column, as NIST's loop does.
-    for column in 0..BLOCK {
-        for row in 0..BLOCK {
-            let (p, q) = (gx[row * BLOCK + column], gy[row * BLOCK + column]);
-            a += p * p;
-            b += q * q;
-            c += p * q;
-        }
-    }
+    // NIST sums column by column from +0; the sums are exact (see `gradient_sums`), and a sum
+    // from +0 never ends at −0.
+    let (xx, yy, xy, _) = gradient_sums(image, x, y);
     let n = (BLOCK * BLOCK) as f64;
-    let (a, b, c) = (a / n, b / n, c / n);
+    let (a, b, c) = (
+        (xx as f64 / 4.0) / n,
+        (yy as f64 / 4.0) / n,
+        (xy as f64 / 4.0) / n,
+    );
     let root = ((a - b).powi(2) + 4.0 * c.powi(2)).sqrt();
     let (max, min) = (((a + b) + root) / 2.0, ((a + b) - root) / 2.0);
     (max != 0.0).then(|| 1.0 - min / max)
@@ -526,7 +666,13 @@ pub(super) fn ocl_of_block(image: &Grey, x: usize, y: usize) -> Option<f64> {
 
 /// Mean grey level of the print.
 pub(super) fn mu(image: &Grey) -> f64 {
-    image.pixels.iter().map(|&p| f64::from(p)).sum::<f64>() / image.pixels.len() as f64
+    // Whole grey levels sum exactly in `f64` as in integers; a sum of none is −0 in `f64`.
+    let sum = if image.pixels.is_empty() {
+        -0.0
+    } else {
+        image.pixels.iter().map(|&p| u64::from(p)).sum::<u64>() as f64
+    };
+    sum / image.pixels.len() as f64
 }
 
 /// Mean of the means of the 32×32 tiles (edge tiles partial).
@@ -535,10 +681,16 @@ pub(super) fn mmb(image: &Grey) -> f64 {
     for y in (0..image.height).step_by(BLOCK) {
         for x in (0..image.width).step_by(BLOCK) {
             let (y1, x1) = ((y + BLOCK).min(image.height), (x + BLOCK).min(image.width));
-            let sum: f64 = (y..y1)
-                .flat_map(|yy| (x..x1).map(move |xx| (xx, yy)))
-                .map(|(xx, yy)| f64::from(image.at(xx, yy)))
-                .sum();
+            // Whole grey levels: exact in `f64` as in integers.
+            let sum = (y..y1)
+                .map(|yy| {
+                    let start = yy * image.width;
+                    image.pixels[start + x..start + x1]
+                        .iter()
+                        .map(|&p| u64::from(p))
+                        .sum::<u64>()
+                })
+                .sum::<u64>() as f64;
             means.push(sum / ((y1 - y) * (x1 - x)) as f64);
         }
     }
