@@ -5,9 +5,7 @@
 //! (lib/FRFXLLGetMinutiae.cpp), bit-exactly.
 
 use super::biffilt::{Biffilt, BiffiltParameters};
-use crate::support::{
-    atan2, cos, muldiv_i16, oct_sign, sin, BoolDelay, Delay, FjError, Ori, PHASEMAP_FILLER,
-};
+use crate::support::{atan2, cos, muldiv_i16, oct_sign, sin, Delay, FjError, Ori, PHASEMAP_FILLER};
 
 /// Minutia type as `FRXLL_MINUTIA_TYPE` (FRFXLL.h): OTHER = 0, RIDGE_END = 1,
 /// RIDGE_BIFURCATION = 2.
@@ -219,38 +217,54 @@ impl TopN {
 /// The C++ vertical delays `dv1`, `dv2` are rings of exactly `width` samples pushed once per
 /// pixel, so their read/write position always equals x: they are kept here as row buffers
 /// indexed by x (same values, less bookkeeping). `dh1`, `dh2` are one-sample delays.
+///
+/// The horizontal pass is run over a whole line of vertical sums `h`, whose first two
+/// entries carry the last two sums of the previous line (the C++ `dh2`, `dh1`, which keep
+/// running from one line to the next).
 struct Conv2d3x3 {
     /// (dv1, dv2) contents at column x: the inputs of 1 and 2 rows above.
     rows: Vec<[[i32; 3]; 2]>,
-    dh1: [i32; 3],
-    dh2: [i32; 3],
+    /// `h[0]`, `h[1]`: the C++ `dh2`, `dh1` at the start of the line; `h[2 + x]`: the
+    /// vertical sum at column x.
+    h: Vec<[i32; 3]>,
 }
 
 impl Conv2d3x3 {
+    /// `conv2d3()` ×3: all delays start at 0.
     fn new(width: usize) -> Self {
         Conv2d3x3 {
             rows: vec![[[0; 3]; 2]; width],
-            dh1: [0; 3],
-            dh2: [0; 3],
+            h: vec![[0; 3]; width + 2],
         }
     }
-    /// `conv2d3::operator()(v0)` for the three channels at column `x`.
+    /// `conv2d3::operator()(v0)` for the three channels, once per column of a line:
+    /// `inout[x]` holds the input at column x and receives the output.
     #[inline]
-    fn apply(&mut self, x: usize, v0: [i32; 3]) -> [i32; 3] {
-        let slot = &mut self.rows[x];
-        let v1 = slot[0];
-        let v2 = slot[1];
-        slot[1] = v1;
-        slot[0] = v0;
-        let mut out = [0i32; 3];
-        for k in 0..3 {
-            let h0 = v1[k] * 2 + (v2[k] + v0[k]);
-            let h1 = std::mem::replace(&mut self.dh1[k], h0);
-            let h2 = std::mem::replace(&mut self.dh2[k], h1);
-            let o = h1 * 2 + (h2 + h0);
-            out[k] = (o + (1 << 4)) >> 5;
+    fn apply_line(&mut self, inout: &mut [[i32; 3]]) {
+        for ((slot, v), h) in self
+            .rows
+            .iter_mut()
+            .zip(inout.iter())
+            .zip(self.h[2..].iter_mut())
+        {
+            let v0 = *v;
+            let v1 = slot[0];
+            let v2 = slot[1];
+            slot[1] = v1;
+            slot[0] = v0;
+            for k in 0..3 {
+                h[k] = v1[k] * 2 + (v2[k] + v0[k]);
+            }
         }
-        out
+        for (v, h) in inout.iter_mut().zip(self.h.windows(3)) {
+            // h[0] = h2 (two columns back), h[1] = h1, h[2] = h0.
+            for k in 0..3 {
+                let o = h[1][k] * 2 + (h[0][k] + h[2][k]);
+                v[k] = (o + (1 << 4)) >> 5;
+            }
+        }
+        let n = self.h.len();
+        self.h.copy_within(n - 2.., 0);
     }
 }
 
@@ -280,27 +294,29 @@ impl Max2d5Fast {
     fn buf(&self, i: usize, j: usize) -> i32 {
         self.buffer[(i % 7) * self.width + j]
     }
-    /// `max2d5fast::operator()(v, x, y)`.
-    #[inline]
-    fn apply(&mut self, v: i32, x: usize, y: usize) -> bool {
+    /// `max2d5fast::operator()(v, x, y)` for every column x of line y: `vals[x]` is the
+    /// input, `out[x]` receives the output.
+    ///
+    /// Same results as the C++ pixel-by-pixel order: `FindMaxInBlock` at column x reads
+    /// line y only up to column x (so storing the whole line first changes nothing) and sets
+    /// bits only at columns ≥ x (so running all of them before reading the line's bits
+    /// changes nothing either: each bit is still read after every call that can set it).
+    fn apply_line(&mut self, vals: &[i32], y: usize, out: &mut [bool]) {
         let w = self.width;
         let bw = w + Self::XOFFS;
         let y_ = y % 7;
-        self.buffer[y_ * w + x] = v;
-        if x == 0 {
-            // mxset[(y-1)%7].reset() with size_t arithmetic (y = 0 wraps).
-            let r = y.wrapping_sub(1) % 7;
-            self.mxset[r * bw..(r + 1) * bw].fill(false);
+        self.buffer[y_ * w..(y_ + 1) * w].copy_from_slice(&vals[..w]);
+        // x == 0: mxset[(y-1)%7].reset() with size_t arithmetic (y = 0 wraps).
+        let r = y.wrapping_sub(1) % 7;
+        self.mxset[r * bw..(r + 1) * bw].fill(false);
+        if y >= 6 && y % 3 == 0 {
+            for x in (6..w).step_by(3) {
+                self.find_max_in_block(y - 4, x - 4);
+            }
         }
-        if y >= 6 && y % 3 == 0 && x >= 6 && x % 3 == 0 {
-            self.find_max_in_block(y - 4, x - 4);
+        for (o, bit) in out.iter_mut().zip(&mut self.mxset[y_ * bw..y_ * bw + w]) {
+            *o = std::mem::take(bit);
         }
-        let bit = &mut self.mxset[y_ * bw + x];
-        if *bit {
-            *bit = false;
-            return true;
-        }
-        false
     }
     /// `max2d5fast::FindMaxInBlock(i, j)`.
     fn find_max_in_block(&mut self, i: usize, j: usize) {
@@ -503,32 +519,57 @@ pub fn extract_minutia(
     let ext = ext;
 
     let end = size - width;
+    let lines = height + ORIFILT_SIZE;
     let mut cxx_cxy_cyy = Conv2d3x3::new(width);
     let mut max5 = Max2d5Fast::new(width);
-    let mut delay_mc =
-        BoolDelay::new(width * (ORIFILT_SIZE - Max2d5Fast::YOFFS) - Max2d5Fast::XOFFS);
+    // C++ `delay<bool> delay_mc(width * (orifilt_size - yoffs) - xoffs)`: every max2d5fast
+    // output is kept (one per pixel of the scan), and the delayed value at scan position t is
+    // the output at t - delay_mc (false before the start).
+    let delay_mc = (width * (ORIFILT_SIZE - Max2d5Fast::YOFFS))
+        .saturating_sub(Max2d5Fast::XOFFS)
+        .max(1);
+    let mut maxima = vec![false; lines * width];
     let mut bf = Biffilt::new(width, height, &ext, param.biffilt);
     let mut delay_ori_y: Delay<(i8, i8)> = Delay::new(ORIFILT_SIZE * width / 2, (0, 0));
     let mut ori_s1 = [(0i16, 0i16); MAXWIDTH / 2];
     let mut direction = [0u8; MAXWIDTH / 2];
     let tb = param.smme.tb;
+    // Per line: squared gradients (then their smoothed values), outside flags, max2d5 input.
+    let mut g = vec![[0i32; 3]; width];
+    let mut outside = vec![true; width];
+    let mut mval = vec![0i32; width];
 
-    let mut p = width * YOFFS;
-    for y in 0..height + ORIFILT_SIZE {
-        for x in 0..width {
-            let mut outside = p >= end;
-            let mut gx = 0i32;
-            let mut gy = 0i32;
-            if !outside {
-                outside = ext[p + 1] == INVALID
-                    || ext[p - 3] == INVALID
-                    || ext[p + width] == INVALID
-                    || ext[p - 3 * width] == INVALID;
-                gx = i32::from(ext[p + 1]) - i32::from(ext[p - 1]);
-                gy = i32::from(ext[p + width]) - i32::from(ext[p - width]);
+    for y in 0..lines {
+        // The C++ pointer p = width * (yoffs + y) + x; p >= end holds for a whole line or
+        // for none of it (both are multiples of width).
+        let line = width * (YOFFS + y);
+        if line < end {
+            // p >= 3 * width, and p + width < size.
+            let mid = &ext[line - 3..line + width + 1];
+            let up1 = &ext[line - width..line];
+            let up3 = &ext[line - 3 * width..line - 2 * width];
+            let dn1 = &ext[line + width..line + 2 * width];
+            for (x, (gv, out)) in g.iter_mut().zip(outside.iter_mut()).enumerate() {
+                // mid[x + 3] is p.
+                let (pm3, pm1, pp1) = (mid[x], mid[x + 2], mid[x + 4]);
+                let (pmw, ppw, pm3w) = (up1[x], dn1[x], up3[x]);
+                *out = pp1 == INVALID || pm3 == INVALID || ppw == INVALID || pm3w == INVALID;
+                let gx = i32::from(pp1) - i32::from(pm1);
+                let gy = i32::from(ppw) - i32::from(pmw);
+                *gv = [gx * gx, gx * gy, gy * gy];
             }
-            p += 1;
-            let [gxx, gxy, gyy] = cxx_cxy_cyy.apply(x, [gx * gx, gx * gy, gy * gy]);
+        } else {
+            g.fill([0; 3]);
+            outside.fill(true);
+        }
+        cxx_cxy_cyy.apply_line(&mut g);
+        let even_line = (y & 1) == 0;
+        for (x, ((&[gxx, gxy, gyy], &out), mv)) in g
+            .iter()
+            .zip(outside.iter())
+            .zip(mval.iter_mut())
+            .enumerate()
+        {
             let e1b = gxx + gyy > tb.wrapping_mul(2);
             let b2 = tb
                 .wrapping_sub(gxx)
@@ -536,7 +577,7 @@ pub fn extract_minutia(
                 .wrapping_sub(gxy.wrapping_mul(gxy));
             let e2b = b2 > 0;
             let e = e1b && e2b;
-            if (x & 1) == 0 && (y & 1) == 0 {
+            if even_line && (x & 1) == 0 {
                 let ori = oct_sign(gxx - gyy, 2 * gxy);
                 let old = delay_ori_y.push(ori);
                 let s1 = &mut ori_s1[x / 2];
@@ -547,14 +588,21 @@ pub fn extract_minutia(
                     s1.1.wrapping_add(i16::from(ori.1))
                         .wrapping_sub(i16::from(old.1));
             }
-            let mval = if outside {
+            *mv = if out {
                 INVALID_B
             } else if e {
                 b2
             } else {
                 0
             };
-            let mut mc = delay_mc.push(max5.apply(mval, x, y));
+        }
+        max5.apply_line(&mval, y, &mut maxima[y * width..(y + 1) * width]);
+        for x in 0..width {
+            let t = y * width + x;
+            let mut mc = t >= delay_mc && maxima[t - delay_mc];
+            if !mc {
+                continue;
+            }
             // size_t xp = x - 1, yp = y + 3 - 1 - 13 (may wrap: then not in the footprint)
             let xp = x as i64 - CONV_OFFS as i64;
             let yp = y as i64 + YOFFS as i64 - CONV_OFFS as i64 - ORIFILT_SIZE as i64;

@@ -238,17 +238,23 @@ fn raw_orimap(
     // the steady-state value it would hold on a uniform 255 image.
     const FILLER: i16 = 255;
 
-    let mut x100 = Delay::new(width + 1, FILLER * 2);
-    let mut x102 = Delay::new(width + 1, FILLER * 5);
-    let mut x103 = Delay::new(width - 1, FILLER * 10);
+    // The C++ delay lines `x10c`, `x101`, `x201`, `x221` are rings of exactly `width` samples
+    // pushed once per pixel of a raster scan of `width`-pixel lines, so their position is
+    // always the column x: they are row buffers indexed by x. `x100` and `x102` delay by
+    // `width + 1` samples: a row buffer followed by a one-sample delay (`c100`, `c102`).
+    // `x103` delays by `width - 1`: at column x it returns what column x + 1 stored one line
+    // earlier (for the last column: what column 0 stored on this line), read before column x
+    // is overwritten. Every slot starts at the C++ delay's initial value, so the first
+    // outputs are that value exactly as long as in the C++.
+    // Per column: [x100, x102, x10c, x101, x201, x221].
+    let mut cols = vec![[FILLER * 2, FILLER * 5, FILLER * 5, FILLER * 25, 0, 0]; width];
+    let mut x103 = vec![FILLER * 10; width];
+    let mut c100: i16 = FILLER * 2;
+    let mut c102: i16 = FILLER * 5;
     // offset to put in sync with orientation map
-    let mut p0 = (width + 1) * 2 + 4;
-    let mut p1 = p0 + width - 1;
+    let p0 = (width + 1) * 2 + 4;
+    let mut line = 0usize;
 
-    let mut x10c = Delay::new(width, FILLER * 5);
-    let mut x101 = Delay::new(width, FILLER * 25);
-    let mut x201 = Delay::new(width, 0i16);
-    let mut x221 = Delay::new(width, 0i16);
     let mut x0: i16 = 0;
     let mut x10: i16 = FILLER * 50;
     let mut x11: i16 = 0;
@@ -262,34 +268,46 @@ fn raw_orimap(
     while y + ori_width < ori_size {
         ori_mag.fill(Complex32::default());
         for _ in 0..ORI_SCALE {
-            for mag in ori_mag.iter_mut() {
+            // The C++ pointers p0 and p1 = p0 + width - 1 advance one pixel at a time.
+            let start = p0 + line * width;
+            line += 1;
+            let a_line = &in_image[start..start + width];
+            let b_line = &in_image[start + width - 1..start + 2 * width - 1];
+            let mut x = 0usize;
+            for (((mag, a4), b4), cols4) in ori_mag
+                .iter_mut()
+                .zip(a_line.chunks_exact(ORI_SCALE))
+                .zip(b_line.chunks_exact(ORI_SCALE))
+                .zip(cols.chunks_exact_mut(ORI_SCALE))
+            {
                 let mut z = Complex32::default();
-                for _ in 0..ORI_SCALE {
-                    let a = i16::from(in_image[p0]);
-                    let b = i16::from(in_image[p1]);
-                    p0 += 1;
-                    p1 += 1;
+                for ((&a, &b), col) in a4.iter().zip(b4).zip(cols4.iter_mut()) {
+                    let a = i16::from(a);
+                    let b = i16::from(b);
                     // smoothing: 5-point cross, then diagonal/vertical box sums
                     let cur = a.wrapping_add(b);
-                    let mut v1 = x100
-                        .push(cur)
-                        .wrapping_add(cur)
-                        .wrapping_add(delay1(&mut x0, a));
-                    let v2 = x102.push(v1).wrapping_add(v1);
-                    v1 = x103.push(v2).wrapping_add(v2).wrapping_add(x10c.push(v1));
+                    let d100 = delay1(&mut c100, std::mem::replace(&mut col[0], cur));
+                    let mut v1 = d100.wrapping_add(cur).wrapping_add(delay1(&mut x0, a));
+                    let d102 = delay1(&mut c102, std::mem::replace(&mut col[1], v1));
+                    let v2 = d102.wrapping_add(v1);
+                    let d103 = x103.get(x + 1).copied().unwrap_or(x103[0]);
+                    x103[x] = v2;
+                    x += 1;
+                    let d10c = std::mem::replace(&mut col[2], v1);
+                    v1 = d103.wrapping_add(v2).wrapping_add(d10c);
                     // first derivatives: v10 ~ -Ix, v11 ~ -Iy
-                    let v1x = x101.push(v1);
+                    let v1x = std::mem::replace(&mut col[3], v1);
                     let mut v10 = v1x.wrapping_add(v1);
                     v10 = delay1(&mut x10, v10).wrapping_sub(v10);
                     let mut v11 = v1x.wrapping_sub(v1);
                     v11 = delay1(&mut x11, v11).wrapping_add(v11);
                     // second derivatives: v20 ~ Ixx, v21 ~ Ixy, v22 ~ Iyy
-                    let v10x = x201.push(v10);
+                    let v10x = std::mem::replace(&mut col[4], v10);
                     let mut v20 = v10x.wrapping_add(v10);
                     v20 = delay1(&mut x20, v20).wrapping_sub(v20);
                     let mut v21 = v10x.wrapping_sub(v10);
                     v21 = delay1(&mut x21, v21).wrapping_add(v21);
-                    let mut v22 = x221.push(v11).wrapping_sub(v11);
+                    let mut v22 = std::mem::replace(&mut col[5], v11).wrapping_sub(v11);
                     v22 = delay1(&mut x22, v22).wrapping_add(v22);
 
                     let g20 = i32::from(v20) + i32::from(v22);

@@ -313,34 +313,6 @@ pub fn oct_sign_tr(t: Complex32, threshold: i32) -> Ori {
     Ori { re, im }
 }
 
-/// `delay<bool, size>` (delay.h): a bit-packed ring buffer; its net behaviour is a pure delay of
-/// exactly `dt` samples (the first byte only uses its top `8 - (-dt & 7)` bits), initially
-/// false. Stored here as one bool per sample.
-pub struct BoolDelay {
-    buffer: Vec<bool>,
-    pos: usize,
-}
-
-impl BoolDelay {
-    /// `delay<bool, size>(size_t dt, false)`. `dt` must be at least 1.
-    pub fn new(dt: usize) -> Self {
-        BoolDelay {
-            buffer: vec![false; dt.max(1)],
-            pos: 0,
-        }
-    }
-    /// `bool operator () (bool in)`.
-    #[inline]
-    pub fn push(&mut self, v: bool) -> bool {
-        let out = std::mem::replace(&mut self.buffer[self.pos], v);
-        self.pos += 1;
-        if self.pos >= self.buffer.len() {
-            self.pos = 0;
-        }
-        out
-    }
-}
-
 /// Port of `sincosnorm` (intmath.h): rescales a product of two Q7 sine/cosine values
 /// (each scaled by 128, range about ±127) back to Q7 with rounding: `(x + 64) >> 7`.
 /// The shift is an arithmetic (flooring) shift on `int32`, as in the C++.
