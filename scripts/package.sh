@@ -5,7 +5,9 @@
 #   /usr/bin/enrollment-station  the desktop app (UI embedded)
 #   /usr/bin/station             the technicians' CLI (provisioning, officers, self-tests, export)
 #   /usr/bin/fprint-helper       the libfprint reader helper the app starts for USB readers
-# and a desktop entry. Install it with `sudo apt install ./target/release/bundle/deb/*.deb`.
+# a desktop entry, and under /usr/share/doc/enrollment-station/ the third-party notices (the
+# FingerJetFX OSE acknowledgement and the minutiae crate's LGPL texts and COPYRIGHT.txt).
+# Install it with `sudo apt install ./target/release/bundle/deb/*.deb`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,10 +32,18 @@ say "Building the app and its .deb"
 ui/node_modules/.bin/tauri build --bundles deb --config '{
   "bundle": {
     "externalBin": ["../target/externals/station", "../target/externals/fprint-helper"],
-    "linux": { "deb": { "depends": ["libfprint-2-2", "libsecret-tools"] } }
+    "linux": { "deb": {
+      "depends": ["libfprint-2-2", "libsecret-tools"],
+      "files": {
+        "/usr/share/doc/enrollment-station/THIRD-PARTY-NOTICES.md": "../docs/third-party-notices.md",
+        "/usr/share/doc/enrollment-station/minutiae-extractor/COPYRIGHT.txt": "../minutiae/COPYRIGHT.txt",
+        "/usr/share/doc/enrollment-station/minutiae-extractor/COPYING.LESSER.txt": "../minutiae/COPYING.LESSER.txt",
+        "/usr/share/doc/enrollment-station/minutiae-extractor/COPYING.txt": "../minutiae/COPYING.txt"
+      }
+    } }
   }
 }'
 
 deb=$(ls -t target/release/bundle/deb/*.deb | head -n 1)
 say "Built $deb"
-dpkg-deb --contents "$deb" | sed -E 's/^([^ ]+ +){5}//' | grep -E 'usr/bin/.|\.desktop$'
+dpkg-deb --contents "$deb" | sed -E 's/^([^ ]+ +){5}//' | grep -E 'usr/bin/.|\.desktop$|usr/share/doc/enrollment-station/.'

@@ -1,3 +1,7 @@
+// FingerJetFX OSE -- Fingerprint Feature Extractor, Open Source Edition.
+// Copyright (c) 2011 DigitalPersona, Inc. All rights reserved. MODIFIED: ported from C++ to
+// Rust for the Enrollment Station. LGPL-3.0-or-later with the conditions of COPYRIGHT.txt.
+
 //! Port of biffilt.h (the minutia-confirming "bifurcation filter") with the parts of conv2.h
 //! it uses (`conv17`), as configured in FingerJet FX OSE (`#define BifSize17`).
 

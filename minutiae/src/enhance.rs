@@ -1,3 +1,7 @@
+// FingerJetFX OSE -- Fingerprint Feature Extractor, Open Source Edition.
+// Copyright (c) 2011 DigitalPersona, Inc. All rights reserved. MODIFIED: ported from C++ to
+// Rust for the Enrollment Station. LGPL-3.0-or-later with the conditions of COPYRIGHT.txt.
+
 //! Port of FingerJet FX OSE `fft_enhance<5, 17>` (fft_enhance.h) and the block FFT
 //! machinery it uses (block_fft.h, namespace `FFT`).
 //!
@@ -73,6 +77,25 @@ const fn bitreverse(x: i32, bits: u32, shift: u32) -> i32 {
 /// arithmetic per value is exactly the C++ one.
 type Planes<const L: usize, const NP: usize> = [[i32; L]; NP];
 
+/// The last step of a butterfly on lane `l`, the twiddled value `t` known:
+/// `b = a - t`, `a = a + t` (wrapping, as the C++ int32 arithmetic).
+#[inline(always)]
+fn finish<const L: usize>(
+    ar: &mut [i32; L],
+    ai: &mut [i32; L],
+    br: &mut [i32; L],
+    bi: &mut [i32; L],
+    l: usize,
+    tr: i32,
+    ti: i32,
+) {
+    let (i0, i1) = (ar[l], ai[l]);
+    br[l] = i0.wrapping_sub(tr);
+    bi[l] = i1.wrapping_sub(ti);
+    ar[l] = i0.wrapping_add(tr);
+    ai[l] = i1.wrapping_add(ti);
+}
+
 /// One radix-2 butterfly of `FFT::fft` (block_fft.h) on every lane:
 /// `t = reduce(w * b, 12)` (Q12 twiddle, rounded), `b = a - t`, `a = a + t`.
 #[inline(always)]
@@ -88,11 +111,7 @@ fn butterfly<const L: usize>(
         let (j0, j1) = (br[l], bi[l]);
         let tr = reduce(wr.wrapping_mul(j0).wrapping_sub(wi.wrapping_mul(j1)), 12);
         let ti = reduce(wr.wrapping_mul(j1).wrapping_add(wi.wrapping_mul(j0)), 12);
-        let (i0, i1) = (ar[l], ai[l]);
-        br[l] = i0.wrapping_sub(tr);
-        bi[l] = i1.wrapping_sub(ti);
-        ar[l] = i0.wrapping_add(tr);
-        ai[l] = i1.wrapping_add(ti);
+        finish(ar, ai, br, bi, l, tr, ti);
     }
 }
 
@@ -124,11 +143,7 @@ fn butterfly_rot<const L: usize, const Q: u32>(
             // tr = reduce(4096 j1, 12), ti = reduce(-4096 j0, 12)
             _ => (q12_unit(j1), q12_unit(j0.wrapping_neg())),
         };
-        let (i0, i1) = (ar[l], ai[l]);
-        br[l] = i0.wrapping_sub(tr);
-        bi[l] = i1.wrapping_sub(ti);
-        ar[l] = i0.wrapping_add(tr);
-        ai[l] = i1.wrapping_add(ti);
+        finish(ar, ai, br, bi, l, tr, ti);
     }
 }
 

@@ -1,4 +1,8 @@
-//! Part D of the FingerJet FX OSE port: from the Freeman phase map to the final minutiae.
+// FingerJetFX OSE -- Fingerprint Feature Extractor, Open Source Edition.
+// Copyright (c) 2011 DigitalPersona, Inc. All rights reserved. MODIFIED: ported from C++ to
+// Rust for the Enrollment Station. LGPL-3.0-or-later with the conditions of COPYRIGHT.txt.
+
+//! From the Freeman phase map to the final minutiae.
 //!
 //! Ports `extract_minutia<256, 4>` (extract_minutia.h), `top_n` (top_n.h), the end of
 //! `FeatureExtractionBase::From333DpiImg` (FeatureExtraction.h) and `FRFXLLGetMinutiae`
@@ -677,7 +681,8 @@ pub fn extract_minutia(
 }
 
 /// `extract_minutia` + `top_n::sort` as in From333DpiImg (NFIQ 2's patched capacity: 255):
-/// the minutiae exactly as the golden `raw_minutiae.txt` lists them (333 ppi working-image
+/// the minutiae as the C++ holds them before the conversion (the port was checked against dumps
+/// of these from an instrumented build of the C++; 333 ppi working-image
 /// coordinates, FingerJet angle convention, before the ISO/scale/offset fixes).
 #[cfg(test)]
 pub fn raw_minutiae(

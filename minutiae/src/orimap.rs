@@ -1,4 +1,8 @@
-//! FingerJet FX OSE, part A: bringing a 500 ppi print to the 333 ppi working resolution
+// FingerJetFX OSE -- Fingerprint Feature Extractor, Open Source Edition.
+// Copyright (c) 2011 DigitalPersona, Inc. All rights reserved. MODIFIED: ported from C++ to
+// Rust for the Enrollment Station. LGPL-3.0-or-later with the conditions of COPYRIGHT.txt.
+
+//! Bringing a 500 ppi print to the 333 ppi working resolution
 //! (`FeatureExtraction.h`: `FeatureExtractionBase::Init` + `Resize_AnyTo333InPlaceOrBuffer`,
 //! `imresize.h`: `imresize23`) and computing the orientation map and footprint
 //! (`orimap.h`: `orientation_map_and_footprint<256, 4>`).

@@ -1,3 +1,7 @@
+// FingerJetFX OSE -- Fingerprint Feature Extractor, Open Source Edition.
+// Copyright (c) 2011 DigitalPersona, Inc. All rights reserved. MODIFIED: ported from C++ to
+// Rust for the Enrollment Station. LGPL-3.0-or-later with the conditions of COPYRIGHT.txt.
+
 //! Port of `freeman_phasemap<ori_scale = 4>` (FingerJet FX OSE, `freeman.h`): the ridge
 //! phase map computed with Freeman & Adelson steerable quadrature filters (G2/H2),
 //! steered by the orientation map.
@@ -122,6 +126,20 @@ fn verticals(rows: [&[u8]; 9], n: usize, out: &mut [Vec<i32>; 6]) {
     }
 }
 
+/// How many rows of orientation cells the C++ loop processes:
+/// `for (y = ori_width; y < size / ori_scale2 - ori_width; y += ori_width)` runs for
+/// k = 1..=k_max with k · ori_width < size/16 − ori_width. (The C++ never terminates for
+/// ori_width == 0 and underflows for size/16 < ori_width; such tiny images never reach this
+/// stage, they get 0 iterations here.)
+fn iterations(size: usize, ori_width: usize) -> usize {
+    let limit = (size / (ORI_SCALE * ORI_SCALE)).saturating_sub(ori_width);
+    if ori_width == 0 || limit == 0 {
+        0
+    } else {
+        (limit - 1) / ori_width
+    }
+}
+
 /// Port of `freeman_phasemap<4>(width, size, img, ori, img)` (freeman.h) exactly as
 /// `From333DpiImg` (FeatureExtraction.h) calls it: in place, `size = img.len()`.
 ///
@@ -154,16 +172,7 @@ fn verticals(rows: [&[u8]; 9], n: usize, out: &mut [Vec<i32>; 6]) {
 pub fn freeman_phasemap(width: usize, img: &mut [u8], ori: &[Ori]) {
     let size = img.len();
     let ori_width = width / ORI_SCALE;
-    // C++: for (y = ori_width; y < size / ori_scale2 - ori_width; y += ori_width).
-    // Number of iterations k = 1..=k_max with k * ori_width < size/16 - ori_width.
-    // (The C++ never terminates for ori_width == 0 and underflows for size/16 < ori_width;
-    // such tiny images never reach this stage, they get 0 iterations here.)
-    let limit = (size / (ORI_SCALE * ORI_SCALE)).saturating_sub(ori_width);
-    let k_max = if ori_width == 0 || limit == 0 {
-        0
-    } else {
-        (limit - 1) / ori_width
-    };
+    let k_max = iterations(size, ori_width);
 
     let w = width;
     // Stream positions per (k, i) iteration of the C++ loop: ori_width cells of 4 pixels.
@@ -304,16 +313,13 @@ mod tests {
     fn reference_phasemap(width: usize, img: &mut [u8], ori: &[Ori]) {
         let size = img.len();
         let ori_width = width / ORI_SCALE;
-        // C++: for (y = ori_width; y < size / ori_scale2 - ori_width; y += ori_width).
-        // Number of iterations k = 1..=k_max with k * ori_width < size/16 - ori_width.
-        // (The C++ never terminates for ori_width == 0 and underflows for size/16 < ori_width;
-        // such tiny images never reach this stage, they get 0 iterations here.)
-        let limit = (size / (ORI_SCALE * ORI_SCALE)).saturating_sub(ori_width);
-        let k_max = if ori_width == 0 || limit == 0 {
-            0
-        } else {
-            (limit - 1) / ori_width
-        };
+        // The C++ loop bound written out again (not `iterations`), so the count is checked too:
+        // for (y = ori_width; y < size / ori_scale2 - ori_width; y += ori_width).
+        let mut k_max = 0;
+        while ori_width > 0 && (k_max + 1) * ori_width + ori_width < size / (ORI_SCALE * ORI_SCALE)
+        {
+            k_max += 1;
+        }
 
         let w = width;
         // p = inImage + (width + 1) * flt_size2: the input pointer runs 4 rows and 4 columns

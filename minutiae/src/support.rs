@@ -1,3 +1,7 @@
+// FingerJetFX OSE -- Fingerprint Feature Extractor, Open Source Edition.
+// Copyright (c) 2011 DigitalPersona, Inc. All rights reserved. MODIFIED: ported from C++ to
+// Rust for the Enrollment Station. LGPL-3.0-or-later with the conditions of COPYRIGHT.txt.
+
 //! Integer helpers shared by the stages: `intmath.h` (sine, cosine and arctangent tables in
 //! binary angles, 256 = one turn; rounding divisions), `complex.h` (the complex integer types
 //! and `oct_sign`), `delay.h` (delay lines) and `conv2.h` (the 9-tap separable filters).

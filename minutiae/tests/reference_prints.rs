@@ -1,6 +1,9 @@
 //! The extractor against the C++ it ports: for each print in `tests/data/`, the minutiae the
-//! original FingerJetFX OSE returns (`<print>.minutiae.txt`, written by
-//! `reference/fingerjet_minutiae.cpp`; see `tests/data/README.md`), or the error it gives.
+//! original FingerJetFX OSE returns (`<print>.minutiae.txt`: its `minutiae.txt` from
+//! `reference/fingerjet_minutiae.cpp`, see `reference/README.md`), or the refusal it gives
+//! (`error.txt`'s FRFXLL_RESULT written as `error invalid-image` or `error too-small-area`).
+//! The prints: two from the station's simulated reader (seeds 1 and 2) and four libfprint test
+//! captures (`tests/<driver>/capture.png`, LGPL-2.1-or-later, libfprint@05d81abb).
 
 use minutiae_extractor::{extract, FjError, Minutia, MinutiaKind};
 use std::path::Path;
