@@ -85,6 +85,7 @@ def main(argv):
     out_path, inputs = argv[1], argv[2:]
     extractor = new_extractor()
     failures = 0
+    refused = 0
     with open(out_path, "w", encoding="utf-8") as out:
         out.write("\t".join(["file", "score"] + FEATURES) + "\n")
         for path in expand(inputs):
@@ -92,13 +93,17 @@ def main(argv):
                 score, features = measure(extractor, path)
                 cells = [repr(score)] + [repr(features[n]) for n in FEATURES]
             except Exception as exc:  # record and continue
-                failures += 1
                 msg = " ".join(f"{type(exc).__name__}: {exc}".split())
+                if "Nfiq2ComputeFailed" in msg:
+                    refused += 1  # NFIQ 2 gives this print no score: a result
+                else:
+                    failures += 1  # unreadable file, missing feature, …: not a result
                 cells = ["ERROR:" + msg] + [""] * len(FEATURES)
             out.write("\t".join([path] + cells) + "\n")
-    # A print NIST refuses is a result (an ERROR row), not a failure of this script.
-    sys.stderr.write(f"{failures} prints refused or failed (ERROR rows in {out_path})\n")
-    return 0
+    # A print NIST refuses is a result (an ERROR row); anything else that failed is not.
+    sys.stderr.write(f"{refused} prints NFIQ 2 refuses to score, {failures} failed "
+                     f"(ERROR rows in {out_path})\n")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 //! Fingerprint image quality, 0–100: NFIQ 2 (ISO/IEC 29794-4:2024) as NIST's reference
 //! implementation computes it ([`super::nfiq2`]: its features and NIST's own trained forest;
-//! the minutiae, which NIST takes from FingerJet FX, come from the station's own extractor),
+//! the minutiae from FingerJet FX OSE as NIST takes them, through its Rust port),
 //! on the print resampled to 500 ppi when the reader reports another resolution
 //! ([`super::nfiq2::resample`]). A print larger than NFIQ 2 scores (800×1000 once its white
 //! frame is cut; NIST refuses it) is scored on its centre. The feedback an officer reads is NFIQ
@@ -133,11 +133,17 @@ pub fn assess(print: &FingerprintImage) -> Result<FingerQuality, FingerQualityEr
         Err(Nfiq2Error::Blank | Nfiq2Error::Size) => return Ok(FingerQuality::no_print()),
         Err(
             Nfiq2Error::TooFewMinutiae { foreground_pixels }
-            | Nfiq2Error::TooLittleRidgeArea { foreground_pixels }
-            | Nfiq2Error::MinutiaeExtractor {
-                foreground_pixels, ..
-            },
+            | Nfiq2Error::TooLittleRidgeArea { foreground_pixels },
         ) => (0, 0, foreground_pixels),
+        // Cropped and padded to the extractor's size range first, so this is not the print's
+        // fault: scored as NIST would (no score, 0) and logged for the technician.
+        Err(Nfiq2Error::MinutiaeExtractor {
+            refusal,
+            foreground_pixels,
+        }) => {
+            tracing::warn!(%refusal, "the minutiae extractor refused a print it should take");
+            (0, 0, foreground_pixels)
+        }
         // Cut to the largest size above, and at 500 ppi: NFIQ 2 has no other refusal.
         Err(Nfiq2Error::TooLarge(..) | Nfiq2Error::Resolution(_)) => {
             return Ok(FingerQuality::no_print())
