@@ -33,10 +33,8 @@ mod phasemap;
 mod support;
 
 pub use minutia::{Minutia, MinutiaKind};
-pub use support::{FjError, Ori};
-
-/// Why the extractor gives no minutiae for a print.
-pub type ExtractError = FjError;
+pub use support::FjError;
+use support::Ori;
 
 /// The minutiae of an 8-bit greyscale print at 500 ppi (`width × height` pixels, row-major,
 /// 0 black), as `FRFXLLCreateFeatureSetFromRaw(…, FRFXLL_FEX_ENABLE_ENHANCEMENT, …)` followed by
