@@ -86,6 +86,25 @@ fn internal(error: impl std::fmt::Display) -> Response {
     )
 }
 
+/// A storage failure: a backend that is unavailable for now is answered 503 with a
+/// `Retry-After` (the station tries again; nothing was recorded that is not stored), anything
+/// else as an internal error.
+fn storage_failure(error: DataError) -> Response {
+    if let DataError::Unavailable(_) = error {
+        tracing::warn!(%error, "storage unavailable");
+        let mut response = failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            error.to_string(),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        return response;
+    }
+    internal(error)
+}
+
 async fn count_refusals(
     State(state): State<ServerState>,
     request: Request,
@@ -171,38 +190,36 @@ async fn register(State(state): State<ServerState>, request: Request) -> Respons
         );
     }
     let now = (state.now)();
-    let data = state.data.clone();
     let certificate = state.tls_certificate_sha256.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let key = &request.signing_public_key;
-        data.register_station(&request.token_proof, &name, key, now)
-            .map(|id| {
-                RegisterStationResponse::sign(
-                    id,
-                    key,
-                    (data.encryption_key().public_key(), certificate),
-                    data.receipt_key(),
-                )
-            })
-    })
-    .await;
+    let key = &request.signing_public_key;
+    let outcome = state
+        .data
+        .register_station(&request.token_proof, &name, key, now)
+        .await
+        .map(|id| {
+            RegisterStationResponse::sign(
+                id,
+                key,
+                (state.data.encryption_key().public_key(), certificate),
+                state.data.receipt_key(),
+            )
+        });
     match outcome {
-        Ok(Ok(answer)) => {
+        Ok(answer) => {
             tracing::info!(station = %answer.station_id, "station registered");
             Json(answer).into_response()
         }
-        Ok(Err(DataError::InvalidToken)) => failure(
+        Err(DataError::InvalidToken) => failure(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             DataError::InvalidToken.to_string(),
         ),
-        Ok(Err(DataError::KeyAlreadyRegistered)) => failure(
+        Err(DataError::KeyAlreadyRegistered) => failure(
             StatusCode::CONFLICT,
             "key_already_registered",
             DataError::KeyAlreadyRegistered.to_string(),
         ),
-        Ok(Err(error)) => internal(error),
-        Err(error) => internal(error),
+        Err(error) => storage_failure(error),
     }
 }
 
@@ -269,19 +286,17 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
         ));
     };
     let now = (state.now)();
-    let data = state.data.clone();
     let station_id = signature.station_id;
-    let station = match tokio::task::spawn_blocking(move || data.station(station_id)).await {
-        Ok(Ok(Some(station))) => station,
-        Ok(Ok(None)) => {
+    let station = match state.data.station(station_id).await {
+        Ok(Some(station)) => station,
+        Ok(None) => {
             return refused(failure(
                 StatusCode::UNAUTHORIZED,
                 "unknown_station",
                 format!("station {station_id} is not registered with this server"),
             ))
         }
-        Ok(Err(error)) => return internal(error),
-        Err(error) => return internal(error),
+        Err(error) => return storage_failure(error),
     };
     if let Err(response) = station_may_ask(&station, &signature, now) {
         return refused(response);
@@ -301,35 +316,38 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     let method = parts.method.as_str().to_owned();
-    let data = state.data.clone();
     let checked_body = body.clone();
     let key = station.signing_key;
-    let outcome = tokio::task::spawn_blocking(move || -> Result<(), Response> {
-        if !signature.verify(&key, &method, &path, &checked_body) {
-            return Err(failure(
+    let nonce = signature.nonce.clone();
+    // Hashing a body of up to half a megabyte and checking the signature is CPU work.
+    let signed =
+        tokio::task::spawn_blocking(move || signature.verify(&key, &method, &path, &checked_body))
+            .await;
+    match signed {
+        Ok(true) => {}
+        Ok(false) => {
+            return refused(failure(
                 StatusCode::UNAUTHORIZED,
                 "bad_request_signature",
                 "the request is not signed with the station's registered key".into(),
-            ));
+            ))
         }
-        if !data
-            .remember_nonce(station_id, &signature.nonce, now.unix_timestamp())
-            .map_err(internal)?
-        {
-            return Err(failure(
+        Err(error) => return internal(error),
+    }
+    match state
+        .data
+        .remember_nonce(station_id, &nonce, now.unix_timestamp())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return refused(failure(
                 StatusCode::UNAUTHORIZED,
                 "replayed_request",
                 "this request was received before; a signed request is accepted once".into(),
-            ));
+            ))
         }
-        Ok(())
-    })
-    .await;
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(response)) if response.status().is_client_error() => return refused(response),
-        Ok(Err(response)) => return response,
-        Err(error) => return internal(error),
+        Err(error) => return storage_failure(error),
     }
     if let Err(wait) = state.station_limit.check(station_id, Instant::now()) {
         return too_many(wait);
@@ -373,7 +391,12 @@ fn station_may_ask(
 
 fn refusal(error: UploadError) -> Response {
     let Some(code) = error.code() else {
-        return internal(error);
+        return match error {
+            UploadError::Data(error) | UploadError::Intake(IntakeError::Data(error)) => {
+                storage_failure(error)
+            }
+            other => internal(other),
+        };
     };
     let message = error.to_string();
     let (status, receipt) = match error {
@@ -415,14 +438,10 @@ fn refusal_status(error: &UploadError) -> StatusCode {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, UploadError> + Send + 'static,
+async fn answer<T>(
+    work: impl std::future::Future<Output = Result<T, UploadError>>,
 ) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(refusal(error)),
-        Err(error) => Err(internal(error)),
-    }
+    work.await.map_err(refusal)
 }
 
 fn packet_id(text: &str) -> Result<Uuid, Response> {
@@ -444,8 +463,15 @@ async fn announce(
         Ok(announce) => announce,
         Err(response) => return response,
     };
-    let (data, now) = (state.data.clone(), (state.now)());
-    match blocking(move || uploads::announce(&*data, station.station_id, &announce, now)).await {
+    let now = (state.now)();
+    match answer(uploads::announce(
+        &*state.data,
+        station.station_id,
+        &announce,
+        now,
+    ))
+    .await
+    {
         Ok((status, judged_before)) => {
             if judged_before {
                 state.metrics.duplicate();
@@ -465,8 +491,8 @@ async fn offset(
         Ok(id) => id,
         Err(response) => return response,
     };
-    let data = state.data.clone();
-    match blocking(move || Ok(uploads::status(&*data, station.station_id, id)?)).await {
+    let status = uploads::status(&*state.data, station.station_id, id);
+    match answer(async { Ok(status.await?) }).await {
         Ok(status) => Json(status).into_response(),
         Err(response) => response,
     }
@@ -489,8 +515,15 @@ async fn chunk(
         Err(response) => return response,
     };
     let count = body.len();
-    let data = state.data.clone();
-    match blocking(move || uploads::chunk(&*data, station.station_id, id, at.offset, &body)).await {
+    match answer(uploads::chunk(
+        &*state.data,
+        station.station_id,
+        id,
+        at.offset,
+        &body,
+    ))
+    .await
+    {
         Ok(status) => {
             state.metrics.bytes(count);
             Json(status).into_response()
@@ -517,10 +550,10 @@ async fn finalize(
             Err(response) => return response,
         }
     };
-    let (data, now) = (state.data.clone(), (state.now)());
+    let now = (state.now)();
     let approval = request.approval;
-    let judge = move || uploads::finalize(&*data, station.station_id, id, approval.as_ref(), now);
-    match blocking(judge).await {
+    let judge = uploads::finalize(&*state.data, station.station_id, id, approval.as_ref(), now);
+    match answer(judge).await {
         Ok((status, judged_before)) => {
             if judged_before {
                 state.metrics.duplicate();
@@ -552,15 +585,17 @@ async fn statuses(
             format!("a status query may name at most {MAX_STATUS_QUERY} packets"),
         );
     }
-    let (data, now) = (state.data.clone(), (state.now)());
-    let answer = blocking(move || {
-        let statuses = query
-            .packet_ids
-            .iter()
-            .map(|id| uploads::status(&*data, station.station_id, *id))
-            .collect::<Result<Vec<_>, _>>()?;
+    let (data, now) = (&*state.data, (state.now)());
+    let answer = answer(async {
+        let mut statuses = Vec::with_capacity(query.packet_ids.len());
+        for id in &query.packet_ids {
+            statuses.push(uploads::status(data, station.station_id, *id).await?);
+        }
         let (audit_known, audit_conflict) = match &query.audit {
-            Some(claim) => data.observe_audit_head(station.station_id, claim, now)?,
+            Some(claim) => {
+                data.observe_audit_head(station.station_id, claim, now)
+                    .await?
+            }
             None => (None, None),
         };
         Ok(StatusAnswer {

@@ -28,7 +28,7 @@ use protocol::packet::{sha256_hex, PacketError, Part, SealedPacket};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::data::{DataError, PacketRecord, Storage};
+use crate::data::{DataError, Identity, PacketRecord, StationRecord, Storage};
 
 /// Why a packet was refused before any verdict on its content.
 #[derive(Debug, thiserror::Error)]
@@ -105,13 +105,13 @@ pub struct Judged {
 ///
 /// # Errors
 /// See [`IntakeError`]; nothing is stored on error.
-pub fn receive(
+pub async fn receive(
     data: &dyn Storage,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
-    judge(data, bytes, None, approval, now)
+    judge(data, bytes, None, approval, now).await
 }
 
 /// [`receive`] for bytes whose SHA-256 (lower-case hex) the caller has just computed and
@@ -119,31 +119,95 @@ pub fn receive(
 ///
 /// # Errors
 /// See [`IntakeError`]; nothing is stored on error.
-pub fn receive_hashed(
+pub async fn receive_hashed(
     data: &dyn Storage,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     sha256: &str,
     approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
-    judge(data, bytes, Some(sha256), approval, now)
+    judge(data, bytes, Some(sha256.to_owned()), approval, now).await
 }
 
-fn judge(
+/// What [`examine`] found: a packet seen before, or a new verdict to store.
+enum Examined {
+    /// The same packet again: its earlier verdict.
+    Again(Judged),
+    /// A new verdict, with the audit entries an accepted packet carries.
+    New {
+        record: PacketRecord,
+        audit: Vec<AuditRecord>,
+    },
+}
+
+/// Looks up what the checks need (the station, an earlier verdict), examines the bytes on the
+/// blocking pool (signatures, decryption and image decoding are most of an intake's time),
+/// then stores the verdict.
+async fn judge(
     data: &dyn Storage,
-    bytes: &[u8],
-    sha256: Option<&str>,
+    bytes: Vec<u8>,
+    sha256: Option<String>,
     approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<Judged, IntakeError> {
-    let sealed = SealedPacket::parse(bytes).map_err(IntakeError::Malformed)?;
-    let header = sealed.manifest().clone();
+    let header = SealedPacket::parse(&bytes)
+        .map_err(IntakeError::Malformed)?
+        .manifest()
+        .clone();
     let station = data
-        .station(header.station_id)?
+        .station(header.station_id)
+        .await?
         .ok_or(IntakeError::UnknownStation(header.station_id))?;
     if station.revoked {
         return Err(IntakeError::Revoked(station.station_id));
     }
+    let earlier = data.packet(header.packet_id).await?;
+    let identity = data.identity().clone();
+    let approval = approval.cloned();
+    let (bytes, examined) = tokio::task::spawn_blocking(move || {
+        let examined = examine(
+            &identity,
+            &bytes,
+            sha256,
+            &station,
+            earlier,
+            approval.as_ref(),
+            now,
+        );
+        (bytes, examined)
+    })
+    .await
+    .map_err(|error| DataError::Io {
+        context: "checking a packet stopped".into(),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    let (record, audit) = match examined? {
+        Examined::Again(judged) => return Ok(judged),
+        Examined::New { record, audit } => (record, audit),
+    };
+    if let Some(existing) = data.store_packet(&record, &bytes, &audit).await? {
+        return repeat(existing, &record.sha256);
+    }
+    tracing::info!(packet = %record.packet_id, station = %record.station_id, verdict = %record.verdict, "packet judged");
+    Ok(Judged {
+        record,
+        duplicate: false,
+    })
+}
+
+/// The checks of steps 2 to 5 on bytes whose station is registered and not revoked: pure
+/// (no storage), given the earlier verdict on the packet's id if there is one.
+fn examine(
+    identity: &Identity,
+    bytes: &[u8],
+    sha256: Option<String>,
+    station: &StationRecord,
+    earlier: Option<PacketRecord>,
+    approval: Option<&SignedApproval>,
+    now: OffsetDateTime,
+) -> Result<Examined, IntakeError> {
+    let sealed = SealedPacket::parse(bytes).map_err(IntakeError::Malformed)?;
+    let header = sealed.manifest().clone();
     let verified = sealed
         .verify(&station.signing_key)
         .map_err(|error| match error {
@@ -151,17 +215,17 @@ fn judge(
             PacketError::PayloadTampered => IntakeError::PayloadTampered,
             _ => IntakeError::BadSignature,
         })?;
-    let sha256 = sha256.map_or_else(|| sha256_hex(bytes), str::to_owned);
-    if let Some(existing) = data.packet(header.packet_id)? {
-        return repeat(existing, &sha256);
+    let sha256 = sha256.unwrap_or_else(|| sha256_hex(bytes));
+    if let Some(existing) = earlier {
+        return repeat(existing, &sha256).map(Examined::Again);
     }
     if needs_approval(&header) {
         approval
             .ok_or(ApprovalError::Missing)?
             .verify(&station.signing_key, &header, &sha256)?;
     }
-    let judged = match verified.open(data.encryption_key()) {
-        Ok(parts) => check_content(data.forms(), parts, &header, now),
+    let judged = match verified.open(&identity.encryption_key) {
+        Ok(parts) => check_content(&identity.forms, parts, &header, now),
         Err(PacketError::WrongRecipient(key_id)) => {
             return Err(IntakeError::WrongRecipient(key_id))
         }
@@ -187,15 +251,7 @@ fn judge(
         reason,
         judged_at: crate::data::rfc3339(now),
     };
-    if let Some(existing) = data.store_packet(&record, bytes)? {
-        return repeat(existing, &record.sha256);
-    }
-    data.store_audit_entries(header.station_id, &audit)?;
-    tracing::info!(packet = %record.packet_id, station = %record.station_id, verdict = %record.verdict, "packet judged");
-    Ok(Judged {
-        record,
-        duplicate: false,
-    })
+    Ok(Examined::New { record, audit })
 }
 
 /// A packet id seen before: the same bytes get the earlier verdict, other bytes are refused.

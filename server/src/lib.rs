@@ -55,12 +55,12 @@ pub struct ServerState {
 ///
 /// # Errors
 /// When the data directory fails.
-pub fn sweep(
+pub async fn sweep(
     data: &dyn data::Storage,
     now: OffsetDateTime,
 ) -> Result<(usize, usize), data::DataError> {
-    let uploads = data.expire_uploads(now - data::UPLOAD_LIFETIME)?;
-    let rejected = data.purge_rejected(now - data::REJECTED_RETENTION)?;
+    let uploads = data.expire_uploads(now - data::UPLOAD_LIFETIME).await?;
+    let rejected = data.purge_rejected(now - data::REJECTED_RETENTION).await?;
     Ok((uploads, rejected))
 }
 

@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use enrollment_server::data::{ServerData, Storage};
+use enrollment_server::data::{Identity, Scaled, ScaledConfig, ServerData, Storage};
 use enrollment_server::tls::TlsIdentity;
 use enrollment_server::{http, ServerState};
 use protocol::audit::{chain_findings, ChainFinding};
@@ -18,7 +19,8 @@ use protocol::audit::{chain_findings, ChainFinding};
     about = "Central enrollment server"
 )]
 struct Cli {
-    /// The server's data directory (keys, database, packets).
+    /// The server's data directory: its keys and forms, and with the embedded default also its
+    /// SQLite database and packet files.
     #[arg(
         long,
         env = "ENROLLMENT_SERVER_DATA_DIR",
@@ -26,6 +28,35 @@ struct Cli {
         global = true
     )]
     data_dir: PathBuf,
+    /// PostgreSQL to keep every row in instead of the data directory's SQLite (scale-out: any
+    /// number of replicas may share it), e.g. postgres://enrollment@db.internal/enrollment.
+    /// Needs --object-store.
+    #[arg(
+        long,
+        env = "ENROLLMENT_SERVER_DATABASE_URL",
+        hide_env_values = true,
+        requires = "object_store",
+        global = true
+    )]
+    database_url: Option<String>,
+    /// The S3-compatible bucket for packet bytes with the scale-out backend, s3://bucket or
+    /// s3://bucket/prefix; endpoint, region and credentials from the AWS_* variables
+    /// (AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP).
+    #[arg(
+        long,
+        env = "ENROLLMENT_SERVER_OBJECT_STORE",
+        requires = "database_url",
+        global = true
+    )]
+    object_store: Option<String>,
+    /// Connections to PostgreSQL this process holds at most.
+    #[arg(
+        long,
+        env = "ENROLLMENT_SERVER_DATABASE_POOL",
+        default_value_t = 16,
+        global = true
+    )]
+    database_pool: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +98,10 @@ enum Command {
         /// The folder holding `<packet id>.espk` files.
         folder: PathBuf,
     },
+    /// After a deliberate change of the server's keys (the new keys/ copied to every replica):
+    /// records them as the ones the shared database serves with. Replicas refuse to start on
+    /// keys the database does not know. Nothing to do with the embedded default.
+    AdoptKeys,
     /// Checks the audit entries a station has uploaded with its packets: each matches its hash
     /// and follows the one before; a position never received is reported as missing. Exits with
     /// status 1 when anything is wrong.
@@ -86,11 +121,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let data = ServerData::open(&cli.data_dir)
-        .with_context(|| format!("cannot open the data directory {}", cli.data_dir.display()))?;
+    if let Command::AdoptKeys = cli.command {
+        return adopt_keys(&cli).await;
+    }
+    let data = open_storage(&cli).await?;
     match cli.command {
         Command::Audit { station_id } => {
-            let entries = data.audit_entries(station_id)?;
+            let entries = data.audit_entries(station_id).await?;
             let problems: Vec<String> = chain_findings(&entries, true)
                 .into_iter()
                 .map(|finding| match finding {
@@ -113,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
                 entries.len()
             );
             let mut problems = problems;
-            match data.audit_head(station_id)? {
+            match data.audit_head(station_id).await? {
                 Some(held) => {
                     println!(
                         "newest entry reported: #{} (at {})",
@@ -143,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let address = listener.local_addr()?;
-            let mut state = ServerState::new(data);
+            let mut state = ServerState::shared(data);
             let tls = if plain_http {
                 tracing::warn!("serving plain HTTP (--plain-http): the link is not encrypted");
                 None
@@ -169,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
             sweeper.abort();
         }
         Command::Revoke { station_id } => {
-            if data.revoke_station(station_id)? {
+            if data.revoke_station(station_id).await? {
                 println!("station {station_id} revoked");
             } else {
                 anyhow::bail!("no station {station_id} is registered");
@@ -177,10 +214,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Import { folder } => {
             let report = enrollment_server::uploads::import_folder(
-                &data,
+                &*data,
                 &folder,
                 time::OffsetDateTime::now_utc(),
-            )?;
+            )
+            .await?;
             for line in &report.lines {
                 println!("{line}");
             }
@@ -195,12 +233,13 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
+        Command::AdoptKeys => unreachable!("handled before the storage opens"),
         Command::IssueToken => {
-            let token = data.issue_token(time::OffsetDateTime::now_utc())?;
+            let token = data.issue_token(time::OffsetDateTime::now_utc()).await?;
             println!("{}", token.expose());
         }
         Command::Packets => {
-            for packet in data.packets()? {
+            for packet in data.packets().await? {
                 let reason = packet.reason.as_deref().unwrap_or("");
                 println!(
                     "{}  {}  {}  {reason}",
@@ -210,6 +249,58 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `adopt-keys`: the scale-out backend records this server's keys.
+async fn adopt_keys(cli: &Cli) -> anyhow::Result<()> {
+    let Some(config) = scaled_config(cli) else {
+        println!("the embedded backend keeps its keys with its data: nothing to adopt");
+        return Ok(());
+    };
+    let identity = Identity::load_or_create(&cli.data_dir)
+        .with_context(|| format!("cannot read the keys under {}", cli.data_dir.display()))?;
+    let fingerprint = identity.fingerprint();
+    Scaled::adopt_keys(&config, identity).await?;
+    println!("the database now serves with these keys: {fingerprint}");
+    Ok(())
+}
+
+/// The scale-out backend's settings, when a database and an object store are configured.
+fn scaled_config(cli: &Cli) -> Option<ScaledConfig> {
+    match (&cli.database_url, &cli.object_store) {
+        (Some(database_url), Some(object_store)) => Some(ScaledConfig {
+            database_url: database_url.clone().into(),
+            object_store_url: object_store.clone(),
+            pool_size: cli.database_pool,
+        }),
+        _ => None,
+    }
+}
+
+/// The embedded backend over the data directory, or the scale-out one when a database and an
+/// object store are configured (the data directory then holds the keys and forms).
+async fn open_storage(cli: &Cli) -> anyhow::Result<Arc<dyn Storage>> {
+    let dir = &cli.data_dir;
+    Ok(match (&cli.database_url, &cli.object_store) {
+        (Some(database_url), Some(object_store)) => {
+            let identity = Identity::load_or_create(dir)
+                .with_context(|| format!("cannot read the keys under {}", dir.display()))?;
+            let config = ScaledConfig {
+                database_url: database_url.clone().into(),
+                object_store_url: object_store.clone(),
+                pool_size: cli.database_pool,
+            };
+            let scaled = Scaled::connect(&config, identity).await.with_context(|| {
+                format!("cannot open the storage at {object_store} and its database")
+            })?;
+            tracing::info!(object_store = %object_store, "storage: PostgreSQL and object store");
+            Arc::new(scaled)
+        }
+        _ => Arc::new(
+            ServerData::open(dir)
+                .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
+        ),
+    })
 }
 
 async fn shutdown_signal() {
@@ -239,19 +330,16 @@ async fn sweep_every(state: ServerState, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
-        let data = state.data.clone();
-        let now = (state.now)();
-        match tokio::task::spawn_blocking(move || enrollment_server::sweep(&*data, now)).await {
-            Ok(Ok((uploads, rejected))) if uploads + rejected > 0 => {
+        match enrollment_server::sweep(&*state.data, (state.now)()).await {
+            Ok((uploads, rejected)) if uploads + rejected > 0 => {
                 tracing::info!(
                     uploads,
                     rejected,
                     "expired uploads and old rejected packets removed"
                 );
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the sweep failed"),
-            Err(error) => tracing::error!(%error, "the sweep stopped"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "the sweep failed"),
         }
     }
 }

@@ -125,17 +125,17 @@ impl UploadError {
 ///
 /// # Errors
 /// When the data directory fails.
-pub fn status(
+pub async fn status(
     data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
 ) -> Result<PacketStatus, DataError> {
-    if let Some(record) = data.packet(packet_id)? {
+    if let Some(record) = data.packet(packet_id).await? {
         if record.station_id == station {
             return Ok(judged_status(data, &record));
         }
     }
-    Ok(match data.upload(packet_id)? {
+    Ok(match data.upload(packet_id).await? {
         Some(upload) if upload.station_id == station => PacketStatus {
             packet_id,
             state: PacketState::Receiving,
@@ -182,7 +182,7 @@ pub fn judged_status(data: &dyn Storage, record: &PacketRecord) -> PacketStatus 
 ///
 /// # Errors
 /// See [`UploadError`].
-pub fn announce(
+pub async fn announce(
     data: &dyn Storage,
     station: Uuid,
     announce: &Announce,
@@ -194,7 +194,7 @@ pub fn announce(
     }
     let refuse =
         |error: UploadError| error.signed(data, station, announce.packet_id, &announce.sha256, now);
-    if let Some(record) = data.packet(announce.packet_id)? {
+    if let Some(record) = data.packet(announce.packet_id).await? {
         if record.sha256 == announce.sha256 && record.station_id == station {
             return Ok((judged_status(data, &record), true));
         }
@@ -203,7 +203,7 @@ pub fn announce(
     if announce.size > MAX_PACKET_BYTES as u64 {
         return Err(refuse(UploadError::TooLarge(announce.size)));
     }
-    let upload = data.start_upload(station, announce, now)?;
+    let upload = data.start_upload(station, announce, now).await?;
     Ok((
         PacketStatus {
             packet_id: announce.packet_id,
@@ -219,14 +219,14 @@ pub fn announce(
 ///
 /// # Errors
 /// See [`UploadError`]; [`DataError::OffsetMismatch`] names the offset the server holds.
-pub fn chunk(
+pub async fn chunk(
     data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
     offset: u64,
     bytes: &[u8],
 ) -> Result<PacketStatus, UploadError> {
-    let received = data.append_chunk(station, packet_id, offset, bytes)?;
+    let received = data.append_chunk(station, packet_id, offset, bytes).await?;
     Ok(PacketStatus {
         packet_id,
         state: PacketState::Receiving,
@@ -240,20 +240,20 @@ pub fn chunk(
 ///
 /// # Errors
 /// See [`UploadError`].
-pub fn finalize(
+pub async fn finalize(
     data: &dyn Storage,
     station: Uuid,
     packet_id: Uuid,
     approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<(PacketStatus, bool), UploadError> {
-    if let Some(record) = data.packet(packet_id)? {
+    if let Some(record) = data.packet(packet_id).await? {
         if record.station_id == station {
-            data.discard_upload(packet_id)?;
+            data.discard_upload(packet_id).await?;
             return Ok((judged_status(data, &record), true));
         }
     }
-    let upload = match data.upload(packet_id)? {
+    let upload = match data.upload(packet_id).await? {
         Some(upload) if upload.station_id == station => upload,
         _ => return Err(DataError::NotAnnounced(packet_id).into()),
     };
@@ -263,9 +263,9 @@ pub fn finalize(
             size: upload.size,
         });
     }
-    let bytes = data.upload_bytes(packet_id)?;
+    let bytes = data.upload_bytes(packet_id).await?;
     if sha256_hex(&bytes) != upload.sha256 {
-        data.discard_upload(packet_id)?;
+        data.discard_upload(packet_id).await?;
         return Err(UploadError::HashMismatch);
     }
     // From here the bytes are exactly what the station announced: a refusal is a verdict on
@@ -274,16 +274,16 @@ pub fn finalize(
     if let Ok(sealed) = SealedPacket::parse(&bytes) {
         let inside = sealed.manifest().packet_id;
         if inside != packet_id {
-            data.discard_upload(packet_id)?;
+            data.discard_upload(packet_id).await?;
             return Err(refuse(UploadError::IdMismatch {
                 announced: packet_id,
                 inside,
             }));
         }
     }
-    match intake::receive_hashed(data, &bytes, &upload.sha256, approval, now) {
+    match intake::receive_hashed(data, bytes, &upload.sha256, approval, now).await {
         Ok(judged) => {
-            data.discard_upload(packet_id)?;
+            data.discard_upload(packet_id).await?;
             Ok((judged_status(data, &judged.record), judged.duplicate))
         }
         Err(IntakeError::Data(error)) => Err(UploadError::Data(error)),
@@ -292,7 +292,7 @@ pub fn finalize(
         Err(error) => {
             // Nothing is kept of bytes that can never pass; a refusal that is not final
             // (an unknown or revoked station) is answered without a verdict.
-            data.discard_upload(packet_id)?;
+            data.discard_upload(packet_id).await?;
             Err(refuse(error.into()))
         }
     }
@@ -317,7 +317,7 @@ pub struct ImportReport {
 ///
 /// # Errors
 /// When the folder cannot be read or holds no packet files.
-pub fn import_folder(
+pub async fn import_folder(
     data: &dyn Storage,
     folder: &std::path::Path,
     now: OffsetDateTime,
@@ -357,7 +357,7 @@ pub fn import_folder(
                 continue;
             }
         };
-        match intake::receive(data, &bytes, approval.as_ref(), now) {
+        match intake::receive(data, bytes, approval.as_ref(), now).await {
             Ok(judged) => {
                 let reason = judged.record.reason.as_deref().unwrap_or("");
                 if judged.duplicate {

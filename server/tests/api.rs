@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use enrollment_server::data::ServerData;
+use enrollment_server::data::testing::open_for_tests;
 use enrollment_server::{http, ServerState};
 use protocol::api::{Announce, StatusQuery, STATUSES_PATH, UPLOADS_PATH};
 use protocol::keys::StationSigningKey;
@@ -17,16 +17,17 @@ struct Setup {
     key: StationSigningKey,
 }
 
-fn setup() -> Setup {
+async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("dir");
-    let data = ServerData::open(dir.path()).expect("data");
+    let data = open_for_tests(dir.path()).await.expect("data");
     let key = StationSigningKey::from_seed(&[5; 32]).expect("key");
     let station = Uuid::new_v4();
     data.insert_station_for_tests(station, &key.public_key(), time::OffsetDateTime::now_utc())
+        .await
         .expect("station");
     Setup {
         _dir: dir,
-        state: ServerState::new(data),
+        state: ServerState::shared(data),
         station,
         key,
     }
@@ -87,7 +88,7 @@ fn status_query() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_signed_request_is_answered_once_and_its_replay_is_refused() {
-    let setup = setup();
+    let setup = setup().await;
     let request = || {
         signed(
             &setup,
@@ -110,7 +111,7 @@ async fn a_signed_request_is_answered_once_and_its_replay_is_refused() {
 
 #[tokio::test]
 async fn requests_without_a_valid_signature_or_from_a_wrong_clock_are_refused_by_name() {
-    let setup = setup();
+    let setup = setup().await;
     let unsigned = Request::builder()
         .method("POST")
         .uri(STATUSES_PATH)
@@ -159,6 +160,7 @@ async fn requests_without_a_valid_signature_or_from_a_wrong_clock_are_refused_by
         .state
         .data
         .revoke_station(setup.station)
+        .await
         .expect("revoke");
     let revoked = signed(
         &setup,
@@ -177,7 +179,7 @@ async fn requests_without_a_valid_signature_or_from_a_wrong_clock_are_refused_by
 
 #[tokio::test]
 async fn a_chunk_at_the_wrong_offset_is_refused_and_the_held_offset_is_kept() {
-    let setup = setup();
+    let setup = setup().await;
     let id = Uuid::new_v4();
     let announce = serde_json::to_vec(&Announce {
         packet_id: id,
@@ -272,7 +274,7 @@ async fn a_chunk_at_the_wrong_offset_is_refused_and_the_held_offset_is_kept() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_route_and_metrics_are_served() {
-    let setup = setup();
+    let setup = setup().await;
     let document: serde_json::Value = serde_json::from_str(http::OPENAPI).expect("valid JSON");
     let mut paths: Vec<&str> = document["paths"]
         .as_object()

@@ -1,6 +1,7 @@
 //! Shared set-up for the system tests: a real central server on a loopback port, and stations
 //! provisioned against it through the real HTTP registration.
 
+pub mod balancer;
 pub mod proxy;
 
 use std::collections::BTreeSet;
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use enrollment_server::data::ServerData;
+use enrollment_server::data::testing::{open_for_tests, scaled_config};
 pub use enrollment_server::data::Storage;
 use enrollment_server::{http, ServerState};
 use formats::FingerPosition;
@@ -33,8 +34,9 @@ pub struct TestServer {
     pub url: String,
     /// Its address.
     pub address: SocketAddr,
-    /// Its data directory, to inspect what it stored.
-    pub data: Arc<ServerData>,
+    /// What it stores (on the backend the environment selects, see
+    /// `enrollment_server::data::testing`), to inspect.
+    pub data: Arc<dyn Storage>,
     task: tokio::task::JoinHandle<()>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -42,7 +44,9 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server over `data_dir` on `address` (port 0 picks a free port).
     pub async fn start(data_dir: &Path, address: SocketAddr) -> Self {
-        let shared = Arc::new(ServerData::open(data_dir).expect("the server data directory opens"));
+        let shared = open_for_tests(data_dir)
+            .await
+            .expect("the server's storage opens");
         let state = ServerState::shared(shared.clone());
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -88,6 +92,23 @@ impl Drop for TestServer {
     }
 }
 
+/// The `enrollment-server` binary with `--data-dir dir`, on the storage the tests use: with the
+/// scale-out backend, the database and bucket prefix of `dir` (as [`TestServer`] over `dir`
+/// would use them).
+pub async fn server_command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(workspace_binary("enrollment-server"));
+    command.arg("--data-dir").arg(dir);
+    if let Some(config) = scaled_config(dir).await.expect("the test storage settings") {
+        command
+            .env(
+                "ENROLLMENT_SERVER_DATABASE_URL",
+                config.database_url.as_str(),
+            )
+            .env("ENROLLMENT_SERVER_OBJECT_STORE", &config.object_store_url);
+    }
+    command
+}
+
 /// An address on loopback that nothing listens on (yet).
 pub fn free_loopback_address() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -107,9 +128,10 @@ pub fn passphrase() -> Passphrase {
 
 /// Provisions a station in `dir` against `server_url` with a fresh token from `server_data`,
 /// and adds the officer account `budi`.
-pub async fn provision_station(dir: &Path, server_url: &str, server_data: &ServerData) -> Station {
+pub async fn provision_station(dir: &Path, server_url: &str, server_data: &dyn Storage) -> Station {
     let token = server_data
         .issue_token(OffsetDateTime::now_utc())
+        .await
         .expect("token");
     let paths = StationPaths::new(dir);
     let secret = passphrase();
@@ -225,7 +247,7 @@ impl Rig {
         let (server_dir, station_dir) = (temp_dir(), temp_dir());
         let server =
             TestServer::start(server_dir.path(), "127.0.0.1:0".parse().expect("addr")).await;
-        let station = provision_station(station_dir.path(), &server.url, &server.data).await;
+        let station = provision_station(station_dir.path(), &server.url, &*server.data).await;
         Self {
             server,
             station,
@@ -439,10 +461,14 @@ pub fn outbox(station: &Station) -> Vec<(String, String, OutboxState, bool)> {
 }
 
 /// Each station packet is at the server once, byte for byte, and the station knows it.
-pub fn assert_delivered_exactly_once(rig_server: &TestServer, station: &Station, count: usize) {
+pub async fn assert_delivered_exactly_once(
+    rig_server: &TestServer,
+    station: &Station,
+    count: usize,
+) {
     let held = outbox(station);
     assert_eq!(held.len(), count);
-    let stored = rig_server.data.packets().expect("server packets");
+    let stored = rig_server.data.packets().await.expect("server packets");
     assert_eq!(stored.len(), count, "the server holds each packet once");
     let ids: BTreeSet<_> = stored.iter().map(|p| p.packet_id.to_string()).collect();
     assert_eq!(ids.len(), count);
@@ -453,7 +479,7 @@ pub fn assert_delivered_exactly_once(rig_server: &TestServer, station: &Station,
             .iter()
             .find(|p| p.packet_id.to_string() == *id)
             .expect("at the server");
-        let bytes = rig_server.data.packet_bytes(record).expect("bytes");
+        let bytes = rig_server.data.packet_bytes(record).await.expect("bytes");
         assert_eq!(
             &sha256_hex(&bytes),
             sha,

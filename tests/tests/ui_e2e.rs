@@ -318,6 +318,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     let issued = server
         .data
         .issue_token(time::OffsetDateTime::now_utc())
+        .await
         .expect("token");
     let never_issued = format!("{}{}", "0".repeat(48), &issued.expose()[48..]);
     officer.type_into("#setup-token", &never_issued).await;
@@ -355,6 +356,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     let token = server
         .data
         .issue_token(time::OffsetDateTime::now_utc())
+        .await
         .expect("token");
     officer.type_into("#setup-token", token.expose()).await;
     officer.click("#setup-submit").await;
@@ -1266,7 +1268,7 @@ async fn an_officer_enrolls_an_applicant_and_sees_it_accepted_by_the_server() {
     technician.client.close().await.expect("close the session");
     drop(driver);
 
-    let packets = server.data.packets().expect("server packets");
+    let packets = server.data.packets().await.expect("server packets");
     assert_eq!(
         packets.len(),
         2,

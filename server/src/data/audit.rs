@@ -43,14 +43,13 @@ pub struct HeldHead {
     pub conflict: Option<(String, String)>,
 }
 
-/// Keeps a station's entries in one transaction; an entry already held stays as first
-/// received.
-pub(super) fn store_entries(
-    db: &mut Connection,
+/// Keeps a station's entries (within the caller's transaction); an entry already held stays
+/// as first received.
+pub(super) fn insert_entries(
+    tx: &Connection,
     station_id: Uuid,
     entries: &[AuditRecord],
 ) -> Result<(), DataError> {
-    let tx = db.transaction()?;
     for entry in entries {
         tx.execute(
             "INSERT INTO audit_entries (station_id, seq, at, actor, action, subject, detail,
@@ -70,7 +69,6 @@ pub(super) fn store_entries(
             ],
         )?;
     }
-    tx.commit()?;
     Ok(())
 }
 
@@ -176,7 +174,7 @@ mod tests {
 
     #[test]
     fn entries_are_kept_in_order_and_as_first_received() {
-        let mut db = migrated_in_memory();
+        let db = migrated_in_memory();
         let station = Uuid::new_v4();
         db.execute(
             "INSERT INTO stations (station_id, name, signing_public_key, registered_at)
@@ -184,8 +182,8 @@ mod tests {
             [station.to_string()],
         )
         .expect("station");
-        store_entries(&mut db, station, &[entry(2, "second"), entry(1, "first")]).expect("store");
-        store_entries(&mut db, station, &[entry(1, "rewritten")]).expect("store again");
+        insert_entries(&db, station, &[entry(2, "second"), entry(1, "first")]).expect("store");
+        insert_entries(&db, station, &[entry(1, "rewritten")]).expect("store again");
         let held = entries(&db, station).expect("entries");
         assert_eq!(
             held,

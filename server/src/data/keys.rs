@@ -66,22 +66,3 @@ pub(super) fn load_or_create_key(path: &Path) -> Result<ServerDecryptionKey, Dat
         Err(error) => Err(io(format!("cannot read {}", path.display()))(error)),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::data::{ServerData, Storage};
-
-    #[test]
-    fn the_server_key_survives_a_restart() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let first = ServerData::open(dir.path())
-            .expect("open")
-            .encryption_key()
-            .public_key();
-        let second = ServerData::open(dir.path())
-            .expect("reopen")
-            .encryption_key()
-            .public_key();
-        assert_eq!(first, second);
-    }
-}

@@ -1,36 +1,48 @@
-//! The server's data directory: what the server keeps, behind the [`Storage`] trait.
+//! What the server keeps, behind the [`Storage`] trait, and its two backends.
+//!
+//! [`Identity`] (`identity.rs`, with the key files of `keys.rs`) is what makes a server this
+//! server whatever keeps its data: its keys and its form versions, under a directory.
+//!
+//! **The embedded backend**, [`ServerData`], is SQLite and files under one data directory; it
+//! is the default and needs no configuration:
 //!
 //! ```text
-//! <data dir>/keys/encryption.key          X25519 secret that opens packets (mode 0600)
-//! <data dir>/keys/receipt.key             Ed25519 seed that signs receipts (mode 0600)
-//! <data dir>/keys/metrics.token           bearer token for /metrics (mode 0600)
-//! <data dir>/forms/*.json                 form versions beyond the built-in ones
+//! <data dir>/keys/, forms/                [`Identity`]
 //! <data dir>/uploads/<id>.part            bytes of an upload in progress
 //! <data dir>/server.db                    SQLite: stations, provisioning tokens, packets,
 //!                                         uploads, request nonces, audit entries and heads
 //! <data dir>/packets/<station>/<id>.espk  every packet that passed its signature check
 //! ```
 //!
-//! [`ServerData`] is the embedded backend over that directory (`directory.rs`: opening it,
-//! its keys (`keys.rs`) and forms, and [`Storage`] for it). Its database has one module per
-//! table, the SQL beside the code that runs it and each table's migration beside both:
-//! `stations.rs` (stations and provisioning tokens), `packets.rs` (judged packets and their
-//! files), `uploads.rs` (uploads in progress and their partial files), `nonces.rs` (request
-//! nonces) and `audit.rs` (each station's audit entries and head). `schema.rs` runs the
-//! migrations in order and keeps the schema version in `PRAGMA user_version`.
+//! `directory.rs` opens it and implements [`Storage`] for it, each method handing its work to
+//! the module of the table it touches, on the blocking pool: `stations.rs` (stations and
+//! provisioning tokens), `packets.rs` (judged packets and their files), `uploads.rs` (uploads
+//! in progress and their partial files), `nonces.rs` (request nonces) and `audit.rs` (each
+//! station's audit entries and head), the SQL beside the code that runs it and each table's
+//! migration beside both. `schema.rs` runs the migrations in order and keeps the schema
+//! version in `PRAGMA user_version`.
+//!
+//! **The scale-out backend**, [`Scaled`] (`scaled/`), is PostgreSQL for every row and an
+//! S3-compatible object store for packet and chunk bytes, shared by any number of server
+//! replicas; see its module.
 
 mod audit;
 mod directory;
+mod identity;
 mod keys;
 mod nonces;
 mod packets;
+mod scaled;
 mod schema;
 mod stations;
+#[doc(hidden)]
+pub mod testing;
 mod uploads;
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use protocol::api::ProvisioningToken;
 use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
@@ -41,7 +53,9 @@ use uuid::Uuid;
 
 pub use audit::HeldHead;
 pub use directory::ServerData;
+pub use identity::Identity;
 pub use packets::{PacketRecord, REJECTED_RETENTION};
+pub use scaled::{Scaled, ScaledConfig};
 pub use stations::{StationRecord, TOKEN_LIFETIME};
 pub use uploads::{
     UploadRecord, MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT, MAX_UPLOADS_PER_STATION,
@@ -63,6 +77,20 @@ pub enum DataError {
     /// The database failed.
     #[error("server database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database server refused a statement (not for want of a connection).
+    #[error("server database error: {0}")]
+    Database(String),
+    /// The shared database was set up with other keys than this server holds.
+    #[error("this server's keys ({ours}) are not the ones the database was set up with ({recorded}): copy keys/ from a replica that runs, or after a deliberate change of keys run `enrollment-server adopt-keys` once")]
+    KeysDiffer {
+        /// The public halves of this server's keys.
+        ours: String,
+        /// Those the database recorded.
+        recorded: String,
+    },
+    /// The storage configuration cannot be used.
+    #[error("{0}")]
+    Config(String),
     /// A stored value is not what this build expects.
     #[error("the server data is inconsistent: {0}")]
     Corrupt(String),
@@ -111,6 +139,10 @@ pub enum DataError {
     /// All stations together have as many bytes in flight as the server takes.
     #[error("the server has no room for more uploads right now; try again later")]
     ServerFull,
+    /// The database or object store cannot be reached or refused the step for now; nothing
+    /// was recorded that is not durably stored, and the same request may be tried again.
+    #[error("the server's storage is unavailable right now ({0}); try again shortly")]
+    Unavailable(String),
     /// A rejected packet's bytes were deleted after their retention period.
     #[error("packet {0}'s bytes were deleted after their retention period")]
     Purged(Uuid),
@@ -123,19 +155,36 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DataError {
 
 /// What the server keeps: stations and provisioning tokens, judged packets and their bytes,
 /// uploads in progress, request nonces, and each station's audit entries. Intake, uploads and
-/// the HTTP layer see only this trait; [`ServerData`] (SQLite and files under a data directory)
-/// is the embedded default, and another backend (a database server and an object store, say)
-/// would implement it too.
+/// the HTTP layer see only this trait. Two backends implement it: [`ServerData`] (SQLite and
+/// files under a data directory, the embedded default) and [`Scaled`] (PostgreSQL and an
+/// S3-compatible object store, shared by any number of replicas).
+///
+/// Every method is async: the embedded backend runs its SQLite and file work on the blocking
+/// pool, the scaled one awaits its database and object store.
+#[async_trait::async_trait]
 pub trait Storage: Send + Sync + std::fmt::Debug {
-    /// The key that signs receipts.
-    fn receipt_key(&self) -> &StationSigningKey;
+    /// The server's keys and forms ([`Identity`]).
+    fn identity(&self) -> &Arc<Identity>;
 
-    /// The bearer token `/metrics` asks for (`keys/metrics.token`, made with the data
-    /// directory): the counters name every station, so they are not public.
-    fn metrics_token(&self) -> &str;
+    /// The key that signs receipts.
+    fn receipt_key(&self) -> &StationSigningKey {
+        &self.identity().receipt_key
+    }
+
+    /// The key that opens packets.
+    fn encryption_key(&self) -> &ServerDecryptionKey {
+        &self.identity().encryption_key
+    }
 
     /// Every version of the enrollment forms packets are checked against.
-    fn forms(&self) -> &FormLibrary;
+    fn forms(&self) -> &FormLibrary {
+        &self.identity().forms
+    }
+
+    /// The bearer token `/metrics` asks for.
+    fn metrics_token(&self) -> &str {
+        self.identity().metrics_token()
+    }
 
     /// Remembers a request nonce; false when the station used it before within the window.
     /// Nonces older than twice the clock-skew window are forgotten (a request that old is
@@ -143,7 +192,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// When the database fails.
-    fn remember_nonce(
+    async fn remember_nonce(
         &self,
         station_id: Uuid,
         nonce: &str,
@@ -154,7 +203,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// When the database fails or the stored row is malformed.
-    fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError>;
+    async fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError>;
 
     /// Starts an upload, or returns the one in progress when it was announced the same way. A
     /// new upload must fit [`MAX_UPLOADS_PER_STATION`], [`MAX_STATION_BYTES_IN_FLIGHT`] and
@@ -163,7 +212,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`DataError::AnnounceConflict`] when it was announced with another hash, size or station;
     /// [`DataError::TooManyUploads`], [`DataError::ServerFull`] over a limit.
-    fn start_upload(
+    async fn start_upload(
         &self,
         station_id: Uuid,
         announce: &protocol::api::Announce,
@@ -177,7 +226,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// [`DataError::NotAnnounced`] (also when another station announced it),
     /// [`DataError::OffsetMismatch`], [`DataError::PastEnd`], or a write failure (a full disk
     /// among them).
-    fn append_chunk(
+    async fn append_chunk(
         &self,
         station_id: Uuid,
         packet_id: Uuid,
@@ -189,43 +238,40 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// When the file cannot be read.
-    fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError>;
+    async fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError>;
 
     /// Discards every upload announced before `started_before` with its bytes. Returns how
     /// many.
     ///
     /// # Errors
     /// When the database fails or a file cannot be removed.
-    fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError>;
+    async fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError>;
 
     /// Deletes the bytes of packets rejected before `judged_before` (their rows stay). Returns
     /// how many.
     ///
     /// # Errors
     /// When the database fails or a file cannot be removed.
-    fn purge_rejected(&self, judged_before: OffsetDateTime) -> Result<usize, DataError>;
+    async fn purge_rejected(&self, judged_before: OffsetDateTime) -> Result<usize, DataError>;
 
     /// Forgets an upload and its bytes (after its verdict, or when its bytes are corrupt).
     ///
     /// # Errors
     /// When the database fails or the file cannot be removed.
-    fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError>;
-
-    /// The key that opens packets.
-    fn encryption_key(&self) -> &ServerDecryptionKey;
+    async fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError>;
 
     /// Issues a one-time provisioning token; only its hash is stored.
     ///
     /// # Errors
     /// When no randomness is available or the database fails.
-    fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError>;
+    async fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError>;
 
     /// Registers a station in exchange for the proof of an unused token issued less than
     /// [`TOKEN_LIFETIME`] ago (see [`protocol::registration`]).
     ///
     /// # Errors
     /// [`DataError::InvalidToken`], [`DataError::KeyAlreadyRegistered`], or a database error.
-    fn register_station(
+    async fn register_station(
         &self,
         token_proof: &str,
         name: &str,
@@ -233,69 +279,74 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
     ) -> Result<Uuid, DataError>;
 
+    /// Records a station under a known id and key, without a token. Only for tests that replay
+    /// recorded packets (the packet format's test vectors); stations register with tokens.
+    ///
+    /// # Errors
+    /// When the database fails or the id or key is taken.
+    #[doc(hidden)]
+    async fn insert_station_for_tests(
+        &self,
+        station_id: Uuid,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<(), DataError>;
+
     /// Revokes a station: its packets are refused from now on.
     ///
     /// # Errors
     /// When the database fails.
-    fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError>;
+    async fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError>;
 
     /// A registered station.
     ///
     /// # Errors
     /// When the database fails or holds a malformed key.
-    fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError>;
+    async fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError>;
 
     /// The record of a packet, if it was judged before.
     ///
     /// # Errors
     /// When the database fails.
-    fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError>;
+    async fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError>;
 
     /// Every packet judged, oldest first.
     ///
     /// # Errors
     /// When the database fails.
-    fn packets(&self) -> Result<Vec<PacketRecord>, DataError>;
+    async fn packets(&self) -> Result<Vec<PacketRecord>, DataError>;
 
     /// The stored bytes of a packet.
     ///
     /// # Errors
     /// When the file cannot be read.
-    fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError>;
+    async fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError>;
 
-    /// Stores a judged packet: the file first (durably), then its row. When the packet id is
-    /// already known, nothing is written and the existing record is returned instead.
+    /// Stores a judged packet: its bytes first (durably), then its row with the audit entries
+    /// an accepted packet carried, in one transaction (entries already held are kept as first
+    /// received, so the server holds its own copy of every station's log). When the packet id
+    /// is already known, nothing is written and the existing record is returned instead.
     ///
     /// # Errors
-    /// When the file or the row cannot be written.
-    fn store_packet(
+    /// When the bytes or the rows cannot be written.
+    async fn store_packet(
         &self,
         record: &PacketRecord,
         bytes: &[u8],
+        audit: &[AuditRecord],
     ) -> Result<Option<PacketRecord>, DataError>;
-
-    /// Keeps the audit entries a station's accepted packet carried (entries already held are
-    /// kept as first received), so the server holds its own copy of every station's log.
-    ///
-    /// # Errors
-    /// When the database fails.
-    fn store_audit_entries(
-        &self,
-        station_id: Uuid,
-        entries: &[AuditRecord],
-    ) -> Result<(), DataError>;
 
     /// A station's audit entries as the server holds them, in order.
     ///
     /// # Errors
     /// When the database fails.
-    fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError>;
+    async fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError>;
 
     /// The audit head held for a station.
     ///
     /// # Errors
     /// When the database fails.
-    fn audit_head(&self, station_id: Uuid) -> Result<Option<HeldHead>, DataError>;
+    async fn audit_head(&self, station_id: Uuid) -> Result<Option<HeldHead>, DataError>;
 
     /// Takes a station's claim about its audit log
     /// ([`judge_head`](protocol::audit::judge_head)): a head that extends the one held (or the
@@ -304,7 +355,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// When the database fails.
-    fn observe_audit_head(
+    async fn observe_audit_head(
         &self,
         station_id: Uuid,
         claim: &AuditClaim,

@@ -8,7 +8,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{io, rfc3339, write_durably, DataError, ServerData};
+use protocol::audit::AuditRecord;
+
+use super::audit;
+use super::directory::Directory;
+use super::{io, rfc3339, write_durably, DataError};
 
 /// One row per judged packet, written after its file. `IF NOT EXISTS`: see
 /// [`super::schema`].
@@ -110,20 +114,23 @@ pub(super) fn bytes(root: &Path, record: &PacketRecord) -> Result<Vec<u8>, DataE
     }
 }
 
-/// Stores a judged packet, the file durably first and then its row; returns the existing record
+/// Stores a judged packet, the file durably first and then its row with its audit entries in
+/// one transaction; returns the existing record
 /// instead when the id is known (also when a concurrent store of the same id wins the race).
 pub(super) fn store(
-    data: &ServerData,
+    data: &Directory,
     record: &PacketRecord,
     bytes: &[u8],
+    audit: &[AuditRecord],
 ) -> Result<Option<PacketRecord>, DataError> {
     if let Some(existing) = find(&data.db(), record.packet_id)? {
         return Ok(Some(existing));
     }
     let path = packet_path(data.root(), record.station_id, record.packet_id);
     write_durably(&path, bytes)?;
-    let db = data.db();
-    let inserted = db.execute(
+    let mut db = data.db();
+    let tx = db.transaction()?;
+    let inserted = tx.execute(
         "INSERT INTO packets (packet_id, station_id, sha256, size, verdict, reason, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (packet_id) DO NOTHING",
         params![
@@ -138,17 +145,19 @@ pub(super) fn store(
     )?;
     if inserted == 0 {
         // A concurrent upload of the same id won the race; its record stands.
-        return find(&db, record.packet_id)?
+        return find(&tx, record.packet_id)?
             .map(Some)
             .ok_or_else(|| DataError::Corrupt("packet row vanished".into()));
     }
+    audit::insert_entries(&tx, record.station_id, audit)?;
+    tx.commit()?;
     Ok(None)
 }
 
 /// Deletes the files of packets rejected before `judged_before`, keeping their rows; returns
 /// how many files went.
 pub(super) fn purge_rejected(
-    data: &ServerData,
+    data: &Directory,
     judged_before: OffsetDateTime,
 ) -> Result<usize, DataError> {
     let rejected: Vec<(String, String)> = {

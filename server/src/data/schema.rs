@@ -167,8 +167,8 @@ CREATE TABLE IF NOT EXISTS audit_heads (
         assert_eq!(user_version(&migrated), 1);
     }
 
-    #[test]
-    fn a_database_from_before_versions_opens_at_version_1_with_its_rows() {
+    #[tokio::test]
+    async fn a_database_from_before_versions_opens_at_version_1_with_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
         let station = Uuid::new_v4();
         let key = StationSigningKey::generate(&SystemRandom)
@@ -188,7 +188,7 @@ CREATE TABLE IF NOT EXISTS audit_heads (
         let data = ServerData::open(dir.path())
             .expect("a data directory from before versions must still open");
         assert_eq!(user_version(&data.db()), 1);
-        let kept = data.station(station).expect("lookup");
+        let kept = data.station(station).await.expect("lookup");
         assert_eq!(
             kept.map(|s| (s.name, s.signing_key, s.revoked)),
             Some(("Desk 1".to_owned(), key, false)),

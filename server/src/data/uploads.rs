@@ -9,7 +9,8 @@ use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{io, rfc3339, DataError, ServerData};
+use super::directory::Directory;
+use super::{io, rfc3339, DataError};
 
 /// One row per announced upload; the bytes held are the file's length, not a column, so a
 /// chunk written is counted exactly once. `IF NOT EXISTS`: see [`super::schema`].
@@ -50,7 +51,7 @@ fn part_path(root: &Path, packet_id: Uuid) -> PathBuf {
 }
 
 /// An upload's row with the length of its file.
-pub(super) fn find(data: &ServerData, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
+pub(super) fn find(data: &Directory, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
     let row: Option<(String, String, i64)> = data
         .db()
         .query_row(
@@ -80,7 +81,7 @@ pub(super) fn find(data: &ServerData, packet_id: Uuid) -> Result<Option<UploadRe
 /// the same way. The limit check and the insert are one immediate transaction, so concurrent
 /// announces cannot together exceed a limit.
 pub(super) fn start(
-    data: &ServerData,
+    data: &Directory,
     station_id: Uuid,
     announce: &protocol::api::Announce,
     now: OffsetDateTime,
@@ -143,7 +144,7 @@ pub(super) fn start(
 /// Appends a chunk where the held bytes end, one writer at a time; a failed write is cut back
 /// to the chunk boundary.
 pub(super) fn append(
-    data: &ServerData,
+    data: &Directory,
     station_id: Uuid,
     packet_id: Uuid,
     offset: u64,
@@ -185,10 +186,7 @@ pub(super) fn bytes(root: &Path, packet_id: Uuid) -> Result<Vec<u8>, DataError> 
 }
 
 /// Discards every upload announced before `started_before`; returns how many.
-pub(super) fn expire(
-    data: &ServerData,
-    started_before: OffsetDateTime,
-) -> Result<usize, DataError> {
+pub(super) fn expire(data: &Directory, started_before: OffsetDateTime) -> Result<usize, DataError> {
     let stale: Vec<String> = {
         let db = data.db();
         let mut statement = db.prepare("SELECT packet_id FROM uploads WHERE started_at < ?1")?;
@@ -206,7 +204,7 @@ pub(super) fn expire(
 }
 
 /// Removes an upload's file, then its row.
-pub(super) fn discard(data: &ServerData, packet_id: Uuid) -> Result<(), DataError> {
+pub(super) fn discard(data: &Directory, packet_id: Uuid) -> Result<(), DataError> {
     let path = part_path(data.root(), packet_id);
     match fs::remove_file(&path) {
         Ok(()) => {}

@@ -104,13 +104,14 @@ async fn main() {
         .map(|p| p.packet)
         .collect();
     let started = Instant::now();
-    for bytes in &sealed {
+    for bytes in sealed {
         enrollment_server::intake::receive(
             &*rig.server.data,
             bytes,
             None,
             time::OffsetDateTime::now_utc(),
         )
+        .await
         .expect("intake");
     }
     let seconds = started.elapsed().as_secs_f64();

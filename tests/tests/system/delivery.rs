@@ -59,13 +59,19 @@ async fn a_submitted_enrollment_reaches_the_server_intact_and_shows_accepted() {
     let record = server
         .data
         .packet(submitted.id)
+        .await
         .expect("lookup")
         .expect("the server stored the packet");
     assert_eq!(record.verdict, "accepted");
-    let bytes = server.data.packet_bytes(&record).expect("packet file");
+    let bytes = server
+        .data
+        .packet_bytes(&record)
+        .await
+        .expect("packet file");
     let station_key = server
         .data
         .station(record.station_id)
+        .await
         .expect("lookup")
         .expect("station")
         .signing_key;
@@ -91,6 +97,7 @@ async fn a_submitted_enrollment_reaches_the_server_intact_and_shows_accepted() {
     let kept = server
         .data
         .audit_entries(record.station_id)
+        .await
         .expect("server audit copy");
     assert_eq!(
         kept, content.audit,
@@ -103,7 +110,7 @@ async fn an_enrollment_made_while_the_server_is_down_is_uploaded_when_it_returns
     let (server_dir, station_dir) = (temp_dir(), temp_dir());
     let address = free_loopback_address();
     let server = TestServer::start(server_dir.path(), address).await;
-    let station = provision_station(station_dir.path(), &server.url, &server.data).await;
+    let station = provision_station(station_dir.path(), &server.url, &*server.data).await;
     server.stop().await;
 
     let submitted = submit_as_budi(&station, "Wayan Sudarsana", 2);
@@ -137,7 +144,7 @@ async fn an_enrollment_made_while_the_server_is_down_is_uploaded_when_it_returns
         "once the server is back the packet must go up without anyone acting"
     );
     assert_eq!(
-        server.data.packets().expect("packets").len(),
+        server.data.packets().await.expect("packets").len(),
         1,
         "exactly one packet at the server"
     );
@@ -178,7 +185,7 @@ async fn an_enrollment_with_an_exception_is_uploaded_only_after_a_supervisor_app
     sync.sync_now();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
-        server.data.packet(id).expect("lookup").is_none(),
+        server.data.packet(id).await.expect("lookup").is_none(),
         "a flagged enrollment must not leave the station before approval"
     );
 
@@ -203,7 +210,7 @@ async fn an_enrollment_with_an_exception_is_uploaded_only_after_a_supervisor_app
         state_of(station, &id.to_string()) == Some(OutboxState::Accepted)
     })
     .await;
-    let record = server.data.packet(id).expect("lookup");
+    let record = server.data.packet(id).await.expect("lookup");
     assert!(
         accepted,
         "the approved enrollment is accepted with its declared exception: {record:?}"

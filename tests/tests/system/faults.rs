@@ -63,7 +63,7 @@ async fn every_packet_reaches_the_server_exactly_once_through_a_link_that_fails_
         outbox(station),
         handle.status()
     );
-    assert_delivered_exactly_once(&rig.server, station, PACKETS);
+    assert_delivered_exactly_once(&rig.server, station, PACKETS).await;
     let failed: u32 = station
         .store()
         .list_enrollments()
@@ -127,7 +127,7 @@ async fn a_station_killed_again_and_again_during_upload_loses_and_duplicates_not
     proxy.heal();
     let status = run().wait().expect("a last, uninterrupted run");
     assert!(status.success(), "the last run finishes cleanly");
-    assert_delivered_exactly_once(&rig.server, &rig.station, PACKETS);
+    assert_delivered_exactly_once(&rig.server, &rig.station, PACKETS).await;
     let reopened = Station::open(StationPaths::new(rig.station_dir.path()), &passphrase())
         .expect("the station opens after being killed");
     reopened
@@ -206,6 +206,7 @@ async fn each_kind_of_trouble_reaches_the_officer_with_its_own_message() {
     rig.server
         .data
         .revoke_station(station.config().station_id)
+        .await
         .expect("revoke");
     assert_problem(
         &one_pass(station, &rig.server.url, clock.clone()).await,
@@ -238,6 +239,12 @@ async fn a_packet_the_server_refuses_is_marked_rejected_with_its_reason_and_the_
     } = rig;
     server.stop().await;
     std::fs::write(server_dir.path().join("keys/encryption.key"), [7u8; 32]).expect("new key");
+    let adopted = server_command(server_dir.path())
+        .await
+        .arg("adopt-keys")
+        .output()
+        .expect("enrollment-server runs");
+    assert!(adopted.status.success(), "{adopted:?}");
     let server = TestServer::start(server_dir.path(), address).await;
     let status = one_pass(&station, &server.url, Arc::new(SystemClock)).await;
     assert_eq!(
@@ -278,13 +285,14 @@ async fn packets_exported_to_a_usb_stick_are_imported_and_the_station_learns_the
     // Online before the stick arrives: nothing is uploaded, the server is only asked.
     let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
     assert_eq!(status.bytes_sent, 0, "exported packets are not uploaded");
-    assert!(rig.server.data.packets().expect("packets").is_empty());
+    assert!(rig.server.data.packets().await.expect("packets").is_empty());
 
     let imported = import_folder(
         &*rig.server.data,
         stick.path(),
         time::OffsetDateTime::now_utc(),
     )
+    .await
     .expect("import");
     assert_eq!((imported.new, imported.refused), (3, 0));
     let again = import_folder(
@@ -292,6 +300,7 @@ async fn packets_exported_to_a_usb_stick_are_imported_and_the_station_learns_the
         stick.path(),
         time::OffsetDateTime::now_utc(),
     )
+    .await
     .expect("import again");
     assert_eq!(again.again, 3, "a second import counts nothing twice");
 
@@ -301,7 +310,7 @@ async fn packets_exported_to_a_usb_stick_are_imported_and_the_station_learns_the
         status.packets_done, 3,
         "the verdicts are learned from the server"
     );
-    assert_delivered_exactly_once(&rig.server, &rig.station, 3);
+    assert_delivered_exactly_once(&rig.server, &rig.station, 3).await;
     let metrics = metrics_of(&rig.server).await;
     assert!(
         metrics.contains("enrollment_packet_bytes_received_total 0\n"),

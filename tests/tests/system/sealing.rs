@@ -328,7 +328,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         (400, "malformed_packet")
     );
     assert!(
-        server.data.packets().expect("packets").is_empty(),
+        server.data.packets().await.expect("packets").is_empty(),
         "nothing refused is stored"
     );
 
@@ -349,7 +349,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         (200, PacketState::Accepted, first.receipt),
         "a re-sent packet is answered at its announce with the same receipt, not stored twice"
     );
-    assert_eq!(server.data.packets().expect("packets").len(), 1);
+    assert_eq!(server.data.packets().await.expect("packets").len(), 1);
 
     // The same packet id again, with different content, properly signed by the station.
     let replay = rig.submit("Bambang Wijaya", 5);
@@ -367,7 +367,7 @@ async fn the_server_refuses_changed_or_unsigned_packets_and_accepts_the_original
         (status, error_code(&answer).as_str()),
         (409, "packet_id_reused")
     );
-    assert_eq!(server.data.packets().expect("packets").len(), 1);
+    assert_eq!(server.data.packets().await.expect("packets").len(), 1);
 }
 
 /// Seals a packet like `packet` but under `id`, with the station's real keys: what a station

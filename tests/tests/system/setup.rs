@@ -1,9 +1,6 @@
 //! Setting a station up from nothing with a one-time code, as the app's setup screen and
 //! `station provision` both do it (one action: `station_core::actions::setup::set_up`).
 
-use std::sync::Arc;
-
-use enrollment_server::data::Storage;
 use station_core::actions::setup::{set_up, StationSetUp};
 use station_core::actions::station::Lifecycle;
 use station_core::actions::ErrorCode;
@@ -11,6 +8,7 @@ use station_core::clock::SystemClock;
 use station_core::officers::{self, Password, Role};
 use station_core::station::StationPaths;
 use station_core::vault::Passphrase;
+use std::sync::Arc;
 use system_tests::{temp_dir, TestServer};
 use time::OffsetDateTime;
 
@@ -34,6 +32,7 @@ async fn a_station_set_up_with_a_one_time_code_opens_with_its_administrator_and_
     let token = server
         .data
         .issue_token(OffsetDateTime::now_utc())
+        .await
         .expect("token");
     let lifecycle = Lifecycle::find(StationPaths::new(station_dir.path()), &SystemClock);
     assert!(lifecycle.needs_setup());
@@ -52,6 +51,7 @@ async fn a_station_set_up_with_a_one_time_code_opens_with_its_administrator_and_
     assert!(server
         .data
         .station(station.config().station_id)
+        .await
         .expect("server data")
         .is_some());
 

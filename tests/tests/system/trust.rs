@@ -76,7 +76,7 @@ async fn forged_refusals_of_every_code_lose_no_packet_and_the_real_server_gets_e
     }
     let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
     assert_eq!(status.problem, None, "the real server takes them all");
-    assert_delivered_exactly_once(&rig.server, &rig.station, 2);
+    assert_delivered_exactly_once(&rig.server, &rig.station, 2).await;
 }
 
 /// How the man in the middle rewrites the registration answer.
@@ -166,6 +166,7 @@ async fn a_man_in_the_middle_rewriting_the_servers_keys_at_provisioning_is_refus
         let token = server
             .data
             .issue_token(time::OffsetDateTime::now_utc())
+            .await
             .expect("token");
         let proxy = provisioning_interceptor(server.url.clone(), rewrite).await;
         let result = provision(&paths, &proxy, token, "Desk", NewVault::Passphrase(&secret)).await;
@@ -189,6 +190,7 @@ async fn a_man_in_the_middle_rewriting_the_servers_keys_at_provisioning_is_refus
     let token = server
         .data
         .issue_token(time::OffsetDateTime::now_utc())
+        .await
         .expect("token");
     let proxy = provisioning_interceptor(server.url.clone(), Rewrite::Nothing).await;
     let config = provision(&paths, &proxy, token, "Desk", NewVault::Passphrase(&secret))
@@ -293,7 +295,7 @@ async fn a_flipped_approval_column_or_a_self_approval_approves_nothing_and_loses
         problem.detail
     );
     assert!(
-        rig.server.data.packets().expect("packets").is_empty(),
+        rig.server.data.packets().await.expect("packets").is_empty(),
         "the server stored nothing"
     );
     let queue = approval::awaiting(station, &sari).expect("queue");
@@ -345,7 +347,7 @@ async fn a_flipped_approval_column_or_a_self_approval_approves_nothing_and_loses
     }
     let status = one_pass(station, &rig.server.url, Arc::new(SystemClock)).await;
     assert_eq!(status.problem, None);
-    assert_delivered_exactly_once(&rig.server, station, 2);
+    assert_delivered_exactly_once(&rig.server, station, 2).await;
 }
 
 /// Appends `count` entries to the station's audit log, as officers' actions would.
@@ -375,6 +377,7 @@ async fn an_audit_log_cut_and_written_again_is_caught_by_the_server_and_by_audit
         .server
         .data
         .audit_head(station_id)
+        .await
         .expect("head")
         .expect("the server holds the station's audit head after a pass");
     assert_eq!(
@@ -437,6 +440,7 @@ async fn an_audit_log_cut_and_written_again_is_caught_by_the_server_and_by_audit
         .server
         .data
         .audit_head(station_id)
+        .await
         .expect("head")
         .expect("held");
     assert_eq!(
@@ -449,9 +453,8 @@ async fn an_audit_log_cut_and_written_again_is_caught_by_the_server_and_by_audit
         metrics.contains("enrollment_audit_conflicts_total 1\n"),
         "{metrics}"
     );
-    let audit = std::process::Command::new(workspace_binary("enrollment-server"))
-        .arg("--data-dir")
-        .arg(rig.server_dir.path())
+    let audit = server_command(rig.server_dir.path())
+        .await
         .args(["audit", &station_id.to_string()])
         .output()
         .expect("enrollment-server runs");
@@ -608,7 +611,7 @@ async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounde
     use protocol::api::{Announce, UPLOADS_PATH};
     let rig = Rig::start().await;
     let flooder_dir = temp_dir();
-    let flooder = provision_station(flooder_dir.path(), &rig.server.url, &rig.server.data).await;
+    let flooder = provision_station(flooder_dir.path(), &rig.server.url, &*rig.server.data).await;
     let flooder_id = flooder.config().station_id;
     let key = signing_key_of(flooder_dir.path());
     let from: std::net::IpAddr = "127.0.0.2".parse().expect("address");
@@ -629,8 +632,10 @@ async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounde
 
     // A registered station announces forty 8 MiB packets and sends a first chunk of each.
     let mut codes = std::collections::BTreeMap::<String, usize>::new();
+    let mut announced = Vec::new();
     for _ in 0..40 {
         let id = uuid::Uuid::new_v4();
+        announced.push(id);
         let announce = Announce {
             packet_id: id,
             sha256: "ab".repeat(32),
@@ -663,13 +668,25 @@ async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounde
         "sixteen uploads in progress at most: {codes:?}"
     );
     assert_eq!(codes.get("429 too_many_uploads"), Some(&24), "{codes:?}");
-    let held: u64 = std::fs::read_dir(rig.server_dir.path().join("uploads"))
-        .expect("uploads")
-        .map(|entry| entry.expect("entry").metadata().expect("meta").len())
-        .sum();
+    let mut held = 0;
+    for id in &announced {
+        if let Some(upload) = rig.server.data.upload(*id).await.expect("upload") {
+            held += upload.received;
+            assert_eq!(
+                rig.server
+                    .data
+                    .upload_bytes(*id)
+                    .await
+                    .expect("bytes")
+                    .len() as u64,
+                upload.received,
+                "the storage holds exactly the bytes it counted"
+            );
+        }
+    }
     assert!(
         held <= 16 * 64 * 1024,
-        "the disk holds what was sent of sixteen uploads, no more: {held}"
+        "the storage holds what was sent of sixteen uploads, no more: {held}"
     );
 
     // Unsigned requests from the same address, sent while the honest station (another address)
@@ -701,7 +718,7 @@ async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounde
     let flooded = started.elapsed();
     let unsigned = flood.await.expect("the flood ran");
     assert_eq!(status.problem, None, "other stations are still served");
-    assert_delivered_exactly_once(&rig.server, &rig.station, 6);
+    assert_delivered_exactly_once(&rig.server, &rig.station, 6).await;
     assert_eq!(
         unsigned.get(&401).unwrap_or(&0) + unsigned.get(&429).unwrap_or(&0),
         400,
@@ -720,14 +737,17 @@ async fn a_flood_of_uploads_and_unsigned_requests_is_refused_by_code_with_bounde
 
     // A day later the unfinished uploads are gone and the station may announce again.
     let later = time::OffsetDateTime::now_utc() + time::Duration::hours(25);
-    let (expired, _) = enrollment_server::sweep(&*rig.server.data, later).expect("sweep");
+    let (expired, _) = enrollment_server::sweep(&*rig.server.data, later)
+        .await
+        .expect("sweep");
     assert_eq!(expired, 16);
-    assert_eq!(
-        std::fs::read_dir(rig.server_dir.path().join("uploads"))
-            .expect("uploads")
-            .count(),
-        0
-    );
+    for id in &announced {
+        assert_eq!(
+            rig.server.data.upload(*id).await.expect("upload"),
+            None,
+            "an expired upload is gone with its bytes"
+        );
+    }
 }
 
 /// The real `enrollment-server` binary serving TLS on a free loopback port; killed on drop.
@@ -738,13 +758,12 @@ struct TlsServer {
 }
 
 impl TlsServer {
-    fn start() -> Self {
+    async fn start() -> Self {
         use std::io::{BufRead, BufReader};
         let dir = temp_dir();
         let address = free_loopback_address();
-        let mut child = std::process::Command::new(workspace_binary("enrollment-server"))
-            .arg("--data-dir")
-            .arg(dir.path())
+        let mut child = server_command(dir.path())
+            .await
             .args(["serve", "--listen", &address.to_string()])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -762,8 +781,10 @@ impl TlsServer {
         }
     }
 
-    fn data(&self) -> enrollment_server::data::ServerData {
-        enrollment_server::data::ServerData::open(self.dir.path()).expect("the data directory")
+    async fn data(&self) -> std::sync::Arc<dyn Storage> {
+        enrollment_server::data::testing::open_for_tests(self.dir.path())
+            .await
+            .expect("the server's storage")
     }
 }
 
@@ -795,7 +816,7 @@ async fn impostor(router: Router) -> (String, tempfile::TempDir) {
 async fn the_station_pins_the_servers_own_tls_certificate_and_trusts_no_other() {
     use station_core::provision::{provision, NewVault, ProvisionError};
     use station_core::station::{Station, StationPaths};
-    let server = TlsServer::start();
+    let server = TlsServer::start().await;
     let secret = passphrase();
 
     // A relay in the middle that terminates TLS with its own certificate and passes the
@@ -815,7 +836,9 @@ async fn the_station_pins_the_servers_own_tls_certificate_and_trusts_no_other() 
     let paths = StationPaths::new(station_dir.path());
     let token = server
         .data()
+        .await
         .issue_token(time::OffsetDateTime::now_utc())
+        .await
         .expect("token");
     let error = provision(
         &paths,
@@ -835,7 +858,9 @@ async fn the_station_pins_the_servers_own_tls_certificate_and_trusts_no_other() 
     // Straight to the server: its certificate is pinned, and packets go over TLS.
     let token = server
         .data()
+        .await
         .issue_token(time::OffsetDateTime::now_utc())
+        .await
         .expect("token");
     let config = provision(
         &paths,

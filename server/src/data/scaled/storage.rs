@@ -1,0 +1,806 @@
+//! [`Storage`] over PostgreSQL and the object store; see the module above for what is
+//! coordinated how.
+
+use std::sync::Arc;
+
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use protocol::api::{Announce, ProvisioningToken};
+use protocol::audit::{judge_head, AuditClaim, AuditHead, AuditRecord, HeadJudgement};
+use protocol::keys::StationPublicKey;
+use protocol::random::{RandomSource, SystemRandom};
+use protocol::registration::proof_matches;
+use time::OffsetDateTime;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::{database, objects, Scaled};
+use crate::data::{
+    DataError, HeldHead, Identity, PacketRecord, StationRecord, Storage, UploadRecord,
+    MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT, MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
+};
+
+/// The advisory lock announces take, so concurrent ones cannot together pass a limit.
+const UPLOAD_LIMITS_LOCK: i64 = 0x656e_726f_6c6c_0001;
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// The advisory lock of one station's audit head.
+fn station_lock(station_id: Uuid) -> i64 {
+    let bytes = station_id.as_bytes();
+    i64::from_be_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
+}
+
+fn packet_key(record: &PacketRecord) -> String {
+    format!(
+        "packets/{}/{}-{}.espk",
+        record.station_id, record.packet_id, record.sha256
+    )
+}
+
+/// Column `index` of `row`: a value of another type than the schema's is a corrupt database,
+/// not a panic.
+fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    index: usize,
+) -> Result<T, DataError> {
+    row.try_get(index)
+        .map_err(|error| DataError::Corrupt(format!("an unexpected column: {error}")))
+}
+
+/// A row of [`PACKET_COLUMNS`].
+fn packet_from(row: &Row) -> Result<PacketRecord, DataError> {
+    Ok(PacketRecord {
+        packet_id: col(row, 0)?,
+        station_id: col(row, 1)?,
+        sha256: col(row, 2)?,
+        verdict: col(row, 3)?,
+        reason: col(row, 4)?,
+        judged_at: col(row, 5)?,
+    })
+}
+
+const PACKET_COLUMNS: &str = "packet_id, station_id, sha256, verdict, reason, judged_at";
+
+impl Scaled {
+    /// Reads a whole object; `None` when it does not exist.
+    async fn read_object(&self, key: &str) -> Result<Option<Vec<u8>>, DataError> {
+        match self.objects.get(&ObjectPath::from(key)).await {
+            Ok(found) => Ok(Some(found.bytes().await.map_err(objects)?.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(objects(error)),
+        }
+    }
+
+    /// Deletes objects; one that is already gone is no error.
+    async fn delete_objects(&self, keys: &[String]) -> Result<(), DataError> {
+        for key in keys {
+            match self.objects.delete(&ObjectPath::from(key.as_str())).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(objects(error)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes objects after their rows went; one left behind is garbage the sweep finds,
+    /// never a reference to missing bytes, so a failure is only logged.
+    async fn delete_objects_after(&self, keys: &[String]) {
+        if let Err(error) = self.delete_objects(keys).await {
+            tracing::warn!(%error, count = keys.len(), "objects left behind; the sweep will remove them");
+        }
+    }
+
+    async fn find_packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {PACKET_COLUMNS} FROM packets WHERE packet_id = $1"),
+                &[&packet_id],
+            )
+            .await
+            .map_err(database)?;
+        row.as_ref().map(packet_from).transpose()
+    }
+
+    /// Chunk objects under `uploads/` older than `before` whose upload is gone: what a replica
+    /// killed between writing a chunk and counting it left behind.
+    async fn sweep_orphan_chunks(&self, before: OffsetDateTime) -> Result<(), DataError> {
+        use futures_util::TryStreamExt;
+        let prefix = ObjectPath::from("uploads");
+        let old: Vec<String> = self
+            .objects
+            .list(Some(&prefix))
+            .try_filter(|meta| {
+                let modified = meta.last_modified.timestamp();
+                std::future::ready(modified < before.unix_timestamp())
+            })
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .map_err(objects)?;
+        if old.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let mut orphans = Vec::new();
+        for key in old {
+            let counted = client
+                .query_opt("SELECT 1 FROM upload_chunks WHERE object_key = $1", &[&key])
+                .await
+                .map_err(database)?;
+            if counted.is_none() {
+                orphans.push(key);
+            }
+        }
+        self.delete_objects(&orphans).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for Scaled {
+    fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+
+    async fn remember_nonce(
+        &self,
+        station_id: Uuid,
+        nonce: &str,
+        now_unix: i64,
+    ) -> Result<bool, DataError> {
+        let window = 2 * protocol::request::MAX_CLOCK_SKEW_SECS;
+        let client = self.client().await?;
+        if now_unix % 60 == 0 {
+            client
+                .execute(
+                    "DELETE FROM request_nonces WHERE seen_at < $1",
+                    &[&(now_unix - window)],
+                )
+                .await
+                .map_err(database)?;
+        }
+        let inserted = client
+            .execute(
+                "INSERT INTO request_nonces (station_id, nonce, seen_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&station_id, &nonce, &now_unix],
+            )
+            .await
+            .map_err(database)?;
+        Ok(inserted == 1)
+    }
+
+    async fn upload(&self, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT station_id, sha256, size, received FROM uploads WHERE packet_id = $1",
+                &[&packet_id],
+            )
+            .await
+            .map_err(database)?;
+        row.map(|row| {
+            Ok(UploadRecord {
+                station_id: col(&row, 0)?,
+                sha256: col(&row, 1)?,
+                size: to_u64(col(&row, 2)?),
+                received: to_u64(col(&row, 3)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn start_upload(
+        &self,
+        station_id: Uuid,
+        announce: &Announce,
+        now: OffsetDateTime,
+    ) -> Result<UploadRecord, DataError> {
+        {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(database)?;
+            let known = tx
+                .query_opt(
+                    "SELECT 1 FROM uploads WHERE packet_id = $1",
+                    &[&announce.packet_id],
+                )
+                .await
+                .map_err(database)?
+                .is_some();
+            if !known {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&UPLOAD_LIMITS_LOCK])
+                    .await
+                    .map_err(database)?;
+                let row = tx
+                    .query_one(
+                        "SELECT COUNT(*) FILTER (WHERE station_id = $1),
+                                COALESCE(SUM(size) FILTER (WHERE station_id = $1), 0)::BIGINT,
+                                COALESCE(SUM(size), 0)::BIGINT
+                         FROM uploads",
+                        &[&station_id],
+                    )
+                    .await
+                    .map_err(database)?;
+                let (uploads, bytes, total) = (
+                    to_u64(col(&row, 0)?),
+                    to_u64(col(&row, 1)?),
+                    to_u64(col(&row, 2)?),
+                );
+                if uploads >= MAX_UPLOADS_PER_STATION
+                    || bytes + announce.size > MAX_STATION_BYTES_IN_FLIGHT
+                {
+                    return Err(DataError::TooManyUploads { uploads, bytes });
+                }
+                if total + announce.size > MAX_BYTES_IN_FLIGHT {
+                    return Err(DataError::ServerFull);
+                }
+                tx.execute(
+                    "INSERT INTO uploads (packet_id, station_id, sha256, size, started_at)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (packet_id) DO NOTHING",
+                    &[
+                        &announce.packet_id,
+                        &station_id,
+                        &announce.sha256,
+                        &to_i64(announce.size),
+                        &now,
+                    ],
+                )
+                .await
+                .map_err(database)?;
+            }
+            tx.commit().await.map_err(database)?;
+        }
+        let upload = self
+            .upload(announce.packet_id)
+            .await?
+            .ok_or_else(|| DataError::Corrupt("upload row vanished".into()))?;
+        if upload.station_id != station_id
+            || upload.sha256 != announce.sha256
+            || upload.size != announce.size
+        {
+            return Err(DataError::AnnounceConflict(announce.packet_id));
+        }
+        Ok(upload)
+    }
+
+    async fn append_chunk(
+        &self,
+        station_id: Uuid,
+        packet_id: Uuid,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<u64, DataError> {
+        let check = |upload: Option<UploadRecord>| -> Result<u64, DataError> {
+            let upload = upload
+                .filter(|upload| upload.station_id == station_id)
+                .ok_or(DataError::NotAnnounced(packet_id))?;
+            if offset != upload.received {
+                return Err(DataError::OffsetMismatch {
+                    offset,
+                    held: upload.received,
+                });
+            }
+            let end = offset.saturating_add(chunk.len() as u64);
+            if end > upload.size {
+                return Err(DataError::PastEnd(upload.size));
+            }
+            Ok(end)
+        };
+        let end = check(self.upload(packet_id).await?)?;
+        let key = format!("uploads/{packet_id}/{offset:020}-{}.chunk", Uuid::new_v4());
+        self.objects
+            .put(
+                &ObjectPath::from(key.as_str()),
+                PutPayload::from(chunk.to_vec()),
+            )
+            .await
+            .map_err(objects)?;
+        // The chunk is stored; it counts only if no other request counted one at this offset
+        // meanwhile.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(database)?;
+        let counted = tx
+            .execute(
+                "UPDATE uploads SET received = $4
+                 WHERE packet_id = $1 AND station_id = $2 AND received = $3",
+                &[&packet_id, &station_id, &to_i64(offset), &to_i64(end)],
+            )
+            .await
+            .map_err(database)?;
+        if counted == 1 {
+            tx.execute(
+                "INSERT INTO upload_chunks (packet_id, start_at, length, object_key)
+                 VALUES ($1, $2, $3, $4)",
+                &[&packet_id, &to_i64(offset), &to_i64(end - offset), &key],
+            )
+            .await
+            .map_err(database)?;
+            tx.commit().await.map_err(database)?;
+            return Ok(end);
+        }
+        drop(tx);
+        drop(client);
+        self.delete_objects_after(&[key]).await;
+        check(self.upload(packet_id).await?).map(|_| end)
+    }
+
+    async fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT start_at, length, object_key FROM upload_chunks
+                 WHERE packet_id = $1 ORDER BY start_at",
+                &[&packet_id],
+            )
+            .await
+            .map_err(database)?;
+        drop(client);
+        let mut bytes = Vec::new();
+        for row in rows {
+            let (start, length, key): (i64, i64, String) =
+                (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?);
+            if to_u64(start) != bytes.len() as u64 {
+                return Err(DataError::Corrupt(format!(
+                    "upload {packet_id} has a gap before byte {start}"
+                )));
+            }
+            let chunk = self.read_object(&key).await?.ok_or_else(|| {
+                DataError::Corrupt(format!("a chunk of upload {packet_id} is missing"))
+            })?;
+            if chunk.len() as u64 != to_u64(length) {
+                return Err(DataError::Corrupt(format!(
+                    "a chunk of upload {packet_id} holds {} bytes, not {length}",
+                    chunk.len()
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    async fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError> {
+        let stale: Vec<Uuid> = {
+            let client = self.client().await?;
+            client
+                .query(
+                    "SELECT packet_id FROM uploads WHERE started_at < $1",
+                    &[&started_before],
+                )
+                .await
+                .map_err(database)?
+                .iter()
+                .map(|row| col(row, 0))
+                .collect::<Result<_, _>>()?
+        };
+        for id in &stale {
+            self.discard_upload(*id).await?;
+        }
+        self.sweep_orphan_chunks(started_before).await?;
+        Ok(stale.len())
+    }
+
+    async fn purge_rejected(&self, judged_before: OffsetDateTime) -> Result<usize, DataError> {
+        let rejected: Vec<(Uuid, String)> = {
+            let client = self.client().await?;
+            client
+                .query(
+                    "SELECT packet_id, object_key FROM packets
+                     WHERE verdict = 'rejected' AND received_at < $1 AND object_key IS NOT NULL",
+                    &[&judged_before],
+                )
+                .await
+                .map_err(database)?
+                .iter()
+                .map(|row| Ok((col(row, 0)?, col(row, 1)?)))
+                .collect::<Result<_, DataError>>()?
+        };
+        // The bytes go first: a row whose object is gone reads as purged, never the reverse.
+        let keys: Vec<String> = rejected.iter().map(|(_, key)| key.clone()).collect();
+        self.delete_objects(&keys).await?;
+        let ids: Vec<Uuid> = rejected.iter().map(|(id, _)| *id).collect();
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE packets SET object_key = NULL WHERE packet_id = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(database)?;
+        Ok(ids.len())
+    }
+
+    async fn discard_upload(&self, packet_id: Uuid) -> Result<(), DataError> {
+        let keys: Vec<String> = {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(database)?;
+            let keys = tx
+                .query(
+                    "DELETE FROM upload_chunks WHERE packet_id = $1 RETURNING object_key",
+                    &[&packet_id],
+                )
+                .await
+                .map_err(database)?
+                .iter()
+                .map(|row| col(row, 0))
+                .collect::<Result<_, _>>()?;
+            tx.execute("DELETE FROM uploads WHERE packet_id = $1", &[&packet_id])
+                .await
+                .map_err(database)?;
+            tx.commit().await.map_err(database)?;
+            keys
+        };
+        self.delete_objects_after(&keys).await;
+        Ok(())
+    }
+
+    async fn issue_token(&self, now: OffsetDateTime) -> Result<ProvisioningToken, DataError> {
+        let mut bytes = Zeroizing::new([0u8; 24]);
+        SystemRandom
+            .fill(bytes.as_mut())
+            .map_err(|_| DataError::Random)?;
+        let secret: Zeroizing<String> =
+            Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        let token = ProvisioningToken::issue(&secret, &self.identity.receipt_key.public_key());
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO provisioning_tokens (token_sha256, issued_at) VALUES ($1, $2)",
+                &[&token.stored_hash(), &now],
+            )
+            .await
+            .map_err(database)?;
+        Ok(token)
+    }
+
+    async fn register_station(
+        &self,
+        token_proof: &str,
+        name: &str,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Uuid, DataError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(database)?;
+        let hashes: Vec<String> = tx
+            .query(
+                "SELECT token_sha256 FROM provisioning_tokens
+                 WHERE used_at IS NULL AND issued_at >= $1",
+                &[&(now - TOKEN_LIFETIME)],
+            )
+            .await
+            .map_err(database)?
+            .iter()
+            .map(|row| col(row, 0))
+            .collect::<Result<_, _>>()?;
+        let token_hash = hashes
+            .into_iter()
+            .find(|hash| proof_matches(hash, token_proof, name, signing_key))
+            .ok_or(DataError::InvalidToken)?;
+        let station_id = Uuid::new_v4();
+        let inserted = tx
+            .execute(
+                "INSERT INTO stations (station_id, name, signing_public_key, registered_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[&station_id, &name, &signing_key.to_base64(), &now],
+            )
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                return Err(DataError::KeyAlreadyRegistered)
+            }
+            Err(error) => return Err(database(error)),
+        }
+        // Used once: of two registrations racing with one token, one changes the row.
+        let used = tx
+            .execute(
+                "UPDATE provisioning_tokens SET used_at = $2, station_id = $3
+                 WHERE token_sha256 = $1 AND used_at IS NULL",
+                &[&token_hash, &now, &station_id],
+            )
+            .await
+            .map_err(database)?;
+        if used != 1 {
+            return Err(DataError::InvalidToken);
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(station_id)
+    }
+
+    async fn insert_station_for_tests(
+        &self,
+        station_id: Uuid,
+        signing_key: &StationPublicKey,
+        now: OffsetDateTime,
+    ) -> Result<(), DataError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO stations (station_id, name, signing_public_key, registered_at)
+                 VALUES ($1, 'test vectors', $2, $3)",
+                &[&station_id, &signing_key.to_base64(), &now],
+            )
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+
+    async fn revoke_station(&self, station_id: Uuid) -> Result<bool, DataError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE stations SET revoked = TRUE WHERE station_id = $1",
+                &[&station_id],
+            )
+            .await
+            .map_err(database)?;
+        Ok(changed > 0)
+    }
+
+    async fn station(&self, station_id: Uuid) -> Result<Option<StationRecord>, DataError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT name, signing_public_key, revoked FROM stations WHERE station_id = $1",
+                &[&station_id],
+            )
+            .await
+            .map_err(database)?;
+        row.map(|row| {
+            let key: String = col(&row, 1)?;
+            let bytes = protocol::keys::decode_key_bytes(&key).map_err(|_| {
+                DataError::Corrupt(format!("station {station_id} has a malformed key"))
+            })?;
+            Ok(StationRecord {
+                station_id,
+                name: col(&row, 0)?,
+                signing_key: StationPublicKey(bytes),
+                revoked: col(&row, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError> {
+        self.find_packet(packet_id).await
+    }
+
+    async fn packets(&self) -> Result<Vec<PacketRecord>, DataError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {PACKET_COLUMNS} FROM packets ORDER BY received_at, seq"),
+                &[],
+            )
+            .await
+            .map_err(database)?;
+        rows.iter().map(packet_from).collect()
+    }
+
+    async fn packet_bytes(&self, record: &PacketRecord) -> Result<Vec<u8>, DataError> {
+        let key: Option<String> = {
+            let client = self.client().await?;
+            client
+                .query_opt(
+                    "SELECT object_key FROM packets WHERE packet_id = $1",
+                    &[&record.packet_id],
+                )
+                .await
+                .map_err(database)?
+                .map(|row| col::<Option<String>>(&row, 0))
+                .transpose()?
+                .flatten()
+        };
+        let bytes = match key {
+            Some(key) => self.read_object(&key).await?,
+            None => None,
+        };
+        match bytes {
+            Some(bytes) => Ok(bytes),
+            None if record.verdict == "rejected" => Err(DataError::Purged(record.packet_id)),
+            None => Err(DataError::Corrupt(format!(
+                "the bytes of accepted packet {} are missing from the object store",
+                record.packet_id
+            ))),
+        }
+    }
+
+    async fn store_packet(
+        &self,
+        record: &PacketRecord,
+        bytes: &[u8],
+        audit: &[AuditRecord],
+    ) -> Result<Option<PacketRecord>, DataError> {
+        if let Some(existing) = self.find_packet(record.packet_id).await? {
+            return Ok(Some(existing));
+        }
+        // The bytes first, durably (the object store answers a PUT once it holds them), then
+        // the row: a row never names bytes that are not there.
+        let key = packet_key(record);
+        self.objects
+            .put(
+                &ObjectPath::from(key.as_str()),
+                PutPayload::from(bytes.to_vec()),
+            )
+            .await
+            .map_err(objects)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(database)?;
+        let now = OffsetDateTime::now_utc();
+        let inserted = tx
+            .execute(
+                "INSERT INTO packets (packet_id, station_id, sha256, size, verdict, reason,
+                                      judged_at, received_at, object_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (packet_id) DO NOTHING",
+                &[
+                    &record.packet_id,
+                    &record.station_id,
+                    &record.sha256,
+                    &i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                    &record.verdict,
+                    &record.reason,
+                    &record.judged_at,
+                    &now,
+                    &key,
+                ],
+            )
+            .await
+            .map_err(database)?;
+        if inserted == 0 {
+            // Another replica recorded this id meanwhile; its record stands (its object is
+            // another key unless the bytes are the same).
+            drop(tx);
+            drop(client);
+            let existing = self
+                .find_packet(record.packet_id)
+                .await?
+                .ok_or_else(|| DataError::Corrupt("packet row vanished".into()))?;
+            if existing.sha256 != record.sha256 {
+                self.delete_objects_after(&[key]).await;
+            }
+            return Ok(Some(existing));
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO audit_entries (station_id, seq, at, actor, action, subject, detail,
+                                            prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (station_id, seq) DO NOTHING",
+            )
+            .await
+            .map_err(database)?;
+        for entry in audit {
+            tx.execute(
+                &insert,
+                &[
+                    &record.station_id,
+                    &entry.seq,
+                    &entry.at,
+                    &entry.actor,
+                    &entry.action,
+                    &entry.subject,
+                    &entry.detail,
+                    &entry.prev_hash,
+                    &entry.hash,
+                ],
+            )
+            .await
+            .map_err(database)?;
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(None)
+    }
+
+    async fn audit_entries(&self, station_id: Uuid) -> Result<Vec<AuditRecord>, DataError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
+                 FROM audit_entries WHERE station_id = $1 ORDER BY seq",
+                &[&station_id],
+            )
+            .await
+            .map_err(database)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    seq: col(row, 0)?,
+                    at: col(row, 1)?,
+                    actor: col(row, 2)?,
+                    action: col(row, 3)?,
+                    subject: col(row, 4)?,
+                    detail: col(row, 5)?,
+                    prev_hash: col(row, 6)?,
+                    hash: col(row, 7)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_head(&self, station_id: Uuid) -> Result<Option<HeldHead>, DataError> {
+        let client = self.client().await?;
+        read_head(&**client, station_id).await
+    }
+
+    async fn observe_audit_head(
+        &self,
+        station_id: Uuid,
+        claim: &AuditClaim,
+        now: OffsetDateTime,
+    ) -> Result<(Option<AuditHead>, Option<String>), DataError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(database)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&station_lock(station_id)],
+        )
+        .await
+        .map_err(database)?;
+        let held = read_head(&*tx, station_id).await?.map(|held| held.head);
+        let at = crate::data::rfc3339(now);
+        let (known, conflict) = match judge_head(held.as_ref(), claim) {
+            HeadJudgement::Extends if held.as_ref() == Some(&claim.head) => (held, None),
+            HeadJudgement::Extends => {
+                tx.execute(
+                    "INSERT INTO audit_heads (station_id, seq, hash, seen_at)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (station_id) DO UPDATE SET seq = $2, hash = $3, seen_at = $4",
+                    &[&station_id, &claim.head.seq, &claim.head.hash, &at],
+                )
+                .await
+                .map_err(database)?;
+                (Some(claim.head.clone()), None)
+            }
+            HeadJudgement::Unanchored => (held, None),
+            HeadJudgement::Conflict(conflict) => {
+                tx.execute(
+                    "UPDATE audit_heads SET conflict = $2, conflict_at = $3 WHERE station_id = $1",
+                    &[&station_id, &conflict, &at],
+                )
+                .await
+                .map_err(database)?;
+                (held, Some(conflict))
+            }
+        };
+        tx.commit().await.map_err(database)?;
+        Ok((known, conflict))
+    }
+}
+
+async fn read_head(
+    client: &impl tokio_postgres::GenericClient,
+    station_id: Uuid,
+) -> Result<Option<HeldHead>, DataError> {
+    let row = client
+        .query_opt(
+            "SELECT seq, hash, seen_at, conflict, conflict_at FROM audit_heads
+             WHERE station_id = $1",
+            &[&station_id],
+        )
+        .await
+        .map_err(database)?;
+    row.map(|row| {
+        let conflict: Option<String> = col(&row, 3)?;
+        let conflict_at: Option<String> = col(&row, 4)?;
+        Ok(HeldHead {
+            head: AuditHead {
+                seq: col(&row, 0)?,
+                hash: col(&row, 1)?,
+            },
+            seen_at: col(&row, 2)?,
+            conflict: conflict.zip(conflict_at),
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,474 @@
+//! What every storage backend must do, run against the one the environment selects
+//! (`ENROLLMENT_SERVER_TEST_BACKEND`, see `enrollment_server::data::testing`): `scripts/test.sh`
+//! runs this file against the embedded backend and again against PostgreSQL and Garage.
+
+use std::sync::Arc;
+
+use enrollment_server::data::testing::open_for_tests;
+use enrollment_server::data::{
+    DataError, PacketRecord, Storage, MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
+};
+use protocol::api::Announce;
+use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
+use protocol::keys::{StationPublicKey, StationSigningKey};
+use protocol::packet::sha256_hex;
+use protocol::random::SystemRandom;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn key() -> StationPublicKey {
+    StationSigningKey::generate(&SystemRandom)
+        .expect("key")
+        .public_key()
+}
+
+async fn storage() -> (tempfile::TempDir, Arc<dyn Storage>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = open_for_tests(dir.path()).await.expect("the storage opens");
+    (dir, data)
+}
+
+async fn with_station(data: &dyn Storage) -> Uuid {
+    let station = Uuid::new_v4();
+    data.insert_station_for_tests(station, &key(), OffsetDateTime::now_utc())
+        .await
+        .expect("station");
+    station
+}
+
+fn announce(bytes: &[u8]) -> Announce {
+    Announce {
+        packet_id: Uuid::new_v4(),
+        sha256: sha256_hex(bytes),
+        size: bytes.len() as u64,
+    }
+}
+
+fn record(station: Uuid, packet: Uuid, bytes: &[u8], verdict: &str) -> PacketRecord {
+    PacketRecord {
+        packet_id: packet,
+        station_id: station,
+        sha256: sha256_hex(bytes),
+        verdict: verdict.into(),
+        reason: (verdict == "rejected").then(|| "unreadable".into()),
+        judged_at: "2026-12-03T10:00:00Z".into(),
+    }
+}
+
+fn entry(seq: i64, detail: &str) -> AuditRecord {
+    AuditRecord {
+        seq,
+        at: "2026-12-03T10:00:00Z".into(),
+        actor: "budi".into(),
+        action: "login".into(),
+        subject: "budi".into(),
+        detail: detail.into(),
+        prev_hash: "00".into(),
+        hash: format!("{seq:02}"),
+    }
+}
+
+#[tokio::test]
+async fn a_token_registers_exactly_one_station() {
+    let (_dir, data) = storage().await;
+    let now = OffsetDateTime::now_utc();
+    let token = data.issue_token(now).await.expect("token");
+    let (first, second) = (key(), key());
+    let id = data
+        .register_station(&token.proof("Desk 1", &first), "Desk 1", &first, now)
+        .await
+        .expect("register");
+    assert_eq!(
+        data.station(id).await.expect("lookup").map(|s| s.name),
+        Some("Desk 1".into())
+    );
+    let again = data
+        .register_station(&token.proof("Desk 2", &second), "Desk 2", &second, now)
+        .await;
+    assert!(
+        matches!(again, Err(DataError::InvalidToken)),
+        "a token is good for one station only: {again:?}"
+    );
+    let forged = data
+        .register_station(&"00".repeat(32), "X", &key(), now)
+        .await;
+    assert!(matches!(forged, Err(DataError::InvalidToken)));
+}
+
+#[tokio::test]
+async fn two_registrations_racing_with_one_token_register_one_station() {
+    let (_dir, data) = storage().await;
+    let now = OffsetDateTime::now_utc();
+    let token = data.issue_token(now).await.expect("token");
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let (data, key) = (data.clone(), key());
+            let name = format!("Desk {i}");
+            let proof = token.proof(&name, &key);
+            tokio::spawn(async move { data.register_station(&proof, &name, &key, now).await })
+        })
+        .collect();
+    let mut registered = 0;
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(_) => registered += 1,
+            Err(DataError::InvalidToken) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(
+        registered, 1,
+        "one token, one station, however many try at once"
+    );
+}
+
+#[tokio::test]
+async fn a_key_registers_once() {
+    let (_dir, data) = storage().await;
+    let now = OffsetDateTime::now_utc();
+    let station = key();
+    let first = data.issue_token(now).await.expect("token");
+    data.register_station(&first.proof("Desk", &station), "Desk", &station, now)
+        .await
+        .expect("register");
+    let second = data.issue_token(now).await.expect("token");
+    let again = data
+        .register_station(&second.proof("Desk", &station), "Desk", &station, now)
+        .await;
+    assert!(
+        matches!(again, Err(DataError::KeyAlreadyRegistered)),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unused_token_expires_after_its_lifetime() {
+    let (_dir, data) = storage().await;
+    let issued = OffsetDateTime::now_utc();
+    let token = data.issue_token(issued).await.expect("token");
+    let station = key();
+    let proof = token.proof("Desk", &station);
+    let late = issued + TOKEN_LIFETIME + time::Duration::minutes(1);
+    let result = data.register_station(&proof, "Desk", &station, late).await;
+    assert!(matches!(result, Err(DataError::InvalidToken)), "{result:?}");
+    let in_time = issued + TOKEN_LIFETIME - time::Duration::minutes(1);
+    data.register_station(&proof, "Desk", &station, in_time)
+        .await
+        .expect("still good just before it expires");
+}
+
+#[tokio::test]
+async fn a_revoked_station_is_known_as_revoked() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    assert!(data.revoke_station(station).await.expect("revoke"));
+    assert!(
+        data.station(station)
+            .await
+            .expect("lookup")
+            .expect("known")
+            .revoked
+    );
+    assert!(!data.revoke_station(Uuid::new_v4()).await.expect("unknown"));
+}
+
+#[tokio::test]
+async fn a_nonce_is_good_once_per_station() {
+    let (_dir, data) = storage().await;
+    let (desk, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let now = 1_800_000_001;
+    assert!(data.remember_nonce(desk, "n1", now).await.expect("first"));
+    assert!(
+        !data
+            .remember_nonce(desk, "n1", now + 1)
+            .await
+            .expect("replay"),
+        "a replayed nonce must be refused"
+    );
+    assert!(data
+        .remember_nonce(other, "n1", now + 1)
+        .await
+        .expect("other"));
+}
+
+#[tokio::test]
+async fn chunks_count_only_at_the_offset_held_and_read_back_whole() {
+    let (_dir, data) = storage().await;
+    let (station, stranger) = (with_station(&*data).await, with_station(&*data).await);
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let announced = announce(&bytes);
+    let id = announced.packet_id;
+    let now = OffsetDateTime::now_utc();
+    let upload = data
+        .start_upload(station, &announced, now)
+        .await
+        .expect("start");
+    assert_eq!(upload.received, 0);
+    assert_eq!(
+        data.start_upload(station, &announced, now)
+            .await
+            .expect("again")
+            .received,
+        0,
+        "announcing the same packet again is the same upload"
+    );
+    let mut other = announced.clone();
+    other.size += 1;
+    assert!(matches!(
+        data.start_upload(station, &other, now).await,
+        Err(DataError::AnnounceConflict(_))
+    ));
+
+    assert_eq!(
+        data.append_chunk(station, id, 0, &bytes[..100_000])
+            .await
+            .expect("first"),
+        100_000
+    );
+    let stale = data.append_chunk(station, id, 0, &bytes[..100_000]).await;
+    assert!(
+        matches!(
+            stale,
+            Err(DataError::OffsetMismatch {
+                offset: 0,
+                held: 100_000
+            })
+        ),
+        "a chunk sent again is not counted twice: {stale:?}"
+    );
+    let foreign = data
+        .append_chunk(stranger, id, 100_000, &bytes[100_000..])
+        .await;
+    assert!(
+        matches!(foreign, Err(DataError::NotAnnounced(_))),
+        "{foreign:?}"
+    );
+    let mut too_long = bytes[100_000..].to_vec();
+    too_long.push(0);
+    let past = data.append_chunk(station, id, 100_000, &too_long).await;
+    assert!(matches!(past, Err(DataError::PastEnd(300_000))), "{past:?}");
+    assert_eq!(
+        data.append_chunk(station, id, 100_000, &bytes[100_000..])
+            .await
+            .expect("rest"),
+        300_000
+    );
+    assert_eq!(
+        data.upload(id)
+            .await
+            .expect("upload")
+            .expect("held")
+            .received,
+        300_000
+    );
+    assert_eq!(data.upload_bytes(id).await.expect("bytes"), bytes);
+
+    data.discard_upload(id).await.expect("discard");
+    assert_eq!(data.upload(id).await.expect("lookup"), None);
+}
+
+#[tokio::test]
+async fn the_same_chunk_sent_at_once_twice_is_counted_once() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let bytes = vec![7u8; 64 * 1024];
+    let announced = announce(&bytes);
+    let id = announced.packet_id;
+    data.start_upload(station, &announced, OffsetDateTime::now_utc())
+        .await
+        .expect("start");
+    let sends: Vec<_> = (0..4)
+        .map(|_| {
+            let (data, bytes) = (data.clone(), bytes.clone());
+            tokio::spawn(async move { data.append_chunk(station, id, 0, &bytes).await })
+        })
+        .collect();
+    let mut counted = 0;
+    for send in sends {
+        match send.await.expect("task") {
+            Ok(end) => {
+                assert_eq!(end, bytes.len() as u64);
+                counted += 1;
+            }
+            Err(DataError::OffsetMismatch { .. }) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(
+        counted, 1,
+        "one of the copies counts, the others are told the offset held"
+    );
+    assert_eq!(data.upload_bytes(id).await.expect("bytes"), bytes);
+}
+
+#[tokio::test]
+async fn a_station_may_have_only_so_many_uploads_in_progress() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    for _ in 0..MAX_UPLOADS_PER_STATION {
+        data.start_upload(station, &announce(b"x"), now)
+            .await
+            .expect("within the limit");
+    }
+    let over = data.start_upload(station, &announce(b"y"), now).await;
+    assert!(
+        matches!(over, Err(DataError::TooManyUploads { .. })),
+        "{over:?}"
+    );
+    let other = with_station(&*data).await;
+    data.start_upload(other, &announce(b"z"), now)
+        .await
+        .expect("another station is not held back");
+}
+
+#[tokio::test]
+async fn expired_uploads_go_with_their_bytes() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    let old = announce(b"old bytes");
+    data.start_upload(station, &old, now - time::Duration::days(2))
+        .await
+        .expect("old");
+    data.append_chunk(station, old.packet_id, 0, b"old")
+        .await
+        .expect("chunk");
+    let fresh = announce(b"fresh");
+    data.start_upload(station, &fresh, now)
+        .await
+        .expect("fresh");
+    assert_eq!(
+        data.expire_uploads(now - time::Duration::days(1))
+            .await
+            .expect("expire"),
+        1
+    );
+    assert_eq!(data.upload(old.packet_id).await.expect("lookup"), None);
+    assert!(data
+        .upload(fresh.packet_id)
+        .await
+        .expect("lookup")
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_packet_is_stored_once_with_its_audit_entries() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let bytes = b"sealed packet bytes".to_vec();
+    let packet = Uuid::new_v4();
+    let first = record(station, packet, &bytes, "accepted");
+    let audit = [entry(2, "second"), entry(1, "first")];
+    assert_eq!(
+        data.store_packet(&first, &bytes, &audit)
+            .await
+            .expect("store"),
+        None
+    );
+    let mut other = record(station, packet, b"other bytes", "accepted");
+    other.judged_at = "2026-12-03T11:00:00Z".into();
+    assert_eq!(
+        data.store_packet(&other, b"other bytes", &[entry(1, "rewritten")])
+            .await
+            .expect("store again"),
+        Some(first.clone()),
+        "an id already stored keeps its first record"
+    );
+    assert_eq!(
+        data.packet(packet).await.expect("lookup"),
+        Some(first.clone())
+    );
+    assert_eq!(data.packet_bytes(&first).await.expect("bytes"), bytes);
+    assert_eq!(data.packets().await.expect("all"), [first]);
+    assert_eq!(
+        data.audit_entries(station).await.expect("entries"),
+        [entry(1, "first"), entry(2, "second")],
+        "entries in order, as first received"
+    );
+}
+
+#[tokio::test]
+async fn rejected_packets_lose_their_bytes_after_retention_but_keep_their_verdict() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let rejected = record(station, Uuid::new_v4(), b"bad", "rejected");
+    let accepted = record(station, Uuid::new_v4(), b"good", "accepted");
+    data.store_packet(&rejected, b"bad", &[])
+        .await
+        .expect("store");
+    data.store_packet(&accepted, b"good", &[])
+        .await
+        .expect("store");
+    let later = OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    assert_eq!(data.purge_rejected(later).await.expect("purge"), 1);
+    assert!(matches!(
+        data.packet_bytes(&rejected).await,
+        Err(DataError::Purged(_))
+    ));
+    assert_eq!(
+        data.packet(rejected.packet_id).await.expect("row"),
+        Some(rejected)
+    );
+    assert_eq!(data.packet_bytes(&accepted).await.expect("kept"), b"good");
+    assert_eq!(data.purge_rejected(later).await.expect("again"), 0);
+}
+
+#[tokio::test]
+async fn an_audit_head_is_held_until_a_claim_extends_it_and_a_cut_is_recorded() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    let head = |seq: i64, hash: &str| AuditHead {
+        seq,
+        hash: hash.into(),
+    };
+    let claim = |seq, hash: &str, anchor: Option<AuditHead>| AuditClaim {
+        head: head(seq, hash),
+        anchor,
+    };
+    assert_eq!(data.audit_head(station).await.expect("none"), None);
+    let (known, conflict) = data
+        .observe_audit_head(station, &claim(5, "e5", None), now)
+        .await
+        .expect("first");
+    assert_eq!((known, conflict), (Some(head(5, "e5")), None));
+    let (known, _) = data
+        .observe_audit_head(station, &claim(9, "e9", Some(head(5, "e5"))), now)
+        .await
+        .expect("grew");
+    assert_eq!(known, Some(head(9, "e9")));
+    let (known, conflict) = data
+        .observe_audit_head(station, &claim(3, "e3", None), now)
+        .await
+        .expect("cut");
+    assert_eq!(
+        known,
+        Some(head(9, "e9")),
+        "a cut log does not move the head back"
+    );
+    assert!(conflict.is_some());
+    let held = data
+        .audit_head(station)
+        .await
+        .expect("held")
+        .expect("a head");
+    assert_eq!(held.head, head(9, "e9"));
+    assert!(held.conflict.is_some(), "the conflict is recorded");
+}
+
+#[tokio::test]
+async fn storage_opened_again_holds_what_it_held() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = open_for_tests(dir.path()).await.expect("open");
+    let station = with_station(&*data).await;
+    let bytes = b"kept".to_vec();
+    let kept = record(station, Uuid::new_v4(), &bytes, "accepted");
+    data.store_packet(&kept, &bytes, &[]).await.expect("store");
+    let key_id = data.encryption_key().public_key().key_id();
+    drop(data);
+    let again = open_for_tests(dir.path()).await.expect("reopen");
+    assert_eq!(again.encryption_key().public_key().key_id(), key_id);
+    assert_eq!(again.packet_bytes(&kept).await.expect("bytes"), bytes);
+    assert!(again.station(station).await.expect("lookup").is_some());
+}
