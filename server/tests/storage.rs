@@ -389,6 +389,26 @@ async fn a_packet_is_stored_once_with_its_audit_entries() {
 }
 
 #[tokio::test]
+async fn the_space_used_grows_by_a_stored_packets_bytes() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let before = data.usage().await.expect("usage");
+    let bytes = vec![7u8; 300_000];
+    let packet = record(station, Uuid::new_v4(), &bytes, "accepted");
+    data.store_packet(&packet, &bytes, &[])
+        .await
+        .expect("store");
+    let after = data.usage().await.expect("usage");
+    assert_eq!(after.objects, before.objects + 1, "one more object");
+    assert_eq!(
+        after.object_bytes,
+        before.object_bytes + 300_000,
+        "holding the packet's bytes"
+    );
+    assert!(after.database_bytes > 0, "the database is counted");
+}
+
+#[tokio::test]
 async fn rejected_packets_lose_their_bytes_after_retention_but_keep_their_verdict() {
     let (_dir, data) = storage().await;
     let station = with_station(&*data).await;

@@ -433,7 +433,7 @@ impl EnrollmentDraft {
     }
 
     /// The manifest's capture records for the kept images.
-    fn capture_records(&self) -> Vec<CaptureRecord> {
+    pub fn capture_records(&self) -> Vec<CaptureRecord> {
         let record = |modality,
                       finger: Option<FingerPosition>,
                       part: String,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     audit, io, nonces, packets, schema, stations, uploads, DataError, HeldHead, Identity,
-    PacketRecord, StationRecord, Storage, UploadRecord,
+    PacketRecord, StationRecord, Storage, UploadRecord, Usage,
 };
 
 /// The open data directory; cheap to clone (clones share it).
@@ -252,4 +252,38 @@ impl Storage for ServerData {
         self.run(move |d| audit::observe_head(&mut d.db(), station_id, &claim, now))
             .await
     }
+
+    async fn usage(&self) -> Result<Usage, DataError> {
+        self.run(|d| {
+            let mut usage = Usage::default();
+            for name in ["server.db", "server.db-wal"] {
+                if let Ok(meta) = fs::metadata(d.root().join(name)) {
+                    usage.database_bytes += meta.len();
+                }
+            }
+            for folder in ["packets", "uploads"] {
+                add_files(&d.root().join(folder), &mut usage)?;
+            }
+            Ok(usage)
+        })
+        .await
+    }
+}
+
+/// Adds the files under `folder` (and its folders) to `usage`.
+fn add_files(folder: &Path, usage: &mut Usage) -> Result<(), DataError> {
+    let entries = fs::read_dir(folder).map_err(io(format!("cannot read {}", folder.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io(format!("cannot read {}", folder.display())))?;
+        let meta = entry
+            .metadata()
+            .map_err(io(format!("cannot read {}", entry.path().display())))?;
+        if meta.is_dir() {
+            add_files(&entry.path(), usage)?;
+        } else {
+            usage.object_bytes += meta.len();
+            usage.objects += 1;
+        }
+    }
+    Ok(())
 }

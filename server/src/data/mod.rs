@@ -361,6 +361,24 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         claim: &AuditClaim,
         now: OffsetDateTime,
     ) -> Result<(Option<AuditHead>, Option<String>), DataError>;
+
+    /// What the storage holds on disk now, for a deployer sizing it.
+    ///
+    /// # Errors
+    /// When the database or the object store cannot be asked.
+    async fn usage(&self) -> Result<Usage, DataError>;
+}
+
+/// What a backend holds on disk (see [`Storage::usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// The database: tables and their indexes (PostgreSQL), or the database file and its
+    /// write-ahead log (SQLite).
+    pub database_bytes: u64,
+    /// Packet and chunk bytes: objects in the bucket, or files under the data directory.
+    pub object_bytes: u64,
+    /// How many objects (or files) hold them.
+    pub objects: u64,
 }
 
 /// Temporary file, fsync, rename: a crash leaves either the old state or the whole file.

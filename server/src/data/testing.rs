@@ -40,11 +40,25 @@ pub async fn scaled_config(dir: &Path) -> Result<Option<ScaledConfig>, DataError
     };
     let database_url = variable(DATABASE_VARIABLE)?;
     let bucket = variable(OBJECT_STORE_VARIABLE)?;
+    separate_config(&database_url, &bucket, dir).await.map(Some)
+}
+
+/// Settings for the scale-out backend on the PostgreSQL server `database_url` and the bucket
+/// `bucket` (`s3://bucket`) whose data is kept apart for `dir`: a schema (made here) and a
+/// bucket prefix named after `dir`.
+///
+/// # Errors
+/// When the database cannot be reached or the schema made.
+pub async fn separate_config(
+    database_url: &str,
+    bucket: &str,
+    dir: &Path,
+) -> Result<ScaledConfig, DataError> {
     let name = format!(
         "test_{}",
         &protocol::packet::sha256_hex(dir.as_os_str().as_encoded_bytes())[..24]
     );
-    let (client, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls)
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
         .await
         .map_err(super::scaled::database)?;
     let connection = tokio::spawn(connection);
@@ -55,11 +69,11 @@ pub async fn scaled_config(dir: &Path) -> Result<Option<ScaledConfig>, DataError
     drop(client);
     let _ = connection.await;
     let separator = if database_url.contains('?') { '&' } else { '?' };
-    Ok(Some(ScaledConfig {
+    Ok(ScaledConfig {
         database_url: format!("{database_url}{separator}options=-c%20search_path%3D{name}").into(),
         object_store_url: format!("{}/{name}", bucket.trim_end_matches('/')),
         pool_size: 8,
-    }))
+    })
 }
 
 /// Storage for a test's server whose files (keys, forms; with the embedded backend

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::{database, objects, Scaled};
 use crate::data::{
-    DataError, HeldHead, Identity, PacketRecord, StationRecord, Storage, UploadRecord,
+    DataError, HeldHead, Identity, PacketRecord, StationRecord, Storage, UploadRecord, Usage,
     MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT, MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
 };
 
@@ -775,6 +775,35 @@ impl Storage for Scaled {
         };
         tx.commit().await.map_err(database)?;
         Ok((known, conflict))
+    }
+
+    async fn usage(&self) -> Result<Usage, DataError> {
+        use futures_util::StreamExt;
+        let database_bytes: i64 = {
+            let client = self.client().await?;
+            client
+                .query_one(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                    &[],
+                )
+                .await
+                .map_err(database)?
+                .try_get(0)
+                .map_err(database)?
+        };
+        let mut usage = Usage {
+            database_bytes: to_u64(database_bytes),
+            ..Usage::default()
+        };
+        let mut listing = self.objects.list(None);
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(objects)?;
+            usage.object_bytes += meta.size;
+            usage.objects += 1;
+        }
+        Ok(usage)
     }
 }
 
