@@ -22,8 +22,9 @@ packages=(
   xvfb xauth webkit2gtk-driver
   libsecret-tools
 )
-# The keyring test runs against a real Secret Service in a private D-Bus session.
-$with_test_tools && packages+=(gnome-keyring dbus-daemon)
+# The keyring test runs against a real Secret Service in a private D-Bus session; the server's
+# scale-out backend is tested against a real PostgreSQL (scripts/services.sh starts it).
+$with_test_tools && packages+=(gnome-keyring dbus-daemon postgresql curl python3)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
@@ -50,6 +51,12 @@ if $with_test_tools; then
   if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$cargo_bin/tauri-driver" ]; then
     say "Installing tauri-driver"
     cargo install tauri-driver --locked --version 2.1.0
+  fi
+  # A real S3-compatible object store for the scale-out backend's tests: Garage (AGPL-3.0, run
+  # as a separate program, never linked), from crates.io since Debian does not package it.
+  if ! command -v garage >/dev/null 2>&1 && [ ! -x "$cargo_bin/garage" ]; then
+    say "Installing Garage (S3-compatible object store; about 11 minutes on 2 cores)"
+    cargo install garage --locked --version 2.5.0
   fi
 fi
 

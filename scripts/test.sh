@@ -30,24 +30,25 @@ cargo test --workspace "${features[@]}"
 # run here from the binaries the step above built. (`cargo test --test NAME` would resolve
 # features over fewer packages and build the whole dependency tree a second time, gigabytes more
 # disk.) Each runs from its package's folder, as cargo runs it.
-test_binary() {
+test_binaries() {
+  # Prints "folder executable" for each test binary of the build above whose target is named
+  # $1, or with $1 = --package NAME, for every test binary of that package.
   cargo test --workspace "${features[@]}" --no-run --message-format=json | node -e '
-    const name = process.argv[1];
+    const [how, name] = process.argv.slice(1);
     const found = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean)
       .map((line) => JSON.parse(line))
-      .filter((m) => m.reason === "compiler-artifact" && m.executable &&
-        m.target.name === name && m.target.kind.includes("test"));
-    if (found.length !== 1) {
-      console.error(`expected one test binary named ${name}, found ${found.length}`);
+      .filter((m) => m.reason === "compiler-artifact" && m.executable && m.profile.test &&
+        (how === "--package" ? m.package_id.includes(`#${name}@`) || m.package_id.startsWith(`${name} `)
+                             : m.target.name === how && m.target.kind.includes("test")));
+    if (found.length === 0 || (how !== "--package" && found.length !== 1)) {
+      console.error(`expected test binaries for ${process.argv.slice(1).join(" ")}, found ${found.length}`);
       process.exit(1);
     }
-    console.log(require("path").dirname(found[0].manifest_path));
-    console.log(found[0].executable);
-  ' "$1"
+    for (const m of found) console.log(require("path").dirname(m.manifest_path) + " " + m.executable);
+  ' -- "$@"
 }
 say "OS keyring test (a private D-Bus session with an unlocked GNOME Keyring)"
-paths=$(test_binary keyring)
-mapfile -t keyring_test <<<"$paths"
+read -r -a keyring_test <<<"$(test_binaries keyring)"
 keyring_home=$(mktemp -d)
 XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
   printf "keyring-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
@@ -55,7 +56,25 @@ XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
 ' bash "${keyring_test[@]}"
 rm -rf "$keyring_home"
 say "UI end-to-end test (real app under Xvfb, via tauri-driver and WebKitWebDriver)"
-paths=$(test_binary ui_e2e)
-mapfile -t e2e_test <<<"$paths"
+read -r -a e2e_test <<<"$(test_binaries ui_e2e)"
 (cd "${e2e_test[0]}" && xvfb-run -a -s "-screen 0 1366x768x24" "${e2e_test[1]}" --ignored --nocapture)
+
+say "Scale-out backend: a real PostgreSQL and a real S3 server (Garage)"
+services=$(mktemp -d)
+trap 'bash scripts/services.sh stop "$services"; rm -rf "$services"' EXIT
+bash scripts/services.sh start "$services"
+set -a; . "$services/env"; set +a
+export ENROLLMENT_SERVER_TEST_BACKEND=scaled
+say "The server's tests and the system tests again, on PostgreSQL and S3"
+# The binaries the build above made, run again with the scale-out backend chosen; the
+# replica tests (ignored by a plain `cargo test`) run here.
+for package in enrollment-server system-tests; do
+  mapfile -t binaries <<<"$(test_binaries --package "$package")"
+  for line in "${binaries[@]}"; do
+    read -r folder binary <<<"$line"
+    (cd "$folder" && "$binary" -q </dev/null)
+  done
+done
+read -r -a replicas_test <<<"$(test_binaries replicas)"
+(cd "${replicas_test[0]}" && "${replicas_test[1]}" --ignored --nocapture)
 say "All checks passed. Screenshots: target/e2e-screenshots/"
