@@ -24,7 +24,7 @@ packages=(
 )
 # The keyring test runs against a real Secret Service in a private D-Bus session; the server's
 # scale-out backend is tested against a real PostgreSQL (scripts/services.sh starts it).
-$with_test_tools && packages+=(gnome-keyring dbus-daemon postgresql curl python3)
+$with_test_tools && packages+=(gnome-keyring dbus-daemon postgresql openssl curl python3)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

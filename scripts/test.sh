@@ -67,7 +67,8 @@ set -a; . "$services/env"; set +a
 export ENROLLMENT_SERVER_TEST_BACKEND=scaled
 say "The server's tests and the system tests again, on PostgreSQL and S3"
 # The binaries the build above made, run again with the scale-out backend chosen; the
-# replica tests (ignored by a plain `cargo test`) run here.
+# scale-out tests (replicas, the database or bucket stopped; ignored by a plain `cargo test`)
+# run here, one at a time: they stop the servers the others use.
 for package in enrollment-server system-tests; do
   mapfile -t binaries <<<"$(test_binaries --package "$package")"
   for line in "${binaries[@]}"; do
@@ -75,6 +76,6 @@ for package in enrollment-server system-tests; do
     (cd "$folder" && "$binary" -q </dev/null)
   done
 done
-read -r -a replicas_test <<<"$(test_binaries replicas)"
-(cd "${replicas_test[0]}" && "${replicas_test[1]}" --ignored --nocapture)
+read -r -a scale_out_test <<<"$(test_binaries scale_out)"
+(cd "${scale_out_test[0]}" && "${scale_out_test[1]}" --ignored --nocapture --test-threads=1)
 say "All checks passed. Screenshots: target/e2e-screenshots/"

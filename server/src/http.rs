@@ -92,10 +92,11 @@ fn internal(error: impl std::fmt::Display) -> Response {
 fn storage_failure(error: DataError) -> Response {
     if let DataError::Unavailable(_) = error {
         tracing::warn!(%error, "storage unavailable");
+        // What failed stays in the log: the answer names no host, bucket or database detail.
         let mut response = failure(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
-            error.to_string(),
+            "the server cannot reach its storage for now; try again shortly".into(),
         );
         response
             .headers_mut()
@@ -141,11 +142,23 @@ async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Respon
             "the metrics need the bearer token in the server's keys/metrics.token".into(),
         );
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    // The queue after intake, from the storage (shared by every replica): how far the stages
+    // are behind.
+    if let Ok(waiting) = state.data.jobs_waiting().await {
+        let name = "enrollment_stage_jobs";
+        text.push_str(&format!(
+            "# HELP {name} Packets waiting for or in a stage after intake, all replicas.\n# TYPE {name} gauge\n"
+        ));
+        for stage in crate::stages::STAGES {
+            let count = waiting
+                .iter()
+                .find(|(name, _)| name == stage)
+                .map_or(0, |(_, count)| *count);
+            text.push_str(&format!("{name}{{stage=\"{stage}\"}} {count}\n"));
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Compares two byte strings in time that does not depend on where they differ.
@@ -438,10 +451,17 @@ fn refusal_status(error: &UploadError) -> StatusCode {
     }
 }
 
-async fn answer<T>(
-    work: impl std::future::Future<Output = Result<T, UploadError>>,
+/// Runs an upload step on a task of its own and answers its outcome. The step runs to its end
+/// even when the station's connection is cut and the request is dropped: a finalize never
+/// stops between storing the packet and clearing its upload, a chunk never between writing its
+/// bytes and counting them.
+async fn answer<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, UploadError>> + Send + 'static,
 ) -> Result<T, Response> {
-    work.await.map_err(refusal)
+    match tokio::spawn(work).await {
+        Ok(outcome) => outcome.map_err(refusal),
+        Err(error) => Err(internal(error)),
+    }
 }
 
 fn packet_id(text: &str) -> Result<Uuid, Response> {
@@ -464,14 +484,8 @@ async fn announce(
         Err(response) => return response,
     };
     let now = (state.now)();
-    match answer(uploads::announce(
-        &*state.data,
-        station.station_id,
-        &announce,
-        now,
-    ))
-    .await
-    {
+    let (data, station_id) = (state.data.clone(), station.station_id);
+    match answer(async move { uploads::announce(&*data, station_id, &announce, now).await }).await {
         Ok((status, judged_before)) => {
             if judged_before {
                 state.metrics.duplicate();
@@ -491,8 +505,8 @@ async fn offset(
         Ok(id) => id,
         Err(response) => return response,
     };
-    let status = uploads::status(&*state.data, station.station_id, id);
-    match answer(async { Ok(status.await?) }).await {
+    let (data, station_id) = (state.data.clone(), station.station_id);
+    match answer(async move { Ok(uploads::status(&*data, station_id, id).await?) }).await {
         Ok(status) => Json(status).into_response(),
         Err(response) => response,
     }
@@ -515,14 +529,9 @@ async fn chunk(
         Err(response) => return response,
     };
     let count = body.len();
-    match answer(uploads::chunk(
-        &*state.data,
-        station.station_id,
-        id,
-        at.offset,
-        &body,
-    ))
-    .await
+    let (data, station_id) = (state.data.clone(), station.station_id);
+    match answer(async move { uploads::chunk(&*data, station_id, id, at.offset, &body).await })
+        .await
     {
         Ok(status) => {
             state.metrics.bytes(count);
@@ -552,7 +561,9 @@ async fn finalize(
     };
     let now = (state.now)();
     let approval = request.approval;
-    let judge = uploads::finalize(&*state.data, station.station_id, id, approval.as_ref(), now);
+    let (data, station_id) = (state.data.clone(), station.station_id);
+    let judge =
+        async move { uploads::finalize(&*data, station_id, id, approval.as_ref(), now).await };
     match answer(judge).await {
         Ok((status, judged_before)) => {
             if judged_before {
@@ -585,17 +596,14 @@ async fn statuses(
             format!("a status query may name at most {MAX_STATUS_QUERY} packets"),
         );
     }
-    let (data, now) = (&*state.data, (state.now)());
-    let answer = answer(async {
+    let (data, now) = (state.data.clone(), (state.now)());
+    let answer = answer(async move {
         let mut statuses = Vec::with_capacity(query.packet_ids.len());
         for id in &query.packet_ids {
-            statuses.push(uploads::status(data, station.station_id, *id).await?);
+            statuses.push(uploads::status(&*data, station_id, *id).await?);
         }
         let (audit_known, audit_conflict) = match &query.audit {
-            Some(claim) => {
-                data.observe_audit_head(station.station_id, claim, now)
-                    .await?
-            }
+            Some(claim) => data.observe_audit_head(station_id, claim, now).await?,
             None => (None, None),
         };
         Ok(StatusAnswer {

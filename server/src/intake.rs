@@ -11,11 +11,14 @@
 //!    other than the capturing officer ([`protocol::approval`]); else it is refused (not
 //!    judged: the station puts it back before a supervisor);
 //! 5. it is opened, every part checked against the manifest, and the content checked: the
-//!    schema version, the form fields, the ten fingers, that every image really decodes at its
-//!    recorded size, and that the audit excerpt is an unbroken stretch of the station's chain;
+//!    schema version, the form fields, the ten fingers, every image's structure (its record and
+//!    its own header, read without decoding the pixels) at its recorded size, and that the audit
+//!    excerpt is an unbroken stretch of the station's chain;
 //! 6. the packet is stored with its verdict: accepted, or rejected with a reason; the audit
 //!    entries an accepted packet carries are kept with the station's earlier ones, so the server
-//!    holds its own copy of each station's log (`enrollment-server audit`).
+//!    holds its own copy of each station's log (`enrollment-server audit`). An accepted packet
+//!    is stored with a job for its first stage after intake ([`crate::stages`]: decoding every
+//!    image in full, then any later stage), in the same transaction.
 
 use formats::records::finger::FingerRecord;
 use image::ImageFormat;
@@ -283,30 +286,30 @@ fn check_content(
     let content = EnrollmentContent::from_parts(parts, &manifest.captures)?;
     content.check_structure(forms, now.date(), &manifest.captures)?;
     protocol::audit::check_excerpt(&content.audit)?;
-    let face = image::load_from_memory_with_format(content.face.jpeg.as_bytes(), ImageFormat::Jpeg)
+    // The images' structure, not their pixels: each header read and its size checked against
+    // the capture record. Decoding them in full is the `images` stage's work, after intake
+    // (crate::stages), so the station's upload does not wait for it.
+    let face = jpeg_size(content.face.jpeg.as_bytes())
         .map_err(|e| format!("the face photo is not a valid JPEG: {e}"))?;
-    if (face.width(), face.height()) != (content.face.width, content.face.height) {
+    if face != (content.face.width, content.face.height) {
         return Err("the face photo's size does not match its capture record".into());
     }
     if let Some(photo) = &content.exception_photo {
-        image::load_from_memory_with_format(photo.as_bytes(), ImageFormat::Jpeg)
+        jpeg_size(photo.as_bytes())
             .map_err(|e| format!("the exception photo is not a valid JPEG: {e}"))?;
     }
-    // The record must read (its WSQ image decodes) and hold this one finger. Decoding is most
-    // of an intake's time: the ten fingers are checked on every core, the first problem in
-    // finger order reported.
-    let check = |finger: &protocol::content::FingerImage| -> Result<(), String> {
-        let record = FingerRecord::from_bytes(finger.record.as_bytes()).map_err(|e| {
+    for finger in &content.fingers {
+        let views = FingerRecord::outline(finger.record.as_bytes()).map_err(|e| {
             format!(
                 "the {:?} image is not a valid ISO 19794-4 record: {e}",
                 finger.position
             )
         })?;
-        let [view] = record.views.as_slice() else {
+        let [view] = views.as_slice() else {
             return Err(format!(
                 "the {:?} record holds {} views, not one",
                 finger.position,
-                record.views.len()
+                views.len()
             ));
         };
         if view.position != finger.position.iso_code() {
@@ -315,27 +318,53 @@ fn check_content(
                 finger.position, view.position
             ));
         }
-        if (view.image.width(), view.image.height()) != (finger.width, finger.height) {
+        if (view.width, view.height) != (finger.width, finger.height) {
             return Err(format!(
                 "the {:?} image's size does not match its capture record",
                 finger.position
             ));
         }
-        Ok(())
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = content.fingers.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let checks: Vec<_> = content
-            .fingers
-            .chunks(per_thread)
-            .map(|fingers| scope.spawn(move || fingers.iter().try_for_each(check)))
-            .collect();
-        checks.into_iter().try_for_each(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|_| Err("checking a fingerprint image failed".into()))
-        })
-    })?;
+    }
     Ok(content.audit)
+}
+
+/// A JPEG's size from its header, without decoding it.
+fn jpeg_size(bytes: &[u8]) -> Result<(u32, u32), image::ImageError> {
+    image::ImageReader::with_format(std::io::Cursor::new(bytes), ImageFormat::Jpeg)
+        .into_dimensions()
+}
+
+/// Decodes every image of a stored packet in full — the face photo, the exception photo and
+/// each finger image — opening it as intake did (the `images` stage, [`crate::stages`]).
+/// `Err` is why the packet should be held; intake already checked everything else.
+///
+/// # Errors
+/// The first image that does not decode, or a packet that no longer opens.
+pub fn decode_images(
+    identity: &Identity,
+    bytes: &[u8],
+    station: &StationRecord,
+) -> Result<(), String> {
+    let sealed = SealedPacket::parse(bytes).map_err(|e| format!("the stored packet: {e}"))?;
+    let manifest = sealed.manifest().clone();
+    let parts = sealed
+        .verify(&station.signing_key)
+        .map_err(|e| format!("the stored packet: {e}"))?
+        .open(&identity.encryption_key)
+        .map_err(|e| format!("the stored packet: {e}"))?;
+    let content = EnrollmentContent::from_parts(parts, &manifest.captures)?;
+    let face = image::load_from_memory_with_format(content.face.jpeg.as_bytes(), ImageFormat::Jpeg)
+        .map_err(|e| format!("the face photo does not decode: {e}"))?;
+    if (face.width(), face.height()) != (content.face.width, content.face.height) {
+        return Err("the face photo's pixels do not match its size".into());
+    }
+    if let Some(photo) = &content.exception_photo {
+        image::load_from_memory_with_format(photo.as_bytes(), ImageFormat::Jpeg)
+            .map_err(|e| format!("the exception photo does not decode: {e}"))?;
+    }
+    for finger in &content.fingers {
+        FingerRecord::from_bytes(finger.record.as_bytes())
+            .map_err(|e| format!("the {:?} image does not decode: {e}", finger.position))?;
+    }
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! The central enrollment server.
 //!
-//! - [`data`]: what the server keeps, behind [`data::Storage`]: the data directory with the
-//!   server's keys, its SQLite database (one module per table, versioned migrations) and the
-//!   packet files.
+//! - [`data`]: what the server keeps, behind [`data::Storage`]: the embedded backend (the data
+//!   directory with the server's keys, its SQLite database — one module per table, versioned
+//!   migrations — and the packet files) or the scale-out one (PostgreSQL and a bucket).
 //! - [`intake`]: what happens to an uploaded packet: structure, station, signature, duplicate
 //!   check, decryption, content checks, storage. Pure of HTTP.
+//! - [`stages`]: what happens after intake: a durable queue of stages (decoding every image in
+//!   full first), worked by every replica.
 //! - [`uploads`]: two-phase delivery (announce, chunks, finalize) and status queries, pure of
 //!   HTTP.
 //! - [`http`]: the axum routes over both, answering the JSON of [`protocol::api`], with signed
@@ -17,6 +19,7 @@ pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod ratelimit;
+pub mod stages;
 pub mod tls;
 pub mod uploads;
 

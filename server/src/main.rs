@@ -49,6 +49,10 @@ struct Cli {
         global = true
     )]
     object_store: Option<String>,
+    /// With sslmode=require in the database URL: the CA certificate (PEM) the database's
+    /// certificate must chain to; without it, the public roots.
+    #[arg(long, env = "ENROLLMENT_SERVER_DATABASE_CA", global = true)]
+    database_ca: Option<PathBuf>,
     /// Connections to PostgreSQL this process holds at most.
     #[arg(
         long,
@@ -73,17 +77,23 @@ enum Command {
         )]
         listen: SocketAddr,
         /// Host names or addresses the self-signed TLS certificate names, beside localhost,
-        /// 127.0.0.1 and ::1 (used only when the certificate is first made).
-        #[arg(long = "tls-name")]
+        /// 127.0.0.1 and ::1 (used only when the certificate is first made); in the
+        /// environment, comma-separated.
+        #[arg(
+            long = "tls-name",
+            env = "ENROLLMENT_SERVER_TLS_NAMES",
+            value_delimiter = ','
+        )]
         tls_names: Vec<String>,
         /// Serve plain HTTP instead of TLS: only behind a TLS front end, or for tests on
         /// loopback. Logged at every start.
-        #[arg(long)]
+        #[arg(long, env = "ENROLLMENT_SERVER_PLAIN_HTTP")]
         plain_http: bool,
     },
     /// Issues a one-time token with which one station can register; prints it once.
     IssueToken,
-    /// Lists the packets received, with their verdicts.
+    /// Lists the packets received: verdict, stage after intake (a stage's name, done or held),
+    /// and the reason for a rejection or a hold.
     Packets,
     /// Revokes a station: from now on its requests and packets are refused.
     Revoke {
@@ -192,6 +202,18 @@ async fn main() -> anyhow::Result<()> {
             let scheme = if tls.is_some() { "https" } else { "http" };
             println!("enrollment-server listening on {scheme}://{address}");
             let sweeper = tokio::spawn(sweep_every(state.clone(), Duration::from_secs(600)));
+            // The stages after intake, worked here as on every replica.
+            let process = uuid::Uuid::new_v4();
+            let workers: Vec<_> = (0..enrollment_server::stages::WORKERS)
+                .map(|n| {
+                    tokio::spawn(enrollment_server::stages::run(
+                        state.data.clone(),
+                        format!("{process}/{n}"),
+                        state.now,
+                        Duration::from_millis(500),
+                    ))
+                })
+                .collect();
             let app = http::router(state);
             match tls {
                 Some(identity) => identity.serve(listener, app, shutdown_signal()).await,
@@ -204,6 +226,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             sweeper.abort();
+            for worker in workers {
+                worker.abort();
+            }
         }
         Command::Revoke { station_id } => {
             if data.revoke_station(station_id).await? {
@@ -240,9 +265,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Packets => {
             for packet in data.packets().await? {
-                let reason = packet.reason.as_deref().unwrap_or("");
+                let stage = data.packet_stage(packet.packet_id).await?;
+                let (stage, held) =
+                    stage.map_or((String::new(), None), |s| (s.stage, s.held_reason));
+                let reason = packet.reason.as_deref().or(held.as_deref()).unwrap_or("");
                 println!(
-                    "{}  {}  {}  {reason}",
+                    "{}  {}  {}  {stage}  {reason}",
                     packet.packet_id, packet.station_id, packet.verdict
                 );
             }
@@ -272,6 +300,7 @@ fn scaled_config(cli: &Cli) -> Option<ScaledConfig> {
             database_url: database_url.clone().into(),
             object_store_url: object_store.clone(),
             pool_size: cli.database_pool,
+            database_ca: cli.database_ca.clone(),
         }),
         _ => None,
     }
@@ -289,6 +318,7 @@ async fn open_storage(cli: &Cli) -> anyhow::Result<Arc<dyn Storage>> {
                 database_url: database_url.clone().into(),
                 object_store_url: object_store.clone(),
                 pool_size: cli.database_pool,
+                database_ca: cli.database_ca.clone(),
             };
             let scaled = Scaled::connect(&config, identity).await.with_context(|| {
                 format!("cannot open the storage at {object_store} and its database")

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use enrollment_server::data::testing::open_for_tests;
 use enrollment_server::data::{
-    DataError, PacketRecord, Storage, MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
+    DataError, PacketRecord, PacketStage, StageOutcome, Storage, MAX_UPLOADS_PER_STATION,
+    TOKEN_LIFETIME,
 };
+use enrollment_server::stages::{IMAGES, LEASE};
 use protocol::api::Announce;
 use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
 use protocol::keys::{StationPublicKey, StationSigningKey};
@@ -491,4 +493,166 @@ async fn storage_opened_again_holds_what_it_held() {
     assert_eq!(again.encryption_key().public_key().key_id(), key_id);
     assert_eq!(again.packet_bytes(&kept).await.expect("bytes"), bytes);
     assert!(again.station(station).await.expect("lookup").is_some());
+}
+
+fn stage_of(stage: &str, held_reason: Option<&str>) -> Option<PacketStage> {
+    Some(PacketStage {
+        stage: stage.into(),
+        held_reason: held_reason.map(Into::into),
+    })
+}
+
+/// Stores an accepted packet of `station`; its id.
+async fn accepted(data: &dyn Storage, station: Uuid) -> Uuid {
+    let bytes = Uuid::new_v4().as_bytes().to_vec();
+    let id = Uuid::new_v4();
+    data.store_packet(&record(station, id, &bytes, "accepted"), &bytes, &[])
+        .await
+        .expect("store");
+    id
+}
+
+#[tokio::test]
+async fn an_accepted_packet_waits_for_its_first_stage_and_a_rejected_one_for_none() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let good = accepted(&*data, station).await;
+    let bad = Uuid::new_v4();
+    data.store_packet(&record(station, bad, b"bad", "rejected"), b"bad", &[])
+        .await
+        .expect("store");
+    assert_eq!(
+        data.packet_stage(good).await.expect("stage"),
+        stage_of(IMAGES, None)
+    );
+    assert_eq!(
+        data.packet_stage(bad).await.expect("stage"),
+        stage_of("done", None)
+    );
+    assert_eq!(
+        data.jobs_waiting().await.expect("waiting"),
+        [(IMAGES.to_owned(), 1)]
+    );
+    assert_eq!(
+        data.packet_stage(Uuid::new_v4()).await.expect("stage"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_job_is_one_workers_until_its_lease_runs_out_then_anothers() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let packet = accepted(&*data, station).await;
+    let now = OffsetDateTime::now_utc();
+    let job = data
+        .claim_job(&[IMAGES], "replica-a/0", now, LEASE)
+        .await
+        .expect("claim")
+        .expect("a job waits");
+    assert_eq!(
+        (job.packet_id, job.stage.as_str(), job.attempts),
+        (packet, IMAGES, 1)
+    );
+    assert_eq!(
+        data.claim_job(&[IMAGES], "replica-b/0", now, LEASE)
+            .await
+            .expect("claim"),
+        None,
+        "held by its worker"
+    );
+    // Replica A was killed: once its lease runs out, B takes the job.
+    let later = now + LEASE + time::Duration::seconds(1);
+    let again = data
+        .claim_job(&[IMAGES], "replica-b/0", later, LEASE)
+        .await
+        .expect("claim")
+        .expect("the job again");
+    assert_eq!((again.packet_id, again.attempts), (packet, 2));
+    assert!(
+        !data
+            .finish_job(&job, "replica-a/0", &StageOutcome::Done, later)
+            .await
+            .expect("finish"),
+        "a worker whose lease ran out records nothing"
+    );
+    assert!(data
+        .finish_job(&again, "replica-b/0", &StageOutcome::Done, later)
+        .await
+        .expect("finish"));
+    assert_eq!(
+        data.packet_stage(packet).await.expect("stage"),
+        stage_of("done", None)
+    );
+    assert_eq!(data.jobs_waiting().await.expect("waiting"), []);
+}
+
+#[tokio::test]
+async fn workers_claiming_at_once_take_different_jobs() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let mut packets = vec![
+        accepted(&*data, station).await,
+        accepted(&*data, station).await,
+    ];
+    let now = OffsetDateTime::now_utc();
+    let (a, b) = tokio::join!(
+        data.claim_job(&[IMAGES], "a", now, LEASE),
+        data.claim_job(&[IMAGES], "b", now, LEASE)
+    );
+    let mut claimed = vec![
+        a.expect("claim").expect("a job").packet_id,
+        b.expect("claim").expect("a job").packet_id,
+    ];
+    claimed.sort();
+    packets.sort();
+    assert_eq!(claimed, packets);
+}
+
+#[tokio::test]
+async fn a_stage_moves_a_packet_on_or_holds_it_with_the_reason() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let packet = accepted(&*data, station).await;
+    let now = OffsetDateTime::now_utc();
+    let job = data
+        .claim_job(&[IMAGES], "w", now, LEASE)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert!(data
+        .finish_job(&job, "w", &StageOutcome::Next("review".into()), now)
+        .await
+        .expect("finish"));
+    assert_eq!(
+        data.packet_stage(packet).await.expect("stage"),
+        stage_of("review", None)
+    );
+    assert_eq!(
+        data.claim_job(&[IMAGES], "w", now, LEASE)
+            .await
+            .expect("claim"),
+        None,
+        "a worker takes only the stages it knows"
+    );
+    let review = data
+        .claim_job(&["review"], "w", now, LEASE)
+        .await
+        .expect("claim")
+        .expect("the next stage's job");
+    assert_eq!((review.stage.as_str(), review.attempts), ("review", 1));
+    assert!(data
+        .finish_job(
+            &review,
+            "w",
+            &StageOutcome::Held("the face is not a face".into()),
+            now
+        )
+        .await
+        .expect("finish"));
+    assert_eq!(
+        data.packet_stage(packet).await.expect("stage"),
+        stage_of("held", Some("the face is not a face"))
+    );
+    assert_eq!(data.jobs_waiting().await.expect("waiting"), []);
 }

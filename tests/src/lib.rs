@@ -38,6 +38,8 @@ pub struct TestServer {
     /// `enrollment_server::data::testing`), to inspect.
     pub data: Arc<dyn Storage>,
     task: tokio::task::JoinHandle<()>,
+    /// A worker of the stages after intake, as `serve` runs them.
+    worker: tokio::task::JoinHandle<()>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -48,6 +50,12 @@ impl TestServer {
             .await
             .expect("the server's storage opens");
         let state = ServerState::shared(shared.clone());
+        let worker = tokio::spawn(enrollment_server::stages::run(
+            shared.clone(),
+            format!("test-{}", uuid::Uuid::new_v4()),
+            state.now,
+            Duration::from_millis(50),
+        ));
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .expect("bind a loopback port");
@@ -67,12 +75,14 @@ impl TestServer {
             address,
             data: shared,
             task,
+            worker,
             stop: Some(stop),
         }
     }
 
     /// Stops the server and closes its connections; its port is free again afterwards.
     pub async fn stop(mut self) {
+        self.worker.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -89,6 +99,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+        self.worker.abort();
     }
 }
 
@@ -105,6 +116,9 @@ pub async fn server_command(dir: &Path) -> std::process::Command {
                 config.database_url.as_str(),
             )
             .env("ENROLLMENT_SERVER_OBJECT_STORE", &config.object_store_url);
+        if let Some(ca) = &config.database_ca {
+            command.env("ENROLLMENT_SERVER_DATABASE_CA", ca);
+        }
     }
     command
 }

@@ -123,97 +123,193 @@ impl FingerRecord {
         FORMAT.write_header(self.views.len(), &[distinct], &body)
     }
 
-    /// Reads a record, checking every length and count against the bytes present.
+    /// Reads a record, checking every length and count against the bytes present, and decodes
+    /// every image.
     ///
     /// # Errors
     /// [`RecordError`] naming the first problem found.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RecordError> {
-        let mut reader = Reader::new(bytes);
-        let header = FORMAT.read_header(&mut reader, bytes.len())?;
-        let distinct = reader.u8("distinct positions")?;
-
-        let mut views = Vec::with_capacity(usize::from(header.count));
-        let mut first: Option<(CaptureTime, CaptureDevice)> = None;
-        for _ in 0..header.count {
-            let rep = RepresentationStart::read(&mut reader, header.certified)?;
-            first.get_or_insert((rep.captured_at, rep.device));
-            let position = reader.u8("finger position")?;
-            if position > 15 && !(40..=50).contains(&position) {
-                return Err(RecordError::Inconsistent(format!(
-                    "finger position code {position} is not defined"
-                )));
-            }
-            let _number = reader.u8("representation number")?;
-            let scale = reader.u8("scale units")?;
-            let _capture_h = reader.u16("capture sampling rate")?;
-            let _capture_v = reader.u16("capture sampling rate")?;
-            let rate = reader.u16("image sampling rate")?;
-            // The rate is per inch (1) or per centimetre (2): 197 per cm is 500 ppi.
-            let image_h = match scale {
-                1 => rate,
-                2 => (f64::from(rate) * 2.54).round().min(f64::from(u16::MAX)) as u16,
-                other => {
-                    return Err(RecordError::Inconsistent(format!(
-                        "scale units {other} (1 is per inch, 2 per centimetre)"
-                    )))
-                }
-            };
-            let _image_v = reader.u16("image sampling rate")?;
-            let depth = reader.u8("bit depth")?;
-            if depth != 8 {
-                return Err(RecordError::Inconsistent(format!(
-                    "bit depth {depth} (only 8-bit grey is read)"
-                )));
-            }
-            let compression = reader.u8("compression")?;
-            let impression = reader.u8("impression type")?;
-            let width = u32::from(reader.u16("width")?);
-            let height = u32::from(reader.u16("height")?);
-            let data_length = reader.u32("image data length")? as usize;
-            let data = reader.take(data_length, "image data")?;
-            rep.finish(&reader)?;
-            let (image, compression) = match compression {
-                0 => (
-                    FingerprintImage::new(width, height, image_h, data.to_vec()).ok_or_else(
-                        || {
-                            RecordError::Inconsistent(format!(
-                                "{width}×{height} uncompressed needs {} bytes, has {}",
-                                width as usize * height as usize,
-                                data.len()
-                            ))
-                        },
-                    )?,
+        let (captured_at, device, views) = parse(
+            bytes,
+            |compression, data, width, height, ppi| match compression {
+                0 => Ok((
+                    FingerprintImage::new(width, height, ppi, data.to_vec()).ok_or_else(|| {
+                        RecordError::Inconsistent(format!(
+                            "{width}×{height} uncompressed needs {} bytes, has {}",
+                            width as usize * height as usize,
+                            data.len()
+                        ))
+                    })?,
                     Compression::Uncompressed,
-                ),
-                2 => (decode_wsq(data, width, height, image_h)?, Compression::Wsq),
-                6 => (decode_png(data, width, height, image_h)?, Compression::Png),
-                other => return Err(RecordError::UnsupportedCompression(other)),
-            };
-            views.push(FingerView {
-                position,
-                quality: rep.quality,
-                impression,
-                image,
-                compression,
-            });
-        }
-        check_end(&reader, bytes.len())?;
-        let mut positions: Vec<u8> = views.iter().map(|view| view.position).collect();
-        positions.sort_unstable();
-        positions.dedup();
-        if usize::from(distinct) != positions.len() {
-            return Err(RecordError::Inconsistent(format!(
-                "the header counts {distinct} finger positions, the views hold {}",
-                positions.len()
-            )));
-        }
-        let (captured_at, device) = first.unwrap_or_default();
+                )),
+                2 => Ok((decode_wsq(data, width, height, ppi)?, Compression::Wsq)),
+                6 => Ok((decode_png(data, width, height, ppi)?, Compression::Png)),
+                other => Err(RecordError::UnsupportedCompression(other)),
+            },
+        )?;
         Ok(Self {
             captured_at,
             device,
-            views,
+            views: views
+                .into_iter()
+                .map(
+                    |(position, quality, impression, (image, compression))| FingerView {
+                        position,
+                        quality,
+                        impression,
+                        image,
+                        compression,
+                    },
+                )
+                .collect(),
         })
     }
+
+    /// Reads a record as [`from_bytes`](Self::from_bytes) does — every length, count and field
+    /// — and each image's own header (WSQ: its markers, transform, quantization and Huffman
+    /// tables and frame header; PNG: its header; uncompressed: its length), checking the
+    /// image's size against the record's, without decoding the pixels: a small fraction of the
+    /// time. Damage inside the compressed image data is found only by decoding it.
+    ///
+    /// # Errors
+    /// [`RecordError`] naming the first problem found.
+    pub fn outline(bytes: &[u8]) -> Result<Vec<ViewOutline>, RecordError> {
+        let (_, _, views) = parse(bytes, |compression, data, width, height, _| {
+            let (compression, size) = match compression {
+                0 => {
+                    if data.len() != width as usize * height as usize {
+                        return Err(RecordError::Inconsistent(format!(
+                            "{width}×{height} uncompressed needs {} bytes, has {}",
+                            width as usize * height as usize,
+                            data.len()
+                        )));
+                    }
+                    (Compression::Uncompressed, (width, height))
+                }
+                2 => {
+                    let info = wsq_codec::read_info(data).map_err(|error| {
+                        RecordError::Image(format!("the WSQ image does not read: {error}"))
+                    })?;
+                    let size = (
+                        u32::try_from(info.width).unwrap_or(u32::MAX),
+                        u32::try_from(info.height).unwrap_or(u32::MAX),
+                    );
+                    (Compression::Wsq, size)
+                }
+                6 => {
+                    let size = image::ImageReader::with_format(
+                        std::io::Cursor::new(data),
+                        image::ImageFormat::Png,
+                    )
+                    .into_dimensions()
+                    .map_err(|error| RecordError::Image(error.to_string()))?;
+                    (Compression::Png, size)
+                }
+                other => return Err(RecordError::UnsupportedCompression(other)),
+            };
+            if size != (width, height) {
+                return Err(RecordError::Inconsistent(format!(
+                    "the header says {width}×{height}, the image is {}×{}",
+                    size.0, size.1
+                )));
+            }
+            Ok((compression, width, height))
+        })?;
+        Ok(views
+            .into_iter()
+            .map(
+                |(position, _, _, (compression, width, height))| ViewOutline {
+                    position,
+                    width,
+                    height,
+                    compression,
+                },
+            )
+            .collect())
+    }
+}
+
+/// A view as [`FingerRecord::outline`] reads it: where and how, the image not decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewOutline {
+    /// The ISO finger position code.
+    pub position: u8,
+    /// The image's width in pixels (the record's and the image header's).
+    pub width: u32,
+    /// The image's height in pixels.
+    pub height: u32,
+    /// How the image is stored.
+    pub compression: Compression,
+}
+
+/// A view's position, quality blocks, impression type and what `image` made of its image.
+type ParsedView<T> = (u8, Vec<QualityBlock>, u8, T);
+
+/// Reads a record's structure, handing each view's image (compression code, data, width,
+/// height, ppi) to `image`.
+fn parse<T>(
+    bytes: &[u8],
+    image: impl Fn(u8, &[u8], u32, u32, u16) -> Result<T, RecordError>,
+) -> Result<(CaptureTime, CaptureDevice, Vec<ParsedView<T>>), RecordError> {
+    let mut reader = Reader::new(bytes);
+    let header = FORMAT.read_header(&mut reader, bytes.len())?;
+    let distinct = reader.u8("distinct positions")?;
+
+    let mut views = Vec::with_capacity(usize::from(header.count));
+    let mut first: Option<(CaptureTime, CaptureDevice)> = None;
+    for _ in 0..header.count {
+        let rep = RepresentationStart::read(&mut reader, header.certified)?;
+        first.get_or_insert((rep.captured_at, rep.device));
+        let position = reader.u8("finger position")?;
+        if position > 15 && !(40..=50).contains(&position) {
+            return Err(RecordError::Inconsistent(format!(
+                "finger position code {position} is not defined"
+            )));
+        }
+        let _number = reader.u8("representation number")?;
+        let scale = reader.u8("scale units")?;
+        let _capture_h = reader.u16("capture sampling rate")?;
+        let _capture_v = reader.u16("capture sampling rate")?;
+        let rate = reader.u16("image sampling rate")?;
+        // The rate is per inch (1) or per centimetre (2): 197 per cm is 500 ppi.
+        let image_h = match scale {
+            1 => rate,
+            2 => (f64::from(rate) * 2.54).round().min(f64::from(u16::MAX)) as u16,
+            other => {
+                return Err(RecordError::Inconsistent(format!(
+                    "scale units {other} (1 is per inch, 2 per centimetre)"
+                )))
+            }
+        };
+        let _image_v = reader.u16("image sampling rate")?;
+        let depth = reader.u8("bit depth")?;
+        if depth != 8 {
+            return Err(RecordError::Inconsistent(format!(
+                "bit depth {depth} (only 8-bit grey is read)"
+            )));
+        }
+        let compression = reader.u8("compression")?;
+        let impression = reader.u8("impression type")?;
+        let width = u32::from(reader.u16("width")?);
+        let height = u32::from(reader.u16("height")?);
+        let data_length = reader.u32("image data length")? as usize;
+        let data = reader.take(data_length, "image data")?;
+        rep.finish(&reader)?;
+        let made = image(compression, data, width, height, image_h)?;
+        views.push((position, rep.quality, impression, made));
+    }
+    check_end(&reader, bytes.len())?;
+    let mut positions: Vec<u8> = views.iter().map(|view| view.0).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    if usize::from(distinct) != positions.len() {
+        return Err(RecordError::Inconsistent(format!(
+            "the header counts {distinct} finger positions, the views hold {}",
+            positions.len()
+        )));
+    }
+    let (captured_at, device) = first.unwrap_or_default();
+    Ok((captured_at, device, views))
 }
 
 fn encode_wsq(image: &FingerprintImage) -> Result<Vec<u8>, RecordError> {

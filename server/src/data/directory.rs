@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    audit, io, nonces, packets, schema, stations, uploads, DataError, HeldHead, Identity,
-    PacketRecord, StationRecord, Storage, UploadRecord, Usage,
+    audit, io, jobs, nonces, packets, schema, stations, uploads, DataError, HeldHead, Identity,
+    Job, PacketRecord, PacketStage, StageOutcome, StationRecord, Storage, UploadRecord, Usage,
 };
 
 /// The open data directory; cheap to clone (clones share it).
@@ -251,6 +251,42 @@ impl Storage for ServerData {
         let claim = claim.clone();
         self.run(move |d| audit::observe_head(&mut d.db(), station_id, &claim, now))
             .await
+    }
+
+    async fn claim_job(
+        &self,
+        stages: &[&str],
+        worker: &str,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, DataError> {
+        let stages: Vec<String> = stages.iter().map(|s| (*s).to_owned()).collect();
+        let worker = worker.to_owned();
+        self.run(move |d| {
+            let stages: Vec<&str> = stages.iter().map(String::as_str).collect();
+            jobs::claim(&mut d.db(), &stages, &worker, now, now + lease)
+        })
+        .await
+    }
+
+    async fn finish_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        outcome: &StageOutcome,
+        now: OffsetDateTime,
+    ) -> Result<bool, DataError> {
+        let (job, worker, outcome) = (job.clone(), worker.to_owned(), outcome.clone());
+        self.run(move |d| jobs::finish(&mut d.db(), &job, &worker, &outcome, now))
+            .await
+    }
+
+    async fn packet_stage(&self, packet_id: Uuid) -> Result<Option<PacketStage>, DataError> {
+        self.run(move |d| jobs::stage(&d.db(), packet_id)).await
+    }
+
+    async fn jobs_waiting(&self) -> Result<Vec<(String, u64)>, DataError> {
+        self.run(|d| jobs::waiting(&d.db())).await
     }
 
     async fn usage(&self) -> Result<Usage, DataError> {

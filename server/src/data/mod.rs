@@ -29,6 +29,7 @@
 mod audit;
 mod directory;
 mod identity;
+mod jobs;
 mod keys;
 mod nonces;
 mod packets;
@@ -362,11 +363,82 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
     ) -> Result<(Option<AuditHead>, Option<String>), DataError>;
 
+    /// Claims, for `worker` until `now + lease`, the oldest waiting job of one of `stages` (the
+    /// stages this build knows) that nobody holds or whose holder's lease ran out (a replica
+    /// killed while working it). Among replicas each job goes to one worker at a time.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn claim_job(
+        &self,
+        stages: &[&str],
+        worker: &str,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, DataError>;
+
+    /// Records what `worker` made of `job`: the packet moves to the next stage, is done, or is
+    /// held with a reason. Returns `false`, changing nothing, when the job is no longer
+    /// `worker`'s (its lease ran out and another took it).
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn finish_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        outcome: &StageOutcome,
+        now: OffsetDateTime,
+    ) -> Result<bool, DataError>;
+
+    /// The stage a judged packet is in (see [`crate::stages`]).
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn packet_stage(&self, packet_id: Uuid) -> Result<Option<PacketStage>, DataError>;
+
+    /// How many jobs each stage has waiting or in work, by stage name.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn jobs_waiting(&self) -> Result<Vec<(String, u64)>, DataError>;
+
     /// What the storage holds on disk now, for a deployer sizing it.
     ///
     /// # Errors
     /// When the database or the object store cannot be asked.
     async fn usage(&self) -> Result<Usage, DataError>;
+}
+
+/// A claimed job: a packet to take through a stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The packet.
+    pub packet_id: Uuid,
+    /// The stage to take it through.
+    pub stage: String,
+    /// How many times the job was claimed, this time included.
+    pub attempts: u32,
+}
+
+/// What a stage made of a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageOutcome {
+    /// On to this stage.
+    Next(String),
+    /// Through every stage.
+    Done,
+    /// Stopped, for a person to look at: why.
+    Held(String),
+}
+
+/// Where a judged packet is after intake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketStage {
+    /// A stage's name while it waits for or is in one, `done`, or `held`.
+    pub stage: String,
+    /// Why, when held.
+    pub held_reason: Option<String>,
 }
 
 /// What a backend holds on disk (see [`Storage::usage`]).

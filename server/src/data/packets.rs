@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use protocol::audit::AuditRecord;
 
-use super::audit;
 use super::directory::Directory;
+use super::{audit, jobs};
 use super::{io, rfc3339, write_durably, DataError};
 
 /// One row per judged packet, written after its file. `IF NOT EXISTS`: see
@@ -150,6 +150,14 @@ pub(super) fn store(
             .ok_or_else(|| DataError::Corrupt("packet row vanished".into()));
     }
     audit::insert_entries(&tx, record.station_id, audit)?;
+    if record.verdict == "accepted" {
+        jobs::enqueue(
+            &tx,
+            record.packet_id,
+            crate::stages::FIRST,
+            OffsetDateTime::now_utc(),
+        )?;
+    }
     tx.commit()?;
     Ok(None)
 }

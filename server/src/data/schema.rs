@@ -8,7 +8,7 @@
 
 use rusqlite::Connection;
 
-use super::{audit, nonces, packets, stations, uploads, DataError};
+use super::{audit, jobs, nonces, packets, stations, uploads, DataError};
 
 /// Version `n` is reached by running `MIGRATIONS[n - 1]`.
 ///
@@ -17,13 +17,16 @@ use super::{audit, nonces, packets, stations, uploads, DataError};
 /// the tables already and is at version 0, so migration 1 runs on it; its statements keep
 /// `IF NOT EXISTS` so that run finds the tables and only records version 1. Later migrations
 /// run on known versions and need no such guard.
-const MIGRATIONS: &[&[&str]] = &[&[
-    stations::MIGRATION_1,
-    packets::MIGRATION_1,
-    uploads::MIGRATION_1,
-    nonces::MIGRATION_1,
-    audit::MIGRATION_1,
-]];
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        stations::MIGRATION_1,
+        packets::MIGRATION_1,
+        uploads::MIGRATION_1,
+        nonces::MIGRATION_1,
+        audit::MIGRATION_1,
+    ],
+    &[jobs::MIGRATION_2],
+];
 
 /// Brings `connection` to the newest schema this build knows.
 ///
@@ -31,6 +34,11 @@ const MIGRATIONS: &[&[&str]] = &[&[
 /// [`DataError::TooNew`] when the database is at a newer version; a database error when a
 /// migration fails (its transaction is rolled back, the version stays where it was).
 pub(super) fn migrate(connection: &mut Connection) -> Result<(), DataError> {
+    migrate_to(connection, MIGRATIONS.len())
+}
+
+/// Brings `connection` to version `target` (at most the newest this build knows).
+fn migrate_to(connection: &mut Connection, target: usize) -> Result<(), DataError> {
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > known {
@@ -39,6 +47,7 @@ pub(super) fn migrate(connection: &mut Connection) -> Result<(), DataError> {
     for (index, steps) in MIGRATIONS
         .iter()
         .enumerate()
+        .take(target)
         .skip(usize::try_from(found).unwrap_or(0))
     {
         let tx = connection.transaction()?;
@@ -157,7 +166,8 @@ CREATE TABLE IF NOT EXISTS audit_heads (
         unversioned
             .execute_batch(UNVERSIONED_SCHEMA)
             .expect("old schema");
-        let migrated = migrated_in_memory();
+        let mut migrated = Connection::open_in_memory().expect("open");
+        migrate_to(&mut migrated, 1).expect("migration 1");
         assert_eq!(
             schema_of(&migrated),
             schema_of(&unversioned),
@@ -168,7 +178,7 @@ CREATE TABLE IF NOT EXISTS audit_heads (
     }
 
     #[tokio::test]
-    async fn a_database_from_before_versions_opens_at_version_1_with_its_rows() {
+    async fn a_database_from_before_versions_opens_at_the_newest_version_with_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
         let station = Uuid::new_v4();
         let key = StationSigningKey::generate(&SystemRandom)
@@ -182,21 +192,41 @@ CREATE TABLE IF NOT EXISTS audit_heads (
             [station.to_string(), key.to_base64()],
         )
         .expect("old station row");
+        let packet = Uuid::new_v4();
+        old.execute(
+            "INSERT INTO packets (packet_id, station_id, sha256, size, verdict, received_at)
+             VALUES (?1, ?2, 'ab', 2, 'accepted', '2026-11-23T00:00:00Z')",
+            [packet.to_string(), station.to_string()],
+        )
+        .expect("old packet row");
         assert_eq!(user_version(&old), 0, "the old code never set a version");
         drop(old);
 
         let data = ServerData::open(dir.path())
             .expect("a data directory from before versions must still open");
-        assert_eq!(user_version(&data.db()), 1);
+        let newest = i64::try_from(MIGRATIONS.len()).expect("a few");
+        assert_eq!(user_version(&data.db()), newest);
         let kept = data.station(station).await.expect("lookup");
         assert_eq!(
             kept.map(|s| (s.name, s.signing_key, s.revoked)),
             Some(("Desk 1".to_owned(), key, false)),
             "migrating must keep the stations registered before it"
         );
+        assert_eq!(
+            data.packet_stage(packet)
+                .await
+                .expect("stage")
+                .map(|s| s.stage),
+            Some("done".to_owned()),
+            "a packet judged before the stages existed is done"
+        );
         drop(data);
         let again = ServerData::open(dir.path()).expect("reopen");
-        assert_eq!(user_version(&again.db()), 1, "reopening runs nothing again");
+        assert_eq!(
+            user_version(&again.db()),
+            newest,
+            "reopening runs nothing again"
+        );
     }
 
     #[test]
@@ -213,7 +243,7 @@ CREATE TABLE IF NOT EXISTS audit_heads (
                 opened,
                 Err(DataError::TooNew {
                     found: 99,
-                    known: 1
+                    known: 2
                 })
             ),
             "a schema this build does not know must not be written to: {opened:?}"

@@ -13,6 +13,9 @@ pub const BACKEND_VARIABLE: &str = "ENROLLMENT_SERVER_TEST_BACKEND";
 pub const DATABASE_VARIABLE: &str = "ENROLLMENT_SERVER_TEST_DATABASE_URL";
 /// With `scaled`: the bucket, `s3://bucket`, reached with the `AWS_*` variables.
 pub const OBJECT_STORE_VARIABLE: &str = "ENROLLMENT_SERVER_TEST_OBJECT_STORE";
+/// With `scaled`, optional: the CA (PEM) of the database's TLS certificate, for URLs that say
+/// `sslmode=require`.
+pub const DATABASE_CA_VARIABLE: &str = "ENROLLMENT_SERVER_TEST_DATABASE_CA";
 
 /// Where a test server whose files are in `dir` keeps its data with the scale-out backend,
 /// `None` with the embedded one. Each `dir` gets a PostgreSQL schema (made here) and a bucket
@@ -73,6 +76,7 @@ pub async fn separate_config(
         database_url: format!("{database_url}{separator}options=-c%20search_path%3D{name}").into(),
         object_store_url: format!("{}/{name}", bucket.trim_end_matches('/')),
         pool_size: 8,
+        database_ca: std::env::var_os(DATABASE_CA_VARIABLE).map(std::path::PathBuf::from),
     })
 }
 

@@ -292,6 +292,9 @@ fn start_replica(dir: &Path, config: Option<&ScaledConfig>, address: SocketAddr)
                 config.database_url.as_str(),
             )
             .env("ENROLLMENT_SERVER_OBJECT_STORE", &config.object_store_url);
+        if let Some(ca) = &config.database_ca {
+            command.env("ENROLLMENT_SERVER_DATABASE_CA", ca);
+        }
     }
     let mut child = command.spawn().expect("the server starts");
     let mut line = String::new();

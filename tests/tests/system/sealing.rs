@@ -453,3 +453,80 @@ async fn a_fingerprint_record_that_does_not_decode_is_rejected_naming_the_finger
         "the reason names the finger and what is wrong: {reason}"
     );
 }
+
+/// The stage a packet is in at the server, once it is no longer `images` (or after 20 s).
+async fn stage_after_images(
+    server: &TestServer,
+    packet_id: uuid::Uuid,
+) -> enrollment_server::data::PacketStage {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let stage = server
+            .data
+            .packet_stage(packet_id)
+            .await
+            .expect("stage")
+            .expect("the packet is stored");
+        if stage.stage != enrollment_server::stages::IMAGES
+            || tokio::time::Instant::now() >= deadline
+        {
+            return stage;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finger_image_damaged_inside_its_data_is_accepted_at_intake_and_held_by_the_images_stage()
+{
+    let rig = Rig::start().await;
+    rig.submit("Siti Rahayu", 5);
+    let original = rig
+        .station
+        .store()
+        .pending_packets(1)
+        .expect("outbox")
+        .remove(0)
+        .packet;
+    // The right ring finger's WSQ data is overwritten past its tables and headers: the record
+    // and the image header read, the image does not decode.
+    let damaged = reseal(&original, &rig, uuid::Uuid::new_v4(), |part| {
+        if part.name == "finger-04.fir" {
+            let mut bytes = part.bytes().to_vec();
+            let (from, to) = (bytes.len() * 3 / 5, bytes.len() - 16);
+            bytes[from..to].fill(0xFF);
+            Part::new(part.name.clone(), part.media_type.clone(), bytes)
+        } else {
+            part
+        }
+    });
+    let damaged_id = uuid_of(&damaged);
+    let (status, answer) = deliver_raw(&rig, damaged).await;
+    let judged: PacketStatus = serde_json::from_value(answer).expect("status");
+    assert_eq!(
+        (status, judged.state),
+        (200, PacketState::Accepted),
+        "intake reads the structure only"
+    );
+    let held = stage_after_images(&rig.server, damaged_id).await;
+    assert_eq!(held.stage, enrollment_server::stages::HELD);
+    let reason = held.held_reason.unwrap_or_default();
+    assert!(
+        reason.contains("RightRing") && reason.contains("does not decode"),
+        "the reason names the finger: {reason}"
+    );
+
+    // The station's own packet goes through every stage.
+    let (status, _) = deliver_raw(&rig, original.clone()).await;
+    assert_eq!(status, 200);
+    let done = stage_after_images(&rig.server, uuid_of(&original)).await;
+    assert_eq!(
+        (done.stage.as_str(), done.held_reason),
+        (enrollment_server::stages::DONE, None)
+    );
+    let metrics = metrics_of(&rig.server).await;
+    assert!(
+        metrics.contains("enrollment_stage_jobs{stage=\"images\"} 0\n"),
+        "{metrics}"
+    );
+}

@@ -33,8 +33,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::prefix::PrefixStore;
 use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use zeroize::Zeroizing;
 
 use super::{DataError, Identity};
@@ -54,6 +56,9 @@ pub struct ScaledConfig {
     pub object_store_url: String,
     /// Connections to PostgreSQL this process holds at most.
     pub pool_size: usize,
+    /// With `sslmode=require` in the URL: the CA certificate(s) (PEM) the database's
+    /// certificate must chain to, instead of the public roots.
+    pub database_ca: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ScaledConfig {
@@ -62,6 +67,7 @@ impl std::fmt::Debug for ScaledConfig {
             .field("database_url", &"<redacted>")
             .field("object_store_url", &self.object_store_url)
             .field("pool_size", &self.pool_size)
+            .field("database_ca", &self.database_ca)
             .finish()
     }
 }
@@ -97,27 +103,7 @@ impl Scaled {
     /// be reached ([`DataError::Unavailable`]), a newer schema ([`DataError::TooNew`]), or
     /// other keys than the database's ([`DataError::KeysDiffer`]).
     pub async fn connect(config: &ScaledConfig, identity: Identity) -> Result<Self, DataError> {
-        let mut pg: tokio_postgres::Config = config.database_url.parse().map_err(|error| {
-            DataError::Config(format!("the database URL is not valid: {error}"))
-        })?;
-        pg.connect_timeout(Duration::from_secs(5));
-        pg.keepalives(true);
-        pg.application_name("enrollment-server");
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size.max(1))
-            .wait_timeout(Some(DATABASE_WAIT))
-            .create_timeout(Some(DATABASE_WAIT))
-            .recycle_timeout(Some(DATABASE_WAIT))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|error| DataError::Config(format!("the database pool: {error}")))?;
+        let pool = pool(config)?;
         let objects = object_store(&config.object_store_url)?;
         let scaled = Self {
             pool,
@@ -160,12 +146,7 @@ impl Scaled {
             Err(DataError::KeysDiffer { .. }) => {}
             other => return other.map(|_| ()),
         }
-        let mut pg: tokio_postgres::Config = config.database_url.parse().map_err(|error| {
-            DataError::Config(format!("the database URL is not valid: {error}"))
-        })?;
-        pg.connect_timeout(Duration::from_secs(5));
-        let (client, connection) = pg.connect(NoTls).await.map_err(database)?;
-        let connection = tokio::spawn(connection);
+        let client = pool(config)?.get().await.map_err(pool_error)?;
         client
             .execute(
                 "UPDATE server_identity SET fingerprint = $1",
@@ -173,18 +154,116 @@ impl Scaled {
             )
             .await
             .map_err(database)?;
-        drop(client);
-        let _ = connection.await;
         Ok(())
     }
 
     /// A pooled database connection.
     async fn client(&self) -> Result<deadpool_postgres::Client, DataError> {
-        self.pool.get().await.map_err(|error| match error {
-            PoolError::Backend(error) => database(error),
-            other => DataError::Unavailable(format!("database: {other}")),
-        })
+        self.pool.get().await.map_err(pool_error)
     }
+}
+
+fn pool_error(error: PoolError) -> DataError {
+    match error {
+        PoolError::Backend(error) => database(error),
+        other => DataError::Unavailable(format!("database: {other}")),
+    }
+}
+
+/// A pool of connections to the database `config` names, over TLS when its URL says
+/// `sslmode=require`; none is made until one is asked for.
+fn pool(config: &ScaledConfig) -> Result<Pool, DataError> {
+    let mut pg: tokio_postgres::Config = config
+        .database_url
+        .parse()
+        .map_err(|error| DataError::Config(format!("the database URL is not valid: {error}")))?;
+    pg.connect_timeout(Duration::from_secs(5));
+    pg.keepalives(true);
+    pg.keepalives_idle(Duration::from_secs(30));
+    // A database that stops answering (a partition, a failover) fails a request within
+    // seconds, answered 503, instead of holding it and the locks it took: no statement runs
+    // longer than 30 s, no lock is waited for longer than 10 s, no transaction idles open.
+    let options = format!(
+        "{} -c statement_timeout=30000 -c lock_timeout=10000 \
+         -c idle_in_transaction_session_timeout=60000",
+        pg.get_options().unwrap_or_default()
+    );
+    pg.options(options.trim());
+    if pg.get_application_name().is_none() {
+        pg.application_name("enrollment-server");
+    }
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = if pg.get_ssl_mode() == SslMode::Require {
+        Manager::from_config(pg, database_tls(config)?, manager_config)
+    } else {
+        if !config.database_url.contains("sslmode=disable") && !on_this_machine(&pg) {
+            tracing::warn!(
+                "the connection to PostgreSQL is not encrypted: add sslmode=require to the \
+                 database URL (and the database's CA with --database-ca)"
+            );
+        }
+        Manager::from_config(pg, NoTls, manager_config)
+    };
+    Pool::builder(manager)
+        .max_size(config.pool_size.max(1))
+        .wait_timeout(Some(DATABASE_WAIT))
+        .create_timeout(Some(DATABASE_WAIT))
+        .recycle_timeout(Some(DATABASE_WAIT))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|error| DataError::Config(format!("the database pool: {error}")))
+}
+
+/// Whether every host of `pg` is a Unix socket or a loopback address.
+fn on_this_machine(pg: &tokio_postgres::Config) -> bool {
+    pg.get_hosts().iter().all(|host| match host {
+        Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|address| address.is_loopback())
+        }
+        Host::Unix(_) => true,
+    })
+}
+
+/// TLS for the database connection: the database's certificate must chain to the CA in
+/// `config.database_ca` (PEM) when one is given, to the public roots otherwise, and name the
+/// host connected to — unlike libpq's `require`, which checks neither.
+fn database_tls(config: &ScaledConfig) -> Result<MakeRustlsConnect, DataError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match &config.database_ca {
+        Some(path) => {
+            let certificates = CertificateDer::pem_file_iter(path)
+                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                .map_err(|error| {
+                    DataError::Config(format!(
+                        "the database CA file {} cannot be read: {error}",
+                        path.display()
+                    ))
+                })?;
+            let (added, _) = roots.add_parsable_certificates(certificates);
+            if added == 0 {
+                return Err(DataError::Config(format!(
+                    "the database CA file {} holds no certificate",
+                    path.display()
+                )));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|error| DataError::Config(format!("TLS to the database: {error}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(tls))
 }
 
 /// The object store named by `url` (`s3://bucket[/prefix]`), with the `AWS_*` variables.
@@ -233,21 +312,45 @@ fn object_store(url: &str) -> Result<Arc<dyn ObjectStore>, DataError> {
 pub(in crate::data) fn database(error: tokio_postgres::Error) -> DataError {
     let retryable = match error.code() {
         Some(code) => {
+            // Connection (08), transaction rollback: serialization, deadlock (40), resources
+            // (53), operator intervention, shutdown, timeouts (57), system (58); a lock not
+            // had in time (55P03) and a read-only server after a failover (25006).
             let class = &code.code()[..2];
-            matches!(class, "08" | "53" | "57")
-                || *code == SqlState::T_R_SERIALIZATION_FAILURE
-                || *code == SqlState::T_R_DEADLOCK_DETECTED
+            matches!(class, "08" | "40" | "53" | "57" | "58")
+                || *code == SqlState::LOCK_NOT_AVAILABLE
+                || *code == SqlState::READ_ONLY_SQL_TRANSACTION
         }
         None => {
             error.is_closed()
                 || std::error::Error::source(&error).is_some_and(|s| s.is::<std::io::Error>())
         }
     };
+    let text = describe(&error);
     if retryable {
-        DataError::Unavailable(format!("database: {error}"))
+        DataError::Unavailable(format!("database: {text}"))
     } else {
-        DataError::Database(error.to_string())
+        DataError::Database(text)
     }
+}
+
+/// What went wrong, with its causes (a TLS handshake's "invalid peer certificate", a refused
+/// connection); of a database's own error, its code and message only — never its DETAIL, which
+/// may quote a row's values.
+fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// An object store error other than "not found", which callers handle: unavailable.

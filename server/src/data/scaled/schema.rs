@@ -15,7 +15,8 @@ use deadpool_postgres::Client;
 use super::{database, DataError};
 
 /// Version `n` is reached by running `MIGRATIONS[n - 1]`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE server_identity (
     only_row    BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
     fingerprint TEXT NOT NULL
@@ -92,7 +93,23 @@ CREATE TABLE audit_heads (
     conflict    TEXT,
     conflict_at TEXT
 );
-"#];
+"#,
+    // The work queue after intake (see crate::stages): a packet's stage, and one job per packet
+    // still going through one. Replicas claim jobs with FOR UPDATE SKIP LOCKED.
+    r#"
+ALTER TABLE packets ADD COLUMN stage TEXT NOT NULL DEFAULT 'done';
+ALTER TABLE packets ADD COLUMN held_reason TEXT;
+CREATE TABLE jobs (
+    packet_id     UUID PRIMARY KEY REFERENCES packets (packet_id),
+    stage         TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    claimed_by    TEXT,
+    claimed_until TIMESTAMPTZ,
+    queued_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX jobs_by_age ON jobs (queued_at);
+"#,
+];
 
 /// Brings the database (its current schema) to the newest version this build knows.
 ///

@@ -18,8 +18,9 @@ use zeroize::Zeroizing;
 
 use super::{database, objects, Scaled};
 use crate::data::{
-    DataError, HeldHead, Identity, PacketRecord, StationRecord, Storage, UploadRecord, Usage,
-    MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT, MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
+    DataError, HeldHead, Identity, Job, PacketRecord, PacketStage, StageOutcome, StationRecord,
+    Storage, UploadRecord, Usage, MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT,
+    MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
 };
 
 /// The advisory lock announces take, so concurrent ones cannot together pass a limit.
@@ -218,10 +219,21 @@ impl Storage for Scaled {
                 .await
                 .map_err(database)?
                 .is_some();
-            if !known {
+            // Asked again under the lock: the same packet announced at once on another
+            // replica must not count twice against the limits.
+            let raced = !known && {
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&UPLOAD_LIMITS_LOCK])
                     .await
                     .map_err(database)?;
+                tx.query_opt(
+                    "SELECT 1 FROM uploads WHERE packet_id = $1",
+                    &[&announce.packet_id],
+                )
+                .await
+                .map_err(database)?
+                .is_some()
+            };
+            if !known && !raced {
                 let row = tx
                     .query_one(
                         "SELECT COUNT(*) FILTER (WHERE station_id = $1),
@@ -332,7 +344,14 @@ impl Storage for Scaled {
         drop(tx);
         drop(client);
         self.delete_objects_after(&[key]).await;
-        check(self.upload(packet_id).await?).map(|_| end)
+        // Another request counted a chunk here first: the offset held now says what to send.
+        match self.upload(packet_id).await? {
+            Some(upload) if upload.station_id == station_id => Err(DataError::OffsetMismatch {
+                offset,
+                held: upload.received,
+            }),
+            _ => Err(DataError::NotAnnounced(packet_id)),
+        }
     }
 
     async fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
@@ -698,6 +717,20 @@ impl Storage for Scaled {
             .await
             .map_err(database)?;
         }
+        if record.verdict == "accepted" {
+            tx.execute(
+                "UPDATE packets SET stage = $2 WHERE packet_id = $1",
+                &[&record.packet_id, &crate::stages::FIRST],
+            )
+            .await
+            .map_err(database)?;
+            tx.execute(
+                "INSERT INTO jobs (packet_id, stage, queued_at) VALUES ($1, $2, $3)",
+                &[&record.packet_id, &crate::stages::FIRST, &now],
+            )
+            .await
+            .map_err(database)?;
+        }
         tx.commit().await.map_err(database)?;
         Ok(None)
     }
@@ -775,6 +808,137 @@ impl Storage for Scaled {
         };
         tx.commit().await.map_err(database)?;
         Ok((known, conflict))
+    }
+
+    async fn claim_job(
+        &self,
+        stages: &[&str],
+        worker: &str,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, DataError> {
+        let stages: Vec<String> = stages.iter().map(|s| (*s).to_owned()).collect();
+        let until = now + lease;
+        let client = self.client().await?;
+        // SKIP LOCKED: replicas claiming at once each take a different job, none waits.
+        let row = client
+            .query_opt(
+                "UPDATE jobs SET claimed_by = $2, claimed_until = $3, attempts = attempts + 1
+                 WHERE packet_id = (
+                     SELECT packet_id FROM jobs
+                     WHERE stage = ANY($1) AND (claimed_until IS NULL OR claimed_until < $4)
+                     ORDER BY queued_at, packet_id
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING packet_id, stage, attempts",
+                &[&stages, &worker, &until, &now],
+            )
+            .await
+            .map_err(database)?;
+        row.map(|row| {
+            Ok(Job {
+                packet_id: col(&row, 0)?,
+                stage: col(&row, 1)?,
+                attempts: u32::try_from(col::<i32>(&row, 2)?).unwrap_or(0),
+            })
+        })
+        .transpose()
+    }
+
+    async fn finish_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        outcome: &StageOutcome,
+        now: OffsetDateTime,
+    ) -> Result<bool, DataError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(database)?;
+        let held = tx
+            .query_opt(
+                "SELECT 1 FROM jobs WHERE packet_id = $1 AND stage = $2 AND claimed_by = $3
+                 FOR UPDATE",
+                &[&job.packet_id, &job.stage, &worker],
+            )
+            .await
+            .map_err(database)?
+            .is_some();
+        if !held {
+            return Ok(false);
+        }
+        match outcome {
+            StageOutcome::Next(stage) => {
+                tx.execute(
+                    "UPDATE jobs SET stage = $2, attempts = 0, claimed_by = NULL,
+                     claimed_until = NULL, queued_at = $3 WHERE packet_id = $1",
+                    &[&job.packet_id, stage, &now],
+                )
+                .await
+                .map_err(database)?;
+                tx.execute(
+                    "UPDATE packets SET stage = $2 WHERE packet_id = $1",
+                    &[&job.packet_id, stage],
+                )
+                .await
+                .map_err(database)?;
+            }
+            StageOutcome::Done => {
+                tx.execute("DELETE FROM jobs WHERE packet_id = $1", &[&job.packet_id])
+                    .await
+                    .map_err(database)?;
+                tx.execute(
+                    "UPDATE packets SET stage = 'done' WHERE packet_id = $1",
+                    &[&job.packet_id],
+                )
+                .await
+                .map_err(database)?;
+            }
+            StageOutcome::Held(reason) => {
+                tx.execute("DELETE FROM jobs WHERE packet_id = $1", &[&job.packet_id])
+                    .await
+                    .map_err(database)?;
+                tx.execute(
+                    "UPDATE packets SET stage = 'held', held_reason = $2 WHERE packet_id = $1",
+                    &[&job.packet_id, reason],
+                )
+                .await
+                .map_err(database)?;
+            }
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(true)
+    }
+
+    async fn packet_stage(&self, packet_id: Uuid) -> Result<Option<PacketStage>, DataError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT stage, held_reason FROM packets WHERE packet_id = $1",
+                &[&packet_id],
+            )
+            .await
+            .map_err(database)?;
+        row.map(|row| {
+            Ok(PacketStage {
+                stage: col(&row, 0)?,
+                held_reason: col(&row, 1)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn jobs_waiting(&self) -> Result<Vec<(String, u64)>, DataError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT stage, count(*) FROM jobs GROUP BY stage ORDER BY stage",
+                &[],
+            )
+            .await
+            .map_err(database)?;
+        rows.iter()
+            .map(|row| Ok((col(row, 0)?, to_u64(col(row, 1)?))))
+            .collect()
     }
 
     async fn usage(&self) -> Result<Usage, DataError> {

@@ -1,0 +1,382 @@
+//! The scale-out backend under faults: replicas of the real `enrollment-server` sharing one
+//! PostgreSQL and one bucket behind an ordinary TCP load balancer, with stations uploading
+//! through it while links are cut and replicas are killed with SIGKILL and started again; and
+//! the database or the bucket stopped while a station uploads, then started again.
+//!
+//! These tests need the scale-out backend (`ENROLLMENT_SERVER_TEST_BACKEND=scaled` and the
+//! servers `scripts/services.sh` starts), so `cargo test` skips them; `scripts/test.sh` runs
+//! them with `--ignored --test-threads=1` in its scale-out pass (they stop the servers the
+//! others use).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use enrollment_server::data::testing::{open_for_tests, scaled_config, DATABASE_VARIABLE};
+use enrollment_server::data::{DataError, Identity, Scaled, Storage};
+use protocol::api::SignedReceipt;
+use protocol::packet::sha256_hex;
+use station_core::clock::SystemClock;
+use station_core::store::outbox::OutboxState;
+use station_core::sync::machine::ProblemKind;
+use system_tests::balancer::Balancer;
+use system_tests::{
+    applicant_name, assert_delivered_exactly_once, free_loopback_address, one_pass, outbox,
+    provision_station, server_command, submit_as_budi, temp_dir, Rig,
+};
+
+const REPLICAS: usize = 3;
+const STATIONS: usize = 20;
+const PACKETS_PER_STATION: usize = 3;
+
+/// Starts the `enrollment-server` binary on the shared storage of `dir`, serving TLS on
+/// `address`; returns once it listens.
+async fn start_replica(dir: &Path, address: SocketAddr) -> Child {
+    let mut child = server_command(dir)
+        .await
+        .args(["serve", "--listen", &address.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the replica starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the replica says where it listens");
+    assert!(line.contains("listening on https://"), "{line:?}");
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the scale-out backend; scripts/test.sh runs it with ENROLLMENT_SERVER_TEST_BACKEND=scaled"]
+async fn twenty_stations_over_three_replicas_deliver_every_packet_once_through_cut_links_and_killed_replicas(
+) {
+    let dir = temp_dir();
+    assert!(
+        scaled_config(dir.path())
+            .await
+            .expect("the test storage settings")
+            .is_some(),
+        "this test runs on the scale-out backend: ENROLLMENT_SERVER_TEST_BACKEND=scaled \
+         with the variables scripts/services.sh writes"
+    );
+    // The replicas share keys/ (as a deployer copies it to each) and the database and bucket.
+    let storage = open_for_tests(dir.path())
+        .await
+        .expect("the shared storage");
+    let addresses: Vec<SocketAddr> = (0..REPLICAS).map(|_| free_loopback_address()).collect();
+    let mut replicas = Vec::new();
+    for address in &addresses {
+        replicas.push(start_replica(dir.path(), *address).await);
+    }
+    let balancer = Arc::new(Balancer::start(addresses.clone()).await);
+
+    // Twenty stations registered through the balancer, each with a backlog.
+    let mut stations = Vec::new();
+    for s in 0..STATIONS {
+        let station_dir = temp_dir();
+        let station = provision_station(station_dir.path(), &balancer.url, &*storage).await;
+        for p in 0..PACKETS_PER_STATION {
+            let n = s * PACKETS_PER_STATION + p;
+            submit_as_budi(&station, &applicant_name(n), 700 + n as u64);
+        }
+        stations.push((station, station_dir));
+    }
+
+    // The storm: every 150 ms every connection in flight is cut; every 600 ms the next
+    // replica is killed with SIGKILL and started again 200 ms later on the same address.
+    let calm = Arc::new(AtomicBool::new(false));
+    let storm = {
+        let (calm, balancer, dir) = (calm.clone(), balancer.clone(), dir.path().to_owned());
+        let addresses = addresses.clone();
+        tokio::spawn(async move {
+            let (mut cuts, mut kills) = (0u32, 0u32);
+            let mut round = 0usize;
+            while !calm.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                balancer.cut_all();
+                cuts += 1;
+                round += 1;
+                if round % 4 == 0 {
+                    let victim = (round / 4) % REPLICAS;
+                    let _ = replicas[victim].kill();
+                    let _ = replicas[victim].wait();
+                    kills += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    replicas[victim] = start_replica(&dir, addresses[victim]).await;
+                }
+            }
+            (replicas, cuts, kills)
+        })
+    };
+
+    // Each station uploads through the balancer, pass after pass, until its outbox is drained.
+    let mut uploads = tokio::task::JoinSet::new();
+    for (station, _) in &stations {
+        let (station, url) = (station.clone(), balancer.url.clone());
+        uploads.spawn(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+            let mut passes = 0u32;
+            loop {
+                let status = one_pass(&station, &url, Arc::new(SystemClock)).await;
+                passes += 1;
+                let drained = outbox(&station)
+                    .iter()
+                    .all(|(_, _, state, _)| *state == OutboxState::Accepted);
+                if drained || tokio::time::Instant::now() >= deadline {
+                    return (drained, passes, status.problem.map(|p| p.detail));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+    }
+    let mut most_passes = 0;
+    while let Some(done) = uploads.join_next().await {
+        let (drained, passes, problem) = done.expect("the station's uploads ran");
+        assert!(
+            drained,
+            "a station's outbox drains; last problem: {problem:?}"
+        );
+        most_passes = most_passes.max(passes);
+    }
+    calm.store(true, Ordering::Relaxed);
+    let (mut replicas, cuts, kills) = storm.await.expect("the storm ran");
+    println!(
+        "{} packets from {STATIONS} stations over {REPLICAS} replicas: {cuts} cuts, {kills} \
+         replicas killed, up to {most_passes} passes a station, connections per replica {:?}",
+        STATIONS * PACKETS_PER_STATION,
+        balancer.served()
+    );
+    assert!(
+        kills >= 2,
+        "replicas were killed while stations uploaded ({kills})"
+    );
+    assert!(
+        balancer.served().iter().all(|n| *n > 0),
+        "every replica served: {:?}",
+        balancer.served()
+    );
+
+    // Every packet is stored once, byte for byte, and every receipt is the server's.
+    let stored = storage.packets().await.expect("the packets stored");
+    assert_eq!(
+        stored.len(),
+        STATIONS * PACKETS_PER_STATION,
+        "each packet stored once"
+    );
+    for (station, _) in &stations {
+        let config = station.config();
+        for (id, sha, state, _) in outbox(station) {
+            assert_eq!(state, OutboxState::Accepted);
+            let text = station
+                .store()
+                .receipt(&id)
+                .expect("the station's store")
+                .expect("a drained packet keeps its receipt");
+            let receipt = serde_json::from_str::<SignedReceipt>(&text)
+                .expect("a receipt")
+                .verify(&config.server_receipt_key)
+                .expect("signed by the server's receipt key");
+            assert_eq!(receipt.packet_id.to_string(), id);
+            assert_eq!(receipt.station_id, config.station_id);
+            assert_eq!(
+                receipt.sha256, sha,
+                "the receipt names the bytes the station sent"
+            );
+            let record = stored
+                .iter()
+                .find(|p| p.packet_id.to_string() == id)
+                .expect("the packet is at the server");
+            assert_eq!(record.station_id, config.station_id);
+            let bytes = storage.packet_bytes(record).await.expect("its bytes");
+            assert_eq!(sha256_hex(&bytes), sha, "stored byte for byte");
+        }
+    }
+    for replica in &mut replicas {
+        let _ = replica.kill();
+        let _ = replica.wait();
+    }
+}
+
+/// Fails unless the scale-out backend is selected.
+async fn require_scale_out() {
+    assert!(
+        scaled_config(&temp_dir().path().join("probe"))
+            .await
+            .expect("the test storage settings")
+            .is_some(),
+        "this test runs on the scale-out backend: ENROLLMENT_SERVER_TEST_BACKEND=scaled \
+         with the variables scripts/services.sh writes"
+    );
+}
+
+/// One of the test servers, stopped until this is dropped (or [`Stopped::start`] is called):
+/// a failed assertion still leaves it running for the tests after.
+struct Stopped(&'static str);
+
+impl Stopped {
+    /// Stops the database (`"db"`) or the bucket (`"s3"`).
+    fn stop(which: &'static str) -> Self {
+        services(&format!("stop-{which}"));
+        Self(which)
+    }
+
+    fn start(self) {}
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        services(&format!("start-{}", self.0));
+    }
+}
+
+/// `scripts/services.sh ACTION` on the servers the test variables name.
+fn services(action: &str) {
+    let dir = std::env::var("ENROLLMENT_SERVER_TEST_SERVICES")
+        .expect("ENROLLMENT_SERVER_TEST_SERVICES, written by scripts/services.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services.sh");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .args([action, &dir])
+        .stdout(Stdio::null())
+        .status()
+        .expect("bash runs");
+    assert!(status.success(), "scripts/services.sh {action} failed");
+}
+
+/// Every packet of the rig's station still waits at the station, none accepted.
+fn all_pending(rig: &Rig) -> bool {
+    outbox(&rig.station)
+        .iter()
+        .all(|(_, _, state, _)| *state == OutboxState::Pending)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the scale-out backend; scripts/test.sh runs it with ENROLLMENT_SERVER_TEST_BACKEND=scaled"]
+async fn while_the_bucket_is_away_packets_wait_at_the_station_and_go_once_when_it_is_back() {
+    require_scale_out().await;
+    let rig = Rig::start().await;
+    for n in 0..3 {
+        rig.submit(&applicant_name(n), 900 + n as u64);
+    }
+    let away = Stopped::stop("s3");
+    let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
+    let problem = status.problem.expect("the officer is told");
+    assert_eq!(problem.kind, ProblemKind::ServerError, "{}", problem.detail);
+    assert!(all_pending(&rig), "every packet waits at the station");
+    assert!(
+        rig.server.data.packets().await.expect("packets").is_empty(),
+        "nothing is recorded as received while its bytes cannot be stored"
+    );
+    away.start();
+    let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
+    assert_eq!(status.problem, None, "delivered once the bucket is back");
+    assert_delivered_exactly_once(&rig.server, &rig.station, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the scale-out backend; scripts/test.sh runs it with ENROLLMENT_SERVER_TEST_BACKEND=scaled"]
+async fn while_the_database_is_away_packets_wait_at_the_station_and_go_once_when_it_is_back() {
+    require_scale_out().await;
+    let rig = Rig::start().await;
+    rig.submit(&applicant_name(0), 950);
+    // One packet through first, so the server holds pooled connections the restart will cut.
+    let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
+    assert_eq!(status.problem, None);
+    for n in 1..3 {
+        rig.submit(&applicant_name(n), 950 + n as u64);
+    }
+    let away = Stopped::stop("db");
+    let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
+    let problem = status.problem.expect("the officer is told");
+    assert_eq!(problem.kind, ProblemKind::ServerError, "{}", problem.detail);
+    let waiting = outbox(&rig.station)
+        .into_iter()
+        .filter(|(_, _, state, _)| *state == OutboxState::Pending)
+        .count();
+    assert_eq!(waiting, 2, "the two new packets wait at the station");
+    away.start();
+    assert_eq!(
+        rig.server.data.packets().await.expect("packets").len(),
+        1,
+        "nothing was recorded while the database was away"
+    );
+    let status = one_pass(&rig.station, &rig.server.url, Arc::new(SystemClock)).await;
+    assert_eq!(status.problem, None, "delivered once the database is back");
+    assert_delivered_exactly_once(&rig.server, &rig.station, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the scale-out backend; scripts/test.sh runs it with ENROLLMENT_SERVER_TEST_BACKEND=scaled"]
+async fn with_sslmode_require_the_database_link_is_encrypted_and_an_unknown_certificate_is_refused()
+{
+    require_scale_out().await;
+    let dir = temp_dir();
+    let plain = scaled_config(dir.path())
+        .await
+        .expect("the test storage settings")
+        .expect("the scale-out backend");
+    assert!(
+        plain.database_ca.is_some(),
+        "scripts/services.sh names the test database's CA"
+    );
+    let mut config = plain.clone();
+    config.database_url = format!(
+        "{}&sslmode=require&application_name=enrollment-tls-test",
+        plain.database_url.as_str()
+    )
+    .into();
+    let keys = || Identity::load_or_create(dir.path()).expect("keys");
+    let storage = Scaled::connect(&config, keys())
+        .await
+        .expect("connected over TLS, the certificate checked against the CA");
+    storage
+        .issue_token(time::OffsetDateTime::now_utc())
+        .await
+        .expect("the database answers over TLS");
+
+    // The database sees the server's connections encrypted.
+    let admin_url = std::env::var(DATABASE_VARIABLE).expect("the test database");
+    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .expect("an administrator's connection");
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE s.ssl)
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'enrollment-tls-test'",
+            &[],
+        )
+        .await
+        .expect("pg_stat_ssl");
+    let (connections, encrypted): (i64, i64) = (row.get(0), row.get(1));
+    assert!(connections >= 1, "the server's connection is there");
+    assert_eq!(encrypted, connections, "every one of them encrypted");
+
+    // A database whose certificate does not chain to the CA given (here: to no public root)
+    // is not the database: the server does not start on it.
+    let mut untrusted = config.clone();
+    untrusted.database_ca = None;
+    let error = Scaled::connect(&untrusted, keys())
+        .await
+        .expect_err("a certificate from an unknown authority is refused");
+    assert!(
+        error.to_string().contains("certificate"),
+        "the error says why: {error}"
+    );
+    let mut missing = config;
+    missing.database_ca = Some(dir.path().join("no-such-ca.pem"));
+    let error = Scaled::connect(&missing, keys())
+        .await
+        .expect_err("a CA file that cannot be read");
+    assert!(
+        matches!(error, DataError::Config(_)) && error.to_string().contains("no-such-ca.pem"),
+        "{error}"
+    );
+}
