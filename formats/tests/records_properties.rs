@@ -204,20 +204,7 @@ fn wsq_records_keep_their_layout_and_damaged_ones_are_refused_or_read_without_pa
     let mut cases = Cases(7_654);
     let mut refused = 0;
     for case in 0..60 {
-        let mut record = cases.finger_record();
-        for view in &mut record.views {
-            // WSQ needs at least 81 pixels each way.
-            let (w, h) = (81 + cases.below(64) as u32, 81 + cases.below(64) as u32);
-            // Ridge-like stripes with noise: what WSQ is made for.
-            let pixels = (0..w * h)
-                .map(|i| {
-                    let stripe = if (i % w + i / w) % 9 < 4 { 60 } else { 200 };
-                    (stripe + cases.below(30) as u32) as u8
-                })
-                .collect();
-            view.image = FingerprintImage::new(w, h, 500, pixels).expect("sized");
-            view.compression = Compression::Wsq;
-        }
+        let record = wsq_record(&mut cases);
         let bytes = record.to_bytes().expect("writes");
         let read = FingerRecord::from_bytes(&bytes).expect("reads");
         assert_eq!(read.views.len(), record.views.len(), "case {case}");
@@ -256,10 +243,12 @@ fn wsq_records_keep_their_layout_and_damaged_ones_are_refused_or_read_without_pa
     );
 }
 
-/// A record whose views are WSQ images of ridge-like stripes, as the station writes them.
+/// A record whose views are WSQ images of ridge-like stripes (what WSQ is made for), as the
+/// station writes them.
 fn wsq_record(cases: &mut Cases) -> FingerRecord {
     let mut record = cases.finger_record();
     for view in &mut record.views {
+        // WSQ needs at least 81 pixels each way.
         let (w, h) = (81 + cases.below(64) as u32, 81 + cases.below(64) as u32);
         let pixels = (0..w * h)
             .map(|i| {

@@ -46,6 +46,50 @@ pub struct UploadRecord {
     pub received: u64,
 }
 
+/// Whether a new upload of `size` bytes may start for a station with `uploads` uploads of
+/// `bytes` in progress, while the server holds `total` bytes of uploads in all. Both backends
+/// decide by this.
+pub(super) fn within_limits(
+    uploads: u64,
+    bytes: u64,
+    total: u64,
+    size: u64,
+) -> Result<(), DataError> {
+    if uploads >= MAX_UPLOADS_PER_STATION || bytes + size > MAX_STATION_BYTES_IN_FLIGHT {
+        return Err(DataError::TooManyUploads { uploads, bytes });
+    }
+    if total + size > MAX_BYTES_IN_FLIGHT {
+        return Err(DataError::ServerFull);
+    }
+    Ok(())
+}
+
+/// Where a chunk of `len` bytes at `offset` of `packet_id`, sent by `station_id`, would end,
+/// when `upload` (the upload held, if any) takes it there: the station's own upload, at the
+/// offset held, within the announced size. Both backends decide by this.
+pub(super) fn chunk_end(
+    upload: Option<UploadRecord>,
+    station_id: Uuid,
+    packet_id: Uuid,
+    offset: u64,
+    len: usize,
+) -> Result<u64, DataError> {
+    let upload = upload
+        .filter(|upload| upload.station_id == station_id)
+        .ok_or(DataError::NotAnnounced(packet_id))?;
+    if offset != upload.received {
+        return Err(DataError::OffsetMismatch {
+            offset,
+            held: upload.received,
+        });
+    }
+    let end = offset.saturating_add(len as u64);
+    if end > upload.size {
+        return Err(DataError::PastEnd(upload.size));
+    }
+    Ok(end)
+}
+
 fn part_path(root: &Path, packet_id: Uuid) -> PathBuf {
     root.join("uploads").join(format!("{packet_id}.part"))
 }
@@ -108,14 +152,7 @@ pub(super) fn start(
                 bytes.unsigned_abs(),
                 total.unsigned_abs(),
             );
-            if uploads >= MAX_UPLOADS_PER_STATION
-                || bytes + announce.size > MAX_STATION_BYTES_IN_FLIGHT
-            {
-                return Err(DataError::TooManyUploads { uploads, bytes });
-            }
-            if total + announce.size > MAX_BYTES_IN_FLIGHT {
-                return Err(DataError::ServerFull);
-            }
+            within_limits(uploads, bytes, total, announce.size)?;
             tx.execute(
                 "INSERT INTO uploads (packet_id, station_id, sha256, size, started_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -151,19 +188,13 @@ pub(super) fn append(
     chunk: &[u8],
 ) -> Result<u64, DataError> {
     let _one_writer = data.appending();
-    let upload = find(data, packet_id)?
-        .filter(|upload| upload.station_id == station_id)
-        .ok_or(DataError::NotAnnounced(packet_id))?;
-    if offset != upload.received {
-        return Err(DataError::OffsetMismatch {
-            offset,
-            held: upload.received,
-        });
-    }
-    let end = offset.saturating_add(chunk.len() as u64);
-    if end > upload.size {
-        return Err(DataError::PastEnd(upload.size));
-    }
+    let end = chunk_end(
+        find(data, packet_id)?,
+        station_id,
+        packet_id,
+        offset,
+        chunk.len(),
+    )?;
     let path = part_path(data.root(), packet_id);
     let mut file = fs::OpenOptions::new()
         .create(true)

@@ -411,6 +411,16 @@ fn reseal(packet: &[u8], rig: &Rig, id: uuid::Uuid, edit: impl FnMut(Part) -> Pa
     .expect("seal")
 }
 
+/// The sealed bytes of the station's oldest packet waiting to go.
+fn first_pending(rig: &Rig) -> Vec<u8> {
+    rig.station
+        .store()
+        .pending_packets(1)
+        .expect("outbox")
+        .remove(0)
+        .packet
+}
+
 fn uuid_of(packet: &[u8]) -> uuid::Uuid {
     SealedPacket::parse(packet)
         .expect("parse")
@@ -422,13 +432,7 @@ fn uuid_of(packet: &[u8]) -> uuid::Uuid {
 async fn a_fingerprint_record_that_does_not_decode_is_rejected_naming_the_finger() {
     let rig = Rig::start().await;
     rig.submit("Siti Rahayu", 4);
-    let original = rig
-        .station
-        .store()
-        .pending_packets(1)
-        .expect("outbox")
-        .remove(0)
-        .packet;
+    let original = first_pending(&rig);
     // The station's own key signs content whose right ring finger record is cut short (as a
     // faulty station build or a damaged disk could make it): signatures hold, the image does not.
     let damaged = reseal(&original, &rig, uuid_of(&original), |part| {
@@ -481,13 +485,7 @@ async fn a_finger_image_damaged_inside_its_data_is_accepted_at_intake_and_held_b
 {
     let rig = Rig::start().await;
     rig.submit("Siti Rahayu", 5);
-    let original = rig
-        .station
-        .store()
-        .pending_packets(1)
-        .expect("outbox")
-        .remove(0)
-        .packet;
+    let original = first_pending(&rig);
     // The right ring finger's WSQ data is overwritten past its tables and headers: the record
     // and the image header read, the image does not decode.
     let damaged = reseal(&original, &rig, uuid::Uuid::new_v4(), |part| {

@@ -19,8 +19,7 @@ use zeroize::Zeroizing;
 use super::{database, objects, Scaled};
 use crate::data::{
     DataError, HeldHead, Identity, Job, PacketRecord, PacketStage, StageOutcome, StationRecord,
-    Storage, UploadRecord, Usage, MAX_BYTES_IN_FLIGHT, MAX_STATION_BYTES_IN_FLIGHT,
-    MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
+    Storage, UploadRecord, Usage, TOKEN_LIFETIME,
 };
 
 /// The advisory lock announces take, so concurrent ones cannot together pass a limit.
@@ -249,14 +248,7 @@ impl Storage for Scaled {
                     to_u64(col(&row, 1)?),
                     to_u64(col(&row, 2)?),
                 );
-                if uploads >= MAX_UPLOADS_PER_STATION
-                    || bytes + announce.size > MAX_STATION_BYTES_IN_FLIGHT
-                {
-                    return Err(DataError::TooManyUploads { uploads, bytes });
-                }
-                if total + announce.size > MAX_BYTES_IN_FLIGHT {
-                    return Err(DataError::ServerFull);
-                }
+                crate::data::uploads::within_limits(uploads, bytes, total, announce.size)?;
                 tx.execute(
                     "INSERT INTO uploads (packet_id, station_id, sha256, size, started_at)
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (packet_id) DO NOTHING",
@@ -293,23 +285,9 @@ impl Storage for Scaled {
         offset: u64,
         chunk: &[u8],
     ) -> Result<u64, DataError> {
-        let check = |upload: Option<UploadRecord>| -> Result<u64, DataError> {
-            let upload = upload
-                .filter(|upload| upload.station_id == station_id)
-                .ok_or(DataError::NotAnnounced(packet_id))?;
-            if offset != upload.received {
-                return Err(DataError::OffsetMismatch {
-                    offset,
-                    held: upload.received,
-                });
-            }
-            let end = offset.saturating_add(chunk.len() as u64);
-            if end > upload.size {
-                return Err(DataError::PastEnd(upload.size));
-            }
-            Ok(end)
-        };
-        let end = check(self.upload(packet_id).await?)?;
+        let held = self.upload(packet_id).await?;
+        let end =
+            crate::data::uploads::chunk_end(held, station_id, packet_id, offset, chunk.len())?;
         let key = format!("uploads/{packet_id}/{offset:020}-{}.chunk", Uuid::new_v4());
         self.objects
             .put(
