@@ -310,23 +310,18 @@ fn scaled_config(cli: &Cli) -> Option<ScaledConfig> {
 /// object store are configured (the data directory then holds the keys and forms).
 async fn open_storage(cli: &Cli) -> anyhow::Result<Arc<dyn Storage>> {
     let dir = &cli.data_dir;
-    Ok(match (&cli.database_url, &cli.object_store) {
-        (Some(database_url), Some(object_store)) => {
+    Ok(match scaled_config(cli) {
+        Some(config) => {
             let identity = Identity::load_or_create(dir)
                 .with_context(|| format!("cannot read the keys under {}", dir.display()))?;
-            let config = ScaledConfig {
-                database_url: database_url.clone().into(),
-                object_store_url: object_store.clone(),
-                pool_size: cli.database_pool,
-                database_ca: cli.database_ca.clone(),
-            };
+            let object_store = config.object_store_url.clone();
             let scaled = Scaled::connect(&config, identity).await.with_context(|| {
                 format!("cannot open the storage at {object_store} and its database")
             })?;
             tracing::info!(object_store = %object_store, "storage: PostgreSQL and object store");
             Arc::new(scaled)
         }
-        _ => Arc::new(
+        None => Arc::new(
             ServerData::open(dir)
                 .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
         ),

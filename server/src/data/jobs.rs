@@ -113,32 +113,20 @@ pub(super) fn finish(
         return Ok(false);
     }
     match outcome {
-        StageOutcome::Next(stage) => {
-            tx.execute(
-                "UPDATE jobs SET stage = ?2, attempts = 0, claimed_by = NULL,
-                 claimed_until = NULL, queued_at = ?3 WHERE packet_id = ?1",
-                params![id, stage, now.unix_timestamp_nanos() as i64],
-            )?;
-            tx.execute(
-                "UPDATE packets SET stage = ?2 WHERE packet_id = ?1",
-                params![id, stage],
-            )?;
+        StageOutcome::Next(stage) => tx.execute(
+            "UPDATE jobs SET stage = ?2, attempts = 0, claimed_by = NULL,
+             claimed_until = NULL, queued_at = ?3 WHERE packet_id = ?1",
+            params![id, stage, now.unix_timestamp_nanos() as i64],
+        )?,
+        StageOutcome::Done | StageOutcome::Held(_) => {
+            tx.execute("DELETE FROM jobs WHERE packet_id = ?1", [&id])?
         }
-        StageOutcome::Done => {
-            tx.execute("DELETE FROM jobs WHERE packet_id = ?1", [&id])?;
-            tx.execute(
-                "UPDATE packets SET stage = 'done' WHERE packet_id = ?1",
-                [&id],
-            )?;
-        }
-        StageOutcome::Held(reason) => {
-            tx.execute("DELETE FROM jobs WHERE packet_id = ?1", [&id])?;
-            tx.execute(
-                "UPDATE packets SET stage = 'held', held_reason = ?2 WHERE packet_id = ?1",
-                params![id, reason],
-            )?;
-        }
-    }
+    };
+    let (stage, held_reason) = outcome.packet_stage();
+    tx.execute(
+        "UPDATE packets SET stage = ?2, held_reason = ?3 WHERE packet_id = ?1",
+        params![id, stage, held_reason],
+    )?;
     tx.commit()?;
     Ok(true)
 }

@@ -432,6 +432,17 @@ pub enum StageOutcome {
     Held(String),
 }
 
+impl StageOutcome {
+    /// The packet's stage after this outcome, and why it is held when it is.
+    pub fn packet_stage(&self) -> (&str, Option<&str>) {
+        match self {
+            Self::Next(stage) => (stage, None),
+            Self::Done => (crate::stages::DONE, None),
+            Self::Held(reason) => (crate::stages::HELD, Some(reason)),
+        }
+    }
+}
+
 /// Where a judged packet is after intake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketStage {

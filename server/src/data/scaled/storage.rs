@@ -844,45 +844,26 @@ impl Storage for Scaled {
         if !held {
             return Ok(false);
         }
-        match outcome {
-            StageOutcome::Next(stage) => {
-                tx.execute(
-                    "UPDATE jobs SET stage = $2, attempts = 0, claimed_by = NULL,
-                     claimed_until = NULL, queued_at = $3 WHERE packet_id = $1",
-                    &[&job.packet_id, stage, &now],
-                )
+        if let StageOutcome::Next(stage) = outcome {
+            tx.execute(
+                "UPDATE jobs SET stage = $2, attempts = 0, claimed_by = NULL,
+                 claimed_until = NULL, queued_at = $3 WHERE packet_id = $1",
+                &[&job.packet_id, stage, &now],
+            )
+            .await
+            .map_err(database)?;
+        } else {
+            tx.execute("DELETE FROM jobs WHERE packet_id = $1", &[&job.packet_id])
                 .await
                 .map_err(database)?;
-                tx.execute(
-                    "UPDATE packets SET stage = $2 WHERE packet_id = $1",
-                    &[&job.packet_id, stage],
-                )
-                .await
-                .map_err(database)?;
-            }
-            StageOutcome::Done => {
-                tx.execute("DELETE FROM jobs WHERE packet_id = $1", &[&job.packet_id])
-                    .await
-                    .map_err(database)?;
-                tx.execute(
-                    "UPDATE packets SET stage = 'done' WHERE packet_id = $1",
-                    &[&job.packet_id],
-                )
-                .await
-                .map_err(database)?;
-            }
-            StageOutcome::Held(reason) => {
-                tx.execute("DELETE FROM jobs WHERE packet_id = $1", &[&job.packet_id])
-                    .await
-                    .map_err(database)?;
-                tx.execute(
-                    "UPDATE packets SET stage = 'held', held_reason = $2 WHERE packet_id = $1",
-                    &[&job.packet_id, reason],
-                )
-                .await
-                .map_err(database)?;
-            }
         }
+        let (stage, held_reason) = outcome.packet_stage();
+        tx.execute(
+            "UPDATE packets SET stage = $2, held_reason = $3 WHERE packet_id = $1",
+            &[&job.packet_id, &stage, &held_reason],
+        )
+        .await
+        .map_err(database)?;
         tx.commit().await.map_err(database)?;
         Ok(true)
     }
