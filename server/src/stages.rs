@@ -95,18 +95,50 @@ async fn images(data: &dyn Storage, packet_id: Uuid) -> Result<StageOutcome, Dat
         .ok_or_else(|| DataError::Corrupt(format!("packet {packet_id} of an unknown station")))?;
     let bytes = data.packet_bytes(&record).await?;
     let identity = data.identity().clone();
-    let decoded = tokio::task::spawn_blocking(move || {
-        crate::intake::decode_images(&identity, &bytes, &station)
-    })
-    .await
-    .map_err(|error| DataError::Io {
-        context: "decoding a packet's images stopped".into(),
-        source: std::io::Error::other(error.to_string()),
-    })?;
+    let decoded =
+        in_background(move || crate::intake::decode_images(&identity, &bytes, &station)).await?;
     Ok(match decoded {
         Ok(()) => StageOutcome::Done,
         Err(reason) => StageOutcome::Held(reason),
     })
+}
+
+/// The nice value of a stage's threads: Linux gives a thread at nice 10 about a tenth of the
+/// CPU time of one at 0 when both want it, so a stage takes what intake (which stations wait
+/// for) leaves idle, and all of an idle machine.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// Runs `work` on a thread of its own at [`BACKGROUND_NICE`]. Not on tokio's blocking pool:
+/// a thread's nice value cannot be lowered again without privileges, and intake's checks run
+/// on that pool.
+async fn in_background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DataError> {
+    let stopped = |detail: String| DataError::Io {
+        context: "a stage's work stopped".into(),
+        source: std::io::Error::other(detail),
+    };
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("stage".into())
+        .spawn(move || {
+            lower_priority();
+            // The receiver is gone only when the worker task was dropped: nothing waits.
+            let _ = sender.send(work());
+        })
+        .map_err(|error| stopped(format!("no thread for it: {error}")))?;
+    receiver
+        .await
+        .map_err(|_| stopped("its thread panicked".into()))
+}
+
+/// Lowers the calling thread's CPU priority; when the system refuses, the work runs at the
+/// normal priority (slower intake under load, nothing wrong).
+fn lower_priority() {
+    let thread = rustix::thread::gettid();
+    if let Err(error) = rustix::process::setpriority_process(Some(thread), BACKGROUND_NICE) {
+        tracing::debug!(%error, "a stage thread keeps the normal CPU priority");
+    }
 }
 
 /// Works jobs until the task is dropped: a job as soon as one waits, else a look every
@@ -126,5 +158,25 @@ pub async fn run(
                 tokio::time::sleep(idle * 10).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stage_works_at_a_lower_cpu_priority_than_intake() {
+        let ours = rustix::process::getpriority_process(None).expect("our nice value");
+        let stage = in_background(|| rustix::process::getpriority_process(None))
+            .await
+            .expect("the stage thread ran")
+            .expect("its nice value");
+        assert_eq!(stage, (ours + BACKGROUND_NICE).min(19));
+        assert_eq!(
+            rustix::process::getpriority_process(None).expect("our nice value"),
+            ours,
+            "the caller's priority is left as it was"
+        );
     }
 }
