@@ -9,7 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use time::OffsetDateTime;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::data::{DataError, StationRecord};
 use crate::intake::IntakeError;
+use crate::ratelimit::Bucket;
 use crate::uploads::{self, UploadError};
 use crate::ServerState;
 
@@ -177,11 +178,17 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
 }
 
 async fn register(State(state): State<ServerState>, request: Request) -> Response {
-    if let Err(wait) = state
-        .registration_limit
-        .check(peer(&request), Instant::now())
+    match state
+        .data
+        .take_token(
+            Bucket::Registration(peer(&request)),
+            OffsetDateTime::now_utc(),
+        )
+        .await
     {
-        return too_many(wait);
+        Ok(None) => {}
+        Ok(Some(wait)) => return too_many(wait),
+        Err(error) => return storage_failure(error),
     }
     let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_REGISTRATION_BODY).await else {
         return failure(
@@ -283,24 +290,37 @@ fn peer(request: &Request) -> Option<IpAddr> {
 /// body is read, so an unsigned or foreign request never has its body buffered.
 async fn authenticate(State(state): State<ServerState>, request: Request, next: Next) -> Response {
     let address = peer(&request);
-    if let Some(wait) = state.refusal_limit.wait(&address, Instant::now()) {
-        return too_many(wait);
-    }
-    let refused = |response: Response| {
-        let _ = state.refusal_limit.check(address, Instant::now());
-        response
-    };
+    let refused = |response: Response| refuse(&state, address, response);
     let (mut parts, body) = request.into_parts();
-    let Some(signature) = signature_headers(&parts.headers) else {
+    let signature = signature_headers(&parts.headers);
+    // An address that caused too many refusals is turned away first; the station is looked
+    // up beside that look (two round trips to a database at once, not one after the other).
+    let turned_away = state
+        .data
+        .token_wait(Bucket::Refusals(address), OffsetDateTime::now_utc());
+    let (turned_away, station) = match &signature {
+        Some(signature) => {
+            let (wait, station) =
+                tokio::join!(turned_away, state.data.station(signature.station_id));
+            (wait, Some(station))
+        }
+        None => (turned_away.await, None),
+    };
+    match turned_away {
+        Ok(Some(wait)) => return too_many(wait),
+        Ok(None) => {}
+        Err(error) => return storage_failure(error),
+    }
+    let (Some(signature), Some(station)) = (signature, station) else {
         return refused(failure(
             StatusCode::UNAUTHORIZED,
             "unsigned_request",
             format!("this route needs a signed request: headers {STATION_HEADER}, {TIMESTAMP_HEADER}, {NONCE_HEADER} (16–64 hex digits) and {SIGNATURE_HEADER}"),
-        ));
+        )).await;
     };
     let now = (state.now)();
     let station_id = signature.station_id;
-    let station = match state.data.station(station_id).await {
+    let station = match station {
         Ok(Some(station)) => station,
         Ok(None) => {
             return refused(failure(
@@ -308,11 +328,12 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
                 "unknown_station",
                 format!("station {station_id} is not registered with this server"),
             ))
+            .await
         }
         Err(error) => return storage_failure(error),
     };
     if let Err(response) = station_may_ask(&station, &signature, now) {
-        return refused(response);
+        return refused(response).await;
     }
     let body = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
         Ok(body) => body,
@@ -344,14 +365,19 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
                 "bad_request_signature",
                 "the request is not signed with the station's registered key".into(),
             ))
+            .await
         }
         Err(error) => return internal(error),
     }
-    match state
-        .data
-        .remember_nonce(station_id, &nonce, now.unix_timestamp())
-        .await
-    {
+    let (fresh, limited) = tokio::join!(
+        state
+            .data
+            .remember_nonce(station_id, &nonce, now.unix_timestamp()),
+        state
+            .data
+            .take_token(Bucket::Station(station_id), OffsetDateTime::now_utc())
+    );
+    match fresh {
         Ok(true) => {}
         Ok(false) => {
             return refused(failure(
@@ -359,15 +385,30 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
                 "replayed_request",
                 "this request was received before; a signed request is accepted once".into(),
             ))
+            .await
         }
         Err(error) => return storage_failure(error),
     }
-    if let Err(wait) = state.station_limit.check(station_id, Instant::now()) {
-        return too_many(wait);
+    match limited {
+        Ok(None) => {}
+        Ok(Some(wait)) => return too_many(wait),
+        Err(error) => return storage_failure(error),
     }
     state.metrics.seen(station_id, now.unix_timestamp());
     parts.extensions.insert(Authenticated(station));
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Counts a refusal against the address it came from, then answers it.
+async fn refuse(state: &ServerState, address: Option<IpAddr>, response: Response) -> Response {
+    let counted = state
+        .data
+        .take_token(Bucket::Refusals(address), OffsetDateTime::now_utc())
+        .await;
+    if let Err(error) = counted {
+        tracing::warn!(%error, "a refusal could not be counted");
+    }
+    response
 }
 
 /// The checks of a signed request that need no body: revocation and the clock.

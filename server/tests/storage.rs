@@ -3,12 +3,14 @@
 //! runs this file against the embedded backend and again against PostgreSQL and Garage.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use enrollment_server::data::testing::open_for_tests;
 use enrollment_server::data::{
     DataError, PacketRecord, PacketStage, StageOutcome, Storage, MAX_UPLOADS_PER_STATION,
     TOKEN_LIFETIME,
 };
+use enrollment_server::ratelimit::{Bucket, REFUSAL_LIMIT, REGISTRATION_LIMIT};
 use enrollment_server::stages::{IMAGES, LEASE};
 use protocol::api::Announce;
 use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
@@ -655,4 +657,72 @@ async fn a_stage_moves_a_packet_on_or_holds_it_with_the_reason() {
         stage_of("held", Some("the face is not a face"))
     );
     assert_eq!(data.jobs_waiting().await.expect("waiting"), []);
+}
+
+#[tokio::test]
+async fn a_rate_limit_lets_its_burst_through_then_one_request_per_refill() {
+    let (_dir, data) = storage().await;
+    let address = Some(std::net::IpAddr::from([192, 0, 2, 7]));
+    let bucket = Bucket::Registration(address);
+    let burst = REGISTRATION_LIMIT.burst as usize;
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(data.token_wait(bucket, now).await.expect("look"), None);
+    for _ in 0..burst {
+        assert_eq!(data.take_token(bucket, now).await.expect("take"), None);
+    }
+    let wait = data
+        .take_token(bucket, now)
+        .await
+        .expect("take")
+        .expect("the burst is spent");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    let looked = data.token_wait(bucket, now).await.expect("look");
+    assert_eq!(looked, Some(wait), "a look takes nothing and waits as long");
+    assert_eq!(
+        data.take_token(Bucket::Registration(None), now)
+            .await
+            .expect("take"),
+        None,
+        "buckets are per address"
+    );
+    let later = now + time::Duration::seconds(1);
+    assert_eq!(data.take_token(bucket, later).await.expect("take"), None);
+    assert!(data
+        .take_token(bucket, later)
+        .await
+        .expect("take")
+        .is_some());
+    let forgotten = data
+        .forget_idle_buckets(later + time::Duration::seconds(1))
+        .await
+        .expect("forget");
+    assert_eq!(forgotten, 2);
+    assert_eq!(
+        data.take_token(bucket, later).await.expect("take"),
+        None,
+        "a forgotten bucket is full"
+    );
+}
+
+#[tokio::test]
+async fn takes_at_once_from_one_bucket_never_pass_its_burst() {
+    let (_dir, data) = storage().await;
+    let bucket = Bucket::Refusals(Some(std::net::IpAddr::from([192, 0, 2, 9])));
+    let now = OffsetDateTime::now_utc();
+    let takes: Vec<_> = (0..REFUSAL_LIMIT.burst as usize + 20)
+        .map(|_| {
+            let data = data.clone();
+            tokio::spawn(async move { data.take_token(bucket, now).await })
+        })
+        .collect();
+    let mut allowed = 0;
+    for take in takes {
+        if take.await.expect("ran").expect("take").is_none() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, REFUSAL_LIMIT.burst as usize);
 }

@@ -380,3 +380,61 @@ async fn with_sslmode_require_the_database_link_is_encrypted_and_an_unknown_cert
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the scale-out backend; scripts/test.sh runs it with ENROLLMENT_SERVER_TEST_BACKEND=scaled"]
+async fn an_address_gets_its_registration_rate_once_across_three_replicas_not_three_times() {
+    require_scale_out().await;
+    let dir = temp_dir();
+    let addresses: Vec<SocketAddr> = (0..REPLICAS).map(|_| free_loopback_address()).collect();
+    let mut replicas = Vec::new();
+    for address in &addresses {
+        replicas.push(start_replica(dir.path(), *address).await);
+    }
+    let balancer = Balancer::start(addresses.clone()).await;
+    // A connection per request, so the balancer spreads them over the replicas.
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+
+    // Thirty registrations with a made-up code, one after the other, round-robin over the
+    // replicas: ten per replica. Each replica alone would let its own burst of ten through.
+    let started = std::time::Instant::now();
+    let (mut refused_for_rate, mut heard) = (0usize, 0usize);
+    for n in 0..REPLICAS * 10 {
+        let response = client
+            .post(format!("{}{}", balancer.url, protocol::api::STATIONS_PATH))
+            .json(&serde_json::json!({
+                "station_name": format!("Desk {n}"),
+                "signing_public_key": "not a key",
+                "token_proof": "not a proof",
+            }))
+            .send()
+            .await
+            .expect("an answer");
+        if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            assert!(
+                response.headers().contains_key("retry-after"),
+                "a 429 says when to come back"
+            );
+            refused_for_rate += 1;
+        } else {
+            heard += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    for replica in &mut replicas {
+        let _ = replica.kill();
+        let _ = replica.wait();
+    }
+    // The burst (10) and what the rate (1 a second) refilled while the requests went.
+    let allowed = 10 + elapsed.ceil() as usize;
+    assert!(
+        (10..=allowed).contains(&heard),
+        "{heard} registrations heard in {elapsed:.2} s, {refused_for_rate} refused for rate; \
+         one shared bucket allows {allowed}"
+    );
+    println!("{heard} heard, {refused_for_rate} refused for rate in {elapsed:.2} s");
+}

@@ -6,12 +6,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use std::time::Duration;
+
 use protocol::api::ProvisioningToken;
 use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
 use protocol::keys::StationPublicKey;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::ratelimit::{self, Bucket, LocalBuckets};
 
 use super::{
     audit, io, jobs, nonces, packets, schema, stations, uploads, DataError, HeldHead, Identity,
@@ -23,6 +27,8 @@ use super::{
 pub struct ServerData {
     directory: Arc<Directory>,
     identity: Arc<Identity>,
+    /// Rate-limit buckets: one process serves, so they live in it.
+    buckets: Arc<LocalBuckets>,
 }
 
 /// The database and files under the data directory, used from one blocking task at a time
@@ -68,6 +74,7 @@ impl ServerData {
                 appending: Mutex::new(()),
             }),
             identity: Arc::new(identity),
+            buckets: Arc::default(),
         })
     }
 
@@ -115,6 +122,26 @@ impl Directory {
 impl Storage for ServerData {
     fn identity(&self) -> &Arc<Identity> {
         &self.identity
+    }
+
+    async fn take_token(
+        &self,
+        bucket: Bucket,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>, DataError> {
+        Ok(self.buckets.take(bucket, ratelimit::seconds(now)))
+    }
+
+    async fn token_wait(
+        &self,
+        bucket: Bucket,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>, DataError> {
+        Ok(self.buckets.wait(bucket, ratelimit::seconds(now)))
+    }
+
+    async fn forget_idle_buckets(&self, before: OffsetDateTime) -> Result<usize, DataError> {
+        Ok(self.buckets.forget_idle(ratelimit::seconds(before)))
     }
 
     async fn remember_nonce(

@@ -44,6 +44,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use protocol::api::ProvisioningToken;
 use protocol::audit::{AuditClaim, AuditHead, AuditRecord};
@@ -51,6 +52,8 @@ use protocol::form::FormLibrary;
 use protocol::keys::{ServerDecryptionKey, StationPublicKey, StationSigningKey};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::ratelimit::Bucket;
 
 pub use audit::HeldHead;
 pub use directory::ServerData;
@@ -186,6 +189,33 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn metrics_token(&self) -> &str {
         self.identity().metrics_token()
     }
+
+    /// Takes a token from `bucket` at `now` (see [`crate::ratelimit`]): `None` when the request
+    /// may go on, else how long until it may. Every replica takes from the same bucket.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn take_token(
+        &self,
+        bucket: Bucket,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>, DataError>;
+
+    /// How long until `bucket` has a token at `now`, taking none; `None` when it has one.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn token_wait(
+        &self,
+        bucket: Bucket,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>, DataError>;
+
+    /// Forgets the buckets untouched since `before` (full again); how many went.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn forget_idle_buckets(&self, before: OffsetDateTime) -> Result<usize, DataError>;
 
     /// Remembers a request nonce; false when the station used it before within the window.
     /// Nonces older than twice the clock-skew window are forgotten (a request that old is

@@ -109,6 +109,17 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_by_age ON jobs (queued_at);
 "#,
+    // Rate-limit buckets shared by the replicas (crate::ratelimit): tokens as last counted,
+    // when (seconds since the Unix epoch), and whether the last take found one.
+    r#"
+CREATE TABLE rate_buckets (
+    bucket  TEXT PRIMARY KEY,
+    tokens  DOUBLE PRECISION NOT NULL,
+    at      DOUBLE PRECISION NOT NULL,
+    allowed BOOLEAN NOT NULL
+);
+CREATE INDEX rate_buckets_by_age ON rate_buckets (at);
+"#,
 ];
 
 /// Brings the database (its current schema) to the newest version this build knows.

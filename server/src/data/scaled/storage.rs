@@ -2,6 +2,7 @@
 //! coordinated how.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -21,6 +22,7 @@ use crate::data::{
     DataError, HeldHead, Identity, Job, PacketRecord, PacketStage, StageOutcome, StationRecord,
     Storage, UploadRecord, Usage, TOKEN_LIFETIME,
 };
+use crate::ratelimit::{self, Bucket, Level};
 
 /// The advisory lock announces take, so concurrent ones cannot together pass a limit.
 const UPLOAD_LIMITS_LOCK: i64 = 0x656e_726f_6c6c_0001;
@@ -151,6 +153,78 @@ impl Scaled {
 impl Storage for Scaled {
     fn identity(&self) -> &Arc<Identity> {
         &self.identity
+    }
+
+    async fn take_token(
+        &self,
+        bucket: Bucket,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>, DataError> {
+        // Level::take in one statement, so that concurrent takes on any replica queue on the
+        // row: refill since `at` up to the burst, take one when there is one.
+        let limit = bucket.limit();
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO rate_buckets AS b (bucket, tokens, at, allowed)
+                 VALUES ($1::text, $2::float8 - 1, $4::float8, TRUE)
+                 ON CONFLICT (bucket) DO UPDATE SET
+                     tokens = LEAST($2, b.tokens + GREATEST($4::float8 - b.at, 0) * $3::float8)
+                         - CASE WHEN LEAST($2, b.tokens + GREATEST($4::float8 - b.at, 0) * $3::float8) >= 1
+                                THEN 1 ELSE 0 END,
+                     at = GREATEST(b.at, $4),
+                     allowed = LEAST($2, b.tokens + GREATEST($4::float8 - b.at, 0) * $3::float8) >= 1
+                 RETURNING allowed, tokens",
+                &[
+                    &bucket.key(),
+                    &limit.burst,
+                    &limit.per_second,
+                    &ratelimit::seconds(now),
+                ],
+            )
+            .await
+            .map_err(database)?;
+        let allowed: bool = row.try_get(0).map_err(database)?;
+        let tokens: f64 = row.try_get(1).map_err(database)?;
+        Ok((!allowed).then(|| ratelimit::until_one(tokens, limit)))
+    }
+
+    async fn token_wait(
+        &self,
+        bucket: Bucket,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>, DataError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT tokens, at FROM rate_buckets WHERE bucket = $1",
+                &[&bucket.key()],
+            )
+            .await
+            .map_err(database)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let level = Level {
+            tokens: row.try_get(0).map_err(database)?,
+            at: row.try_get(1).map_err(database)?,
+        };
+        Ok(level.wait(bucket.limit(), ratelimit::seconds(now)))
+    }
+
+    async fn forget_idle_buckets(&self, before: OffsetDateTime) -> Result<usize, DataError> {
+        let deleted = self
+            .client()
+            .await?
+            .execute(
+                "DELETE FROM rate_buckets WHERE at < $1",
+                &[&ratelimit::seconds(before)],
+            )
+            .await
+            .map_err(database)?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
     async fn remember_nonce(
