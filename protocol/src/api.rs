@@ -105,6 +105,13 @@ pub struct PacketStatus {
     pub received: u64,
     /// The signed receipt, once judged.
     pub receipt: Option<SignedReceipt>,
+    /// Once judged, where the packet is in the server's work after intake: the stage it waits
+    /// for or is in (`images`: every image being decoded in full; later duplicate search and
+    /// others), `done`, or `held` (a stage stopped it for a person at the server to look at).
+    /// Informational: the receipt is the verdict, whatever the stage. Absent from servers
+    /// before stages, and while the packet is not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 /// The server's receipt for a judged packet.

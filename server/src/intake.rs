@@ -241,18 +241,15 @@ fn examine(
         Ok(audit) => (audit, None),
         Err(reason) => (Vec::new(), Some(reason)),
     };
+    let accepted = reason.is_none();
     let record = PacketRecord {
         packet_id: header.packet_id,
         station_id: header.station_id,
         sha256,
-        verdict: if reason.is_none() {
-            "accepted"
-        } else {
-            "rejected"
-        }
-        .to_owned(),
+        verdict: if accepted { "accepted" } else { "rejected" }.to_owned(),
         reason,
         judged_at: crate::data::rfc3339(now),
+        stage: crate::stages::entry(accepted).to_owned(),
     };
     Ok(Examined::New { record, audit })
 }

@@ -37,6 +37,16 @@ pub const DONE: &str = "done";
 /// The stage of a packet a stage stopped, with the reason beside it.
 pub const HELD: &str = "held";
 
+/// The stage a packet enters at intake: [`FIRST`] when accepted; a rejected packet enters
+/// none and is [`DONE`].
+pub fn entry(accepted: bool) -> &'static str {
+    if accepted {
+        FIRST
+    } else {
+        DONE
+    }
+}
+
 /// How long a worker holds a job before another may take it.
 pub const LEASE: Duration = Duration::from_secs(120);
 /// Worker tasks per server process.

@@ -141,12 +141,14 @@ pub async fn status(
             state: PacketState::Receiving,
             received: upload.received,
             receipt: None,
+            stage: None,
         },
         _ => PacketStatus {
             packet_id,
             state: PacketState::Unknown,
             received: 0,
             receipt: None,
+            stage: None,
         },
     })
 }
@@ -174,6 +176,7 @@ pub fn judged_status(data: &dyn Storage, record: &PacketRecord) -> PacketStatus 
         },
         received: 0,
         receipt: Some(SignedReceipt::sign(&receipt, data.receipt_key())),
+        stage: Some(record.stage.clone()),
     }
 }
 
@@ -210,6 +213,7 @@ pub async fn announce(
             state: PacketState::Receiving,
             received: upload.received,
             receipt: None,
+            stage: None,
         },
         false,
     ))
@@ -232,6 +236,7 @@ pub async fn chunk(
         state: PacketState::Receiving,
         received,
         receipt: None,
+        stage: None,
     })
 }
 

@@ -56,6 +56,7 @@ fn record(station: Uuid, packet: Uuid, bytes: &[u8], verdict: &str) -> PacketRec
         verdict: verdict.into(),
         reason: (verdict == "rejected").then(|| "unreadable".into()),
         judged_at: "2026-12-03T10:00:00Z".into(),
+        stage: enrollment_server::stages::entry(verdict == "accepted").into(),
     }
 }
 

@@ -568,6 +568,7 @@ impl Machine {
                             state: PacketState::Rejected,
                             received: 0,
                             receipt: error.receipt,
+                            stage: None,
                         }),
                         jitter,
                     ),

@@ -38,6 +38,7 @@ fn receiving(received: u64) -> PacketStatus {
         state: PacketState::Receiving,
         received,
         receipt: None,
+        stage: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn judged(id: Uuid, sha256: &str, key: &StationSigningKey) -> PacketStatus {
         state: PacketState::Accepted,
         received: 0,
         receipt: Some(SignedReceipt::sign(&receipt, key)),
+        stage: None,
     }
 }
 
@@ -311,6 +313,7 @@ fn exported_packets_are_asked_about_once_per_pass_and_their_verdicts_recorded() 
         state: PacketState::Unknown,
         received: 0,
         receipt: None,
+        stage: None,
     };
     let actions = m.handle(
         Event::Statuses {

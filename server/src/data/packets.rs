@@ -46,6 +46,10 @@ pub struct PacketRecord {
     pub reason: Option<String>,
     /// When it was judged, RFC 3339.
     pub judged_at: String,
+    /// Where it is after intake: the stage it waits for or is in, [`crate::stages::DONE`] or
+    /// [`crate::stages::HELD`]. Intake decides the first ([`crate::stages::entry`]); storing
+    /// a packet in a stage queues its job.
+    pub stage: String,
 }
 
 fn packet_path(root: &Path, station_id: Uuid, packet_id: Uuid) -> PathBuf {
@@ -58,7 +62,7 @@ fn packet_path(root: &Path, station_id: Uuid, packet_id: Uuid) -> PathBuf {
 pub(super) fn find(db: &Connection, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError> {
     let row = db
         .query_row(
-            "SELECT station_id, sha256, verdict, reason, received_at FROM packets
+            "SELECT station_id, sha256, verdict, reason, received_at, stage FROM packets
              WHERE packet_id = ?1",
             [packet_id.to_string()],
             |r| {
@@ -68,11 +72,12 @@ pub(super) fn find(db: &Connection, packet_id: Uuid) -> Result<Option<PacketReco
                     r.get(2)?,
                     r.get(3)?,
                     r.get(4)?,
+                    r.get(5)?,
                 ))
             },
         )
         .optional()?;
-    row.map(|(station, sha256, verdict, reason, judged_at)| {
+    row.map(|(station, sha256, verdict, reason, judged_at, stage)| {
         let station_id =
             Uuid::parse_str(&station).map_err(|e| DataError::Corrupt(e.to_string()))?;
         Ok(PacketRecord {
@@ -82,6 +87,7 @@ pub(super) fn find(db: &Connection, packet_id: Uuid) -> Result<Option<PacketReco
             verdict,
             reason,
             judged_at,
+            stage,
         })
     })
     .transpose()
@@ -150,11 +156,11 @@ pub(super) fn store(
             .ok_or_else(|| DataError::Corrupt("packet row vanished".into()));
     }
     audit::insert_entries(&tx, record.station_id, audit)?;
-    if record.verdict == "accepted" {
+    if crate::stages::STAGES.contains(&record.stage.as_str()) {
         jobs::enqueue(
             &tx,
             record.packet_id,
-            crate::stages::FIRST,
+            &record.stage,
             OffsetDateTime::now_utc(),
         )?;
     }

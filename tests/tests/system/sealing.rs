@@ -499,15 +499,27 @@ async fn a_finger_image_damaged_inside_its_data_is_accepted_at_intake_and_held_b
         }
     });
     let damaged_id = uuid_of(&damaged);
-    let (status, answer) = deliver_raw(&rig, damaged).await;
+    let (status, answer) = deliver_raw(&rig, damaged.clone()).await;
     let judged: PacketStatus = serde_json::from_value(answer).expect("status");
     assert_eq!(
         (status, judged.state),
         (200, PacketState::Accepted),
         "intake reads the structure only"
     );
+    assert_eq!(
+        judged.stage.as_deref(),
+        Some(enrollment_server::stages::IMAGES),
+        "the status says the packet waits for the images stage"
+    );
     let held = stage_after_images(&rig.server, damaged_id).await;
     assert_eq!(held.stage, enrollment_server::stages::HELD);
+    let (_, answer) = deliver_raw(&rig, damaged).await;
+    let asked_again: PacketStatus = serde_json::from_value(answer).expect("status");
+    assert_eq!(
+        (asked_again.state, asked_again.stage.as_deref()),
+        (PacketState::Accepted, Some(enrollment_server::stages::HELD)),
+        "its status, asked again, says it is held (the reason stays at the server)"
+    );
     let reason = held.held_reason.unwrap_or_default();
     assert!(
         reason.contains("RightRing") && reason.contains("does not decode"),
@@ -521,6 +533,12 @@ async fn a_finger_image_damaged_inside_its_data_is_accepted_at_intake_and_held_b
     assert_eq!(
         (done.stage.as_str(), done.held_reason),
         (enrollment_server::stages::DONE, None)
+    );
+    let (_, answer) = deliver_raw(&rig, original.clone()).await;
+    let asked_again: PacketStatus = serde_json::from_value(answer).expect("status");
+    assert_eq!(
+        asked_again.stage.as_deref(),
+        Some(enrollment_server::stages::DONE)
     );
     let metrics = metrics_of(&rig.server).await;
     assert!(

@@ -69,10 +69,11 @@ fn packet_from(row: &Row) -> Result<PacketRecord, DataError> {
         verdict: col(row, 3)?,
         reason: col(row, 4)?,
         judged_at: col(row, 5)?,
+        stage: col(row, 6)?,
     })
 }
 
-const PACKET_COLUMNS: &str = "packet_id, station_id, sha256, verdict, reason, judged_at";
+const PACKET_COLUMNS: &str = "packet_id, station_id, sha256, verdict, reason, judged_at, stage";
 
 impl Scaled {
     /// Reads a whole object; `None` when it does not exist.
@@ -769,16 +770,16 @@ impl Storage for Scaled {
             .await
             .map_err(database)?;
         }
-        if record.verdict == "accepted" {
+        if crate::stages::STAGES.contains(&record.stage.as_str()) {
             tx.execute(
                 "UPDATE packets SET stage = $2 WHERE packet_id = $1",
-                &[&record.packet_id, &crate::stages::FIRST],
+                &[&record.packet_id, &record.stage],
             )
             .await
             .map_err(database)?;
             tx.execute(
                 "INSERT INTO jobs (packet_id, stage, queued_at) VALUES ($1, $2, $3)",
-                &[&record.packet_id, &crate::stages::FIRST, &now],
+                &[&record.packet_id, &record.stage, &now],
             )
             .await
             .map_err(database)?;
