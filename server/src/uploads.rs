@@ -11,7 +11,7 @@ use protocol::packet::{sha256_hex, SealedPacket, MAX_PACKET_BYTES};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::data::{DataError, PacketRecord, Storage};
+use crate::data::{DataError, PacketRecord, Storage, UPLOAD_LIFETIME};
 use crate::intake::{self, IntakeError};
 
 /// Why an upload step was refused.
@@ -262,14 +262,27 @@ pub async fn finalize(
         Some(upload) if upload.station_id == station => upload,
         _ => return Err(DataError::NotAnnounced(packet_id).into()),
     };
+    if upload.started_at < now - (UPLOAD_LIFETIME - LAST_HOUR) {
+        // The sweep may take this upload (and what its finalize would store) any minute: the
+        // station announces it again and sends it whole.
+        data.discard_upload(packet_id).await?;
+        return Err(DataError::NotAnnounced(packet_id).into());
+    }
     if upload.received != upload.size {
         return Err(UploadError::Incomplete {
             received: upload.received,
             size: upload.size,
         });
     }
-    let bytes = data.upload_bytes(packet_id).await?;
+    let bytes = match data.upload_bytes(packet_id).await {
+        Ok(bytes) => bytes,
+        Err(error) => return raced(data, station, packet_id, error.into()).await,
+    };
     if sha256_hex(&bytes) != upload.sha256 {
+        if data.upload(packet_id).await?.is_none() {
+            // Emptied by another request while we read it.
+            return raced(data, station, packet_id, UploadError::HashMismatch).await;
+        }
         data.discard_upload(packet_id).await?;
         return Err(UploadError::HashMismatch);
     }
@@ -300,6 +313,32 @@ pub async fn finalize(
             data.discard_upload(packet_id).await?;
             Err(refuse(error.into()))
         }
+    }
+}
+
+/// An upload younger than [`UPLOAD_LIFETIME`] by less than this is not finalized: the sweep
+/// that discards it (and deletes what a finalize of it left half-stored) cannot meet a
+/// finalize in flight.
+pub const LAST_HOUR: time::Duration = time::Duration::hours(1);
+
+/// What a finalize answers when the upload went from under it — another request for the same
+/// packet (a station's retry, on this replica or another) finished or discarded it
+/// meanwhile: the packet's verdict when it was stored, [`DataError::NotAnnounced`] when it is
+/// gone, else `error`.
+async fn raced(
+    data: &dyn Storage,
+    station: Uuid,
+    packet_id: Uuid,
+    error: UploadError,
+) -> Result<(PacketStatus, bool), UploadError> {
+    if let Some(record) = data.packet(packet_id).await? {
+        if record.station_id == station {
+            return Ok((judged_status(data, &record), true));
+        }
+    }
+    match data.upload(packet_id).await? {
+        Some(upload) if upload.station_id == station => Err(error),
+        _ => Err(DataError::NotAnnounced(packet_id).into()),
     }
 }
 

@@ -341,3 +341,41 @@ async fn the_openapi_document_describes_every_route_and_metrics_are_served() {
     let text = String::from_utf8(text.to_vec()).expect("utf-8");
     assert!(text.contains("# TYPE enrollment_packets_accepted_total counter"));
 }
+
+#[tokio::test]
+async fn an_upload_in_its_last_hour_is_not_finalized_but_sent_again() {
+    let setup = setup().await;
+    let data = &*setup.state.data;
+    let now = time::OffsetDateTime::now_utc();
+    let bytes = b"bytes announced long ago".to_vec();
+    let announce = Announce {
+        packet_id: Uuid::new_v4(),
+        sha256: protocol::packet::sha256_hex(&bytes),
+        size: bytes.len() as u64,
+    };
+    let started =
+        now - enrollment_server::data::UPLOAD_LIFETIME + enrollment_server::uploads::LAST_HOUR / 2;
+    data.start_upload(setup.station, &announce, started)
+        .await
+        .expect("announce");
+    data.append_chunk(setup.station, announce.packet_id, 0, &bytes)
+        .await
+        .expect("chunk");
+    let answer =
+        enrollment_server::uploads::finalize(data, setup.station, announce.packet_id, None, now)
+            .await;
+    assert!(
+        matches!(
+            answer,
+            Err(enrollment_server::uploads::UploadError::Data(
+                enrollment_server::data::DataError::NotAnnounced(_)
+            ))
+        ),
+        "{answer:?}"
+    );
+    assert_eq!(
+        data.upload(announce.packet_id).await.expect("lookup"),
+        None,
+        "the station announces it again and sends it whole"
+    );
+}

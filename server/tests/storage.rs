@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use enrollment_server::data::testing::open_for_tests;
 use enrollment_server::data::{
-    DataError, PacketRecord, PacketStage, StageOutcome, Storage, MAX_UPLOADS_PER_STATION,
-    TOKEN_LIFETIME,
+    DataError, PacketRecord, PacketStage, StageOutcome, Storage, MAX_BYTES_IN_FLIGHT,
+    MAX_STATION_BYTES_IN_FLIGHT, MAX_UPLOADS_PER_STATION, TOKEN_LIFETIME,
 };
 use enrollment_server::ratelimit::{Bucket, REFUSAL_LIMIT, REGISTRATION_LIMIT};
 use enrollment_server::stages::{IMAGES, LEASE};
@@ -726,4 +726,148 @@ async fn takes_at_once_from_one_bucket_never_pass_its_burst() {
         }
     }
     assert_eq!(allowed, REFUSAL_LIMIT.burst as usize);
+}
+
+fn announce_of_size(size: u64) -> Announce {
+    Announce {
+        packet_id: Uuid::new_v4(),
+        sha256: sha256_hex(b"not checked at announce"),
+        size,
+    }
+}
+
+#[tokio::test]
+async fn a_station_may_hold_only_so_many_bytes_in_flight_and_the_server_so_many_in_all() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    let most = MAX_STATION_BYTES_IN_FLIGHT * 3 / 4;
+    data.start_upload(station, &announce_of_size(most), now)
+        .await
+        .expect("within the station's bytes");
+    let over = data
+        .start_upload(station, &announce_of_size(most), now)
+        .await;
+    assert!(
+        matches!(over, Err(DataError::TooManyUploads { bytes, .. }) if bytes == most),
+        "{over:?}"
+    );
+    // Other stations fill the server until it has no room for one more.
+    let mut held = most;
+    while held + most <= MAX_BYTES_IN_FLIGHT {
+        let other = with_station(&*data).await;
+        data.start_upload(other, &announce_of_size(most), now)
+            .await
+            .expect("room on the server");
+        held += most;
+    }
+    let other = with_station(&*data).await;
+    let full = data.start_upload(other, &announce_of_size(most), now).await;
+    assert!(matches!(full, Err(DataError::ServerFull)), "{full:?}");
+    data.start_upload(other, &announce_of_size(MAX_BYTES_IN_FLIGHT - held), now)
+        .await
+        .expect("what still fits is taken");
+}
+
+#[tokio::test]
+async fn the_bytes_of_an_upload_that_is_not_there_are_refused_as_not_announced() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    let never = Uuid::new_v4();
+    let answer = data.upload_bytes(never).await;
+    assert!(
+        matches!(answer, Err(DataError::NotAnnounced(id)) if id == never),
+        "{answer:?}"
+    );
+    let bytes = b"some packet bytes";
+    let upload = announce(bytes);
+    data.start_upload(station, &upload, now)
+        .await
+        .expect("announce");
+    assert_eq!(
+        data.upload_bytes(upload.packet_id)
+            .await
+            .expect("no chunk yet"),
+        Vec::<u8>::new()
+    );
+    data.append_chunk(station, upload.packet_id, 0, bytes)
+        .await
+        .expect("chunk");
+    data.discard_upload(upload.packet_id)
+        .await
+        .expect("discard");
+    let gone = data.upload_bytes(upload.packet_id).await;
+    assert!(matches!(gone, Err(DataError::NotAnnounced(_))), "{gone:?}");
+}
+
+#[tokio::test]
+async fn two_stores_of_one_packet_at_once_keep_one_record_and_its_bytes() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let packet = Uuid::new_v4();
+    let (first, second) = (b"first bytes".to_vec(), b"second bytes".to_vec());
+    let store = |bytes: Vec<u8>| {
+        let data = data.clone();
+        tokio::spawn(async move {
+            let record = record(station, packet, &bytes, "accepted");
+            data.store_packet(&record, &bytes, &[])
+                .await
+                .map(|existing| (existing, bytes))
+        })
+    };
+    let (a, b) = (store(first.clone()), store(second.clone()));
+    let outcomes = [
+        a.await.expect("ran").expect("stored"),
+        b.await.expect("ran").expect("stored"),
+    ];
+    let winners: Vec<&Vec<u8>> = outcomes
+        .iter()
+        .filter(|(existing, _)| existing.is_none())
+        .map(|(_, bytes)| bytes)
+        .collect();
+    assert_eq!(winners.len(), 1, "one store wins");
+    let winner = winners[0];
+    for (existing, _) in &outcomes {
+        if let Some(existing) = existing {
+            assert_eq!(
+                existing.sha256,
+                sha256_hex(winner),
+                "the loser is told the winner"
+            );
+        }
+    }
+    let stored = data.packet(packet).await.expect("lookup").expect("stored");
+    assert_eq!(stored.sha256, sha256_hex(winner));
+    assert_eq!(&data.packet_bytes(&stored).await.expect("bytes"), winner);
+}
+
+#[tokio::test]
+async fn expiring_an_upload_keeps_the_bytes_of_the_packet_it_became() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    let bytes = b"a packet whose upload row lingered".to_vec();
+    let upload = announce(&bytes);
+    data.start_upload(station, &upload, now - time::Duration::days(2))
+        .await
+        .expect("announce");
+    data.append_chunk(station, upload.packet_id, 0, &bytes)
+        .await
+        .expect("chunk");
+    // Stored, and the process stopped before it discarded the upload.
+    let record = record(station, upload.packet_id, &bytes, "accepted");
+    assert_eq!(
+        data.store_packet(&record, &bytes, &[])
+            .await
+            .expect("store"),
+        None
+    );
+    assert_eq!(
+        data.expire_uploads(now - time::Duration::days(1))
+            .await
+            .expect("expire"),
+        1
+    );
+    assert_eq!(data.packet_bytes(&record).await.expect("bytes"), bytes);
 }

@@ -39,6 +39,9 @@ pub(super) struct Directory {
     /// Held while a chunk is appended: one writer at a time checks the held length and adds to
     /// it.
     appending: Mutex<()>,
+    /// Held while a packet is stored: its file and its row are written by one store at a
+    /// time, so two stores of one packet id cannot leave one's file under the other's row.
+    storing: Mutex<()>,
 }
 
 impl std::fmt::Debug for ServerData {
@@ -72,6 +75,7 @@ impl ServerData {
                 root: root.to_owned(),
                 db: Mutex::new(db),
                 appending: Mutex::new(()),
+                storing: Mutex::new(()),
             }),
             identity: Arc::new(identity),
             buckets: Arc::default(),
@@ -108,6 +112,11 @@ impl Directory {
     /// The data directory, under which the packet and upload files lie.
     pub(super) fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The lock one storing writer holds.
+    pub(super) fn storing(&self) -> MutexGuard<'_, ()> {
+        self.storing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The lock one appending writer holds.
@@ -183,7 +192,7 @@ impl Storage for ServerData {
     }
 
     async fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
-        self.run(move |d| uploads::bytes(d.root(), packet_id)).await
+        self.run(move |d| uploads::bytes(d, packet_id)).await
     }
 
     async fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError> {

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, OptionalExtension};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -44,6 +45,8 @@ pub struct UploadRecord {
     pub size: u64,
     /// Bytes held so far.
     pub received: u64,
+    /// When it was announced.
+    pub started_at: OffsetDateTime,
 }
 
 /// Whether a new upload of `size` bytes may start for a station with `uploads` uploads of
@@ -96,18 +99,21 @@ fn part_path(root: &Path, packet_id: Uuid) -> PathBuf {
 
 /// An upload's row with the length of its file.
 pub(super) fn find(data: &Directory, packet_id: Uuid) -> Result<Option<UploadRecord>, DataError> {
-    let row: Option<(String, String, i64)> = data
+    let row: Option<(String, String, i64, String)> = data
         .db()
         .query_row(
-            "SELECT station_id, sha256, size FROM uploads WHERE packet_id = ?1",
+            "SELECT station_id, sha256, size, started_at FROM uploads WHERE packet_id = ?1",
             [packet_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((station, sha256, size)) = row else {
+    let Some((station, sha256, size, started_at)) = row else {
         return Ok(None);
     };
     let station_id = Uuid::parse_str(&station).map_err(|e| DataError::Corrupt(e.to_string()))?;
+    let started_at = OffsetDateTime::parse(&started_at, &Rfc3339).map_err(|e| {
+        DataError::Corrupt(format!("upload {packet_id} started at {started_at:?}: {e}"))
+    })?;
     let received = match fs::metadata(part_path(data.root(), packet_id)) {
         Ok(meta) => meta.len(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
@@ -118,6 +124,7 @@ pub(super) fn find(data: &Directory, packet_id: Uuid) -> Result<Option<UploadRec
         sha256,
         size: u64::try_from(size).unwrap_or(0),
         received,
+        started_at,
     }))
 }
 
@@ -210,10 +217,24 @@ pub(super) fn append(
     Ok(end)
 }
 
-/// The bytes of an upload's file.
-pub(super) fn bytes(root: &Path, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
-    let path = part_path(root, packet_id);
-    fs::read(&path).map_err(io(format!("cannot read {}", path.display())))
+/// The bytes of an upload's file; [`DataError::NotAnnounced`] when there is no such upload
+/// (never announced, or finished or discarded by another request meanwhile).
+pub(super) fn bytes(data: &Directory, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
+    if find(data, packet_id)?.is_none() {
+        return Err(DataError::NotAnnounced(packet_id));
+    }
+    let path = part_path(data.root(), packet_id);
+    match fs::read(&path) {
+        Ok(bytes) => Ok(bytes),
+        // Announced, no chunk yet.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            match find(data, packet_id)? {
+                Some(_) => Ok(Vec::new()),
+                None => Err(DataError::NotAnnounced(packet_id)),
+            }
+        }
+        Err(error) => Err(io(format!("cannot read {}", path.display()))(error)),
+    }
 }
 
 /// Discards every upload announced before `started_before`; returns how many.

@@ -43,11 +43,10 @@ fn station_lock(station_id: Uuid) -> i64 {
     ])
 }
 
-fn packet_key(record: &PacketRecord) -> String {
-    format!(
-        "packets/{}/{}-{}.espk",
-        record.station_id, record.packet_id, record.sha256
-    )
+/// The object of a packet's bytes: named by its content, so an upload names the object its
+/// finalize would store.
+fn packet_key(station_id: Uuid, packet_id: Uuid, sha256: &str) -> String {
+    format!("packets/{station_id}/{packet_id}-{sha256}.espk")
 }
 
 /// Column `index` of `row`: a value of another type than the schema's is a corrupt database,
@@ -260,7 +259,8 @@ impl Storage for Scaled {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT station_id, sha256, size, received FROM uploads WHERE packet_id = $1",
+                "SELECT station_id, sha256, size, received, started_at FROM uploads
+                 WHERE packet_id = $1",
                 &[&packet_id],
             )
             .await
@@ -271,6 +271,7 @@ impl Storage for Scaled {
                 sha256: col(&row, 1)?,
                 size: to_u64(col(&row, 2)?),
                 received: to_u64(col(&row, 3)?),
+                started_at: col(&row, 4)?,
             })
         })
         .transpose()
@@ -408,6 +409,9 @@ impl Storage for Scaled {
     }
 
     async fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
+        if self.upload(packet_id).await?.is_none() {
+            return Err(DataError::NotAnnounced(packet_id));
+        }
         let client = self.client().await?;
         let rows = client
             .query(
@@ -427,9 +431,15 @@ impl Storage for Scaled {
                     "upload {packet_id} has a gap before byte {start}"
                 )));
             }
-            let chunk = self.read_object(&key).await?.ok_or_else(|| {
-                DataError::Corrupt(format!("a chunk of upload {packet_id} is missing"))
-            })?;
+            let Some(chunk) = self.read_object(&key).await? else {
+                // Finished or discarded by another request meanwhile, or lost.
+                return Err(match self.upload(packet_id).await? {
+                    None => DataError::NotAnnounced(packet_id),
+                    Some(_) => {
+                        DataError::Corrupt(format!("a chunk of upload {packet_id} is missing"))
+                    }
+                });
+            };
             if chunk.len() as u64 != to_u64(length) {
                 return Err(DataError::Corrupt(format!(
                     "a chunk of upload {packet_id} holds {} bytes, not {length}",
@@ -442,21 +452,37 @@ impl Storage for Scaled {
     }
 
     async fn expire_uploads(&self, started_before: OffsetDateTime) -> Result<usize, DataError> {
-        let stale: Vec<Uuid> = {
+        let stale: Vec<(Uuid, Uuid, String)> = {
             let client = self.client().await?;
             client
                 .query(
-                    "SELECT packet_id FROM uploads WHERE started_at < $1",
+                    "SELECT packet_id, station_id, sha256 FROM uploads WHERE started_at < $1",
                     &[&started_before],
                 )
                 .await
                 .map_err(database)?
                 .iter()
-                .map(|row| col(row, 0))
-                .collect::<Result<_, _>>()?
+                .map(|row| Ok((col(row, 0)?, col(row, 1)?, col(row, 2)?)))
+                .collect::<Result<_, DataError>>()?
         };
-        for id in &stale {
-            self.discard_upload(*id).await?;
+        for (packet_id, station_id, sha256) in &stale {
+            self.discard_upload(*packet_id).await?;
+            // A finalize killed between storing the packet's object and recording its row left
+            // the object behind; no finalize of an upload this old is in flight
+            // (uploads::LAST_HOUR), so unless a row names it, it is an orphan.
+            let key = packet_key(*station_id, *packet_id, sha256);
+            let named = self
+                .client()
+                .await?
+                .query_opt(
+                    "SELECT 1 FROM packets WHERE packet_id = $1 AND object_key = $2",
+                    &[packet_id, &key],
+                )
+                .await
+                .map_err(database)?;
+            if named.is_none() {
+                self.delete_objects(&[key]).await?;
+            }
         }
         self.sweep_orphan_chunks(started_before).await?;
         Ok(stale.len())
@@ -699,7 +725,7 @@ impl Storage for Scaled {
         }
         // The bytes first, durably (the object store answers a PUT once it holds them), then
         // the row: a row never names bytes that are not there.
-        let key = packet_key(record);
+        let key = packet_key(record.station_id, record.packet_id, &record.sha256);
         self.objects
             .put(
                 &ObjectPath::from(key.as_str()),
