@@ -11,13 +11,15 @@
 //!   HTTP.
 //! - [`http`]: the axum routes over both, answering the JSON of [`protocol::api`], with signed
 //!   request checks, rate limits ([`ratelimit`]) and counters ([`metrics`]).
-//! - [`tls`]: the server's own TLS certificate and the TLS listener.
+//! - [`tls`]: the server's own TLS certificate and the TLS listener, with the PROXY protocol
+//!   of a TCP balancer in front ([`proxy_protocol`]).
 #![deny(missing_docs)]
 
 pub mod data;
 pub mod http;
 pub mod intake;
 pub mod metrics;
+pub mod proxy_protocol;
 pub mod ratelimit;
 pub mod stages;
 pub mod tls;

@@ -89,6 +89,15 @@ enum Command {
         /// loopback. Logged at every start.
         #[arg(long, env = "ENROLLMENT_SERVER_PLAIN_HTTP")]
         plain_http: bool,
+        /// Every connection starts with the PROXY protocol header (v1 or v2) of a TCP load
+        /// balancer in front, naming the client's address; connections without one are
+        /// refused. Only for a server the balancer alone can reach. Not with --plain-http.
+        #[arg(
+            long,
+            env = "ENROLLMENT_SERVER_PROXY_PROTOCOL",
+            conflicts_with = "plain_http"
+        )]
+        proxy_protocol: bool,
     },
     /// Issues a one-time token with which one station can register; prints it once.
     IssueToken,
@@ -185,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
             listen,
             tls_names,
             plain_http,
+            proxy_protocol,
         } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -216,7 +226,14 @@ async fn main() -> anyhow::Result<()> {
                 .collect();
             let app = http::router(state);
             match tls {
-                Some(identity) => identity.serve(listener, app, shutdown_signal()).await,
+                Some(identity) => {
+                    if proxy_protocol {
+                        tracing::info!("reading a PROXY protocol header on every connection");
+                    }
+                    identity
+                        .serve(listener, app, proxy_protocol, shutdown_signal())
+                        .await;
+                }
                 None => {
                     let app = app.into_make_service_with_connect_info::<SocketAddr>();
                     axum::serve(listener, app)

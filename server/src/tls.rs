@@ -103,11 +103,14 @@ impl TlsIdentity {
 
     /// Serves `app` over TLS on `listener` until `shutdown` completes. Each connection's
     /// handshake runs in its own task (bounded by [`HANDSHAKE_TIMEOUT`]), so a slow client
-    /// holds up nobody; the peer address reaches the routes as [`ConnectInfo`].
+    /// holds up nobody; the peer address reaches the routes as [`ConnectInfo`]. With
+    /// `proxy_protocol`, every connection must start with a PROXY protocol header
+    /// ([`crate::proxy_protocol`]) and the address it names is the peer's.
     pub async fn serve(
         &self,
         listener: TcpListener,
         app: Router,
+        proxy_protocol: bool,
         shutdown: impl Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
@@ -124,7 +127,7 @@ impl TlsIdentity {
                 () = &mut shutdown => break,
             };
             let (acceptor, app) = (self.acceptor.clone(), app.clone());
-            tokio::spawn(async move { connection(acceptor, app, tcp, peer).await });
+            tokio::spawn(async move { connection(acceptor, app, tcp, peer, proxy_protocol).await });
         }
     }
 }
@@ -132,9 +135,22 @@ impl TlsIdentity {
 async fn connection(
     acceptor: TlsAcceptor,
     app: Router,
-    tcp: tokio::net::TcpStream,
-    peer: SocketAddr,
+    mut tcp: tokio::net::TcpStream,
+    mut peer: SocketAddr,
+    proxy_protocol: bool,
 ) {
+    if proxy_protocol {
+        let header = crate::proxy_protocol::read_header(&mut tcp);
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, header).await {
+            Ok(Ok(Some(client))) => peer = client,
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%peer, %error, "connection refused: --proxy-protocol expects a PROXY header");
+                return;
+            }
+            Err(_) => return,
+        }
+    }
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {

@@ -806,7 +806,7 @@ async fn impostor(router: Router) -> (String, tempfile::TempDir) {
     let url = format!("https://{}", listener.local_addr().expect("address"));
     tokio::spawn(async move {
         identity
-            .serve(listener, router, std::future::pending())
+            .serve(listener, router, false, std::future::pending())
             .await;
     });
     (url, dir)
@@ -912,4 +912,89 @@ fn pem_leaf(pem: &[u8]) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("PEM base64")
+}
+
+/// A client from `from` that trusts any certificate and opens a connection per request (so a
+/// balancer sees each).
+fn client_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().expect("address"))
+        .danger_accept_invalid_certs(true)
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
+}
+
+async fn register_nonsense(client: &reqwest::Client, url: &str) -> reqwest::Result<StatusCode> {
+    let response = client
+        .post(format!("{url}{}", protocol::api::STATIONS_PATH))
+        .json(&serde_json::json!({
+            "station_name": "Desk",
+            "signing_public_key": "not a key",
+            "token_proof": "not a proof",
+        }))
+        .send()
+        .await?;
+    Ok(StatusCode::from_u16(response.status().as_u16()).expect("status"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_balancer_sending_proxy_headers_each_office_is_limited_by_its_own_address() {
+    let dir = temp_dir();
+    let address = free_loopback_address();
+    let mut server = server_command(dir.path())
+        .await
+        .args([
+            "serve",
+            "--listen",
+            &address.to_string(),
+            "--proxy-protocol",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("the server says where it listens");
+    let balancer =
+        system_tests::balancer::Balancer::start_sending_proxy_headers(vec![address]).await;
+
+    // One office spends its registration burst (10) and more.
+    let office = client_from("127.0.0.2");
+    let started = std::time::Instant::now();
+    let mut limited = 0;
+    for _ in 0..15 {
+        if register_nonsense(&office, &balancer.url)
+            .await
+            .expect("answered")
+            == StatusCode::TOO_MANY_REQUESTS
+        {
+            limited += 1;
+        }
+    }
+    let refilled = started.elapsed().as_secs_f64().ceil() as usize;
+    assert!(
+        limited >= 1 && 15 - limited <= 10 + refilled,
+        "{limited} of 15 limited; the burst is 10, and {refilled} s refilled as many"
+    );
+    // Another office behind the same balancer is heard: its address is its own.
+    let other = client_from("127.0.0.3");
+    let heard = register_nonsense(&other, &balancer.url)
+        .await
+        .expect("answered");
+    assert_eq!(
+        heard,
+        StatusCode::BAD_REQUEST,
+        "heard, and refused for its content"
+    );
+    // A client going around the balancer is not served.
+    let direct = register_nonsense(&other, &format!("https://{address}")).await;
+    assert!(direct.is_err(), "{direct:?}");
+    let _ = server.kill();
+    let _ = server.wait();
 }
