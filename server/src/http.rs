@@ -478,7 +478,8 @@ fn refusal_status(error: &UploadError) -> StatusCode {
         | UploadError::Intake(IntakeError::IdReused(_)) => StatusCode::CONFLICT,
         UploadError::Data(DataError::NotAnnounced(_)) => StatusCode::NOT_FOUND,
         UploadError::Data(DataError::TooManyUploads { .. }) => StatusCode::TOO_MANY_REQUESTS,
-        UploadError::Data(DataError::ServerFull) => StatusCode::SERVICE_UNAVAILABLE,
+        UploadError::Data(DataError::ServerFull)
+        | UploadError::Intake(IntakeError::FormNotKnown { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         UploadError::Intake(
             IntakeError::UnknownStation(_)
             | IntakeError::Revoked(_)

@@ -64,6 +64,16 @@ pub enum IntakeError {
     /// A flagged packet without a valid supervisor's approval.
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    /// The content names a form version this server does not hold (yet): not a verdict — a
+    /// station updated before its server, or a replica whose `forms/` lags the others'. The
+    /// packet waits at the station and is sent again.
+    #[error("this server does not know form {form} version {version} yet; the packet waits until it is installed here")]
+    FormNotKnown {
+        /// The form's id.
+        form: String,
+        /// Its version.
+        version: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Data(#[from] DataError),
@@ -82,6 +92,7 @@ impl IntakeError {
             Self::WrongRecipient(_) => "wrong_recipient",
             Self::IdReused(_) => "packet_id_reused",
             Self::Approval(error) => error.code(),
+            Self::FormNotKnown { .. } => "form_not_known",
             Self::Data(_) => return None,
         })
     }
@@ -90,7 +101,11 @@ impl IntakeError {
     pub fn is_final(&self) -> bool {
         !matches!(
             self,
-            Self::UnknownStation(_) | Self::Revoked(_) | Self::Approval(_) | Self::Data(_)
+            Self::UnknownStation(_)
+                | Self::Revoked(_)
+                | Self::Approval(_)
+                | Self::FormNotKnown { .. }
+                | Self::Data(_)
         )
     }
 }
@@ -232,14 +247,19 @@ fn examine(
         Err(PacketError::WrongRecipient(key_id)) => {
             return Err(IntakeError::WrongRecipient(key_id))
         }
-        Err(error @ PacketError::PayloadMismatch(_)) => Err(error.to_string()),
+        Err(error @ PacketError::PayloadMismatch(_)) => Err(error.to_string().into()),
         Err(_) => Err(
-            "the packet is signed by its station but its content cannot be decrypted".to_owned(),
+            "the packet is signed by its station but its content cannot be decrypted"
+                .to_owned()
+                .into(),
         ),
     };
     let (audit, reason) = match judged {
         Ok(audit) => (audit, None),
-        Err(reason) => (Vec::new(), Some(reason)),
+        Err(ContentProblem::Rejected(reason)) => (Vec::new(), Some(reason)),
+        Err(ContentProblem::FormNotKnown { form, version }) => {
+            return Err(IntakeError::FormNotKnown { form, version })
+        }
     };
     let accepted = reason.is_none();
     let record = PacketRecord {
@@ -266,21 +286,60 @@ fn repeat(existing: PacketRecord, sha256: &str) -> Result<Judged, IntakeError> {
     }
 }
 
-/// Checks opened content and returns its audit excerpt; the error is the rejection reason sent
-/// back to the station.
+/// What is wrong with a packet's content.
+enum ContentProblem {
+    /// Never acceptable: the rejection reason sent back to the station with its receipt.
+    Rejected(String),
+    /// Its form version is not held here (yet): no verdict.
+    FormNotKnown {
+        /// The form's id.
+        form: String,
+        /// Its version.
+        version: String,
+    },
+}
+
+impl From<String> for ContentProblem {
+    fn from(reason: String) -> Self {
+        Self::Rejected(reason)
+    }
+}
+
+/// Checks opened content and returns its audit excerpt.
 fn check_content(
     forms: &FormLibrary,
     parts: Vec<Part>,
     manifest: &Manifest,
     now: OffsetDateTime,
-) -> Result<Vec<AuditRecord>, String> {
+) -> Result<Vec<AuditRecord>, ContentProblem> {
     if manifest.schema_version != CONTENT_SCHEMA_VERSION {
-        return Err(format!(
+        return Err(ContentProblem::Rejected(format!(
             "content schema version {} is not supported (this server reads {CONTENT_SCHEMA_VERSION})",
             manifest.schema_version
-        ));
+        )));
     }
     let content = EnrollmentContent::from_parts(parts, &manifest.captures)?;
+    let demographics = &content.demographics;
+    if forms
+        .find(&demographics.form, &demographics.form_version)
+        .is_none()
+    {
+        return Err(ContentProblem::FormNotKnown {
+            form: demographics.form.clone(),
+            version: demographics.form_version.clone(),
+        });
+    }
+    Ok(check_opened(forms, content, manifest, now)?)
+}
+
+/// The checks of [`check_content`] on content whose form is known; the error is the
+/// rejection reason.
+fn check_opened(
+    forms: &FormLibrary,
+    content: EnrollmentContent,
+    manifest: &Manifest,
+    now: OffsetDateTime,
+) -> Result<Vec<AuditRecord>, String> {
     content.check_structure(forms, now.date(), &manifest.captures)?;
     protocol::audit::check_excerpt(&content.audit)?;
     // The images' structure, not their pixels: each header read and its size checked against

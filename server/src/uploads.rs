@@ -306,7 +306,9 @@ pub async fn finalize(
         }
         Err(IntakeError::Data(error)) => Err(UploadError::Data(error)),
         // The bytes are good; only the approval is missing: they wait for the next finalize.
-        Err(error @ IntakeError::Approval(_)) => Err(error.into()),
+        Err(error @ (IntakeError::Approval(_) | IntakeError::FormNotKnown { .. })) => {
+            Err(error.into())
+        }
         Err(error) => {
             // Nothing is kept of bytes that can never pass; a refusal that is not final
             // (an unknown or revoked station) is answered without a verdict.

@@ -546,3 +546,59 @@ async fn a_finger_image_damaged_inside_its_data_is_accepted_at_intake_and_held_b
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packet_of_a_form_version_the_server_lacks_waits_without_a_verdict() {
+    let rig = Rig::start().await;
+    rig.submit("Siti Rahayu", 5);
+    let original = first_pending(&rig);
+    // As from a station whose forms were updated before its server's (or a replica whose
+    // forms/ lags the others').
+    let newer = reseal(&original, &rig, uuid::Uuid::new_v4(), |part| {
+        if part.name == protocol::content::DEMOGRAPHICS_PART {
+            let mut fields: serde_json::Value =
+                serde_json::from_slice(part.bytes()).expect("demographics");
+            fields["form_version"] = "2099-01".into();
+            let bytes = serde_json::to_vec(&fields).expect("json");
+            Part::new(part.name.clone(), part.media_type.clone(), bytes)
+        } else {
+            part
+        }
+    });
+    let newer_id = uuid_of(&newer);
+    let (status, answer) = deliver_raw(&rig, newer).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (503, Some("form_not_known")),
+        "{answer}"
+    );
+    assert!(
+        answer["receipt"].is_null(),
+        "no verdict is signed: the station keeps the packet and sends it again"
+    );
+    assert!(answer["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("2099-01")));
+    assert!(
+        rig.server
+            .data
+            .packet(newer_id)
+            .await
+            .expect("lookup")
+            .is_none(),
+        "nothing recorded"
+    );
+    let held = rig.server.data.upload(newer_id).await.expect("lookup");
+    assert!(
+        held.is_some_and(|upload| upload.received == upload.size),
+        "its bytes wait at the server for the next finalize"
+    );
+    let failure = station_core::sync::client::classify(
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        serde_json::from_value(answer).expect("an API error"),
+    );
+    assert!(
+        !matches!(failure, station_core::sync::machine::Failure::Refused(_)),
+        "the station does not take it as a verdict: {failure:?}"
+    );
+}
