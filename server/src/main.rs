@@ -224,6 +224,19 @@ async fn main() -> anyhow::Result<()> {
                     ))
                 })
                 .collect();
+            // Stops on a signal, or when another replica's adopt-keys recorded other keys.
+            let keys_replaced = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let until_stopped = {
+                let (data, replaced) = (state.data.clone(), keys_replaced.clone());
+                async move {
+                    tokio::select! {
+                        () = shutdown_signal() => {}
+                        () = until_keys_replaced(data, KEYS_CHECK_INTERVAL) => {
+                            replaced.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                }
+            };
             let app = http::router(state);
             match tls {
                 Some(identity) => {
@@ -231,13 +244,13 @@ async fn main() -> anyhow::Result<()> {
                         tracing::info!("reading a PROXY protocol header on every connection");
                     }
                     identity
-                        .serve(listener, app, proxy_protocol, shutdown_signal())
+                        .serve(listener, app, proxy_protocol, until_stopped)
                         .await;
                 }
                 None => {
                     let app = app.into_make_service_with_connect_info::<SocketAddr>();
                     axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown_signal())
+                        .with_graceful_shutdown(until_stopped)
                         .await
                         .context("the server stopped with an error")?;
                 }
@@ -245,6 +258,12 @@ async fn main() -> anyhow::Result<()> {
             sweeper.abort();
             for worker in workers {
                 worker.abort();
+            }
+            if keys_replaced.load(std::sync::atomic::Ordering::SeqCst) {
+                anyhow::bail!(
+                    "stopped: the database now records other keys than this server's \
+                     (enrollment-server adopt-keys was run); copy the new keys/ here and start again"
+                );
             }
         }
         Command::Revoke { station_id } => {
@@ -363,6 +382,26 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+/// How often a serving replica checks that the database still records its keys.
+const KEYS_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Returns once the storage records other keys than this server's (checked every
+/// `interval`; a database that cannot be reached is checked again later).
+async fn until_keys_replaced(data: Arc<dyn Storage>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        match data.keys_still_recorded().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!("the database records other keys than this server's: stopping");
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "cannot check the recorded keys; trying again"),
+        }
     }
 }
 

@@ -438,3 +438,51 @@ async fn an_address_gets_its_registration_rate_once_across_three_replicas_not_th
     );
     println!("{heard} heard, {refused_for_rate} refused for rate in {elapsed:.2} s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the scale-out backend; scripts/test.sh runs it with ENROLLMENT_SERVER_TEST_BACKEND=scaled"]
+async fn a_running_replica_stops_when_adopt_keys_records_other_keys() {
+    require_scale_out().await;
+    let dir = temp_dir();
+    let address = free_loopback_address();
+    let mut replica = server_command(dir.path())
+        .await
+        .args(["serve", "--listen", &address.to_string()])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the replica starts");
+    let mut line = String::new();
+    BufReader::new(replica.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the replica says where it listens");
+    assert!(line.contains("listening on https://"), "{line:?}");
+
+    // A deliberate change of keys: new keys/ in place, adopt-keys run once.
+    std::fs::rename(dir.path().join("keys"), dir.path().join("keys.old")).expect("move");
+    let adopted = server_command(dir.path())
+        .await
+        .arg("adopt-keys")
+        .output()
+        .expect("adopt-keys runs");
+    assert!(adopted.status.success(), "{adopted:?}");
+
+    // The replica still holding the old keys stops within a few checks, saying why.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = replica.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica with the old keys is still serving"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut replica.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains("other keys"), "{stderr}");
+}

@@ -190,6 +190,17 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         self.identity().metrics_token()
     }
 
+    /// Whether the keys this server holds are still the ones its storage records: false once
+    /// `adopt-keys` recorded others in the database replicas share, and a running replica
+    /// must stop rather than go on sealing receipts with the old ones. Always true for storage
+    /// no other process shares.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn keys_still_recorded(&self) -> Result<bool, DataError> {
+        Ok(true)
+    }
+
     /// Takes a token from `bucket` at `now` (see [`crate::ratelimit`]): `None` when the request
     /// may go on, else how long until it may. Every replica takes from the same bucket.
     ///

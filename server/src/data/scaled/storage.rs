@@ -155,6 +155,18 @@ impl Storage for Scaled {
         &self.identity
     }
 
+    async fn keys_still_recorded(&self) -> Result<bool, DataError> {
+        let recorded: String = self
+            .client()
+            .await?
+            .query_one("SELECT fingerprint FROM server_identity", &[])
+            .await
+            .map_err(database)?
+            .try_get(0)
+            .map_err(database)?;
+        Ok(recorded == self.identity.fingerprint())
+    }
+
     async fn take_token(
         &self,
         bucket: Bucket,
