@@ -107,9 +107,19 @@ impl Drop for TestServer {
 /// scale-out backend, the database and bucket prefix of `dir` (as [`TestServer`] over `dir`
 /// would use them).
 pub async fn server_command(dir: &Path) -> std::process::Command {
+    replica_command(dir, dir).await
+}
+
+/// The `enrollment-server` binary with `--data-dir data_dir` (its keys and forms), on the
+/// shared storage of `shared` (with the scale-out backend; the embedded one keeps everything
+/// in `data_dir`): a replica set up as `docs/deploy.md` says.
+pub async fn replica_command(data_dir: &Path, shared: &Path) -> std::process::Command {
     let mut command = std::process::Command::new(workspace_binary("enrollment-server"));
-    command.arg("--data-dir").arg(dir);
-    if let Some(config) = scaled_config(dir).await.expect("the test storage settings") {
+    command.arg("--data-dir").arg(data_dir);
+    if let Some(config) = scaled_config(shared)
+        .await
+        .expect("the test storage settings")
+    {
         command
             .env(
                 "ENROLLMENT_SERVER_DATABASE_URL",

@@ -10,7 +10,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use station_core::sync::machine::ProblemKind;
 use system_tests::balancer::Balancer;
 use system_tests::{
     applicant_name, assert_delivered_exactly_once, free_loopback_address, one_pass, outbox,
-    provision_station, server_command, submit_as_budi, temp_dir, Rig,
+    provision_station, replica_command, server_command, submit_as_budi, temp_dir, Rig,
 };
 
 const REPLICAS: usize = 3;
@@ -36,7 +36,12 @@ const PACKETS_PER_STATION: usize = 3;
 /// Starts the `enrollment-server` binary on the shared storage of `dir`, serving TLS on
 /// `address`; returns once it listens.
 async fn start_replica(dir: &Path, address: SocketAddr) -> Child {
-    let mut child = server_command(dir)
+    start_replica_of(dir, dir, address).await
+}
+
+/// [`start_replica`] with the keys and forms of `data_dir`.
+async fn start_replica_of(data_dir: &Path, shared: &Path, address: SocketAddr) -> Child {
+    let mut child = replica_command(data_dir, shared)
         .await
         .args(["serve", "--listen", &address.to_string()])
         .env("RUST_LOG", "warn")
@@ -65,14 +70,20 @@ async fn twenty_stations_over_three_replicas_deliver_every_packet_once_through_c
         "this test runs on the scale-out backend: ENROLLMENT_SERVER_TEST_BACKEND=scaled \
          with the variables scripts/services.sh writes"
     );
-    // The replicas share keys/ (as a deployer copies it to each) and the database and bucket.
+    // As docs/deploy.md says, each replica has its own data directory: the first one's keys/
+    // (here the keys the test's storage was set up with, and the TLS certificate the first
+    // replica makes) are copied to every other; all share the database and the bucket.
     let storage = open_for_tests(dir.path())
         .await
         .expect("the shared storage");
     let addresses: Vec<SocketAddr> = (0..REPLICAS).map(|_| free_loopback_address()).collect();
+    let data_dirs: Vec<PathBuf> = (0..REPLICAS)
+        .map(|n| dir.path().join(format!("replica-{n}")))
+        .collect();
     let mut replicas = Vec::new();
-    for address in &addresses {
-        replicas.push(start_replica(dir.path(), *address).await);
+    for (n, (address, data_dir)) in addresses.iter().zip(&data_dirs).enumerate() {
+        copy_keys(if n == 0 { dir.path() } else { &data_dirs[0] }, data_dir);
+        replicas.push(start_replica_of(data_dir, dir.path(), *address).await);
     }
     let balancer = Arc::new(Balancer::start(addresses.clone()).await);
 
@@ -93,7 +104,7 @@ async fn twenty_stations_over_three_replicas_deliver_every_packet_once_through_c
     let calm = Arc::new(AtomicBool::new(false));
     let storm = {
         let (calm, balancer, dir) = (calm.clone(), balancer.clone(), dir.path().to_owned());
-        let addresses = addresses.clone();
+        let (addresses, data_dirs) = (addresses.clone(), data_dirs.clone());
         tokio::spawn(async move {
             let (mut cuts, mut kills) = (0u32, 0u32);
             let mut round = 0usize;
@@ -108,7 +119,8 @@ async fn twenty_stations_over_three_replicas_deliver_every_packet_once_through_c
                     let _ = replicas[victim].wait();
                     kills += 1;
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    replicas[victim] = start_replica(&dir, addresses[victim]).await;
+                    replicas[victim] =
+                        start_replica_of(&data_dirs[victim], &dir, addresses[victim]).await;
                 }
             }
             (replicas, cuts, kills)
@@ -200,6 +212,16 @@ async fn twenty_stations_over_three_replicas_deliver_every_packet_once_through_c
     for replica in &mut replicas {
         let _ = replica.kill();
         let _ = replica.wait();
+    }
+}
+
+/// Copies `keys/` of one replica's data directory to another's, modes kept.
+fn copy_keys(from: &Path, to: &Path) {
+    let (from, to) = (from.join("keys"), to.join("keys"));
+    std::fs::create_dir_all(&to).expect("keys/");
+    for entry in std::fs::read_dir(&from).expect("the first replica's keys/") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copied");
     }
 }
 
