@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use crate::data::{DataError, StationRecord};
 use crate::intake::IntakeError;
-use crate::ratelimit::Bucket;
+use crate::ratelimit::{self, Bucket};
 use crate::uploads::{self, UploadError};
 use crate::ServerState;
 
@@ -178,17 +178,14 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
 }
 
 async fn register(State(state): State<ServerState>, request: Request) -> Response {
-    match state
-        .data
-        .take_token(
-            Bucket::Registration(peer(&request)),
-            OffsetDateTime::now_utc(),
-        )
-        .await
-    {
-        Ok(None) => {}
-        Ok(Some(wait)) => return too_many(wait),
-        Err(error) => return storage_failure(error),
+    let bucket = Bucket::Registration(peer(&request));
+    if let Err(response) = admitted(
+        state
+            .data
+            .take_token(bucket, OffsetDateTime::now_utc())
+            .await,
+    ) {
+        return response;
     }
     let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_REGISTRATION_BODY).await else {
         return failure(
@@ -291,13 +288,19 @@ fn peer(request: &Request) -> Option<IpAddr> {
 async fn authenticate(State(state): State<ServerState>, request: Request, next: Next) -> Response {
     let address = peer(&request);
     let refused = |response: Response| refuse(&state, address, response);
+    // An address past its refusals by this replica's own count is turned away at no cost;
+    // then by the count all replicas share, looked up beside the station (two round trips
+    // to a database at once, not one after the other).
+    let refusals = Bucket::Refusals(address);
+    if let Some(wait) = state
+        .refusals_here
+        .wait(refusals, ratelimit::seconds(OffsetDateTime::now_utc()))
+    {
+        return too_many(wait);
+    }
     let (mut parts, body) = request.into_parts();
     let signature = signature_headers(&parts.headers);
-    // An address that caused too many refusals is turned away first; the station is looked
-    // up beside that look (two round trips to a database at once, not one after the other).
-    let turned_away = state
-        .data
-        .token_wait(Bucket::Refusals(address), OffsetDateTime::now_utc());
+    let turned_away = state.data.token_wait(refusals, OffsetDateTime::now_utc());
     let (turned_away, station) = match &signature {
         Some(signature) => {
             let (wait, station) =
@@ -306,10 +309,8 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
         }
         None => (turned_away.await, None),
     };
-    match turned_away {
-        Ok(Some(wait)) => return too_many(wait),
-        Ok(None) => {}
-        Err(error) => return storage_failure(error),
+    if let Err(response) = admitted(turned_away) {
+        return response;
     }
     let (Some(signature), Some(station)) = (signature, station) else {
         return refused(failure(
@@ -389,22 +390,29 @@ async fn authenticate(State(state): State<ServerState>, request: Request, next: 
         }
         Err(error) => return storage_failure(error),
     }
-    match limited {
-        Ok(None) => {}
-        Ok(Some(wait)) => return too_many(wait),
-        Err(error) => return storage_failure(error),
+    if let Err(response) = admitted(limited) {
+        return response;
     }
     state.metrics.seen(station_id, now.unix_timestamp());
     parts.extensions.insert(Authenticated(station));
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
-/// Counts a refusal against the address it came from, then answers it.
+/// A rate limit's answer as the request's: on, or `429` with the wait, or `503`.
+fn admitted(outcome: Result<Option<std::time::Duration>, DataError>) -> Result<(), Response> {
+    match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(wait)) => Err(too_many(wait)),
+        Err(error) => Err(storage_failure(error)),
+    }
+}
+
+/// Counts a refusal against the address it came from (here and where all replicas count),
+/// then answers it.
 async fn refuse(state: &ServerState, address: Option<IpAddr>, response: Response) -> Response {
-    let counted = state
-        .data
-        .take_token(Bucket::Refusals(address), OffsetDateTime::now_utc())
-        .await;
+    let (bucket, now) = (Bucket::Refusals(address), OffsetDateTime::now_utc());
+    state.refusals_here.take(bucket, ratelimit::seconds(now));
+    let counted = state.data.take_token(bucket, now).await;
     if let Err(error) = counted {
         tracing::warn!(%error, "a refusal could not be counted");
     }

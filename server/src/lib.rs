@@ -41,6 +41,10 @@ pub struct ServerState {
     /// SHA-256 of the TLS certificate the server presents, when it speaks TLS itself: named in
     /// its signed registration answers so stations pin it.
     pub tls_certificate_sha256: Option<String>,
+    /// The refusals this process answered, per address: a flood past the limit by this count
+    /// alone is turned away before any database work (the count that holds is the storage's,
+    /// which every replica shares; this one is never higher).
+    pub refusals_here: Arc<ratelimit::LocalBuckets>,
 }
 
 /// Discards unfinished uploads older than [`data::UPLOAD_LIFETIME`] and the bytes of packets
@@ -75,6 +79,7 @@ impl ServerState {
             now: OffsetDateTime::now_utc,
             metrics: Arc::default(),
             tls_certificate_sha256: None,
+            refusals_here: Arc::default(),
         }
     }
 }

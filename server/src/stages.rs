@@ -113,12 +113,12 @@ async fn images(data: &dyn Storage, packet_id: Uuid) -> Result<StageOutcome, Dat
     })
 }
 
-/// The nice value of a stage's threads: Linux gives a thread at nice 10 about a tenth of the
-/// CPU time of one at 0 when both want it, so a stage takes what intake (which stations wait
-/// for) leaves idle, and all of an idle machine.
+/// How much nicer a stage's threads are than the server's: Linux gives a thread 10 nice
+/// values above another about a tenth of its CPU time when both want it, so a stage takes what
+/// intake (which stations wait for) leaves idle, and all of an idle machine.
 pub const BACKGROUND_NICE: i32 = 10;
 
-/// Runs `work` on a thread of its own at [`BACKGROUND_NICE`]. Not on tokio's blocking pool:
+/// Runs `work` on a thread of its own, [`BACKGROUND_NICE`] nicer than the caller. Not on tokio's blocking pool:
 /// a thread's nice value cannot be lowered again without privileges, and intake's checks run
 /// on that pool.
 async fn in_background<T: Send + 'static>(
@@ -128,11 +128,15 @@ async fn in_background<T: Send + 'static>(
         context: "a stage's work stopped".into(),
         source: std::io::Error::other(detail),
     };
+    // A new thread starts at its creator's nice value on Linux; this one's is relative to the
+    // server's (a server already started nicer gets stages nicer still, up to 19).
+    let nice = rustix::process::getpriority_process(None)
+        .map_or(BACKGROUND_NICE, |ours| (ours + BACKGROUND_NICE).min(19));
     let (sender, receiver) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("stage".into())
         .spawn(move || {
-            lower_priority();
+            lower_priority(nice);
             // The receiver is gone only when the worker task was dropped: nothing waits.
             let _ = sender.send(work());
         })
@@ -142,11 +146,11 @@ async fn in_background<T: Send + 'static>(
         .map_err(|_| stopped("its thread panicked".into()))
 }
 
-/// Lowers the calling thread's CPU priority; when the system refuses, the work runs at the
-/// normal priority (slower intake under load, nothing wrong).
-fn lower_priority() {
+/// Sets the calling thread's nice value; when the system refuses, the work runs at the
+/// server's priority (slower intake under load, nothing wrong).
+fn lower_priority(nice: i32) {
     let thread = rustix::thread::gettid();
-    if let Err(error) = rustix::process::setpriority_process(Some(thread), BACKGROUND_NICE) {
+    if let Err(error) = rustix::process::setpriority_process(Some(thread), nice) {
         tracing::debug!(%error, "a stage thread keeps the normal CPU priority");
     }
 }

@@ -139,19 +139,22 @@ async fn connection(
     mut peer: SocketAddr,
     proxy_protocol: bool,
 ) {
+    // One deadline for the PROXY header and the TLS handshake together.
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     if proxy_protocol {
         let header = crate::proxy_protocol::read_header(&mut tcp);
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, header).await {
+        match tokio::time::timeout_at(deadline, header).await {
             Ok(Ok(Some(client))) => peer = client,
             Ok(Ok(None)) => {}
             Ok(Err(error)) => {
-                tracing::warn!(%peer, %error, "connection refused: --proxy-protocol expects a PROXY header");
+                // Anyone who reaches the port can send this: not worth a line each at warn.
+                tracing::debug!(%peer, %error, "connection refused: --proxy-protocol expects a PROXY header");
                 return;
             }
             Err(_) => return,
         }
     }
-    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+    let stream = match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {
             tracing::debug!(%peer, %error, "TLS handshake failed");

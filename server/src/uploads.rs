@@ -319,8 +319,8 @@ pub async fn finalize(
 }
 
 /// An upload younger than [`UPLOAD_LIFETIME`] by less than this is not finalized: the sweep
-/// that discards it (and deletes what a finalize of it left half-stored) cannot meet a
-/// finalize in flight.
+/// that discards it does not take its bytes from under a finalize reading them (were it to,
+/// the finalize answers `not_announced` and the station sends the packet again).
 pub const LAST_HOUR: time::Duration = time::Duration::hours(1);
 
 /// What a finalize answers when the upload went from under it — another request for the same

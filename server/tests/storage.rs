@@ -871,3 +871,32 @@ async fn expiring_an_upload_keeps_the_bytes_of_the_packet_it_became() {
     );
     assert_eq!(data.packet_bytes(&record).await.expect("bytes"), bytes);
 }
+
+#[tokio::test]
+async fn a_packet_that_came_in_one_chunk_keeps_its_bytes_once_its_upload_is_gone() {
+    let (_dir, data) = storage().await;
+    let station = with_station(&*data).await;
+    let now = OffsetDateTime::now_utc();
+    let bytes = b"a packet sent in one chunk".to_vec();
+    let upload = announce(&bytes);
+    data.start_upload(station, &upload, now)
+        .await
+        .expect("announce");
+    data.append_chunk(station, upload.packet_id, 0, &bytes)
+        .await
+        .expect("chunk");
+    let record = record(station, upload.packet_id, &bytes, "accepted");
+    assert_eq!(
+        data.store_packet(&record, &bytes, &[])
+            .await
+            .expect("store"),
+        None
+    );
+    data.discard_upload(upload.packet_id)
+        .await
+        .expect("discard");
+    data.expire_uploads(now + time::Duration::days(2))
+        .await
+        .expect("sweep");
+    assert_eq!(data.packet_bytes(&record).await.expect("bytes"), bytes);
+}

@@ -133,6 +133,40 @@ pub async fn replica_command(data_dir: &Path, shared: &Path) -> std::process::Co
     command
 }
 
+/// Spawns a `serve` command with its standard output piped and returns once the server says
+/// where it listens (its first line).
+pub fn spawn_listening(mut command: std::process::Command) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the server says where it listens");
+    assert!(line.contains("listening on "), "{line:?}");
+    child
+}
+
+/// Sends a registration whose code and key are made up (refused for its content, `400`,
+/// unless a rate limit answers first); the status.
+pub async fn register_nonsense(
+    client: &reqwest::Client,
+    url: &str,
+) -> reqwest::Result<reqwest::StatusCode> {
+    let response = client
+        .post(format!("{url}{}", protocol::api::STATIONS_PATH))
+        .json(&serde_json::json!({
+            "station_name": "Desk",
+            "signing_public_key": "not a key",
+            "token_proof": "not a proof",
+        }))
+        .send()
+        .await?;
+    Ok(response.status())
+}
+
 /// An address on loopback that nothing listens on (yet).
 pub fn free_loopback_address() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -31,6 +31,9 @@ pub struct ServerData {
     buckets: Arc<LocalBuckets>,
 }
 
+/// How many slices of packet ids stores lock apart.
+const STORING_LOCKS: usize = 64;
+
 /// The database and files under the data directory, used from one blocking task at a time
 /// per statement.
 pub(super) struct Directory {
@@ -39,9 +42,10 @@ pub(super) struct Directory {
     /// Held while a chunk is appended: one writer at a time checks the held length and adds to
     /// it.
     appending: Mutex<()>,
-    /// Held while a packet is stored: its file and its row are written by one store at a
-    /// time, so two stores of one packet id cannot leave one's file under the other's row.
-    storing: Mutex<()>,
+    /// Held while a packet is stored, one lock per slice of packet ids: two stores of one
+    /// packet id cannot leave one's file under the other's row, and stores of other packets
+    /// (most of them) write their files at the same time.
+    storing: Vec<Mutex<()>>,
 }
 
 impl std::fmt::Debug for ServerData {
@@ -75,7 +79,7 @@ impl ServerData {
                 root: root.to_owned(),
                 db: Mutex::new(db),
                 appending: Mutex::new(()),
-                storing: Mutex::new(()),
+                storing: (0..STORING_LOCKS).map(|_| Mutex::new(())).collect(),
             }),
             identity: Arc::new(identity),
             buckets: Arc::default(),
@@ -114,9 +118,12 @@ impl Directory {
         &self.root
     }
 
-    /// The lock one storing writer holds.
-    pub(super) fn storing(&self) -> MutexGuard<'_, ()> {
-        self.storing.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The lock a store of `packet_id` holds.
+    pub(super) fn storing(&self, packet_id: Uuid) -> MutexGuard<'_, ()> {
+        let slice = usize::from(packet_id.as_bytes()[15]) % self.storing.len();
+        self.storing[slice]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The lock one appending writer holds.

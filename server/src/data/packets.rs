@@ -129,7 +129,7 @@ pub(super) fn store(
     bytes: &[u8],
     audit: &[AuditRecord],
 ) -> Result<Option<PacketRecord>, DataError> {
-    let _one_writer = data.storing();
+    let _one_writer = data.storing(record.packet_id);
     if let Some(existing) = find(&data.db(), record.packet_id)? {
         return Ok(Some(existing));
     }

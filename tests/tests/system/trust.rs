@@ -759,21 +759,13 @@ struct TlsServer {
 
 impl TlsServer {
     async fn start() -> Self {
-        use std::io::{BufRead, BufReader};
         let dir = temp_dir();
         let address = free_loopback_address();
-        let mut child = server_command(dir.path())
-            .await
+        let mut command = server_command(dir.path()).await;
+        command
             .args(["serve", "--listen", &address.to_string()])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the server says where it listens");
-        assert!(line.contains("listening on https://"), "{line}");
+            .stderr(std::process::Stdio::null());
+        let child = spawn_listening(command);
         Self {
             child,
             url: format!("https://{address}"),
@@ -925,25 +917,12 @@ fn client_from(from: &str) -> reqwest::Client {
         .expect("client")
 }
 
-async fn register_nonsense(client: &reqwest::Client, url: &str) -> reqwest::Result<StatusCode> {
-    let response = client
-        .post(format!("{url}{}", protocol::api::STATIONS_PATH))
-        .json(&serde_json::json!({
-            "station_name": "Desk",
-            "signing_public_key": "not a key",
-            "token_proof": "not a proof",
-        }))
-        .send()
-        .await?;
-    Ok(StatusCode::from_u16(response.status().as_u16()).expect("status"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_balancer_sending_proxy_headers_each_office_is_limited_by_its_own_address() {
     let dir = temp_dir();
     let address = free_loopback_address();
-    let mut server = server_command(dir.path())
-        .await
+    let mut command = server_command(dir.path()).await;
+    command
         .args([
             "serve",
             "--listen",
@@ -951,16 +930,8 @@ async fn behind_a_balancer_sending_proxy_headers_each_office_is_limited_by_its_o
             "--proxy-protocol",
         ])
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().expect("stdout")),
-        &mut line,
-    )
-    .expect("the server says where it listens");
+        .stderr(std::process::Stdio::null());
+    let mut server = spawn_listening(command);
     let balancer =
         system_tests::balancer::Balancer::start_sending_proxy_headers(vec![address]).await;
 

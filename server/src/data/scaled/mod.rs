@@ -4,7 +4,8 @@
 //! ```text
 //! PostgreSQL (one schema)       stations, provisioning_tokens, packets, uploads,
 //!                               upload_chunks, request_nonces, audit_entries, audit_heads,
-//!                               server_identity, schema_migrations   (schema.rs)
+//!                               jobs, rate_buckets, server_identity,
+//!                               schema_migrations   (schema.rs)
 //! <bucket>/<prefix>/packets/<station>/<packet id>-<sha256>.espk   judged packets
 //! <bucket>/<prefix>/uploads/<packet id>/<offset>-<random>.chunk    chunks of uploads
 //! ```
@@ -13,9 +14,13 @@
 //! - a chunk is written to its own object first, then counted by one conditional `UPDATE`
 //!   (`received = end WHERE received = offset`): of two replicas given the same chunk, one
 //!   counts it and the other deletes its object and answers the offset held;
-//! - a packet's object is written before its row, and its row and audit entries go in one
-//!   transaction with `ON CONFLICT DO NOTHING`: a packet is recorded once, and only when its
-//!   bytes are durably stored; a retry after a lost answer finds the row;
+//! - a packet's object is written before its row (copied from its chunk's object when it
+//!   came in one), and its row and audit entries go in one transaction with `ON CONFLICT DO
+//!   NOTHING`: a packet is recorded once, and only when its bytes are durably stored; a retry
+//!   after a lost answer finds the row. The transaction holds an advisory lock of the packet
+//!   from before the object's write, which the sweep takes too before it deletes an object no
+//!   row names (`lifecycle.rs`);
+//! - rate-limit buckets are rows taken by one `INSERT … ON CONFLICT DO UPDATE`;
 //! - single-use tokens by a conditional `UPDATE`, nonces by a primary key, the upload limits
 //!   and audit heads under transaction-scoped advisory locks.
 //!
@@ -23,6 +28,7 @@
 //! the HTTP layer turns into `503` with `Retry-After`: the station keeps its packet and tries
 //! again.
 
+mod lifecycle;
 mod schema;
 mod storage;
 
@@ -120,12 +126,8 @@ impl Scaled {
             )
             .await
             .map_err(database)?;
-        let recorded: String = client
-            .query_one("SELECT fingerprint FROM server_identity", &[])
-            .await
-            .map_err(database)?
-            .try_get(0)
-            .map_err(database)?;
+        drop(client);
+        let recorded = scaled.recorded_fingerprint().await?;
         if recorded != fingerprint {
             return Err(DataError::KeysDiffer {
                 ours: fingerprint,
@@ -155,6 +157,17 @@ impl Scaled {
             .await
             .map_err(database)?;
         Ok(())
+    }
+
+    /// The fingerprint of the keys the database records ([`Identity::fingerprint`]).
+    pub(super) async fn recorded_fingerprint(&self) -> Result<String, DataError> {
+        self.client()
+            .await?
+            .query_one("SELECT fingerprint FROM server_identity", &[])
+            .await
+            .map_err(database)?
+            .try_get(0)
+            .map_err(database)
     }
 
     /// A pooled database connection.

@@ -17,6 +17,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use super::lifecycle::{packet_key, packet_lock, PACKET_OBJECT_LOCK};
 use super::{database, objects, Scaled};
 use crate::data::{
     DataError, HeldHead, Identity, Job, PacketRecord, PacketStage, StageOutcome, StationRecord,
@@ -43,15 +44,9 @@ fn station_lock(station_id: Uuid) -> i64 {
     ])
 }
 
-/// The object of a packet's bytes: named by its content, so an upload names the object its
-/// finalize would store.
-fn packet_key(station_id: Uuid, packet_id: Uuid, sha256: &str) -> String {
-    format!("packets/{station_id}/{packet_id}-{sha256}.espk")
-}
-
 /// Column `index` of `row`: a value of another type than the schema's is a corrupt database,
 /// not a panic.
-fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
+pub(super) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
     row: &'a Row,
     index: usize,
 ) -> Result<T, DataError> {
@@ -60,7 +55,7 @@ fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
 }
 
 /// A row of [`PACKET_COLUMNS`].
-fn packet_from(row: &Row) -> Result<PacketRecord, DataError> {
+pub(super) fn packet_from(row: &Row) -> Result<PacketRecord, DataError> {
     Ok(PacketRecord {
         packet_id: col(row, 0)?,
         station_id: col(row, 1)?,
@@ -72,82 +67,8 @@ fn packet_from(row: &Row) -> Result<PacketRecord, DataError> {
     })
 }
 
-const PACKET_COLUMNS: &str = "packet_id, station_id, sha256, verdict, reason, judged_at, stage";
-
-impl Scaled {
-    /// Reads a whole object; `None` when it does not exist.
-    async fn read_object(&self, key: &str) -> Result<Option<Vec<u8>>, DataError> {
-        match self.objects.get(&ObjectPath::from(key)).await {
-            Ok(found) => Ok(Some(found.bytes().await.map_err(objects)?.to_vec())),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(objects(error)),
-        }
-    }
-
-    /// Deletes objects; one that is already gone is no error.
-    async fn delete_objects(&self, keys: &[String]) -> Result<(), DataError> {
-        for key in keys {
-            match self.objects.delete(&ObjectPath::from(key.as_str())).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(error) => return Err(objects(error)),
-            }
-        }
-        Ok(())
-    }
-
-    /// Deletes objects after their rows went; one left behind is garbage the sweep finds,
-    /// never a reference to missing bytes, so a failure is only logged.
-    async fn delete_objects_after(&self, keys: &[String]) {
-        if let Err(error) = self.delete_objects(keys).await {
-            tracing::warn!(%error, count = keys.len(), "objects left behind; the sweep will remove them");
-        }
-    }
-
-    async fn find_packet(&self, packet_id: Uuid) -> Result<Option<PacketRecord>, DataError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                &format!("SELECT {PACKET_COLUMNS} FROM packets WHERE packet_id = $1"),
-                &[&packet_id],
-            )
-            .await
-            .map_err(database)?;
-        row.as_ref().map(packet_from).transpose()
-    }
-
-    /// Chunk objects under `uploads/` older than `before` whose upload is gone: what a replica
-    /// killed between writing a chunk and counting it left behind.
-    async fn sweep_orphan_chunks(&self, before: OffsetDateTime) -> Result<(), DataError> {
-        use futures_util::TryStreamExt;
-        let prefix = ObjectPath::from("uploads");
-        let old: Vec<String> = self
-            .objects
-            .list(Some(&prefix))
-            .try_filter(|meta| {
-                let modified = meta.last_modified.timestamp();
-                std::future::ready(modified < before.unix_timestamp())
-            })
-            .map_ok(|meta| meta.location.to_string())
-            .try_collect()
-            .await
-            .map_err(objects)?;
-        if old.is_empty() {
-            return Ok(());
-        }
-        let client = self.client().await?;
-        let mut orphans = Vec::new();
-        for key in old {
-            let counted = client
-                .query_opt("SELECT 1 FROM upload_chunks WHERE object_key = $1", &[&key])
-                .await
-                .map_err(database)?;
-            if counted.is_none() {
-                orphans.push(key);
-            }
-        }
-        self.delete_objects(&orphans).await
-    }
-}
+pub(super) const PACKET_COLUMNS: &str =
+    "packet_id, station_id, sha256, verdict, reason, judged_at, stage";
 
 #[async_trait::async_trait]
 impl Storage for Scaled {
@@ -156,15 +77,7 @@ impl Storage for Scaled {
     }
 
     async fn keys_still_recorded(&self) -> Result<bool, DataError> {
-        let recorded: String = self
-            .client()
-            .await?
-            .query_one("SELECT fingerprint FROM server_identity", &[])
-            .await
-            .map_err(database)?
-            .try_get(0)
-            .map_err(database)?;
-        Ok(recorded == self.identity.fingerprint())
+        Ok(self.recorded_fingerprint().await? == self.identity.fingerprint())
     }
 
     async fn take_token(
@@ -478,23 +391,8 @@ impl Storage for Scaled {
                 .collect::<Result<_, DataError>>()?
         };
         for (packet_id, station_id, sha256) in &stale {
-            self.discard_upload(*packet_id).await?;
-            // A finalize killed between storing the packet's object and recording its row left
-            // the object behind; no finalize of an upload this old is in flight
-            // (uploads::LAST_HOUR), so unless a row names it, it is an orphan.
-            let key = packet_key(*station_id, *packet_id, sha256);
-            let named = self
-                .client()
-                .await?
-                .query_opt(
-                    "SELECT 1 FROM packets WHERE packet_id = $1 AND object_key = $2",
-                    &[packet_id, &key],
-                )
-                .await
-                .map_err(database)?;
-            if named.is_none() {
-                self.delete_objects(&[key]).await?;
-            }
+            self.expire_upload(*packet_id, *station_id, sha256, started_before)
+                .await?;
         }
         self.sweep_orphan_chunks(started_before).await?;
         Ok(stale.len())
@@ -735,18 +633,42 @@ impl Storage for Scaled {
         if let Some(existing) = self.find_packet(record.packet_id).await? {
             return Ok(Some(existing));
         }
-        // The bytes first, durably (the object store answers a PUT once it holds them), then
-        // the row: a row never names bytes that are not there.
-        let key = packet_key(record.station_id, record.packet_id, &record.sha256);
-        self.objects
-            .put(
-                &ObjectPath::from(key.as_str()),
-                PutPayload::from(bytes.to_vec()),
-            )
-            .await
-            .map_err(objects)?;
+        let chunk = self.only_chunk(record, bytes.len()).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(database)?;
+        // Held to the commit: the sweep, which deletes a packet object that no row names,
+        // takes the same lock, so it never deletes bytes between their PUT and their row.
+        let (class, id) = packet_lock(record.packet_id);
+        tx.execute(PACKET_OBJECT_LOCK, &[&class, &id])
+            .await
+            .map_err(database)?;
+        // The bytes first, durably (the object store answers a PUT or a copy once it holds
+        // them), then the row: a row never names bytes that are not there.
+        let key = packet_key(record.station_id, record.packet_id, &record.sha256);
+        let target = ObjectPath::from(key.as_str());
+        let copied = match chunk {
+            // The packet came in one chunk, whose object holds exactly these bytes (chunk
+            // objects are never rewritten, and finalize hashed what it read): the store copies
+            // it — Garage adds a reference to the same blocks — rather than receive the bytes
+            // again.
+            Some(chunk) => match self
+                .objects
+                .copy(&ObjectPath::from(chunk.as_str()), &target)
+                .await
+            {
+                Ok(()) => true,
+                // Discarded meanwhile: send the bytes.
+                Err(object_store::Error::NotFound { .. }) => false,
+                Err(error) => return Err(objects(error)),
+            },
+            None => false,
+        };
+        if !copied {
+            self.objects
+                .put(&target, PutPayload::from(bytes.to_vec()))
+                .await
+                .map_err(objects)?;
+        }
         let now = OffsetDateTime::now_utc();
         let inserted = tx
             .execute(
