@@ -60,6 +60,23 @@ fn record(station: Uuid, packet: Uuid, bytes: &[u8], verdict: &str) -> PacketRec
     }
 }
 
+/// An upload of `bytes` announced at `started`, all of them sent in one chunk.
+async fn uploaded_whole(
+    data: &dyn Storage,
+    station: Uuid,
+    bytes: &[u8],
+    started: OffsetDateTime,
+) -> Announce {
+    let upload = announce(bytes);
+    data.start_upload(station, &upload, started)
+        .await
+        .expect("announce");
+    data.append_chunk(station, upload.packet_id, 0, bytes)
+        .await
+        .expect("chunk");
+    upload
+}
+
 fn entry(seq: i64, detail: &str) -> AuditRecord {
     AuditRecord {
         seq,
@@ -848,13 +865,7 @@ async fn expiring_an_upload_keeps_the_bytes_of_the_packet_it_became() {
     let station = with_station(&*data).await;
     let now = OffsetDateTime::now_utc();
     let bytes = b"a packet whose upload row lingered".to_vec();
-    let upload = announce(&bytes);
-    data.start_upload(station, &upload, now - time::Duration::days(2))
-        .await
-        .expect("announce");
-    data.append_chunk(station, upload.packet_id, 0, &bytes)
-        .await
-        .expect("chunk");
+    let upload = uploaded_whole(&*data, station, &bytes, now - time::Duration::days(2)).await;
     // Stored, and the process stopped before it discarded the upload.
     let record = record(station, upload.packet_id, &bytes, "accepted");
     assert_eq!(
@@ -878,13 +889,7 @@ async fn a_packet_that_came_in_one_chunk_keeps_its_bytes_once_its_upload_is_gone
     let station = with_station(&*data).await;
     let now = OffsetDateTime::now_utc();
     let bytes = b"a packet sent in one chunk".to_vec();
-    let upload = announce(&bytes);
-    data.start_upload(station, &upload, now)
-        .await
-        .expect("announce");
-    data.append_chunk(station, upload.packet_id, 0, &bytes)
-        .await
-        .expect("chunk");
+    let upload = uploaded_whole(&*data, station, &bytes, now).await;
     let record = record(station, upload.packet_id, &bytes, "accepted");
     assert_eq!(
         data.store_packet(&record, &bytes, &[])
