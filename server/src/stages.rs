@@ -118,9 +118,9 @@ async fn images(data: &dyn Storage, packet_id: Uuid) -> Result<StageOutcome, Dat
 /// intake (which stations wait for) leaves idle, and all of an idle machine.
 pub const BACKGROUND_NICE: i32 = 10;
 
-/// Runs `work` on a thread of its own, [`BACKGROUND_NICE`] nicer than the caller. Not on tokio's blocking pool:
-/// a thread's nice value cannot be lowered again without privileges, and intake's checks run
-/// on that pool.
+/// Runs `work` on a thread of its own, [`BACKGROUND_NICE`] nicer than the caller. Not on
+/// tokio's blocking pool: a thread's nice value cannot be lowered again without privileges,
+/// and intake's checks run on that pool.
 async fn in_background<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DataError> {

@@ -11,7 +11,7 @@ use protocol::packet::{sha256_hex, SealedPacket, MAX_PACKET_BYTES};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::data::{DataError, PacketRecord, Storage, UPLOAD_LIFETIME};
+use crate::data::{DataError, PacketRecord, Storage, UploadRecord, UPLOAD_LIFETIME};
 use crate::intake::{self, IntakeError};
 
 /// Why an upload step was refused.
@@ -130,26 +130,46 @@ pub async fn status(
     station: Uuid,
     packet_id: Uuid,
 ) -> Result<PacketStatus, DataError> {
-    if let Some(record) = data.packet(packet_id).await? {
-        if record.station_id == station {
-            return Ok(judged_status(data, &record));
-        }
-    }
-    Ok(match data.upload(packet_id).await? {
-        Some(upload) if upload.station_id == station => PacketStatus {
+    Ok(match standing(data, station, packet_id).await? {
+        Standing::Judged(record) => judged_status(data, &record),
+        Standing::Receiving(upload) => PacketStatus {
             packet_id,
             state: PacketState::Receiving,
             received: upload.received,
             receipt: None,
             stage: None,
         },
-        _ => PacketStatus {
+        Standing::Unknown => PacketStatus {
             packet_id,
             state: PacketState::Unknown,
             received: 0,
             receipt: None,
             stage: None,
         },
+    })
+}
+
+/// Where a packet stands for the station asking: judged, being received, or neither (a
+/// packet or upload of the same id from another station counts as neither).
+enum Standing {
+    Judged(PacketRecord),
+    Receiving(UploadRecord),
+    Unknown,
+}
+
+async fn standing(
+    data: &dyn Storage,
+    station: Uuid,
+    packet_id: Uuid,
+) -> Result<Standing, DataError> {
+    if let Some(record) = data.packet(packet_id).await? {
+        if record.station_id == station {
+            return Ok(Standing::Judged(record));
+        }
+    }
+    Ok(match data.upload(packet_id).await? {
+        Some(upload) if upload.station_id == station => Standing::Receiving(upload),
+        _ => Standing::Unknown,
     })
 }
 
@@ -252,19 +272,17 @@ pub async fn finalize(
     approval: Option<&SignedApproval>,
     now: OffsetDateTime,
 ) -> Result<(PacketStatus, bool), UploadError> {
-    if let Some(record) = data.packet(packet_id).await? {
-        if record.station_id == station {
+    let upload = match standing(data, station, packet_id).await? {
+        Standing::Judged(record) => {
             data.discard_upload(packet_id).await?;
             return Ok((judged_status(data, &record), true));
         }
-    }
-    let upload = match data.upload(packet_id).await? {
-        Some(upload) if upload.station_id == station => upload,
-        _ => return Err(DataError::NotAnnounced(packet_id).into()),
+        Standing::Receiving(upload) => upload,
+        Standing::Unknown => return Err(DataError::NotAnnounced(packet_id).into()),
     };
     if upload.started_at < now - (UPLOAD_LIFETIME - LAST_HOUR) {
-        // The sweep may take this upload (and what its finalize would store) any minute: the
-        // station announces it again and sends it whole.
+        // The sweep may take this upload any minute (LAST_HOUR): the station announces it
+        // again and sends it whole.
         data.discard_upload(packet_id).await?;
         return Err(DataError::NotAnnounced(packet_id).into());
     }
@@ -333,14 +351,10 @@ async fn raced(
     packet_id: Uuid,
     error: UploadError,
 ) -> Result<(PacketStatus, bool), UploadError> {
-    if let Some(record) = data.packet(packet_id).await? {
-        if record.station_id == station {
-            return Ok((judged_status(data, &record), true));
-        }
-    }
-    match data.upload(packet_id).await? {
-        Some(upload) if upload.station_id == station => Err(error),
-        _ => Err(DataError::NotAnnounced(packet_id).into()),
+    match standing(data, station, packet_id).await? {
+        Standing::Judged(record) => Ok((judged_status(data, &record), true)),
+        Standing::Receiving(_) => Err(error),
+        Standing::Unknown => Err(DataError::NotAnnounced(packet_id).into()),
     }
 }
 

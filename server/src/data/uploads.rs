@@ -220,13 +220,11 @@ pub(super) fn append(
 /// The bytes of an upload's file; [`DataError::NotAnnounced`] when there is no such upload
 /// (never announced, or finished or discarded by another request meanwhile).
 pub(super) fn bytes(data: &Directory, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
-    if find(data, packet_id)?.is_none() {
-        return Err(DataError::NotAnnounced(packet_id));
-    }
     let path = part_path(data.root(), packet_id);
     match fs::read(&path) {
+        // A discard removes the file before the row: a file is an upload's.
         Ok(bytes) => Ok(bytes),
-        // Announced, no chunk yet.
+        // Announced with no chunk yet, or no upload at all.
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             match find(data, packet_id)? {
                 Some(_) => Ok(Vec::new()),

@@ -12,18 +12,21 @@ use super::storage::{col, packet_from, PACKET_COLUMNS};
 use super::{database, objects, Scaled};
 use crate::data::{DataError, PacketRecord};
 
-/// Takes the lock of a packet's object for the transaction (`packet_lock`'s two keys: PostgreSQL
-/// keeps two-key advisory locks apart from the one-key ones used for stations).
-pub(super) const PACKET_OBJECT_LOCK: &str = "SELECT pg_advisory_xact_lock($1, $2)";
-
-/// The keys of [`PACKET_OBJECT_LOCK`] for `packet_id`: a class of our own, and 32 bits of the
-/// id (two packets sharing them only wait for each other).
-pub(super) fn packet_lock(packet_id: Uuid) -> (i32, i32) {
+/// Takes the lock of a packet's object for the rest of `tx`: a store holds it from before its
+/// object's write to its row's commit, the sweep before it deletes an object no row names.
+/// (Two-key advisory locks, which PostgreSQL keeps apart from the one-key ones of stations: a
+/// class of our own and 32 bits of the id; two packets sharing them only wait for each other.)
+pub(super) async fn lock_packet_object(
+    tx: &deadpool_postgres::Transaction<'_>,
+    packet_id: Uuid,
+) -> Result<(), DataError> {
     let bytes = packet_id.as_bytes();
-    (
-        0x6f62_6a01, // "obj" and 1
-        i32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]),
-    )
+    let class: i32 = 0x6f62_6a01; // "obj" and 1
+    let id = i32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&class, &id])
+        .await
+        .map_err(database)?;
+    Ok(())
 }
 
 /// The object of a packet's bytes: named by its content, so an upload names the object its
@@ -89,10 +92,7 @@ impl Scaled {
     ) -> Result<(), DataError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(database)?;
-        let (class, id) = packet_lock(packet_id);
-        tx.execute(PACKET_OBJECT_LOCK, &[&class, &id])
-            .await
-            .map_err(database)?;
+        lock_packet_object(&tx, packet_id).await?;
         let chunks: Vec<String> = tx
             .query(
                 "DELETE FROM upload_chunks WHERE packet_id = $1 AND EXISTS

@@ -17,7 +17,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use super::lifecycle::{packet_key, packet_lock, PACKET_OBJECT_LOCK};
+use super::lifecycle::{lock_packet_object, packet_key};
 use super::{database, objects, Scaled};
 use crate::data::{
     DataError, HeldHead, Identity, Job, PacketRecord, PacketStage, StageOutcome, StationRecord,
@@ -334,9 +334,6 @@ impl Storage for Scaled {
     }
 
     async fn upload_bytes(&self, packet_id: Uuid) -> Result<Vec<u8>, DataError> {
-        if self.upload(packet_id).await?.is_none() {
-            return Err(DataError::NotAnnounced(packet_id));
-        }
         let client = self.client().await?;
         let rows = client
             .query(
@@ -347,6 +344,10 @@ impl Storage for Scaled {
             .await
             .map_err(database)?;
         drop(client);
+        // No chunk: announced with none sent yet, or no upload at all.
+        if rows.is_empty() && self.upload(packet_id).await?.is_none() {
+            return Err(DataError::NotAnnounced(packet_id));
+        }
         let mut bytes = Vec::new();
         for row in rows {
             let (start, length, key): (i64, i64, String) =
@@ -636,12 +637,8 @@ impl Storage for Scaled {
         let chunk = self.only_chunk(record, bytes.len()).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(database)?;
-        // Held to the commit: the sweep, which deletes a packet object that no row names,
-        // takes the same lock, so it never deletes bytes between their PUT and their row.
-        let (class, id) = packet_lock(record.packet_id);
-        tx.execute(PACKET_OBJECT_LOCK, &[&class, &id])
-            .await
-            .map_err(database)?;
+        // Held to the commit: the sweep never deletes bytes between their PUT and their row.
+        lock_packet_object(&tx, record.packet_id).await?;
         // The bytes first, durably (the object store answers a PUT or a copy once it holds
         // them), then the row: a row never names bytes that are not there.
         let key = packet_key(record.station_id, record.packet_id, &record.sha256);
